@@ -1,0 +1,134 @@
+"""`guigen train text|music ...`: train a model with a progress bar, checkpoints and resume."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from guigen.cli import CliError
+
+SIZE_DEFAULTS = {"layers": 2, "hidden": 512, "embed": 64, "dropout": 0.2}
+
+
+def _common(p):
+    p.add_argument("-o", "--output", required=True, type=Path, help="model file to write (.safetensors)")
+    g = p.add_argument_group("model size (taken from the checkpoint when resuming)")
+    g.add_argument("--layers", type=int, help=f"LSTM layers (default {SIZE_DEFAULTS['layers']})")
+    g.add_argument("--hidden", type=int, help=f"units per layer (default {SIZE_DEFAULTS['hidden']})")
+    g.add_argument("--embed", type=int, help=f"embedding width (default {SIZE_DEFAULTS['embed']})")
+    g.add_argument("--dropout", type=float, help=f"dropout (default {SIZE_DEFAULTS['dropout']})")
+    t = p.add_argument_group("training")
+    t.add_argument("--seq-len", type=int, help="steps of backpropagation through time (default 128)")
+    t.add_argument("--batch", type=int, help="parallel streams per step (default 32)")
+    t.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
+    t.add_argument("--lr", type=float, help="peak learning rate (default 0.002)")
+    t.add_argument("--seed", type=int, help="random seed (default 1337)")
+    t.add_argument("--checkpoint-minutes", type=float, help="minutes between checkpoints (default 5)")
+    t.add_argument("--resume", type=Path, metavar="CKPT", help="continue from a checkpoint (.ckpt.safetensors)")
+    t.add_argument("--force", action="store_true", help="replace an existing output model file")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train a model on your own text or MIDI files")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    t = kinds.add_parser("text", help="train a character-level model on text files")
+    t.add_argument("files", nargs="+", type=Path, help="UTF-8 text files")
+    t.add_argument("--val-frac", type=float, default=0.05, help="fraction after the training part used for validation")
+    t.add_argument("--test-frac", type=float, default=0.0,
+                   help="fraction at the end held out entirely, for `guigen eval --slice` (default 0)")
+    _common(t)
+    t.set_defaults(run=run, make_data=_text_data)
+    try:
+        from guigen.music import dataset as music_dataset
+    except ImportError:
+        return
+    m = kinds.add_parser("music", help="train a note-level model on folders of MIDI files")
+    music_dataset.add_arguments(m)
+    _common(m)
+    m.set_defaults(run=run, make_data=music_dataset.from_args)
+
+
+def _text_data(args):
+    from guigen.core.data import text_data
+
+    return text_data(args.files, args.val_frac, args.test_frac)
+
+
+def _configs(args):
+    from guigen.core.model import ModelConfig
+    from guigen.core.train import Trainer, TrainConfig
+
+    train_keys = ["seq_len", "batch", "epochs", "lr", "seed", "checkpoint_minutes"]
+    given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
+    if args.resume:
+        meta = Trainer.read_checkpoint_meta(args.resume)
+        sizes = {k: getattr(args, k) for k in SIZE_DEFAULTS if getattr(args, k) is not None}
+        if any(meta["model_config"][k] != v for k, v in sizes.items()):
+            raise CliError(f"the checkpoint's model size is {meta['model_config']}; size options can't change on resume")
+        train_cfg = TrainConfig.from_meta({**meta["train_config"], **given})
+        return meta["model_config"], train_cfg
+    sizes = {k: getattr(args, k) if getattr(args, k) is not None else d for k, d in SIZE_DEFAULTS.items()}
+    return sizes, TrainConfig(**given)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from guigen.core.model import ModelConfig
+    from guigen.core.train import LN2, EpochEnd, Progress, Saved, Trainer, set_threads
+
+    out = args.output
+    if out.suffix != ".safetensors":
+        raise CliError(f"{out}: the output model file must end in .safetensors")
+    if out.exists() and not (args.force or args.resume):
+        raise CliError(f"{out} exists; use --force to replace it, or --resume to continue its training")
+    data = args.make_data(args)
+    sizes, train_cfg = _configs(args)
+    sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
+    model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
+    command = "guigen " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("guigen") else ""
+    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command} if command else {})
+    if args.resume:
+        trainer.load_checkpoint(args.resume)
+    threads = set_threads()
+    unit = "char" if data.codec.kind == "text" else "event"
+    print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
+          f"{trainer.model.num_parameters():,} parameters, {data.codec.num_classes} classes; "
+          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; {threads} threads", file=sys.stderr)
+
+    stop = []
+
+    def on_sigint(signum, frame):
+        if stop:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        stop.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet,
+               dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    try:
+        for ev in trainer.run():
+            if isinstance(ev, Progress):
+                bar.update(ev.step - bar.n)
+                bar.set_postfix_str(f"epoch {ev.epoch + 1} loss {ev.loss:.3f} {ev.tokens_per_s:,.0f} {unit}s/s", refresh=False)
+            elif isinstance(ev, EpochEnd):
+                mark = "  (best so far, saved)" if ev.best else ""
+                bar.write(f"epoch {ev.epoch}: train {ev.train_loss:.4f}, validation {ev.val_loss:.4f} nats/{unit} "
+                          f"({ev.val_loss / LN2:.4f} bits){mark}")
+            elif isinstance(ev, Saved) and ev.what == "checkpoint" and not args.quiet:
+                bar.write(f"checkpoint: {ev.path}")
+            if stop:
+                saved = trainer.save_checkpoint()
+                bar.close()
+                print(f"stopped; checkpoint saved to {saved.path}\nresume with the same command plus "
+                      f"--resume {shlex.quote(str(saved.path))}", file=sys.stderr)
+                return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    print(f"done: best validation loss {trainer.best_val:.4f} nats/{unit} ({trainer.best_val / LN2:.4f} bits); "
+          f"model saved to {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,105 @@
+"""Training data for text models: reading files, splitting, and the token streams the trainer batches."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from guigen.core.vocab import CharVocab
+
+
+class DataError(Exception):
+    """Training or evaluation data could not be used; the message says why."""
+
+
+def read_text(paths) -> str:
+    """Read UTF-8 text files (a BOM is dropped) and join them; clear errors for bad files."""
+    parts = []
+    for p in map(Path, paths):
+        if not p.is_file():
+            raise DataError(f"{p}: no such file")
+        try:
+            parts.append(p.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as e:
+            raise DataError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = "".join(parts)
+    if not text:
+        raise DataError("the text is empty")
+    return text
+
+
+def parse_slice(spec: str) -> tuple[float, float]:
+    """'0.95:1' -> (0.95, 1.0): a part of a text given as fractions of its length."""
+    try:
+        a, b = (float(x) if x else d for x, d in zip(spec.split(":"), (0.0, 1.0)))
+    except ValueError:
+        raise ValueError(f"a slice is START:END as fractions, like 0.95:1, not {spec!r}") from None
+    if not 0 <= a < b <= 1:
+        raise ValueError(f"slice {spec!r} must satisfy 0 <= START < END <= 1")
+    return a, b
+
+
+def take_slice(text: str, a: float, b: float) -> str:
+    n = len(text)
+    return text[int(round(a * n)) : int(round(b * n))]
+
+
+@dataclass
+class TokenData:
+    """What the trainer needs: an epoch's training tokens, validation tokens, and a description."""
+
+    codec: object
+    train: np.ndarray
+    val: np.ndarray
+    summary: dict = field(default_factory=dict)  # goes into the model file's training metadata
+
+    def train_tokens(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
+        return self.train
+
+
+def text_data(paths, val_frac: float = 0.05, test_frac: float = 0.0) -> TokenData:
+    """Contiguous split: first part train, then validation, the last test_frac held out unseen."""
+    if not (0 < val_frac < 0.5 and 0 <= test_frac < 0.5):
+        raise DataError("validation and test fractions must each be below 0.5 (validation above 0)")
+    text = read_text(paths)
+    n = len(text)
+    n_test = int(round(n * test_frac))
+    n_val = int(round(n * val_frac))
+    n_train = n - n_val - n_test
+    if n_train < 1000 or n_val < 100:
+        raise DataError(f"the text is too short to train on ({n} characters; need a few thousand)")
+    vocab = CharVocab.from_text(text[: n_train + n_val])
+    ids = vocab.encode(text[: n_train + n_val])
+    summary = {
+        "data": [Path(p).name for p in paths],
+        "data_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "data_chars": n,
+        "split": {"train": [0, n_train], "val": [n_train, n_train + n_val], "test": [n_train + n_val, n]},
+        "val_frac": val_frac,
+        "test_frac": test_frac,
+    }
+    return TokenData(vocab, ids[:n_train], ids[n_train:], summary)
+
+
+def batch_streams(tokens: np.ndarray, batch: int, seq_len: int, offset: int = 0):
+    """Cut tokens into `batch` contiguous streams; yield (x, y) windows of seq_len in order.
+
+    Consecutive windows continue each stream, so the trainer can carry the LSTM state
+    across them (truncated backpropagation through time).
+    """
+    tokens = tokens[offset:]
+    per_stream = (len(tokens) - 1) // batch
+    if per_stream < 2:
+        raise DataError(f"too few tokens ({len(tokens)}) for batch {batch}")
+    x = tokens[: per_stream * batch].reshape(batch, per_stream)
+    y = tokens[1 : per_stream * batch + 1].reshape(batch, per_stream)
+    for start in range(0, per_stream, seq_len):
+        yield x[:, start : start + seq_len], y[:, start : start + seq_len]
+
+
+def num_windows(n_tokens: int, batch: int, seq_len: int) -> int:
+    per_stream = (n_tokens - 1) // batch
+    return -(-per_stream // seq_len)

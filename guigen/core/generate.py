@@ -1,0 +1,105 @@
+"""The one streaming generation API, used by the CLI, the app and the benchmarks.
+
+A Generator carries the LSTM state, so each step costs O(1): feed a primer once, then step.
+Each step reports the token chosen, the distribution it was drawn from (after temperature,
+top-k and top-p), the model's own T = 1 distribution and its entropy. Settings may change
+between steps; a step may be forced to a given token; undo steps back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from guigen.core.fastlstm import FastLSTM
+from guigen.core.modelfile import LoadedModel
+from guigen.core.sampling import SamplingSettings, distribution, draw, entropy, softmax
+
+UNDO_DEPTH = 2000  # steps kept for undo; each holds one copy of the state
+
+
+@dataclass
+class Step:
+    index: int  # steps generated so far, this one included
+    tokens: np.ndarray  # (batch,) token ids chosen
+    probs: np.ndarray  # (batch, vocab) the distribution the tokens were drawn from
+    raw_probs: np.ndarray  # (batch, vocab) the model's own distribution (T = 1, no filtering)
+    entropy: np.ndarray  # (batch,) entropy of raw_probs in nats
+    logprob: np.ndarray  # (batch,) log raw probability of each chosen token
+    forced: bool = False  # the token was chosen by the user, not drawn
+
+    @property
+    def token(self) -> int:
+        """The chosen token of the first (often only) sample."""
+        return int(self.tokens[0])
+
+
+class Generator:
+    """Stateful sampler over a loaded model; `batch` independent samples run side by side."""
+
+    def __init__(self, model: LoadedModel, settings: SamplingSettings | None = None, seed=None, batch: int = 1):
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self.model = model
+        self.net = FastLSTM(model.config, model.weights)
+        self.settings = settings or SamplingSettings()
+        self.rng = np.random.default_rng(seed)
+        self.batch = batch
+        self.state = self.net.zero_state(batch)
+        self.logits: np.ndarray | None = None  # (batch, vocab) for the next token
+        self.count = 0
+        self._undo: deque = deque(maxlen=UNDO_DEPTH)
+
+    @property
+    def ready(self) -> bool:
+        return self.logits is not None
+
+    def feed(self, tokens) -> None:
+        """Run tokens (a primer, shared by all rows) through the model without sampling."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        if tokens.size == 0:
+            raise ValueError("nothing to feed: the primer is empty")
+        if tokens.min() < 0 or tokens.max() >= self.model.config.vocab_size:
+            raise ValueError("primer holds token ids outside the model's vocabulary")
+        for t in tokens:
+            self.logits = self.net.step(np.full(self.batch, t), self.state)
+
+    def preview(self, settings: SamplingSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(probs, raw_probs) of the next token under settings, without drawing or moving on."""
+        if self.logits is None:
+            raise RuntimeError("feed a primer before sampling")
+        return distribution(self.logits, settings or self.settings), softmax(self.logits.astype(np.float64))
+
+    def step(self, force=None) -> Step:
+        """Choose the next token (drawn, or `force`d), advance the state, and report it."""
+        probs, raw = self.preview()
+        if force is None:
+            tokens = draw(probs, self.rng)
+        else:
+            tokens = np.broadcast_to(np.asarray(force, dtype=np.int64), (self.batch,)).copy()
+            if tokens.min() < 0 or tokens.max() >= raw.shape[-1]:
+                raise ValueError(f"forced token {force} is outside the vocabulary")
+        self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state))
+        rows = np.arange(self.batch)
+        with np.errstate(divide="ignore"):
+            logprob = np.log(raw[rows, tokens])
+        self.logits = self.net.step(tokens, self.state)
+        self.count += 1
+        return Step(self.count, tokens, probs, raw, entropy(raw), logprob, force is not None)
+
+    def undo(self) -> bool:
+        """Step back one token; False when there is nothing left to undo."""
+        if not self._undo:
+            return False
+        state, self.logits, rng_state = self._undo.pop()
+        self.state[...] = state
+        self.rng.bit_generator.state = rng_state
+        self.count -= 1
+        return True
+
+    def stream(self, n: int) -> Iterator[Step]:
+        for _ in range(n):
+            yield self.step()

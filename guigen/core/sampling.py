@@ -1,0 +1,95 @@
+"""Sampling maths: temperature in log space, then top-k and top-p, then a draw.
+
+For logits z and temperature T > 0, q_i = exp(z_i/T) / sum_j exp(z_j/T); T = 0 is argmax exactly.
+All functions take (batch, vocab) arrays and work row by row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def check_temperature(temperature) -> float:
+    """Return T as a float, or raise ValueError for negative, NaN or infinite values."""
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number, not {temperature!r}") from None
+    if not math.isfinite(t) or t < 0:
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), not {temperature}")
+    return t
+
+
+@dataclass
+class SamplingSettings:
+    temperature: float = 1.0  # 0 = greedy; < 1 sharpens, > 1 flattens
+    top_k: int = 0  # keep the k most likely tokens; 0 = all
+    top_p: float = 1.0  # keep the smallest set holding this much mass; 1 = all
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> SamplingSettings:
+        self.temperature = check_temperature(self.temperature)
+        if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 0:
+            raise ValueError(f"top-k must be a whole number >= 0 (0 = off), not {self.top_k!r}")
+        if not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
+            raise ValueError(f"top-p must be in (0, 1] (1 = off), not {self.top_p!r}")
+        return self
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    """Entropy in nats per row; zero-probability entries contribute nothing."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(probs > 0, probs * np.log(probs), 0.0)
+    return -terms.sum(axis=-1)
+
+
+def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
+    """The distribution a token is drawn from: temperature, then top-k, then top-p."""
+    logits = np.atleast_2d(np.asarray(logits, dtype=np.float64))
+    if s.temperature == 0:  # greedy: all mass on the first argmax
+        probs = np.zeros_like(logits)
+        probs[np.arange(len(logits)), logits.argmax(axis=-1)] = 1.0
+        return probs
+    probs = softmax(logits / s.temperature)
+    vocab = logits.shape[-1]
+    if 0 < s.top_k < vocab:
+        # ties at the k-th value are cut by a stable order, so exactly k tokens survive
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        keep = np.zeros_like(probs, dtype=bool)
+        np.put_along_axis(keep, order[:, : s.top_k], True, axis=-1)
+        probs = np.where(keep, probs, 0.0)
+        probs /= probs.sum(axis=-1, keepdims=True)
+    if s.top_p < 1.0:
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        sorted_p = np.take_along_axis(probs, order, axis=-1)
+        before = np.cumsum(sorted_p, axis=-1) - sorted_p  # mass of the tokens ranked above
+        keep_sorted = before < s.top_p  # the top token is always kept
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=-1)
+        probs = np.where(keep, probs, 0.0)
+        probs /= probs.sum(axis=-1, keepdims=True)
+    return probs
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One token per row by inverse CDF (cumsum + searchsorted): cheap and reproducible."""
+    cdf = np.cumsum(probs, axis=-1)
+    u = rng.random(len(probs)) * cdf[:, -1]
+    tokens = (cdf < u[:, None]).sum(axis=-1)
+    # guard against rounding at the top end, and never land on a zero-probability token
+    tokens = np.minimum(tokens, probs.shape[-1] - 1)
+    bad = probs[np.arange(len(probs)), tokens] <= 0
+    if bad.any():
+        tokens[bad] = probs[bad].argmax(axis=-1)
+    return tokens

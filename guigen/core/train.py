@@ -1,0 +1,265 @@
+"""Training: a cancellable generator of progress events, used by the CLI and the app alike.
+
+The best model (by validation loss) is written after each epoch that improves it; a checkpoint
+with optimizer state, schedule position and step counter is written atomically every few
+minutes and on request, so training resumes where it stopped. Both are safetensors files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from guigen.core.codec import codec_from_meta
+from guigen.core.data import TokenData, batch_streams, num_windows
+from guigen.core.files import atomic_write_bytes
+from guigen.core.model import LSTMModel, ModelConfig
+from guigen.core.modelfile import ModelFileError, save_model
+
+LN2 = math.log(2)
+
+
+@dataclass
+class TrainConfig:
+    seq_len: int = 128  # steps of backpropagation through time
+    batch: int = 32  # parallel streams per step
+    epochs: int = 20  # passes over the training tokens
+    lr: float = 2e-3  # peak learning rate (AdamW)
+    warmup: int = 100  # steps of linear warm-up
+    min_lr: float = 0.05  # cosine decay ends at lr * min_lr
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    clip: float = 5.0  # gradient norm clip, as char-rnn and Magenta
+    checkpoint_minutes: float = 5.0  # how often to write the checkpoint
+    seed: int = 1337  # model init, data offsets and dropout
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> TrainConfig:
+        return cls(**{f.name: meta[f.name] for f in fields(cls) if f.name in meta})
+
+
+@dataclass
+class Progress:
+    step: int
+    total_steps: int
+    epoch: int
+    loss: float  # training loss of this step, nats per token
+    lr: float
+    tokens_per_s: float
+
+
+@dataclass
+class EpochEnd:
+    epoch: int
+    step: int
+    train_loss: float  # mean over the epoch, nats per token
+    val_loss: float  # nats per token
+    best: bool  # this epoch improved on the best so far (and the model was saved)
+
+
+@dataclass
+class Saved:
+    path: Path
+    what: str  # "checkpoint" or "model"
+
+
+def checkpoint_path_for(out: Path) -> Path:
+    return out.with_name(out.name.removesuffix(".safetensors") + ".ckpt.safetensors")
+
+
+class Trainer:
+    """Trains a model on TokenData; iterate run() for events, call save_checkpoint() to stop cleanly."""
+
+    def __init__(self, data: TokenData, model_config: ModelConfig, config: TrainConfig, out: Path, extra_meta=None):
+        self.data, self.config, self.out = data, config, Path(out)
+        self.ckpt = checkpoint_path_for(self.out)
+        self.extra_meta = extra_meta or {}
+        torch.manual_seed(config.seed)
+        self.model = LSTMModel(model_config)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.step = 0
+        self.epoch = 0  # epochs completed
+        self.best_val = math.inf
+        self.history: list[dict] = []  # per epoch: train and validation loss, for curves
+        self.elapsed = 0.0  # training seconds over all sessions
+        self.steps_per_epoch = num_windows(len(data.train), config.batch, config.seq_len)
+
+    # -- schedule ---------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    def lr_at(self, step: int) -> float:
+        c = self.config
+        if step < c.warmup:
+            return c.lr * (step + 1) / c.warmup
+        frac = min(1.0, (step - c.warmup) / max(1, self.total_steps - c.warmup))
+        return c.lr * (c.min_lr + (1 - c.min_lr) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    # -- evaluation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> float:
+        self.model.eval()
+        total, count, state = 0.0, 0, None
+        batch = max(1, min(self.config.batch, len(self.data.val) // (4 * self.config.seq_len)))
+        for x, y in batch_streams(self.data.val, batch, 4 * self.config.seq_len):
+            logits, state = self.model(torch.from_numpy(np.ascontiguousarray(x)), state)
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), torch.from_numpy(np.ascontiguousarray(y)).reshape(-1),
+                reduction="sum")
+            total += float(loss)
+            count += y.size
+        self.model.train()
+        return total / count
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self):
+        """Train until the configured number of epochs; yields Progress, EpochEnd and Saved events."""
+        c = self.config
+        self.model.train()
+        last_ckpt = time.monotonic()
+        while self.epoch < c.epochs:
+            rng = np.random.default_rng([c.seed, self.epoch])
+            tokens = self.data.train_tokens(self.epoch, rng)
+            offset = int(rng.integers(0, c.seq_len))  # windows start elsewhere each epoch
+            state, losses = None, []
+            first = self.step - self.epoch * self.steps_per_epoch  # > 0 when resuming mid-epoch
+            t0, seen = time.monotonic(), 0
+            for i, (x, y) in enumerate(batch_streams(tokens, c.batch, c.seq_len, offset)):
+                if i < first:
+                    continue
+                for g in self.opt.param_groups:
+                    g["lr"] = self.lr_at(self.step)
+                logits, state = self.model(torch.from_numpy(np.ascontiguousarray(x)), state)
+                state = tuple(s.detach() for s in state)
+                loss = nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), torch.from_numpy(np.ascontiguousarray(y)).reshape(-1))
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
+                self.opt.step()
+                self.step += 1
+                seen += y.size
+                losses.append(float(loss.detach()))
+                now = time.monotonic()
+                yield Progress(self.step, self.total_steps, self.epoch, losses[-1], self.lr_at(self.step - 1),
+                               seen / max(now - t0, 1e-9))
+                if now - last_ckpt > 60 * c.checkpoint_minutes:
+                    self.elapsed += now - t0
+                    t0, seen = now, 0
+                    yield self.save_checkpoint()
+                    last_ckpt = time.monotonic()
+            self.elapsed += time.monotonic() - t0
+            self.epoch += 1
+            self.step = self.epoch * self.steps_per_epoch  # a partial last window may shift counts
+            val = self.validate()
+            train_loss = float(np.mean(losses)) if losses else math.nan
+            self.history.append({"epoch": self.epoch, "step": self.step, "train_loss": train_loss, "val_loss": val})
+            best = val < self.best_val
+            if best:
+                self.best_val = val
+            yield EpochEnd(self.epoch, self.step, train_loss, val, best)
+            if best:
+                yield self.save_model()
+            yield self.save_checkpoint()
+            last_ckpt = time.monotonic()
+
+    # -- files ------------------------------------------------------------------------------
+    def training_meta(self) -> dict:
+        return {
+            **self.data.summary,
+            **self.extra_meta,
+            "train_config": asdict(self.config),
+            "steps": self.step,
+            "epochs": self.epoch,
+            "train_seconds": round(self.elapsed, 1),
+            "val_loss": self.best_val if math.isfinite(self.best_val) else None,
+            "val_bits": self.best_val / LN2 if math.isfinite(self.best_val) else None,
+            "history": self.history,
+            "torch": torch.__version__,
+        }
+
+    def save_model(self) -> Saved:
+        save_model(self.out, self.model.cfg, self.data.codec, self.model.state_dict(), self.training_meta())
+        return Saved(self.out, "model")
+
+    def save_checkpoint(self) -> Saved:
+        """Model, optimizer moments and counters in one safetensors file, written atomically."""
+        from safetensors.torch import save
+
+        tensors = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        for group in self.opt.param_groups:
+            for p in group["params"]:
+                st = self.opt.state.get(p)
+                if st:
+                    for k in ("exp_avg", "exp_avg_sq"):
+                        tensors[f"optim.{names[id(p)]}.{k}"] = st[k].detach().clone()
+                    tensors[f"optim.{names[id(p)]}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+        tensors["rng.torch"] = torch.get_rng_state()
+        meta = {
+            "model_config": self.model.cfg.to_meta(),
+            "train_config": asdict(self.config),
+            "codec": self.data.codec.to_meta(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "best_val": self.best_val if math.isfinite(self.best_val) else None,
+            "history": self.history,
+            "elapsed": self.elapsed,
+            "out": str(self.out),
+        }
+        atomic_write_bytes(self.ckpt, save(tensors, metadata={"guigen_checkpoint": json.dumps(meta)}))
+        return Saved(self.ckpt, "checkpoint")
+
+    def load_checkpoint(self, path) -> None:
+        """Restore everything save_checkpoint wrote; refuse a checkpoint of another model or data."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = json.loads((f.metadata() or {})["guigen_checkpoint"])
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:
+            raise ModelFileError(f"{path}: not a GuiGen training checkpoint ({e})") from None
+        if meta["model_config"] != self.model.cfg.to_meta():
+            raise ModelFileError(f"{path}: checkpoint is of another model size {meta['model_config']}")
+        if codec_from_meta(meta["codec"]).to_meta() != self.data.codec.to_meta():
+            raise ModelFileError(f"{path}: checkpoint was trained with another vocabulary or encoding")
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        params = dict(self.model.named_parameters())
+        for name, p in params.items():
+            if f"optim.{name}.exp_avg" in tensors:
+                self.opt.state[p] = {
+                    "step": tensors[f"optim.{name}.step"].reshape(()).clone(),
+                    "exp_avg": tensors[f"optim.{name}.exp_avg"],
+                    "exp_avg_sq": tensors[f"optim.{name}.exp_avg_sq"],
+                }
+        torch.set_rng_state(tensors["rng.torch"])
+        self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
+        self.best_val = meta["best_val"] if meta["best_val"] is not None else math.inf
+        self.history, self.elapsed = meta["history"], float(meta["elapsed"])
+
+    @staticmethod
+    def read_checkpoint_meta(path) -> dict:
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return json.loads((f.metadata() or {})["guigen_checkpoint"])
+        except Exception as e:
+            raise ModelFileError(f"{path}: not a GuiGen training checkpoint ({e})") from None
+
+
+def set_threads() -> int:
+    """Use every core for training (oneDNN's batched LSTM kernels are fast here)."""
+    n = os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return n
