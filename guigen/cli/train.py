@@ -58,7 +58,6 @@ def _text_data(args):
 
 
 def _configs(args):
-    from guigen.core.model import ModelConfig
     from guigen.core.train import Trainer, TrainConfig
 
     train_keys = ["seq_len", "batch", "epochs", "lr", "seed", "checkpoint_minutes"]
@@ -75,9 +74,14 @@ def _configs(args):
 
 
 def run(args) -> int:
+    import os
+
+    # OpenMP threads that spin while waiting slow training tenfold when any other program
+    # wants a core; passive waiting costs little when the machine is idle. Before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tqdm import tqdm
 
-    from guigen.core.model import ModelConfig
+    from guigen.core.config import ModelConfig
     from guigen.core.train import LN2, EpochEnd, Progress, Saved, Trainer, set_threads
 
     out = args.output

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from guigen.core.model import ModelConfig
+from guigen.core.config import ModelConfig
 
 
 def _reorder(w: np.ndarray, h: int) -> np.ndarray:

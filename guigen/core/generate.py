@@ -40,7 +40,8 @@ class Step:
 class Generator:
     """Stateful sampler over a loaded model; `batch` independent samples run side by side."""
 
-    def __init__(self, model: LoadedModel, settings: SamplingSettings | None = None, seed=None, batch: int = 1):
+    def __init__(self, model: LoadedModel, settings: SamplingSettings | None = None, seed=None, batch: int = 1,
+                 undo_depth: int = UNDO_DEPTH):
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.model = model
@@ -51,7 +52,7 @@ class Generator:
         self.state = self.net.zero_state(batch)
         self.logits: np.ndarray | None = None  # (batch, vocab) for the next token
         self.count = 0
-        self._undo: deque = deque(maxlen=UNDO_DEPTH)
+        self._undo: deque = deque(maxlen=undo_depth)  # 0: no undo (CLI, beam search)
 
     @property
     def ready(self) -> bool:
@@ -76,13 +77,16 @@ class Generator:
     def step(self, force=None) -> Step:
         """Choose the next token (drawn, or `force`d), advance the state, and report it."""
         probs, raw = self.preview()
+        if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
+            self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state))
         if force is None:
             tokens = draw(probs, self.rng)
         else:
             tokens = np.broadcast_to(np.asarray(force, dtype=np.int64), (self.batch,)).copy()
             if tokens.min() < 0 or tokens.max() >= raw.shape[-1]:
+                if self._undo.maxlen:
+                    self._undo.pop()
                 raise ValueError(f"forced token {force} is outside the vocabulary")
-        self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state))
         rows = np.arange(self.batch)
         with np.errstate(divide="ignore"):
             logprob = np.log(raw[rows, tokens])
@@ -103,3 +107,30 @@ class Generator:
     def stream(self, n: int) -> Iterator[Step]:
         for _ in range(n):
             yield self.step()
+
+
+def beam_search(gen: Generator, steps: int, beam_size: int, branch_factor: int, steps_per_iteration: int = 1):
+    """Magenta-style beam search over a fed Generator whose batch is beam_size * branch_factor.
+
+    Every row samples steps_per_iteration tokens (with the generator's settings); then the
+    beam_size rows with the highest log-likelihood under the model (T = 1) are kept, each
+    copied into branch_factor rows. Returns (tokens of the best row, its log-likelihood).
+    """
+    if gen.batch != beam_size * branch_factor:
+        raise ValueError("the generator's batch must be beam_size * branch_factor")
+    if beam_size < 1 or branch_factor < 1 or steps_per_iteration < 1:
+        raise ValueError("beam size, branch factor and steps per iteration must be at least 1")
+    seqs = np.zeros((gen.batch, 0), dtype=np.int64)
+    scores = np.zeros(gen.batch)
+    done = 0
+    while done < steps:
+        for _ in range(min(steps_per_iteration, steps - done)):
+            step = gen.step()
+            seqs = np.concatenate([seqs, step.tokens[:, None]], axis=1)
+            scores += step.logprob
+            done += 1
+        keep = np.repeat(np.argsort(-scores, kind="stable")[:beam_size], branch_factor)
+        gen.state[...] = gen.state[:, :, keep]
+        gen.logits = gen.logits[keep]
+        seqs, scores = seqs[keep], scores[keep]
+    return seqs[0], float(scores[0])

@@ -17,7 +17,7 @@ import numpy as np
 
 from guigen.core.codec import codec_from_meta
 from guigen.core.files import atomic_write_bytes
-from guigen.core.model import ModelConfig, parameter_shapes
+from guigen.core.config import ModelConfig, parameter_shapes
 
 FORMAT = 1  # bump when the metadata layout changes incompatibly
 META_KEY = "guigen"
@@ -64,14 +64,15 @@ def _sniff(path: Path, data_head: bytes, size: int) -> None:
     """Reject what is clearly not safetensors before handing it to the parser."""
     if size < 8:
         raise ModelFileError(f"{path}: too short to be a model file ({size} bytes)")
+    (n,) = struct.unpack("<Q", data_head[:8])
+    if 0 < n <= MAX_HEADER and n <= size - 8 and data_head[8:9] == b"{":
+        return  # a plausible safetensors header (its length's first byte may well be 0x80)
     if data_head[:1] == b"\x80" or data_head[:2] == b"PK":
         raise ModelFileError(
             f"{path}: looks like a pickle or a torch.save() archive; GuiGen only reads safetensors "
             "model files and never unpickles anything"
         )
-    (n,) = struct.unpack("<Q", data_head[:8])
-    if n == 0 or n > MAX_HEADER or n > size - 8 or data_head[8:9] != b"{":
-        raise ModelFileError(f"{path}: not a safetensors file (bad header), or the file is truncated")
+    raise ModelFileError(f"{path}: not a safetensors file (bad header), or the file is truncated")
 
 
 def read_metadata(path) -> dict:

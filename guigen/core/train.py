@@ -21,7 +21,8 @@ from torch import nn
 from guigen.core.codec import codec_from_meta
 from guigen.core.data import TokenData, batch_streams, num_windows
 from guigen.core.files import atomic_write_bytes
-from guigen.core.model import LSTMModel, ModelConfig
+from guigen.core.config import ModelConfig
+from guigen.core.model import LSTMModel
 from guigen.core.modelfile import ModelFileError, save_model
 
 LN2 = math.log(2)

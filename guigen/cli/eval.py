@@ -1,0 +1,63 @@
+"""`guigen eval`: mean negative log-likelihood of text or MIDI files under a model."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from guigen.cli import CliError
+
+
+def add_parser(sub):
+    p = sub.add_parser("eval", help="score text or MIDI files: mean NLL per token",
+                       description="Print the mean negative log-likelihood of the files under the model, in nats "
+                       "and bits per character (text) or per event and per 16th-note step (music).")
+    p.add_argument("-m", "--model", required=True, help="model name or .safetensors path")
+    p.add_argument("files", nargs="+", type=Path, help="text files, or MIDI files for a music model")
+    p.add_argument("--slice", help="text only: score this part, as fractions START:END (e.g. 0.95:1 for a "
+                   "model trained with --test-frac 0.05)")
+    p.add_argument("--drop-unknown", action="store_true", help="text only: skip characters the model never saw")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from guigen.core import registry
+    from guigen.core.evaluate import bits, nll
+
+    model = registry.load(args.model)
+    if model.kind == "text":
+        from guigen.core.data import parse_slice, read_text, take_slice
+
+        text = read_text(args.files)
+        if args.slice:
+            text = take_slice(text, *parse_slice(args.slice))
+        ids = model.codec.encode(text, drop_unknown=args.drop_unknown)
+        if len(ids) < 2:
+            raise CliError("need at least two characters to score")
+        total, count = nll(model, [ids])
+        result = {"model": model.name, "chars_scored": count, "nats_per_char": total / count,
+                  "bits_per_char": bits(total / count), "perplexity": math.exp(total / count)}
+        lines = [f"{model.name}: {count:,} characters scored",
+                 f"  {result['nats_per_char']:.4f} nats/char  {result['bits_per_char']:.4f} bits/char  "
+                 f"perplexity {result['perplexity']:.3f}"]
+    else:
+        if args.slice:
+            raise CliError("--slice applies to text models only")
+        from guigen.music.dataset import encode_files
+
+        sequences, steps, report = encode_files(model.codec, args.files)
+        if not sequences:
+            raise CliError("none of the MIDI files held notes the model can score")
+        total, count = nll(model, sequences)
+        result = {"model": model.name, "files": len(sequences), "events_scored": count, "steps": steps,
+                  "nats_per_event": total / count, "bits_per_event": bits(total / count),
+                  "nats_per_step": total / steps, "bits_per_step": bits(total / steps)}
+        lines = [f"{model.name}: {len(sequences)} file(s), {count:,} events over {steps:,} 16th-note steps",
+                 f"  {result['nats_per_event']:.4f} nats/event  ({result['bits_per_event']:.4f} bits)",
+                 f"  {result['nats_per_step']:.4f} nats/step   ({result['bits_per_step']:.4f} bits)"]
+        if report:
+            lines.append(f"  {report}")
+    print(json.dumps(result, indent=2) if args.json else "\n".join(lines))
+    return 0

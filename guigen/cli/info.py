@@ -1,0 +1,86 @@
+"""`guigen info`: a model's card (kind, vocabulary, size, training data, scores), or the list of models."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub):
+    p = sub.add_parser("info", help="show a model's card, or list the models",
+                       description="With -m, print the model card; without, list the named models.")
+    p.add_argument("-m", "--model", help="model name or .safetensors path")
+    p.add_argument("--json", action="store_true", help="print everything the model file says, as JSON")
+    p.set_defaults(run=run)
+
+
+def card(model) -> dict:
+    """The facts a person wants about a model, from its file alone."""
+    cfg, tr = model.config, model.training
+    info = {
+        "name": model.name,
+        "path": str(model.path),
+        "kind": model.kind,
+        "classes": cfg.vocab_size,
+        "layers": cfg.layers,
+        "hidden": cfg.hidden,
+        "embed": cfg.embed,
+        "dropout": cfg.dropout,
+        "parameters": model.num_parameters(),
+        "file_bytes": model.path.stat().st_size if model.path else None,
+        "codec": model.codec.to_meta(),
+        "training": tr,
+    }
+    return info
+
+
+def _summary(info: dict) -> str:
+    tr = info["training"]
+    codec = info["codec"]
+    if info["kind"] == "text":
+        vocab = f"{info['classes']} characters: " + repr(codec.get("chars", ""))[1:-1]
+    else:
+        extra = {k: v for k, v in codec.items() if k not in ("kind", "encoding")}
+        vocab = f"{codec.get('encoding', '?')} encoding, {info['classes']} events {extra or ''}".rstrip()
+    lines = [
+        f"{info['name']}  ({info['path']})",
+        f"  kind        {info['kind']}",
+        f"  vocabulary  {vocab}",
+        f"  network     {info['layers']} x {info['hidden']} LSTM, embedding {info['embed']}, dropout {info['dropout']}",
+        f"  parameters  {info['parameters']:,}  ({(info['file_bytes'] or 0) / 1e6:.1f} MB)",
+    ]
+    if tr:
+        data = ", ".join(tr.get("data", [])) or "?"
+        lines.append(f"  trained on  {data}" + (f" ({tr['data_chars']:,} chars)" if tr.get("data_chars") else ""))
+        if "split" in tr:
+            lines.append("  split       " + ", ".join(f"{k} {a:,}-{b:,}" for k, (a, b) in tr["split"].items()))
+        if tr.get("steps"):
+            mins = (tr.get("train_seconds") or 0) / 60
+            lines.append(f"  training    {tr.get('epochs')} epochs, {tr['steps']:,} steps, {mins:.0f} min")
+        if tr.get("val_loss") is not None:
+            lines.append(f"  validation  {tr['val_loss']:.4f} nats ({tr['val_bits']:.4f} bits) per token")
+        if tr.get("command"):
+            lines.append(f"  command     {tr['command']}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from guigen.core import registry
+
+    if not args.model:
+        models = registry.available()
+        if args.json:
+            print(json.dumps({k: str(v) for k, v in models.items()}, indent=2))
+            return 0
+        if not models:
+            print("no models found; train one with `guigen train text FILE -o MODEL.safetensors`")
+        for name, path in models.items():
+            try:
+                info = card(registry.load(str(path)))
+                print(f"{name:20s} {info['kind']:6s} {info['layers']}x{info['hidden']} LSTM  "
+                      f"{info['parameters']:>10,} params  {path}")
+            except Exception as e:  # one broken file must not hide the others
+                print(f"{name:20s} unreadable: {e}")
+        return 0
+    info = card(registry.load(args.model))
+    print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else _summary(info))
+    return 0

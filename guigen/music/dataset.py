@@ -1,0 +1,222 @@
+"""Training and evaluation data from folders of MIDI files, with a report of what was used and why not.
+
+Each file becomes pieces for an encoding: the whole pitched texture for polyphony, each voice
+(track/channel) as its own melody for melody. Every epoch the pieces are shuffled, each is moved
+by a random transposition (as Magenta augments its data), and all are joined into one stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from guigen.core.data import DataError, TokenData
+from guigen.music.encodings import make_encoding, names
+from guigen.music.events import Note, transpose
+from guigen.music.midi import MidiError, read_midi_report
+
+MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
+
+
+@dataclass
+class Report:
+    """What extraction did: files used, files rejected (with why), and counts of changes."""
+
+    used: list[Path] = field(default_factory=list)
+    rejected: list[tuple[Path, str]] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    pieces: int = 0
+
+    def add(self, other: Report) -> None:
+        self.used += other.used
+        self.rejected += other.rejected
+        self.counts.update(other.counts)
+        self.pieces += other.pieces
+
+    def lines(self, title: str) -> list[str]:
+        out = [f"{title}: {len(self.used)} file(s) used ({self.pieces} piece(s)), {len(self.rejected)} rejected"]
+        out += [f"  {what}: {n}" for what, n in sorted(self.counts.items())]
+        out += [f"  rejected {path}: {why}" for path, why in self.rejected]
+        return out
+
+    def __str__(self) -> str:
+        changes = "; ".join(f"{what}: {n}" for what, n in sorted(self.counts.items()))
+        rejected = "; ".join(f"{path.name}: {why}" for path, why in self.rejected)
+        return (f"{len(self.used)} file(s) used ({self.pieces} piece(s)), {len(self.rejected)} rejected"
+                + (f" ({rejected})" if rejected else "") + (f"; {changes}" if changes else ""))
+
+    def to_meta(self) -> dict:
+        return {"files": len(self.used), "pieces": self.pieces, "rejected": len(self.rejected), **dict(self.counts)}
+
+
+def midi_files(paths) -> list[Path]:
+    """MIDI files named, or found recursively in folders, in a stable order."""
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and f.is_file())
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise DataError(f"{p}: no such file or folder")
+    if not found:
+        raise DataError(f"no MIDI files (*.mid, *.midi) in {', '.join(map(str, paths))}")
+    return found
+
+
+def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
+    """The pieces one file gives for this encoding."""
+    report = Report()
+    try:
+        seq, changes = read_midi_report(path)
+    except MidiError as e:
+        report.rejected.append((path, str(e).removeprefix(f"{path}: ")))
+        return [], report
+    report.counts.update(changes)
+    drums = len(seq.notes) - len(seq.pitched())
+    if drums:
+        report.counts["drum notes left out"] += drums
+    if codec.name == "melody":
+        groups = [[n for n in seq.pitched() if n.voice == v] for v in range(len(seq.voices))]
+        groups = [g for g in groups if g]
+    else:
+        groups = [seq.pitched()] if seq.pitched() else []
+    pieces = []
+    for notes in groups:
+        piece, dropped = codec.fit(notes)
+        report.counts.update(dropped)
+        if piece is None:
+            report.counts["voices that do not fit the melody range, left out"] += 1
+        else:
+            pieces.append(piece)
+    if not pieces:
+        why = "no pitched notes" if not seq.pitched() else "no voice fits the melody range"
+        report.rejected.append((path, why + (" (only drums)" if drums and not seq.pitched() else "")))
+        return [], report
+    report.used.append(path)
+    report.pieces = len(pieces)
+    return pieces, report
+
+
+def extract_all(codec, files) -> tuple[list[list[Note]], Report]:
+    pieces, report = [], Report()
+    for f in files:
+        p, r = extract(codec, f)
+        pieces += p
+        report.add(r)
+    return pieces, report
+
+
+def encode_files(codec, paths) -> tuple[list[np.ndarray], int, Report]:
+    """For `guigen eval`: id arrays (one per piece), the 16th-note steps they predict, and the report.
+
+    The first id of each array is context, not predicted: a model scores ids[1:]. The steps
+    counted are those the predicted ids cover, so NLL / steps is the NLL per 16th-note step.
+    """
+    pieces, report = extract_all(codec, midi_files(paths))
+    arrays = [codec.encode(p) for p in pieces]
+    if codec.name == "melody":
+        steps = sum(len(a) - 1 for a in arrays)
+    else:
+        steps = sum(codec.count_steps(a) for a in arrays)
+    return arrays, steps, report
+
+
+class MusicData(TokenData):
+    """TokenData whose training stream is reshuffled and re-transposed every epoch."""
+
+    def __init__(self, codec, pieces, val, summary, shifts):
+        self.pieces = pieces
+        self.choices = [codec.transpositions(p, shifts) for p in pieces]  # shifts keeping each piece in range
+        train = np.concatenate([codec.encode(p) for p in pieces])
+        super().__init__(codec, train, val, summary)
+
+    def train_tokens(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
+        # the length never changes: a transposed piece encodes to as many events as the original
+        parts = []
+        for i in rng.permutation(len(self.pieces)):
+            shift = int(rng.choice(self.choices[i]))
+            parts.append(self.codec.encode(transpose(self.pieces[i], shift)))
+        return np.concatenate(parts)
+
+
+def parse_transpose(spec: str) -> tuple[int, int]:
+    """'4' -> (-4, 4); '-4:4' or '-4..4' -> (-4, 4); '0' -> no transposition."""
+    try:
+        if ":" in spec or ".." in spec:
+            low, high = (int(x) for x in spec.replace("..", ":").split(":"))
+        else:
+            high = int(spec)
+            low = -high
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"transposition is N (for -N..N) or LOW:HIGH semitones, not {spec!r}") from None
+    if not -24 <= low <= high <= 24:
+        raise argparse.ArgumentTypeError(f"transposition {spec!r} must go from low to high within -24..24 semitones")
+    return low, high
+
+
+def add_arguments(p) -> None:
+    """The data options of `guigen train music`."""
+    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER",
+                   help="folders searched recursively for MIDI files (or MIDI files)")
+    p.add_argument("--encoding", choices=names(), default="polyphony",
+                   help="polyphony: all voices together (as Magenta's polyphony_rnn, the default); "
+                   "melody: each voice as its own melody (as melody_rnn)")
+    p.add_argument("--valid", nargs="+", type=Path, metavar="FOLDER",
+                   help="validation folders or files (default: every 10th training file is held out)")
+    p.add_argument("--transpose", type=parse_transpose, default=(0, 0), metavar="N|LOW:HIGH",
+                   help="move each piece by a random number of semitones each epoch: 4 means -4..4 "
+                   "(Magenta's polyphony setting); write a negative low end as --transpose=-3:5 (default 0)")
+    p.add_argument("--min-pitch", type=int, default=48, help="melody: lowest MIDI pitch (default 48, C3)")
+    p.add_argument("--max-pitch", type=int, default=83, help="melody: highest MIDI pitch (default 83, B5)")
+
+
+def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Every 10th file for validation (at least one), spread over the list."""
+    if len(files) < 2:
+        raise DataError("one MIDI file can't be split into training and validation; add files or give --valid")
+    k = max(1, len(files) // 10)
+    val_idx = {min(len(files) - 1, (2 * j + 1) * len(files) // (2 * k)) for j in range(k)}
+    return [f for i, f in enumerate(files) if i not in val_idx], [f for i, f in enumerate(files) if i in val_idx]
+
+
+def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0), min_pitch=48, max_pitch=83,
+               log=sys.stderr) -> MusicData:
+    """Extract, report (to log) and encode training and validation data."""
+    try:
+        codec = make_encoding(encoding, min_pitch, max_pitch)
+    except ValueError as e:
+        raise DataError(str(e)) from None
+    files = midi_files(folders)
+    if valid:
+        train_files, val_files = files, midi_files(valid)
+    else:
+        train_files, val_files = _held_out(files)
+    pieces, train_report = extract_all(codec, train_files)
+    val_pieces, val_report = extract_all(codec, val_files)
+    if log is not None:
+        print("\n".join(train_report.lines("training data") + val_report.lines("validation data")), file=log)
+    if not pieces:
+        raise DataError("no usable training pieces (see the report above)")
+    if not val_pieces:
+        raise DataError("no usable validation pieces (see the report above)")
+    val = np.concatenate([codec.encode(p) for p in val_pieces])
+    low, high = transpose_range
+    summary = {
+        "data": [Path(f).name for f in folders],
+        "valid_data": [Path(f).name for f in valid] if valid else "every 10th file held out",
+        "encoding": codec.name,
+        "transpose": [low, high],
+        "train_files": train_report.to_meta(),
+        "valid_files": val_report.to_meta(),
+    }
+    return MusicData(codec, pieces, val, summary, range(low, high + 1))
+
+
+def from_args(args) -> MusicData:
+    return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch)

@@ -1,0 +1,103 @@
+"""Notes on a grid of steps (4 per quarter note by default), and a small sequence around them.
+
+A NoteSequence is what MIDI files are read into and written from, and what the encodings turn
+into tokens. Times are whole steps, so encodings never meet a fraction of a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+STEPS_PER_QUARTER = 4  # the 16th-note grid of Magenta's melody_rnn and polyphony_rnn
+DEFAULT_QPM = 120.0
+DEFAULT_VELOCITY = 80
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+
+def pitch_name(pitch: int) -> str:
+    """MIDI pitch -> scientific pitch name: 60 -> 'C4', 66 -> 'F#4', 21 -> 'A0'."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    start: int  # first step the note sounds in
+    end: int  # first step it no longer sounds in (end > start)
+    pitch: int  # MIDI pitch 0-127
+    velocity: int = DEFAULT_VELOCITY
+    voice: int = 0  # index into NoteSequence.voices: a track/channel of the file it came from
+    drum: bool = False  # General MIDI channel 10: unpitched, left out of pitched encodings
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """What the encodings keep of a note: (start, end, pitch)."""
+        return self.start, self.end, self.pitch
+
+
+@dataclass
+class Voice:
+    name: str = ""  # the track name, for people
+    program: int = 0  # General MIDI program 0-127
+    drum: bool = False
+
+
+@dataclass
+class NoteSequence:
+    notes: list[Note] = field(default_factory=list)
+    tempos: list[tuple[int, float]] = field(default_factory=lambda: [(0, DEFAULT_QPM)])  # (step, qpm), first at 0
+    time_signature: tuple[int, int] = (4, 4)
+    voices: list[Voice] = field(default_factory=lambda: [Voice()])
+    steps_per_quarter: int = STEPS_PER_QUARTER
+    name: str = ""
+
+    @property
+    def qpm(self) -> float:
+        """The opening tempo in quarter notes per minute."""
+        return self.tempos[0][1]
+
+    @property
+    def total_steps(self) -> int:
+        return max((n.end for n in self.notes), default=0)
+
+    def pitched(self) -> list[Note]:
+        return [n for n in self.notes if not n.drum]
+
+    def seconds(self, step: float) -> float:
+        """Time in seconds of a step, following the tempo map."""
+        t, last_step, last_qpm = 0.0, 0, self.tempos[0][1]
+        for s, qpm in self.tempos[1:]:
+            if s >= step:
+                break
+            t += (s - last_step) * 60.0 / (last_qpm * self.steps_per_quarter)
+            last_step, last_qpm = s, qpm
+        return t + (step - last_step) * 60.0 / (last_qpm * self.steps_per_quarter)
+
+
+def with_notes(seq: NoteSequence, notes: list[Note]) -> NoteSequence:
+    """The same tempo, metre and voices with other notes."""
+    return replace(seq, notes=sorted(notes))
+
+
+def remove_overlaps(notes: list[Note]) -> tuple[list[Note], int]:
+    """Make notes of the same pitch never overlap, as one key can only sound once.
+
+    An earlier note is cut where the later one starts; of two notes starting together the
+    longer is kept. Returns the notes (sorted) and how many were cut or dropped.
+    """
+    out: list[Note] = []
+    fixed = 0
+    last: dict[int, int] = {}  # pitch -> index in out of the latest note of that pitch
+    for n in sorted(notes, key=lambda n: (n.start, -n.end, n.pitch)):
+        i = last.get(n.pitch)
+        if i is not None and out[i].end > n.start:
+            fixed += 1
+            if out[i].start == n.start:
+                continue  # the longer one, sorted first, stays
+            out[i] = replace(out[i], end=n.start)
+        last[n.pitch] = len(out)
+        out.append(n)
+    return sorted(out), fixed
+
+
+def transpose(notes: list[Note], semitones: int) -> list[Note]:
+    return [replace(n, pitch=n.pitch + semitones) for n in notes]

@@ -1,0 +1,192 @@
+"""Music generation for the command line: a primer, then steps sampled over the one streaming API.
+
+Several outputs run side by side as rows of one Generator. Beam search is Magenta's: every
+16th-note step, each of the beam's sequences is extended by `branch_factor` sampled branches,
+and the `beam_size` branches with the highest log-likelihood (under the model's own T = 1
+distribution) are kept. Polyphony rows advance through steps at different numbers of events, so
+a row that has finished the current step waits, its state held, until the others catch up.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guigen.core.files import refuse_overwrite
+from guigen.core.generate import Generator, Step
+from guigen.core.sampling import SamplingSettings, draw
+from guigen.music import polyphony
+from guigen.music.events import DEFAULT_QPM, STEPS_PER_QUARTER, Note, NoteSequence, Voice
+
+MAX_NOTES_PER_STEP = 16  # a polyphony step listing this many notes is ended: no runaway chords
+MELODY_START_PITCHES = range(55, 73)  # G3..C5: where a primer note is picked when none is given
+
+
+@dataclass
+class Result:
+    ids: np.ndarray  # the primer ids, then the generated ones
+    logprob: float  # sum of the generated events' log-probabilities under the model (T = 1)
+    events: int  # generated events
+
+
+class _BeamGenerator(Generator):
+    """A Generator whose rows can be held still for a step, and reordered to follow the beam."""
+
+    def hold_step(self, tokens: np.ndarray, moving: np.ndarray) -> Step:
+        """Step all rows with the given tokens, then put back the state of the rows not moving."""
+        held = ~moving
+        state, logits = self.state[:, :, held].copy(), self.logits[held].copy()
+        step = self.step(force=tokens)
+        self.state[:, :, held] = state
+        self.logits[held] = logits
+        return step
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.state[...] = self.state[:, :, rows]
+        self.logits = self.logits[rows]
+
+
+def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, seed=None, outputs: int = 1,
+                    beam_size: int = 1, branch_factor: int = 1, on_step=None) -> list[Result]:
+    """Sample `steps` 16th-note steps after the primer, `outputs` times; beam search when beam/branch > 1."""
+    codec = model.codec
+    if steps < 1 or outputs < 1 or beam_size < 1 or branch_factor < 1:
+        raise ValueError("steps, outputs, beam size and branch factor must each be at least 1")
+    group = beam_size * branch_factor
+    rows = outputs * group
+    gen = _BeamGenerator(model, settings, seed, batch=rows, undo_depth=0)  # no undo: saves a state copy per step
+    gen.feed(primer_ids)
+    poly = codec.name == "polyphony"
+    generated: list[list[int]] = [[] for _ in range(rows)]
+    logprob = np.zeros(rows)
+    done = np.zeros(rows, dtype=np.int64)  # steps each row has completed
+    in_step = np.zeros(rows, dtype=np.int64)  # events in each row's current step
+    for target in range(1, steps + 1):
+        while (moving := done < target).any():
+            probs = gen.preview()[0].copy()
+            if poly:
+                probs[:, [polyphony.START, polyphony.END]] = 0.0  # the piece ends when we say so
+                probs[in_step >= MAX_NOTES_PER_STEP] = 0.0
+                empty = probs.sum(axis=1) <= 0
+                probs[empty, polyphony.STEP_END] = 1.0
+                probs /= probs.sum(axis=1, keepdims=True)
+            tokens = draw(probs, gen.rng)
+            step = gen.hold_step(tokens, moving)
+            for r in np.flatnonzero(moving):
+                t = int(tokens[r])
+                generated[r].append(t)
+                logprob[r] += step.logprob[r]
+                if codec.ends_step(t):
+                    done[r] += 1
+                    in_step[r] = 0
+                else:
+                    in_step[r] += 1
+            if on_step is not None:
+                on_step(step)
+        if group > 1:  # keep the beam_size best of each output's branches, each branched again
+            order = []
+            for g in range(outputs):
+                block = np.arange(g * group, (g + 1) * group)
+                best = block[np.argsort(-logprob[block], kind="stable")[:beam_size]]
+                order += [int(b) for b in best for _ in range(branch_factor)]
+            order = np.asarray(order)
+            gen.reorder(order)
+            generated = [list(generated[i]) for i in order]
+            logprob = logprob[order]
+    results = []
+    for g in range(outputs):
+        block = np.arange(g * group, (g + 1) * group)
+        r = int(block[np.argmax(logprob[block])])
+        tail = generated[r] + ([polyphony.END] if poly else [])
+        results.append(Result(np.concatenate([np.asarray(primer_ids, dtype=np.int64), np.asarray(tail, dtype=np.int64)]),
+                              float(logprob[r]), len(generated[r])))
+    return results
+
+
+# -- primers ---------------------------------------------------------------------------------------
+def parse_pitches(spec: str) -> list[int]:
+    """'60,64,67' -> [60, 64, 67] (also '[60, 64, 67]', as Magenta writes them)."""
+    try:
+        pitches = [int(x) for x in spec.strip().strip("[]").replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ValueError(f"primer pitches are MIDI numbers separated by commas, like 60,64,67, not {spec!r}") from None
+    if not pitches or any(not 0 <= p <= 127 for p in pitches):
+        raise ValueError(f"primer pitches must be MIDI numbers 0-127, like 60,64,67, not {spec!r}")
+    return pitches
+
+
+def primer(codec, primer_midi=None, primer_pitches=None, seed=None) -> tuple[list[Note], NoteSequence | None]:
+    """The primer's notes on the grid, and the MIDI file they came from (for its tempo and program).
+
+    Pitches are a chord held for a quarter note for polyphony (as Magenta's --primer_pitches), a
+    tune of quarter notes for melody. With no primer a melody starts from one random note.
+    """
+    if primer_midi and primer_pitches:
+        raise ValueError("give a primer MIDI file or primer pitches, not both")
+    q = STEPS_PER_QUARTER
+    if primer_pitches:
+        pitches = parse_pitches(primer_pitches)
+        if codec.name == "polyphony":
+            return [Note(0, q, p) for p in sorted(set(pitches))], None
+        outside = [p for p in pitches if not codec.min_pitch <= p <= codec.max_pitch]
+        if outside:
+            raise ValueError(f"primer pitches {outside} are outside the model's range {codec.min_pitch}-{codec.max_pitch}")
+        return [Note(i * q, (i + 1) * q, p) for i, p in enumerate(pitches)], None
+    if primer_midi:
+        from guigen.music.midi import read_midi
+
+        seq = read_midi(primer_midi)
+        notes, _ = codec.fit(seq.pitched())
+        if notes is None:
+            raise ValueError(f"{primer_midi}: no pitched notes this model can use as a primer")
+        return notes, seq
+    if codec.name == "melody":
+        choices = [p for p in MELODY_START_PITCHES if codec.min_pitch <= p <= codec.max_pitch] or [codec.min_pitch]
+        return [Note(0, 1, int(np.random.default_rng(seed).choice(choices)))], None
+    return [], None
+
+
+def output_paths(output: Path, outputs: int) -> list[Path]:
+    """out.mid, or out_1.mid ... out_N.mid for several outputs."""
+    if outputs == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(1, outputs + 1)]
+
+
+def run_generate(args, model) -> int:
+    """`guigen generate` for a music model: write `outputs` MIDI files; returns the exit status."""
+    from guigen.music.midi import write_midi
+
+    codec = model.codec
+    output = Path(args.output) if args.output else Path(f"{model.name or 'music'}.mid")
+    if output.suffix.lower() not in (".mid", ".midi"):
+        raise ValueError(f"{output}: music is written as a MIDI file; give an output ending in .mid")
+    paths = output_paths(output, args.outputs)
+    for p in paths:  # before any work, so nothing is generated only to be refused
+        refuse_overwrite(p, args.force)
+    if args.program is not None and not 0 <= args.program <= 127:
+        raise ValueError(f"program {args.program} is not a General MIDI program (0-127)")
+    if args.qpm is not None and not 1 <= args.qpm <= 1000:
+        raise ValueError(f"tempo {args.qpm} qpm is not between 1 and 1000")
+    settings = SamplingSettings(args.temperature, args.top_k or 0, 1.0 if args.top_p is None else args.top_p)
+    notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed)
+    primer_ids = codec.primer(notes)
+    beam = getattr(args, "beam_size", 0) or 0  # 0 or None: plain sampling, whatever the branch factor
+    branch = (getattr(args, "branch_factor", 1) or 1) if beam else 1
+    results = generate_events(model, primer_ids, args.steps, settings, args.seed, args.outputs, max(beam, 1), branch)
+    # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
+    tempos = [(0, float(args.qpm))] if args.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
+    program = args.program if args.program is not None else (
+        next((v.program for v in source.voices if not v.drum), 0) if source else 0)
+    for path, res in zip(paths, results):
+        seq = NoteSequence(codec.decode(res.ids), tempos, source.time_signature if source else (4, 4),
+                           [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem)
+        write_midi(seq, path, overwrite=args.force)
+        per_event = res.logprob / max(res.events, 1)
+        print(f"wrote {path}: {len(seq.notes)} notes, {seq.total_steps} steps "
+              f"({seq.seconds(seq.total_steps):.1f} s at {seq.qpm:g} qpm), "
+              f"log-likelihood {per_event:.3f} nats/event", file=sys.stderr)
+    return 0

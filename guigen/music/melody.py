@@ -1,0 +1,150 @@
+"""Monophonic melody encoding, as Magenta's melody_rnn: one event per 16th-note step.
+
+Events: NO_EVENT (the current note holds, or the rest goes on), NOTE_OFF (the note stops),
+NOTE_ON(pitch) for pitches min_pitch..max_pitch. basic_rnn's 48-83 gives 38 classes. A note
+that starts where another ends needs no NOTE_OFF: the new NOTE_ON ends the old note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from guigen.music.events import DEFAULT_VELOCITY, Note, pitch_name, remove_overlaps
+
+NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
+FIRST_PITCH_ID = 2
+EXTRA = "notes under a higher one (extra voices)"  # report line
+
+
+class MelodyEncoding:
+    kind = "music"
+    name = "melody"
+
+    def __init__(self, min_pitch: int = 48, max_pitch: int = 83):
+        if not (isinstance(min_pitch, int) and isinstance(max_pitch, int) and 0 <= min_pitch <= max_pitch <= 127):
+            raise ValueError(f"melody pitch range {min_pitch}-{max_pitch} must lie within 0-127, low to high")
+        self.min_pitch, self.max_pitch = min_pitch, max_pitch
+
+    @property
+    def num_classes(self) -> int:
+        return FIRST_PITCH_ID + self.max_pitch - self.min_pitch + 1
+
+    def __repr__(self) -> str:
+        return f"MelodyEncoding({self.min_pitch}, {self.max_pitch})"
+
+    # -- tokens -------------------------------------------------------------------------------
+    def note_on(self, pitch: int) -> int:
+        if not self.min_pitch <= pitch <= self.max_pitch:
+            raise ValueError(f"pitch {pitch_name(pitch)} ({pitch}) is outside the melody range "
+                             f"{pitch_name(self.min_pitch)}-{pitch_name(self.max_pitch)}")
+        return FIRST_PITCH_ID + pitch - self.min_pitch
+
+    def token_label(self, i: int) -> str:
+        i = int(i)
+        if i == NO_EVENT:
+            return "rest/hold"
+        if i == NOTE_OFF:
+            return "note off"
+        return pitch_name(self.min_pitch + i - FIRST_PITCH_ID)
+
+    def ends_step(self, i: int) -> bool:
+        """Every melody event is one step."""
+        return True
+
+    def count_steps(self, ids) -> int:
+        return len(ids)
+
+    # -- notes <-> ids --------------------------------------------------------------------------
+    def encode(self, notes: list[Note], num_steps: int | None = None) -> np.ndarray:
+        """Ids for a melody: one per step up to and including the last note's NOTE_OFF.
+
+        num_steps, when larger, pads with NO_EVENT (a trailing rest). Notes must not overlap.
+        """
+        notes = sorted(notes)
+        end = max((n.end for n in notes), default=0)
+        length = max(end + 1 if notes else 0, num_steps or 0)
+        ids = np.full(length, NO_EVENT, dtype=np.int64)
+        previous_end = 0
+        for n in notes:
+            if n.start < previous_end:
+                raise ValueError(f"melody notes overlap at step {n.start}: a melody has one note at a time")
+            if n.end <= n.start or n.start < 0:
+                raise ValueError(f"note {n} has no length")
+            ids[n.start] = self.note_on(n.pitch)  # may replace the previous note's NOTE_OFF
+            if ids[n.end] == NO_EVENT:
+                ids[n.end] = NOTE_OFF  # replaced if the next note starts right here
+            previous_end = n.end
+        return ids
+
+    def decode(self, ids, velocity: int = DEFAULT_VELOCITY) -> list[Note]:
+        """Notes of any id sequence (never fails): a note lasts until the next NOTE_ON or NOTE_OFF."""
+        notes, pitch, start = [], None, 0
+        for step, i in enumerate(np.asarray(ids, dtype=np.int64).reshape(-1)):
+            if i == NO_EVENT:
+                continue
+            if pitch is not None:
+                notes.append(Note(start, step, pitch, velocity))
+                pitch = None
+            if i >= FIRST_PITCH_ID:
+                pitch, start = self.min_pitch + int(i) - FIRST_PITCH_ID, step
+        if pitch is not None:
+            notes.append(Note(start, len(ids), pitch, velocity))
+        return notes
+
+    def primer(self, notes: list[Note]) -> np.ndarray:
+        """Ids to feed before generating: the melody without its closing NOTE_OFF, so the model
+        decides whether the last note goes on."""
+        ids = self.encode(notes)
+        return ids[:-1] if len(ids) and ids[-1] == NOTE_OFF else ids
+
+    # -- real-world notes -> melodies ----------------------------------------------------------
+    def fit(self, notes: list[Note]) -> tuple[list[Note] | None, dict[str, int]]:
+        """One voice's notes as a melody this encoding can hold, and what was dropped.
+
+        Where notes sound together the highest is kept (Magenta's ignore_polyphonic_notes); a
+        melody out of range moves by whole octaves, and notes still outside are dropped. None when
+        nothing is left.
+        """
+        dropped: dict[str, int] = {}
+        notes = sorted(notes, key=lambda n: (n.start, -n.pitch))
+        line: list[Note] = []
+        for n in notes:
+            if line and line[-1].start == n.start:
+                dropped[EXTRA] = dropped.get(EXTRA, 0) + 1
+                continue
+            if line and line[-1].end > n.start:
+                line[-1] = replace(line[-1], end=n.start)  # the new note ends the held one
+            line.append(n)
+        if not line:
+            return None, dropped
+        # move by the whole octaves that keep the most notes in range (the nearest such shift)
+        shifts = sorted(range(-48, 49, 12), key=abs)
+        shift = max(shifts, key=lambda k: sum(self.min_pitch <= n.pitch + k <= self.max_pitch for n in line))
+        if shift:
+            dropped["melodies moved by octaves into range"] = 1
+            line = [replace(n, pitch=n.pitch + shift) for n in line]
+        kept = [n for n in line if self.min_pitch <= n.pitch <= self.max_pitch]
+        if len(kept) < len(line):
+            dropped["notes out of the melody range dropped"] = len(line) - len(kept)
+        if not kept:
+            return None, dropped
+        line = kept
+        return remove_overlaps(line)[0], dropped
+
+    def transpositions(self, notes: list[Note], shifts) -> list[int]:
+        """The shifts (semitones) that keep these notes inside the range."""
+        if not notes:
+            return [0]
+        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+        return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
+
+    # -- model files ------------------------------------------------------------------------------
+    def to_meta(self) -> dict:
+        return {"kind": "music", "encoding": self.name, "min_pitch": self.min_pitch, "max_pitch": self.max_pitch,
+                "steps_per_quarter": 4}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> MelodyEncoding:
+        return cls(int(meta.get("min_pitch", 48)), int(meta.get("max_pitch", 83)))

@@ -1,0 +1,131 @@
+"""Polyphonic encoding, as Magenta's polyphony_rnn: each 16th-note step lists its sounding notes.
+
+Events: START, END, STEP_END, NEW_NOTE(pitch) and CONTINUED_NOTE(pitch) for all 128 pitches,
+259 classes. A piece is START, then for every step the notes sounding in it, highest first
+(NEW_NOTE where the note begins, CONTINUED_NOTE where it goes on), then STEP_END; then END.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guigen.music.events import DEFAULT_VELOCITY, Note, pitch_name, remove_overlaps
+
+START, END, STEP_END = 0, 1, 2
+NEW_NOTE = 3  # + pitch
+CONTINUED_NOTE = NEW_NOTE + 128  # + pitch
+NUM_CLASSES = CONTINUED_NOTE + 128
+
+
+class PolyphonyEncoding:
+    kind = "music"
+    name = "polyphony"
+    num_classes = NUM_CLASSES
+    min_pitch, max_pitch = 0, 127
+
+    def __repr__(self) -> str:
+        return "PolyphonyEncoding()"
+
+    # -- tokens -------------------------------------------------------------------------------
+    def token_label(self, i: int) -> str:
+        i = int(i)
+        if i == START:
+            return "start"
+        if i == END:
+            return "end"
+        if i == STEP_END:
+            return "next step"
+        if i < CONTINUED_NOTE:
+            return pitch_name(i - NEW_NOTE)
+        return pitch_name(i - CONTINUED_NOTE) + " held"
+
+    def ends_step(self, i: int) -> bool:
+        return int(i) == STEP_END
+
+    def count_steps(self, ids) -> int:
+        return int(np.count_nonzero(np.asarray(ids) == STEP_END))
+
+    # -- notes <-> ids --------------------------------------------------------------------------
+    def encode(self, notes: list[Note], num_steps: int | None = None, end: bool = True) -> np.ndarray:
+        """START, the steps up to the last note's end (or num_steps if later), then END."""
+        total = max(max((n.end for n in notes), default=0), num_steps or 0)
+        sounding: list[list[int]] = [[] for _ in range(total)]  # per step: signed pitches, -1-p for new
+        last_end: dict[int, int] = {}
+        for n in sorted(notes):
+            if not 0 <= n.pitch <= 127:
+                raise ValueError(f"pitch {n.pitch} is not a MIDI pitch")
+            if n.end <= n.start or n.start < 0:
+                raise ValueError(f"note {n} has no length")
+            if last_end.get(n.pitch, 0) > n.start:
+                raise ValueError(f"two {pitch_name(n.pitch)} notes overlap at step {n.start}")
+            last_end[n.pitch] = n.end
+            sounding[n.start].append(-1 - n.pitch)
+            for s in range(n.start + 1, n.end):
+                sounding[s].append(n.pitch)
+        ids = [START]
+        for step in sounding:
+            for p in sorted(step, key=lambda p: -(p if p >= 0 else -1 - p)):  # highest first
+                ids.append(CONTINUED_NOTE + p if p >= 0 else NEW_NOTE - 1 - p)
+            ids.append(STEP_END)
+        if end:
+            ids.append(END)
+        return np.asarray(ids, dtype=np.int64)
+
+    def decode(self, ids, velocity: int = DEFAULT_VELOCITY) -> list[Note]:
+        """Notes of any id sequence (never fails), up to the first END.
+
+        Lenient as Magenta's decoder must be with sampled events: a repeated pitch within a step
+        counts once, CONTINUED_NOTE of a silent pitch starts it, a stray START is ignored.
+        """
+        notes: list[Note] = []
+        active: dict[int, int] = {}  # pitch -> start step
+        in_step: dict[int, bool] = {}  # pitch -> is a new note
+        step = 0
+
+        def close_step():
+            for p in [p for p in active if p not in in_step or in_step[p]]:
+                notes.append(Note(active.pop(p), step, p, velocity))
+            for p, new in in_step.items():
+                if p not in active:
+                    active[p] = step
+            in_step.clear()
+
+        for i in np.asarray(ids, dtype=np.int64).reshape(-1):
+            if i == END:
+                break
+            if i == STEP_END:
+                close_step()
+                step += 1
+            elif i >= NEW_NOTE:
+                p = int(i - NEW_NOTE) if i < CONTINUED_NOTE else int(i - CONTINUED_NOTE)
+                in_step.setdefault(p, i < CONTINUED_NOTE)
+        if in_step:  # an unfinished last step counts as a step
+            close_step()
+            step += 1
+        in_step.clear()
+        close_step()  # everything still sounding ends here
+        return sorted(notes)
+
+    def primer(self, notes: list[Note]) -> np.ndarray:
+        """Ids to feed before generating: START and the primer's steps, no END."""
+        return self.encode(notes, end=False)
+
+    # -- real-world notes -> pieces --------------------------------------------------------------
+    def fit(self, notes: list[Note]) -> tuple[list[Note] | None, dict[str, int]]:
+        """Pitched notes as this encoding holds them: unisons merged, same-pitch overlaps cut."""
+        notes, fixed = remove_overlaps(notes)
+        return (notes or None), ({"overlapping notes of one pitch cut or merged": fixed} if fixed else {})
+
+    def transpositions(self, notes: list[Note], shifts) -> list[int]:
+        if not notes:
+            return [0]
+        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+        return [s for s in shifts if 0 <= low + s and high + s <= 127] or [0]
+
+    # -- model files ------------------------------------------------------------------------------
+    def to_meta(self) -> dict:
+        return {"kind": "music", "encoding": self.name, "min_pitch": 0, "max_pitch": 127, "steps_per_quarter": 4}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> PolyphonyEncoding:
+        return cls()

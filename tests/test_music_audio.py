@@ -1,0 +1,78 @@
+"""Sound: a rendered C major scale has its spectral peaks at the scale's pitches; WAV files are sound."""
+
+import subprocess
+import sys
+import wave
+
+import numpy as np
+import pytest
+
+from guigen.music import audio
+from guigen.music.events import Note, NoteSequence, Voice
+from guigen.music.midi import write_midi
+
+SCALE = [60, 62, 64, 65, 67, 69, 71, 72]  # C4 D4 E4 F4 G4 A4 B4 C5, a quarter note each at 120 qpm
+
+
+def scale(program=0):
+    notes = [Note(4 * i, 4 * i + 4, p, 100) for i, p in enumerate(SCALE)]
+    return NoteSequence(notes, [(0, 120.0)], voices=[Voice("scale", program)])
+
+
+def peak_cents(samples, sample_rate):
+    """For each half-second note: cents from the expected pitch to the strongest spectral peak."""
+    out = []
+    for i, p in enumerate(SCALE):
+        seg = samples[int((0.5 * i + 0.05) * sample_rate): int((0.5 * i + 0.45) * sample_rate), 0]
+        spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), n=1 << 16))  # padded: fine bins
+        f = np.fft.rfftfreq(1 << 16, 1 / sample_rate)[spectrum.argmax()]
+        out.append(1200 * np.log2(f / (440 * 2 ** ((p - 69) / 12))))
+    return np.array(out)
+
+
+def test_builtin_synth_plays_the_written_pitches():
+    a = audio.render(scale(), engine="builtin")
+    assert a.engine == "built-in synthesiser" and a.samples.shape[1] == 2 and a.samples.dtype == np.float32
+    assert a.seconds == pytest.approx(4.0 + audio.TAIL_SECONDS, abs=0.01)
+    assert np.abs(a.samples).max() <= 1.0
+    assert np.abs(peak_cents(a.samples, a.sample_rate)).max() < 10  # a tenth of a semitone
+
+
+@pytest.mark.skipif(audio.find_soundfont() is None or not audio.fluidsynth_available(),
+                    reason="no SoundFont or no libfluidsynth (apt install libfluidsynth3 timgm6mb-soundfont)")
+def test_soundfont_plays_the_written_pitches():
+    a = audio.render(scale())
+    assert a.engine.startswith("SoundFont")
+    cents = peak_cents(a.samples, a.sample_rate)
+    # a real instrument's strongest partial may be an octave above the fundamental: same pitch class
+    assert np.abs((cents + 600) % 1200 - 600).max() < 20
+
+
+def test_soundfont_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such SoundFont"):
+        audio.render(scale(), soundfont=tmp_path / "missing.sf2")
+
+
+def test_wav_file_written_atomically(tmp_path):
+    a = audio.render(scale(), engine="builtin")
+    path = audio.write_wav(tmp_path / "s.wav", a)
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 44100)
+        assert w.getnframes() == len(a.samples)
+    assert [p.name for p in tmp_path.iterdir()] == ["s.wav"]
+    with pytest.raises(FileExistsError):
+        audio.write_wav(path, a)
+
+
+def test_render_command(tmp_path):
+    mid = write_midi(scale(program=73), tmp_path / "scale.mid")
+    wav = tmp_path / "scale.wav"
+    cmd = [sys.executable, "-m", "guigen", "render", str(mid), str(wav), "--builtin-synth"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "built-in synthesiser" in r.stderr
+    with wave.open(str(wav)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768
+        assert np.abs(peak_cents(samples, w.getframerate())).max() < 10
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "exists" in r.stderr  # no --force: the file is kept

@@ -1,0 +1,57 @@
+"""Listen-by-numbers checks of the shipped Bach models (skipped until they are in models/):
+chorales generated at T = 1 stay in the training range, mostly have 3-4 voices, mostly use one key."""
+
+import numpy as np
+import pytest
+
+from guigen.core import registry
+from guigen.core.sampling import SamplingSettings
+from guigen.music.generate import generate_events, primer
+
+TRAIN_RANGE = (36 - 4, 81 + 4)  # the training chorales' lowest and highest pitch, widened by transposition
+MAJOR = {0, 2, 4, 5, 7, 9, 11}
+
+
+def shipped(name):
+    path = registry.shipped_dir() / f"{name}.safetensors"
+    if not path.exists():
+        pytest.skip(f"models/{name}.safetensors not trained yet")
+    return registry.load(str(path))
+
+
+def sounding_per_step(notes, steps):
+    count = np.zeros(steps, dtype=int)
+    for n in notes:
+        count[n.start:min(n.end, steps)] += 1
+    return count
+
+
+def in_best_key(notes) -> float:
+    """Share of note-steps whose pitch class lies in the best-fitting major scale (or its relative minor)."""
+    weight = np.zeros(12)
+    for n in notes:
+        weight[n.pitch % 12] += n.end - n.start
+    return max(sum(weight[(tonic + d) % 12] for d in MAJOR) for tonic in range(12)) / weight.sum()
+
+
+def test_bach_chorales_by_numbers():
+    model = shipped("bach-chorales")
+    codec = model.codec
+    results = generate_events(model, codec.primer(primer(codec)[0]), 128, SamplingSettings(1.0), seed=0, outputs=4)
+    keys = []
+    for r in results:
+        notes = codec.decode(r.ids)
+        assert notes and all(TRAIN_RANGE[0] <= n.pitch <= TRAIN_RANGE[1] for n in notes)
+        assert np.isin(sounding_per_step(notes, 128), [3, 4]).mean() >= 0.6  # Bach's test chorales: >= 0.92
+        keys.append(in_best_key(notes))
+    assert np.mean(keys) >= 0.8  # Bach's test chorales: 0.94 on average, 0.86 at least
+
+
+def test_bach_melody_by_numbers():
+    model = shipped("bach-melody")
+    codec = model.codec
+    notes, _ = primer(codec, primer_pitches="67,67,69,71")
+    results = generate_events(model, codec.primer(notes), 128, SamplingSettings(1.0), seed=0, outputs=4)
+    tunes = [codec.decode(r.ids) for r in results]
+    assert all(len(t) >= 16 for t in tunes)
+    assert np.mean([in_best_key(t) for t in tunes]) >= 0.8
