@@ -44,13 +44,15 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["app", *argv])
+        argv = ["app", *argv]
+        args = parser.parse_args(argv)
         if getattr(args, "run", None) is None:
             parser.print_help()
             return 0
     from guigen.core.data import DataError
     from guigen.core.modelfile import ModelFileError
 
+    args.argv = list(argv)  # recorded in what training writes, to say how a model was made
     try:
         return args.run(args) or 0
     except (CliError, ModelFileError, DataError, ValueError, FileExistsError, FileNotFoundError) as e:

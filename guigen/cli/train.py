@@ -93,8 +93,8 @@ def run(args) -> int:
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
     model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
-    command = "guigen " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("guigen") else ""
-    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command} if command else {})
+    command = "guigen " + shlex.join(map(str, args.argv))
+    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command})
     if args.resume:
         trainer.load_checkpoint(args.resume)
     threads = set_threads()
@@ -121,9 +121,9 @@ def run(args) -> int:
             elif isinstance(ev, EpochEnd):
                 mark = "  (best so far, saved)" if ev.best else ""
                 bar.write(f"epoch {ev.epoch}: train {ev.train_loss:.4f}, validation {ev.val_loss:.4f} nats/{unit} "
-                          f"({ev.val_loss / LN2:.4f} bits){mark}")
+                          f"({ev.val_loss / LN2:.4f} bits){mark}", file=sys.stderr)
             elif isinstance(ev, Saved) and ev.what == "checkpoint" and not args.quiet:
-                bar.write(f"checkpoint: {ev.path}")
+                bar.write(f"checkpoint: {ev.path}", file=sys.stderr)
             if stop:
                 saved = trainer.save_checkpoint()
                 bar.close()

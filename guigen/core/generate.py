@@ -16,7 +16,7 @@ import numpy as np
 
 from guigen.core.fastlstm import FastLSTM
 from guigen.core.modelfile import LoadedModel
-from guigen.core.sampling import SamplingSettings, distribution, draw, entropy, softmax
+from guigen.core.sampling import SamplingSettings, distribution, draw, softmax, softmax_entropy
 
 UNDO_DEPTH = 2000  # steps kept for undo; each holds one copy of the state
 
@@ -76,7 +76,10 @@ class Generator:
 
     def step(self, force=None) -> Step:
         """Choose the next token (drawn, or `force`d), advance the state, and report it."""
-        probs, raw = self.preview()
+        if self.logits is None:
+            raise RuntimeError("feed a primer before sampling")
+        raw, ent = softmax_entropy(self.logits)
+        probs = distribution(self.logits, self.settings)
         if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
             self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state))
         if force is None:
@@ -87,12 +90,10 @@ class Generator:
                 if self._undo.maxlen:
                     self._undo.pop()
                 raise ValueError(f"forced token {force} is outside the vocabulary")
-        rows = np.arange(self.batch)
-        with np.errstate(divide="ignore"):
-            logprob = np.log(raw[rows, tokens])
+        logprob = np.log(np.maximum(raw[np.arange(self.batch), tokens], 1e-300))  # a forced token may have p = 0
         self.logits = self.net.step(tokens, self.state)
         self.count += 1
-        return Step(self.count, tokens, probs, raw, entropy(raw), logprob, force is not None)
+        return Step(self.count, tokens, probs, raw, ent, logprob, force is not None)
 
     def undo(self) -> bool:
         """Step back one token; False when there is nothing left to undo."""

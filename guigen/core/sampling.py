@@ -47,11 +47,20 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def softmax_entropy(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(softmax, its entropy in nats) in one pass: with z = logits - max and s = sum exp z,
+    log p = z - log s, so H = log s - sum p z. No logs of zero, no warnings."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=-1, keepdims=True)
+    p = e / s
+    return p, np.log(s[:, 0]) - (p * z).sum(axis=-1)
+
+
 def entropy(probs: np.ndarray) -> np.ndarray:
-    """Entropy in nats per row; zero-probability entries contribute nothing."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(probs > 0, probs * np.log(probs), 0.0)
-    return -terms.sum(axis=-1)
+    """Entropy in nats per row; zero-probability entries contribute nothing (0 log 0 = 0)."""
+    return -(probs * np.log(np.maximum(probs, 1e-300))).sum(axis=-1)
 
 
 def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
@@ -61,7 +70,7 @@ def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
         probs = np.zeros_like(logits)
         probs[np.arange(len(logits)), logits.argmax(axis=-1)] = 1.0
         return probs
-    probs = softmax(logits / s.temperature)
+    probs = softmax(logits if s.temperature == 1 else logits * (1.0 / s.temperature))
     vocab = logits.shape[-1]
     if 0 < s.top_k < vocab:
         # ties at the k-th value are cut by a stable order, so exactly k tokens survive

@@ -260,7 +260,7 @@ class Trainer:
 
 
 def set_threads() -> int:
-    """Use every core for training (oneDNN's batched LSTM kernels are fast here)."""
-    n = os.cpu_count() or 1
+    """Use every core for training (oneDNN's batched LSTM kernels are fast here), or OMP_NUM_THREADS."""
+    n = int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
     torch.set_num_threads(n)
     return n

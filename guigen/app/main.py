@@ -1,0 +1,127 @@
+"""Start the app: application identity, the main window, a model, and the --screenshot mode.
+
+Startup stays light: Qt, pyqtgraph and NumPy only. torch is imported when training starts.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+APP_NAME = "GuiGen"
+ORG_NAME = "GuiGen"
+DESKTOP_ID = "io.github.guigen.GuiGen"  # the .desktop file's name, without .desktop
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def icon_path() -> Path | None:
+    for name in ("guigen.svg", "guigen.png"):
+        p = ASSETS / name
+        if p.is_file():
+            return p
+    return None
+
+
+def make_app(argv=None):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setApplicationName(APP_NAME)
+        QApplication.setOrganizationName(ORG_NAME)
+        QApplication.setApplicationDisplayName(APP_NAME)
+        QApplication.setDesktopFileName(DESKTOP_ID)
+        app = QApplication(argv or [sys.argv[0]])
+    icon = icon_path()
+    if icon:
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def default_model(settings) -> str | None:
+    """The last model used, else shakespeare, else any installed model, else none."""
+    from guigen.core import registry
+
+    names = registry.available()
+    last = settings.get("model")
+    if last and (last in names or Path(last).is_file()):
+        return last
+    if "shakespeare" in names:
+        return "shakespeare"
+    return next(iter(names), None)
+
+
+def run(model: str | None = None, screenshot: str | None = None, generate: int = 0, seed: int | None = None,
+        temperature: float | None = None, size=(1280, 800), timeout_s: float = 120.0) -> int:
+    from PySide6.QtCore import QTimer
+
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    if model and screenshot:  # a bad --model name: say so at once, as the CLI does
+        from guigen.core import registry
+
+        registry.resolve(model)  # FileNotFoundError -> "guigen app: error: ...", status 2
+    app = make_app()
+    if screenshot:  # a throwaway settings file: pictures never depend on, or change, the user's
+        tmp = tempfile.TemporaryDirectory(prefix="guigen-shot-")
+        settings = Settings(str(Path(tmp.name) / "settings.ini"))
+    else:
+        settings = Settings()
+    window = MainWindow(settings, save_settings=not screenshot)
+    window.quiet_errors = bool(screenshot)
+    if screenshot:
+        window.resize(*size)
+    if seed is not None:
+        window.seed.setValue(seed)
+    if temperature is not None:
+        window.dial.set_temperature(temperature)
+    window.show()
+    status = {"rc": 0}
+
+    def shoot():
+        app.processEvents()
+        if not window.grab().save(str(screenshot)):
+            print(f"guigen app: could not save the screenshot to {screenshot}", file=sys.stderr)
+            status["rc"] = 1
+        else:
+            print(f"wrote {screenshot}", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    def on_loaded(_model):
+        if generate > 0:
+            window.length.setValue(generate)
+            window.generate()
+        elif screenshot:
+            QTimer.singleShot(200, shoot)
+
+    def on_state(state):
+        if screenshot and generate > 0 and state == "stopped":
+            QTimer.singleShot(200, shoot)
+
+    def give_up():
+        print(f"guigen app: the screenshot was not ready after {timeout_s:.0f} s", file=sys.stderr)
+        status["rc"] = 1
+        window.close()
+        app.quit()
+
+    def on_failed(what, msg):
+        if screenshot:
+            status["rc"] = 1
+            shoot()
+
+    window.model_loaded.connect(on_loaded)
+    window.state_changed.connect(on_state)
+    window.failed.connect(on_failed)
+    ref = model or default_model(settings)
+    if ref:
+        QTimer.singleShot(0, lambda: window.load_model(ref))
+    elif screenshot:
+        QTimer.singleShot(200, shoot)
+    if screenshot:
+        QTimer.singleShot(int(timeout_s * 1000), give_up)
+    app.exec()
+    return status["rc"]

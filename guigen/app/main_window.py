@@ -1,0 +1,576 @@
+"""The main window: model picker, temperature dial and controls, output view, live histogram.
+
+It never runs the model: commands go to the GenerationWorker's thread and results come back
+as signals. Text models show a text view; music models a piano roll.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
+                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QStackedWidget, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from guigen.app import qtfix
+from guigen.app.actions import MENUS, build_actions
+from guigen.app.settings import Settings
+from guigen.app.widgets.dial import TemperatureDial
+from guigen.app.widgets.histogram import Histogram
+from guigen.app.widgets.textview import TextView
+from guigen.app.workers import Generation
+
+PANEL_WIDTH = 300
+
+qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
+
+
+class MainWindow(QMainWindow):
+    # re-emitted in the GUI thread, after the window has taken each event in
+    model_loaded = Signal(object)
+    state_changed = Signal(str)
+    failed = Signal(str, str)
+    stepped = Signal(object)  # StepBatch, once shown
+    previewed = Signal(object)  # Preview, once shown
+    undone = Signal(int)
+
+    def __init__(self, settings: Settings | None = None, save_settings: bool = True):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.save_settings = save_settings
+        self.model = None  # LoadedModel, once loaded
+        self.model_ref = ""  # the name or path it was loaded by
+        self.state = "none"  # "none" (no model), then the worker's: idle, running, paused, stopped
+        self.errors: list[str] = []  # every message shown, newest last (tests read it)
+        self.quiet_errors = False  # print messages instead of showing boxes (screenshots)
+        self.generation = Generation(self)
+        self.actions = build_actions(self)
+        self._rate = (time.monotonic(), 0)
+        self._build()
+        self._connect()
+        self._restore()
+        self._set_state("none")
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.setWindowTitle("GuiGen")
+        self.setAcceptDrops(True)
+        for title, names in MENUS.items():
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(self.actions[name])
+                if name == "open":
+                    self.recent_menu = menu.addMenu("Open &Recent")
+
+        panel = QWidget()
+        col = QVBoxLayout(panel)
+        col.setContentsMargins(6, 6, 6, 6)
+
+        box = QGroupBox("Model")
+        g = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Shipped and recent models")
+        self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.model_combo.setMinimumContentsLength(10)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        open_button = QToolButton()
+        open_button.setDefaultAction(self.actions["open"])
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(open_button)
+        g.addLayout(row)
+        self.card = QLabel("No model loaded. Pick one above, open a file or drop one here.")
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.RichText)
+        self.card.setStyleSheet("font-size: 9pt;")
+        g.addWidget(self.card)
+        col.addWidget(box)
+
+        self.dial = TemperatureDial()
+        col.addWidget(self.dial)
+
+        box = QGroupBox("Sampling")
+        form = QFormLayout(box)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 100000)
+        self.top_k.setSpecialValueText("off")
+        self.top_k.setToolTip("Sample among the k likeliest tokens only (off = all)")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.01, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setDecimals(2)
+        self.top_p.setToolTip("Nucleus: the smallest set of tokens holding this much probability (1 = off)")
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setSpecialValueText("random")
+        self.seed.setToolTip("Random seed, for repeatable samples (random = a new one each time)")
+        self.length = QSpinBox()
+        self.length.setRange(1, 1_000_000)
+        self.length.setSingleStep(100)
+        self.length.setToolTip("Tokens per Generate")
+        self.primer = QLineEdit()
+        self.primer.setPlaceholderText("(a line break)")
+        self.primer.setToolTip("Text the model continues")
+        self.primer_label = QLabel("Primer")
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Seed", self.seed)
+        form.addRow("Length", self.length)
+        form.addRow(self.primer_label, self.primer)
+        col.addWidget(box)
+
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        self.buttons = {}
+        for i, name in enumerate(["generate", "pause", "step", "stop", "undo", "clear"]):
+            b = QToolButton()
+            b.setDefaultAction(self.actions[name])
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setMinimumHeight(30)
+            grid.addWidget(b, i // 3, i % 3)
+            self.buttons[name] = b
+        self.buttons["generate"].setStyleSheet("font-weight: bold;")
+        col.addLayout(grid)
+
+        self.checks = {}
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+            c = QCheckBox(self.actions[name].text().replace("&", ""))
+            c.setToolTip(self.actions[name].toolTip())
+            c.toggled.connect(self.actions[name].setChecked)
+            self.actions[name].toggled.connect(c.setChecked)
+            col.addWidget(c)
+            self.checks[name] = c
+        col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(PANEL_WIDTH)
+
+        self.text_view = TextView()
+        self.views = QStackedWidget()
+        self.views.addWidget(self.text_view)
+        self.piano_roll = None  # made when a music model is loaded
+        self.histogram = Histogram()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.views)
+        self.splitter.addWidget(self.histogram)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 6, 0)
+        lay.addWidget(scroll)
+        lay.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.state_label = QLabel()
+        self.count_label = QLabel()
+        self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.state_label)
+
+    def _connect(self) -> None:
+        a = self.actions
+        a["open"].triggered.connect(self.open_dialog)
+        a["export_text"].triggered.connect(lambda: self.export_dialog("text"))
+        a["export_midi"].triggered.connect(lambda: self.export_dialog("midi"))
+        a["export_wav"].triggered.connect(lambda: self.export_dialog("wav"))
+        a["train"].triggered.connect(self.train_dialog)
+        a["quit"].triggered.connect(self.close)
+        a["generate"].triggered.connect(self.generate)
+        a["pause"].triggered.connect(lambda: self.generation.send("pause"))
+        a["step"].triggered.connect(self.step)
+        a["stop"].triggered.connect(lambda: self.generation.send("stop"))
+        a["undo"].triggered.connect(lambda: self.generation.send("undo"))
+        a["clear"].triggered.connect(self.clear)
+        a["play"].triggered.connect(self.play)
+        a["stop_playback"].triggered.connect(self.stop_playback)
+        a["colour_by_prob"].toggled.connect(self.text_view.set_colour)
+        a["sort_by_prob"].toggled.connect(lambda on: self.histogram.set_options(sort=on))
+        a["show_raw"].toggled.connect(lambda on: self.histogram.set_options(show_raw=on))
+        a["temperature_up"].triggered.connect(lambda: self.dial.dial.setValue(self.dial.dial.value() + 5))
+        a["temperature_down"].triggered.connect(lambda: self.dial.dial.setValue(self.dial.dial.value() - 5))
+        a["about"].triggered.connect(self.about)
+        self.model_combo.activated.connect(lambda i: self.load_model(self.model_combo.itemData(i)))
+        self.dial.temperature_changed.connect(self.send_settings)
+        self.top_k.valueChanged.connect(self.send_settings)
+        self.top_p.valueChanged.connect(self.send_settings)
+        self.histogram.token_clicked.connect(self.force)
+        w = self.generation.worker
+        w.loaded.connect(self._loaded)
+        w.stepped.connect(self._stepped)
+        w.previewed.connect(self._previewed)
+        w.undone.connect(self._undone)
+        w.state_changed.connect(self._set_state)
+        w.failed.connect(self._failed)
+
+    def _restore(self) -> None:
+        s = self.settings
+        self.dial.set_temperature(s.get("temperature"), emit=False)
+        self.top_k.setValue(s.get("top_k"))
+        self.top_p.setValue(s.get("top_p"))
+        self.seed.setValue(s.get("seed"))
+        self.length.setValue(s.get("length"))
+        self.primer.setText(s.get("primer"))
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+            self.actions[name].setChecked(s.get(name))
+            self.checks[name].setChecked(s.get(name))
+        self.histogram.set_options(sort=s.get("sort_by_prob"), show_raw=s.get("show_raw"))
+        self.text_view.set_colour(s.get("colour_by_prob"))
+        if s.get("window/geometry"):
+            self.restoreGeometry(QByteArray(s.get("window/geometry")))
+        else:
+            self.resize(1280, 800)
+        if s.get("window/splitter"):
+            self.splitter.restoreState(QByteArray(s.get("window/splitter")))
+        self._fill_models()
+
+    def _fill_models(self) -> None:
+        from guigen.core import registry
+
+        self.model_combo.clear()
+        for name in registry.available():
+            self.model_combo.addItem(name, name)
+        for ref in self.settings.get("recent_models"):
+            if self.model_combo.findData(ref) < 0 and Path(ref).exists():
+                self.model_combo.addItem(Path(ref).name, ref)
+        self.recent_menu.clear()
+        for ref in self.settings.get("recent_models"):
+            self.recent_menu.addAction(ref, lambda r=ref: self.load_model(r))
+        self.recent_menu.setEnabled(bool(self.settings.get("recent_models")))
+
+    def save_state(self) -> None:
+        s = self.settings
+        s.set("temperature", self.dial.temperature())
+        s.set("top_k", self.top_k.value())
+        s.set("top_p", self.top_p.value())
+        s.set("seed", self.seed.value())
+        s.set("length", self.length.value())
+        s.set("primer", self.primer.text())
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+            s.set(name, self.actions[name].isChecked())
+        s.set("window/geometry", bytes(self.saveGeometry().data()))
+        s.set("window/splitter", bytes(self.splitter.saveState().data()))
+        if self.model_ref:
+            s.set("model", self.model_ref)
+        s.sync()
+
+    def closeEvent(self, event) -> None:
+        if self.save_settings:
+            self.save_state()
+        self.generation.shutdown()
+        super().closeEvent(event)
+
+    # -- models -----------------------------------------------------------------------------
+    def load_model(self, ref: str) -> None:
+        """Load a shipped model by name, or a model file by path, in the worker thread."""
+        from guigen.core import registry
+
+        if not ref:
+            return
+        try:
+            path = registry.resolve(str(ref))
+        except FileNotFoundError as e:
+            self.show_error("Could not open the model", str(e))
+            return
+        self.model_ref = str(ref)
+        self.statusBar().showMessage(f"Loading {path.name}…")
+        self.generation.send("load", (str(path), path.name.removesuffix(".safetensors")))
+
+    def _loaded(self, model) -> None:
+        self.model = model
+        self.setWindowTitle(f"GuiGen — {model.name}")
+        self.statusBar().showMessage(f"Loaded {model.name}", 4000)
+        if self.save_settings:
+            self.settings.add_recent(self.model_ref)
+            self.settings.set("model", self.model_ref)
+        self._fill_models()
+        i = self.model_combo.findData(self.model_ref)
+        if i < 0:
+            self.model_combo.addItem(model.name, self.model_ref)
+            i = self.model_combo.count() - 1
+        self.model_combo.setCurrentIndex(i)
+        self.card.setText(model_card(model))
+        self.top_k.setMaximum(model.codec.num_classes)
+        self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
+        music = model.kind == "music"
+        if music:
+            self._ensure_piano_roll()
+            self.piano_roll.reset(model.codec)
+            self.views.setCurrentWidget(self.piano_roll)
+            if self.primer.text().strip(",0123456789 []"):  # a text primer: swap in the pitches
+                self.primer.setText(self.settings.get("primer_pitches"))
+            self.primer.setPlaceholderText("MIDI pitches, e.g. 60,64,67")
+            self.primer.setToolTip("MIDI pitches to start from: a chord for polyphony, a tune for melody")
+            self.primer_label.setText("Primer pitches")
+        else:
+            self.views.setCurrentWidget(self.text_view)
+            if self.primer.text() and not self.primer.text().strip(",0123456789 []"):
+                self.primer.setText("")  # pitches mean nothing to a text model
+            self.primer.setPlaceholderText("(a line break)")
+            self.primer.setToolTip("Text the model continues")
+            self.primer_label.setText("Primer")
+        self.text_view.reset("")
+        self.send_settings()
+        self._set_state("idle")
+        self.model_loaded.emit(model)
+
+    def _failed(self, what: str, message: str) -> None:
+        self.show_error(f"Could not {what}", message)
+        self.failed.emit(what, message)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Model", self.settings.get("last_dir") or str(Path.home()),
+                                              "GuiGen models (*.safetensors);;All files (*)")
+        if path:
+            self.settings.set("last_dir", str(Path(path).parent))
+            self.load_model(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(u.toLocalFile().endswith(".safetensors") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for u in event.mimeData().urls():
+            if u.toLocalFile().endswith(".safetensors"):
+                self.load_model(u.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # -- generation -------------------------------------------------------------------------
+    def sampling_settings(self):
+        from guigen.core.sampling import SamplingSettings
+
+        return SamplingSettings(self.dial.temperature(), self.top_k.value(), self.top_p.value())
+
+    def send_settings(self, *_) -> None:
+        try:
+            self.generation.send("settings", self.sampling_settings())
+        except ValueError as e:
+            self.show_error("Bad sampling settings", str(e))
+
+    def _prepare(self) -> bool:
+        """Encode the primer and hand it and the seed to the worker; reset the views."""
+        if self.model is None:
+            self.show_error("No model", "Load a model first (File > Open Model, or pick one in the list).")
+            return False
+        try:
+            tokens, shown = self.encode_primer(self.primer.text())
+        except ValueError as e:
+            self.show_error("Bad primer", str(e))
+            return False
+        self.text_view.reset(shown)
+        if self.piano_roll is not None and self.model.kind == "music":
+            self.piano_roll.reset(self.model.codec, tokens)
+        self.generation.send("seed", None if self.seed.value() < 0 else self.seed.value())
+        self.generation.send("primer", tokens)
+        self.send_settings()
+        self._rate = (time.monotonic(), 0)
+        return True
+
+    def encode_primer(self, text: str):
+        """(token ids, text shown) for the primer; raises ValueError with a readable message."""
+        codec = self.model.codec
+        if self.model.kind == "music":
+            from guigen.app.music import primer_tokens
+
+            return primer_tokens(codec, text), ""
+        if not text:
+            start = "\n" if "\n" in codec.index else codec.chars[0]
+            return list(codec.encode(start)), ""
+        missing = codec.unknown(text)
+        if missing:
+            shown = " ".join(repr(c) for c in missing[:12])
+            raise ValueError(f"the model has never seen {shown}; remove them from the primer")
+        return list(codec.encode(text)), text
+
+    def generate(self) -> None:
+        if self.state == "paused":
+            self.generation.send("generate", self.length.value())
+        elif self._prepare():
+            self.generation.send("generate", self.length.value())
+
+    def step(self) -> None:
+        if self.state in ("paused", "stopped") or self._prepare():
+            self.generation.send("step")
+
+    def force(self, token: int) -> None:
+        """A bar was clicked: that token comes next."""
+        if self.model is None:
+            return
+        if self.state in ("running", "paused", "stopped") or self._prepare():
+            self.generation.send("force", int(token))
+            self.statusBar().showMessage(f"Next token set to {self.model.codec.token_label(token)}", 3000)
+
+    def clear(self) -> None:
+        self.generation.send("clear")
+        self.text_view.reset("")
+        if self.piano_roll is not None and self.model is not None and self.model.kind == "music":
+            self.piano_roll.reset(self.model.codec)
+        if self.model is not None:
+            self.histogram.set_labels([self.model.codec.token_label(i) for i in range(self.model.codec.num_classes)])
+
+    def _stepped(self, batch) -> None:
+        codec = self.model.codec
+        if self.model.kind == "music":
+            self.piano_roll.append_tokens(batch.tokens, batch.probs)
+        else:
+            self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
+        self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
+                                         f"Token {batch.count} at T = {batch.temperature:g}",
+                                         live=self.state == "running")
+        t0, n0 = self._rate
+        n0 += len(batch.tokens)
+        dt = time.monotonic() - t0
+        self._rate = (t0, n0)
+        rate = f", {n0 / dt:,.0f} tokens/s" if dt > 0.5 else ""
+        self.count_label.setText(f"{batch.count} tokens{rate}")
+        self.stepped.emit(batch)
+
+    def _previewed(self, p) -> None:
+        t = self.dial.temperature()
+        what = "greedy" if t == 0 else f"T = {t:g}"
+        self.histogram.show_distribution(p.probs, p.raw, None, p.entropy,
+                                         f"Next token ({self.state}) at {what}: click a bar to choose it")
+        self.count_label.setText(f"{p.count} tokens")
+        self.previewed.emit(p)
+
+    def _undone(self, count: int) -> None:
+        if self.model.kind == "music":
+            self.piano_roll.truncate(count)
+        else:
+            self.text_view.truncate(count)
+        self.count_label.setText(f"{count} tokens")
+        self.undone.emit(count)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        loaded = self.model is not None
+        on = {
+            "none": set(),
+            "idle": {"generate", "step", "clear"},
+            "running": {"pause", "stop", "undo", "clear"},
+            "paused": {"generate", "step", "stop", "undo", "clear"},
+            "stopped": {"generate", "step", "undo", "clear"},
+        }[state]
+        for name in ("generate", "pause", "step", "stop", "undo", "clear"):
+            self.actions[name].setEnabled(loaded and name in on)
+        self.actions["generate"].setText("&Resume" if state == "paused" else "&Generate")
+        self.actions["generate"].setIconText("Resume" if state == "paused" else "Generate")
+        music = loaded and self.model.kind == "music"
+        have_output = loaded and state != "none"
+        self.actions["export_text"].setEnabled(have_output and not music)
+        for name in ("export_midi", "export_wav", "play", "stop_playback"):
+            self.actions[name].setEnabled(have_output and music)
+        self.state_label.setText({"none": "no model", "idle": "ready"}.get(state, state))
+        self.state_changed.emit(state)
+
+    # -- export -----------------------------------------------------------------------------
+    def export_dialog(self, what: str) -> None:
+        ext = {"text": "txt", "midi": "mid", "wav": "wav"}[what]
+        name = f"{self.model.name if self.model else 'guigen'}-sample.{ext}"
+        start = str(Path(self.settings.get("last_dir") or Path.home()) / name)
+        filters = {"text": "Text (*.txt)", "midi": "MIDI (*.mid *.midi)", "wav": "WAV audio (*.wav)"}[what]
+        # Qt's dialog asks before replacing an existing file
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", start, filters)
+        if not path:
+            return
+        self.settings.set("last_dir", str(Path(path).parent))
+        try:
+            getattr(self, f"export_{what}")(path, overwrite=True)
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+        except (OSError, ValueError, RuntimeError) as e:
+            self.show_error("Export failed", str(e))
+
+    def export_text(self, path, overwrite: bool = False) -> Path:
+        """Write primer + generated text atomically; refuse to replace a file unless told."""
+        from guigen.core.files import atomic_write_text, refuse_overwrite
+
+        refuse_overwrite(path, overwrite)
+        atomic_write_text(path, self.text_view.text())
+        return Path(path)
+
+    def export_midi(self, path, overwrite: bool = False) -> Path:
+        from guigen.app.music import export_midi
+
+        return export_midi(self, path, overwrite)
+
+    def export_wav(self, path, overwrite: bool = False) -> Path:
+        from guigen.app.music import export_wav
+
+        return export_wav(self, path, overwrite)
+
+    def play(self) -> None:
+        from guigen.app.music import play
+
+        play(self)
+
+    def stop_playback(self) -> None:
+        from guigen.app.music import stop_playback
+
+        stop_playback(self)
+
+    def _ensure_piano_roll(self) -> None:
+        if self.piano_roll is None:
+            from guigen.app.widgets.pianoroll import PianoRoll
+
+            from guigen.app.music import drag_midi
+
+            self.piano_roll = PianoRoll()
+            self.piano_roll.make_midi = lambda: drag_midi(self)
+            self.piano_roll.set_colour(self.actions["colour_by_prob"].isChecked())
+            self.actions["colour_by_prob"].toggled.connect(self.piano_roll.set_colour)
+            self.views.addWidget(self.piano_roll)
+
+    # -- dialogs ----------------------------------------------------------------------------
+    def train_dialog(self) -> None:
+        from guigen.app.train_dialog import TrainDialog
+
+        dialog = TrainDialog(self, self.settings)
+        dialog.model_ready.connect(self.load_model)
+        dialog.show()
+        self.train = dialog
+
+    def about(self) -> None:
+        from guigen import __version__
+
+        QMessageBox.about(self, "About GuiGen",
+                          f"<h3>GuiGen {__version__}</h3><p>Play with character-level and note-level LSTM "
+                          "models. Turn the temperature dial and watch the next-token distribution "
+                          "sharpen and flatten; click a bar to choose the next token yourself.</p>")
+
+    def show_error(self, title: str, message: str) -> None:
+        """Tell the user; never raise. Non-blocking, so workers and tests go on."""
+        self.errors.append(f"{title}: {message}")
+        self.statusBar().showMessage(f"{title}: {message}", 10000)
+        if self.quiet_errors:
+            print(f"guigen app: {title}: {message}", file=sys.stderr)
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_box = box
+
+
+def model_card(model) -> str:
+    """A short description of a model: kind, size, data and scores."""
+    c, t = model.config, model.training or {}
+    params = model.num_parameters()
+    size = f"{params / 1e6:.1f}M" if params >= 1e6 else f"{params / 1e3:.0f}k"
+    unit = "char" if model.kind == "text" else "event"
+    lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {c.layers}&times;{c.hidden} LSTM, "
+             f"{size} parameters, {c.vocab_size} tokens"]
+    data = t.get("data")
+    if data:
+        data = ", ".join(data) if isinstance(data, list) else str(data)
+        lines.append(f"data: {data[:60]}")
+    if t.get("val_bits") is not None:
+        lines.append(f"validation: {t['val_bits']:.3f} bits/{unit} after {t.get('epochs', '?')} epochs")
+    return "<br>".join(lines)

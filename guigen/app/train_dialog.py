@@ -1,0 +1,275 @@
+"""The Train dialog: a new model from a text file (or a MIDI folder), with live loss curves.
+
+Training runs in a TrainWorker thread (torch is imported there, not before). Cancel stops at
+the next step and writes a checkpoint; "continue" picks it up again. The finished model opens.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from guigen.app.workers import TrainJob, TrainWorker
+
+# name: (layers, hidden, embed, dropout, epochs, batch, seq_len); "how long" is for ~1 MB of text on a laptop
+PRESETS = {
+    "Tiny (1×128, minutes)": (1, 128, 32, 0.0, 5, 32, 64),
+    "Small (2×256)": (2, 256, 64, 0.1, 10, 32, 128),
+    "Medium (2×512, like the shipped models)": (2, 512, 64, 0.2, 20, 32, 128),
+    "Large (3×512, hours)": (3, 512, 64, 0.25, 30, 32, 128),
+}
+
+
+def default_output(source: str) -> Path:
+    from platformdirs import user_data_path
+
+    stem = Path(source).stem or "my-model"
+    return user_data_path("guigen") / "models" / f"{stem}.safetensors"
+
+
+class TrainDialog(QDialog):
+    model_ready = Signal(str)  # path of a finished model
+    finished_training = Signal(str, str)  # (path, "done" | "cancelled" | "failed")
+
+    def __init__(self, parent=None, settings=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a New Model")
+        self.resize(720, 620)
+        self.thread = self.worker = None
+        self.history: list[tuple[int, float]] = []  # (step, training loss)
+        self.val: list[tuple[int, float]] = []
+        self.kind = QComboBox()
+        self.kind.addItem("Text (a character-level model)", "text")
+        if _music_available():
+            self.kind.addItem("Music, polyphonic (like Bach chorales), from MIDI files", "polyphony")
+            self.kind.addItem("Music, melodies, from MIDI files", "melody")
+        self.source = QLineEdit()
+        self.source.setPlaceholderText("a UTF-8 text file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_source)
+        self.output = QLineEdit()
+        browse_out = QPushButton("Browse…")
+        browse_out.clicked.connect(self._browse_output)
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.layers, self.hidden, self.embed, self.epochs = (QSpinBox() for _ in range(4))
+        self.layers.setRange(1, 8)
+        self.hidden.setRange(8, 4096)
+        self.hidden.setSingleStep(64)
+        self.embed.setRange(4, 1024)
+        self.epochs.setRange(1, 1000)
+        self.resume = QCheckBox("Continue from the last checkpoint of this model, if there is one")
+        form = QFormLayout()
+        form.addRow("Kind", self.kind)
+        form.addRow("Data", _row(self.source, browse))
+        form.addRow("Save as", _row(self.output, browse_out))
+        form.addRow("Size", self.preset)
+        sizes = QHBoxLayout()
+        for label, w in (("layers", self.layers), ("units", self.hidden), ("embedding", self.embed),
+                         ("epochs", self.epochs)):
+            sizes.addWidget(QLabel(label))
+            sizes.addWidget(w)
+        form.addRow("", sizes)
+        form.addRow("", self.resume)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.eta = QLabel("Pick a text file and press Train.")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setLabel("left", "loss (bits per token)")
+        self.plot.setLabel("bottom", "step")
+        self.plot.addLegend(labelTextColor="k")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.train_curve = self.plot.plot([], [], pen=pg.mkPen((70, 130, 200), width=1.5), name="training")
+        self.val_curve = self.plot.plot([], [], pen=pg.mkPen((230, 120, 20), width=2), symbol="o", symbolSize=7,
+                                        symbolBrush=(230, 120, 20), name="validation")
+        self.buttons = QDialogButtonBox()
+        self.start_button = self.buttons.addButton("Train", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton("Stop && Save Checkpoint", QDialogButtonBox.ButtonRole.ActionRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.cancel_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.eta)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.buttons)
+        self.preset.currentIndexChanged.connect(self._apply_preset)
+        self.source.textChanged.connect(self._source_changed)
+        self.kind.currentIndexChanged.connect(lambda: self.source.setPlaceholderText(
+            "a UTF-8 text file" if self.kind.currentData() == "text" else "a folder of MIDI files"))
+        self._apply_preset()
+
+    def _apply_preset(self) -> None:
+        layers, hidden, embed, _dropout, epochs, _batch, _seq = PRESETS[self.preset.currentText()]
+        self.layers.setValue(layers)
+        self.hidden.setValue(hidden)
+        self.embed.setValue(embed)
+        self.epochs.setValue(epochs)
+
+    def _source_changed(self, text: str) -> None:
+        if text and not self.output.isModified():
+            self.output.setText(str(default_output(text)))
+
+    def _browse_source(self) -> None:
+        if self.kind.currentData() == "text":
+            path, _ = QFileDialog.getOpenFileName(self, "Training Text", str(Path.home()), "Text (*.txt);;All files (*)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Folder of MIDI Files", str(Path.home()))
+        if path:
+            self.source.setText(path)
+
+    def _browse_output(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save Model As", self.output.text() or str(Path.home()),
+                                              "GuiGen models (*.safetensors)")
+        if path:
+            self.output.setText(path if path.endswith(".safetensors") else path + ".safetensors")
+            self.output.setModified(True)
+
+    # -- running ----------------------------------------------------------------------------
+    def job(self) -> TrainJob:
+        _l, _h, _e, dropout, _ep, batch, seq_len = PRESETS[self.preset.currentText()]
+        return TrainJob(
+            kind=self.kind.currentData(), sources=[self.source.text()], out=self.output.text(),
+            sizes={"layers": self.layers.value(), "hidden": self.hidden.value(), "embed": self.embed.value(),
+                   "dropout": dropout if self.layers.value() > 1 else 0.0},
+            train={"epochs": self.epochs.value(), "batch": batch, "seq_len": seq_len},
+            resume=self.resume.isChecked())
+
+    def start(self, confirm: bool = True) -> bool:
+        job = self.job()
+        if not job.sources[0] or not Path(job.sources[0]).exists():
+            self._message("Choose the training data first: a text file, or a folder of MIDI files.")
+            return False
+        if not job.out.endswith(".safetensors"):
+            self._message("The model file must end in .safetensors.")
+            return False
+        if Path(job.out).exists() and not job.resume and confirm:
+            answer = QMessageBox.question(self, "Replace Model?", f"{job.out} exists. Replace it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.history.clear()
+        self.val.clear()
+        self.train_curve.setData([], [])
+        self.val_curve.setData([], [])
+        self.thread = QThread()
+        self.worker = TrainWorker(job)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.started.connect(self._started)
+        self.worker.progress.connect(self._progress)
+        self.worker.epoch_end.connect(self._epoch_end)
+        self.worker.finished.connect(self._finished)
+        self.worker.failed.connect(self._failed)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.eta.setText("Reading the data and starting (the first start imports PyTorch)…")
+        self.t0 = time.monotonic()
+        self.thread.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.eta.setText("Stopping after this step and saving a checkpoint…")
+
+    def _started(self, step: int, total: int) -> None:
+        self.first_step, self.t0 = step, time.monotonic()
+        self.progress.setRange(0, total)
+        self.progress.setValue(step)
+
+    def _progress(self, ev) -> None:
+        self.progress.setValue(ev.step)
+        self.history.append((ev.step, ev.loss / math.log(2)))
+        xs, ys = zip(*self.history)
+        self.train_curve.setData(xs, _smooth(ys))
+        done = ev.step - self.first_step
+        rate = done / max(time.monotonic() - self.t0, 1e-6)
+        left = (ev.total_steps - ev.step) / rate if rate > 0 else 0
+        self.eta.setText(f"epoch {ev.epoch + 1}, step {ev.step} of {ev.total_steps}; loss {ev.loss / math.log(2):.3f} "
+                         f"bits; {ev.tokens_per_s:,.0f} tokens/s; about {_duration(left)} left")
+
+    def _epoch_end(self, ev) -> None:
+        self.val.append((ev.step, ev.val_loss / math.log(2)))
+        xs, ys = zip(*self.val)
+        self.val_curve.setData(xs, ys)
+
+    def _finished(self, path: str, how: str) -> None:
+        self._cleanup()
+        if how == "done":
+            self.eta.setText(f"Done. The model is saved to {path} and is open in the main window.")
+            self.progress.setValue(self.progress.maximum())
+        else:
+            self.eta.setText(f"Stopped; a checkpoint is saved. Tick 'Continue' and press Train to go on.")
+            self.resume.setChecked(True)
+        self.finished_training.emit(path, how)
+        if Path(path).exists():
+            self.model_ready.emit(path)
+
+    def _failed(self, message: str) -> None:
+        self._cleanup()
+        self.eta.setText("Training failed.")
+        self._message(message)
+        self.finished_training.emit(self.output.text(), "failed")
+
+    def _cleanup(self) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.thread is not None:
+            self.thread.quit()
+            self.thread.wait(10000)
+        self.thread = self.worker = None
+
+    def _message(self, text: str) -> None:
+        self.last_message = text
+        box = QMessageBox(QMessageBox.Icon.Warning, "Training", text, QMessageBox.StandardButton.Ok, self)
+        box.open()
+        self.message_box = box
+
+    def closeEvent(self, event) -> None:
+        if self.worker is not None:  # stop cleanly, keeping what was learned
+            self.worker.cancel()
+            self.thread.quit()
+            self.thread.wait(60000)
+        super().closeEvent(event)
+
+
+def _row(*widgets) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for x in widgets:
+        lay.addWidget(x, 1 if isinstance(x, QLineEdit) else 0)
+    return w
+
+
+def _smooth(ys, alpha: float = 0.1):
+    out, acc = [], None
+    for y in ys:
+        acc = y if acc is None else acc + alpha * (y - acc)
+        out.append(acc)
+    return out
+
+
+def _duration(s: float) -> str:
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def _music_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("guigen.music.dataset") is not None

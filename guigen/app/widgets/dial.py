@@ -1,0 +1,112 @@
+"""The temperature dial: a QDial on a log scale, greedy at the bottom end, with a typeable value."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDial, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+T_MIN, T_MAX = 0.05, 5.0  # the dial's log-scale range; position 0 below it means greedy
+STEPS = 240  # dial positions above greedy
+
+
+def position_to_temperature(pos: int) -> float:
+    if pos <= 0:
+        return 0.0
+    frac = (pos - 1) / (STEPS - 1)
+    return T_MIN * (T_MAX / T_MIN) ** frac
+
+
+def temperature_to_position(t: float) -> int:
+    if t <= 0:
+        return 0
+    t = min(max(t, T_MIN), T_MAX)
+    return 1 + round((STEPS - 1) * math.log(t / T_MIN) / math.log(T_MAX / T_MIN))
+
+
+class TemperatureDial(QWidget):
+    """Emits temperature_changed(T) whether the dial is turned or a value is typed."""
+
+    temperature_changed = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.dial = QDial()
+        self.dial.setRange(0, STEPS)
+        self.dial.setNotchesVisible(True)
+        self.dial.setNotchTarget(6.0)
+        self.dial.setWrapping(False)
+        self.dial.setMinimumSize(110, 110)
+        self.dial.setToolTip("Temperature: turn left for safer, more repetitive output (all the way: greedy), "
+                             "right for wilder output. Log scale from 0.05 to 5.")
+        self.dial.setAccessibleName("Temperature dial")
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(0.0, 20.0)
+        self.spin.setDecimals(2)
+        self.spin.setSingleStep(0.05)
+        self.spin.setSpecialValueText("greedy")  # shown at 0
+        self.spin.setKeyboardTracking(False)
+        self.spin.setAccessibleName("Temperature")
+        self.spin.setToolTip("Type a temperature; 0 means greedy (always the likeliest token)")
+        self.hint = QLabel()
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("color: palette(mid);")
+        title = QLabel("<b>Temperature</b>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        ends = QHBoxLayout()
+        for text, align in (("greedy", Qt.AlignmentFlag.AlignLeft), ("wild", Qt.AlignmentFlag.AlignRight)):
+            lab = QLabel(text)
+            lab.setAlignment(align)
+            lab.setStyleSheet("color: palette(mid); font-size: 9pt;")
+            ends.addWidget(lab)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(title)
+        lay.addWidget(self.dial, 1)
+        lay.addLayout(ends)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("T ="))
+        row.addWidget(self.spin, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.hint)
+        self._temperature = 1.0
+        self.dial.valueChanged.connect(self._from_dial)
+        self.spin.valueChanged.connect(self._from_spin)
+        self.set_temperature(1.0)
+
+    def temperature(self) -> float:
+        return self._temperature
+
+    def set_temperature(self, t: float, emit: bool = True) -> None:
+        t = max(0.0, float(t))
+        self._temperature = t
+        for w, v in ((self.dial, temperature_to_position(t)), (self.spin, t)):
+            w.blockSignals(True)
+            w.setValue(v)
+            w.blockSignals(False)
+        self.hint.setText(describe(t))
+        if emit:
+            self.temperature_changed.emit(t)
+
+    def _from_dial(self, pos: int) -> None:
+        t = position_to_temperature(pos)
+        self.set_temperature(round(t, 3) if t >= 0.1 else round(t, 4))
+
+    def _from_spin(self, value: float) -> None:
+        self.set_temperature(value)
+
+
+def describe(t: float) -> str:
+    if t == 0:
+        return "always the likeliest token"
+    if t < 0.6:
+        return "sharper: safe, repetitive"
+    if t < 0.95:
+        return "a little sharper"
+    if t <= 1.05:
+        return "the model's own distribution"
+    if t <= 1.6:
+        return "flatter: more surprising"
+    return "very flat: near random"

@@ -1,0 +1,87 @@
+"""The text view: generated characters stream in; optionally each is coloured by its probability."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextEdit
+
+
+def prob_colour(p: float) -> QColor:
+    """Background for a token that had probability p: red for surprising, green for expected."""
+    # log scale: p = 1e-3 or below is fully red, p = 1 fully green
+    f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
+    return QColor.fromHsvF(0.33 * f, 0.35, 1.0)
+
+
+class TextView(QTextEdit):
+    """Read-only view of primer + generated text; keeps tokens and their probabilities."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setUndoRedoEnabled(False)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSize(11)
+        self.setFont(font)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
+        self.setPlaceholderText("Generated text appears here.")
+        self.colour = False
+        self.primer = ""
+        self.chars: list[str] = []
+        self.probs: list[float] = []
+        self.plain = QTextCharFormat()
+        self.primer_format = QTextCharFormat()
+        self.primer_format.setForeground(QColor(110, 110, 110))
+        self.primer_format.setFontWeight(QFont.Weight.Bold)
+
+    def text(self) -> str:
+        """The generated text, primer included."""
+        return self.primer + "".join(self.chars)
+
+    def reset(self, primer: str = "") -> None:
+        self.primer, self.chars, self.probs = primer, [], []
+        self.clear()
+        self._insert(primer, self.primer_format)
+
+    def append_tokens(self, chars: list[str], probs: list[float]) -> None:
+        bar = self.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        self.chars.extend(chars)
+        self.probs.extend(probs)
+        if self.colour:
+            for ch, p in zip(chars, probs):
+                fmt = QTextCharFormat()
+                fmt.setBackground(prob_colour(p))
+                self._insert(ch, fmt)
+        else:
+            self._insert("".join(chars), self.plain)
+        if at_end:
+            bar.setValue(bar.maximum())
+
+    def truncate(self, count: int) -> None:
+        """Keep only the first `count` generated tokens (after undo)."""
+        drop = len(self.chars) - count
+        if drop <= 0:
+            return
+        del self.chars[count:], self.probs[count:]
+        cur = self.textCursor()
+        cur.movePosition(QTextCursor.MoveOperation.End)
+        cur.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor, drop)
+        cur.removeSelectedText()
+
+    def set_colour(self, on: bool) -> None:
+        if on == self.colour:
+            return
+        self.colour = on
+        chars, probs = self.chars, self.probs
+        self.reset(self.primer)
+        self.append_tokens(chars, probs)
+
+    def _insert(self, s: str, fmt: QTextCharFormat) -> None:
+        if not s:
+            return
+        cur = self.textCursor()
+        cur.movePosition(QTextCursor.MoveOperation.End)
+        cur.insertText(s, fmt)

@@ -1,0 +1,363 @@
+"""Workers: the model runs here, in threads, never in the GUI thread.
+
+GenerationWorker owns the Generator. The GUI sends it commands through one queued signal
+(`Generation.command`), so they arrive in order; it streams steps back in batches no more
+often than a display frame, so a fast model cannot flood the event loop. TrainWorker wraps
+the Trainer's cancellable event generator; torch is imported only when training starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+FRAME_S = 1 / 30  # coalesce steps into batches at most this often
+SLICE_S = 0.008  # model time per timer tick, so commands get in between
+
+
+@dataclass
+class StepBatch:
+    """Tokens streamed since the last batch, and the full distribution of the last one."""
+
+    tokens: list[int] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)  # probability each token had when chosen
+    forced: list[bool] = field(default_factory=list)
+    last_probs: np.ndarray | None = None  # distribution the last token was drawn from
+    last_raw: np.ndarray | None = None  # the model's T = 1 distribution for it
+    entropy: float = 0.0  # of last_raw, nats
+    temperature: float = 1.0  # the temperature the last token was drawn at
+    count: int = 0  # tokens generated in this sample so far
+
+
+@dataclass
+class Preview:
+    """The next token's distribution under the current settings (paused, or after undo)."""
+
+    probs: np.ndarray
+    raw: np.ndarray
+    entropy: float
+    count: int
+
+
+class GenerationWorker(QObject):
+    """Lives in a worker thread; every slot runs there."""
+
+    loaded = Signal(object)  # LoadedModel
+    stepped = Signal(object)  # StepBatch
+    previewed = Signal(object)  # Preview
+    undone = Signal(int)  # tokens left in this sample
+    state_changed = Signal(str)  # "idle", "running", "paused", "stopped"
+    failed = Signal(str, str)  # (what failed, message)
+
+    def __init__(self):
+        super().__init__()
+        self.model = None
+        self.generator = None
+        self.settings = None
+        self.seed = None
+        self.primer: list[int] = []
+        self.remaining = 0
+        self.force: int | None = None
+        self.state = "idle"
+        self.batch = StepBatch()
+        self.last_emit = 0.0
+        self.timer = None
+        self.end_token = None
+
+    # -- commands ---------------------------------------------------------------------------
+    @Slot(str, object)
+    def handle(self, cmd: str, arg) -> None:
+        try:
+            getattr(self, "do_" + cmd)(arg)
+        except Exception as e:  # reach the user as a message; the thread lives on
+            if cmd in ("generate", "step"):
+                self._set_state("stopped" if self.generator and self.generator.ready else "idle")
+            self.failed.emit(cmd, str(e) or type(e).__name__)
+            if not isinstance(e, (ValueError, OSError)) and type(e).__name__ != "ModelFileError":
+                traceback.print_exc()
+
+    def do_load(self, path) -> None:
+        from guigen.core.modelfile import load_model
+
+        self._stop_timer()
+        model = load_model(path[0], name=path[1]) if isinstance(path, tuple) else load_model(path)
+        self.model, self.generator = model, None
+        self.end_token = None  # a token that ends a piece: polyphony's END
+        if getattr(model.codec, "name", "") == "polyphony":
+            from guigen.music.polyphony import END
+
+            self.end_token = END
+        self._set_state("idle")
+        self.loaded.emit(model)
+
+    def do_settings(self, settings) -> None:
+        """New sampling settings: the next token uses them; paused, the histogram re-draws now."""
+        self.settings = settings
+        if self.generator is not None:
+            self.generator.settings = settings
+            if self.state != "running" and self.generator.ready:
+                self._preview()
+
+    def do_seed(self, seed) -> None:
+        self.seed = seed
+
+    def do_primer(self, tokens) -> None:
+        self.primer = list(tokens)
+
+    def do_generate(self, length) -> None:
+        """Resume when paused; otherwise start a new sample of `length` tokens from the primer."""
+        if self.state == "paused" and self.generator is not None and self.generator.ready:
+            if self.remaining <= 0:
+                self.remaining = int(length)
+            self._run()
+            return
+        self._restart()
+        self.remaining = int(length)
+        self._run()
+
+    def do_pause(self, _=None) -> None:
+        if self.state == "running":
+            self._stop_timer()
+            self._flush()
+            self._set_state("paused")
+            self._preview()
+
+    def do_stop(self, _=None) -> None:
+        if self.state in ("running", "paused"):
+            self._stop_timer()
+            self._flush()
+            self.remaining = 0
+            self._set_state("stopped")
+            self._preview()
+
+    def do_step(self, _=None) -> None:
+        """One token (the forced one if a bar was clicked), then pause."""
+        if self.model is None:
+            raise RuntimeError("no model loaded")
+        self._stop_timer()
+        if self.generator is None or not self.generator.ready:
+            self._restart()
+        self._step_once()
+        self._flush()
+        self.remaining = max(self.remaining - 1, 0)
+        self._set_state("paused")
+        self._preview()
+
+    def do_force(self, token) -> None:
+        """Make `token` the next one: at once when paused or stopped, else at the next step."""
+        if self.state == "running":
+            self.force = int(token)
+        else:
+            self.force = int(token)
+            self.do_step()
+
+    def do_undo(self, _=None) -> None:
+        if self.state == "running":
+            self.do_pause()
+        if self.generator is not None and self.generator.count > 0 and self.generator.undo():
+            self.remaining += 1 if self.remaining else 0
+            self.undone.emit(self.generator.count)
+            if self.state == "idle":
+                self._set_state("paused")
+            self._preview()
+
+    def do_shutdown(self, _=None) -> None:
+        """Stop, and hand this object (and its timer) back to the GUI thread, where it will be freed."""
+        from PySide6.QtCore import QCoreApplication
+
+        self.do_clear()
+        self.moveToThread(QCoreApplication.instance().thread())
+
+    def do_clear(self, _=None) -> None:
+        self._stop_timer()
+        self.generator, self.remaining, self.force = None, 0, None
+        self._set_state("idle")
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _restart(self) -> None:
+        from guigen.core.generate import Generator
+        from guigen.core.sampling import SamplingSettings
+
+        if self.model is None:
+            raise RuntimeError("no model loaded")
+        if not self.primer:
+            raise ValueError("the primer is empty")
+        self.generator = Generator(self.model, self.settings or SamplingSettings(), seed=self.seed)
+        self.generator.feed(self.primer)
+        self.force = None
+        self.batch = StepBatch()
+
+    def _run(self) -> None:
+        if self.timer is None:
+            self.timer = QTimer(self)
+            self.timer.setInterval(0)
+            self.timer.timeout.connect(self._tick)
+        self._set_state("running")
+        self.last_emit = time.monotonic()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        end = time.monotonic() + SLICE_S
+        while self.remaining > 0 and time.monotonic() < end:
+            token = self._step_once()
+            self.remaining -= 1
+            if token == self.end_token:  # the model ended the piece
+                self.remaining = 0
+        now = time.monotonic()
+        if self.remaining <= 0:
+            self._stop_timer()
+            self._flush()
+            self._set_state("stopped")
+            self._preview()
+        elif now - self.last_emit >= FRAME_S:
+            self._flush()
+
+    def _step_once(self) -> None:
+        force, self.force = self.force, None
+        step = self.generator.step(force)
+        b = self.batch
+        t = step.token
+        b.tokens.append(t)
+        b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
+        b.forced.append(step.forced)
+        b.last_probs, b.last_raw = step.probs[0], step.raw_probs[0]
+        b.entropy = float(step.entropy[0])
+        b.temperature = self.generator.settings.temperature
+        b.count = self.generator.count
+        return t
+
+    def _flush(self) -> None:
+        if self.batch.tokens:
+            batch, self.batch = self.batch, StepBatch()
+            self.stepped.emit(batch)
+        self.last_emit = time.monotonic()
+
+    def _preview(self) -> None:
+        if self.generator is not None and self.generator.ready:
+            probs, raw = self.generator.preview()
+            from guigen.core.sampling import entropy
+
+            self.previewed.emit(Preview(probs[0], raw[0], float(entropy(raw)[0]), self.generator.count))
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+
+class Generation(QObject):
+    """The GUI thread's handle on a GenerationWorker in its own thread."""
+
+    command = Signal(str, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("guigen-generation")
+        self.worker = GenerationWorker()
+        self.worker.moveToThread(self.thread)
+        self.command.connect(self.worker.handle)
+        self.thread.start()
+
+    def send(self, cmd: str, arg=None) -> None:
+        self.command.emit(cmd, arg)
+
+    def shutdown(self) -> None:
+        if not self.thread.isRunning():
+            return
+        self.send("shutdown")
+        self.thread.quit()
+        self.thread.wait(5000)
+
+
+# -- training -------------------------------------------------------------------------------
+@dataclass
+class TrainJob:
+    """What the Train dialog asks for."""
+
+    kind: str  # "text", or a music encoding: "polyphony" or "melody"
+    sources: list  # text files, or MIDI folders
+    out: str  # model file to write
+    sizes: dict  # layers, hidden, embed, dropout
+    train: dict  # TrainConfig fields
+    resume: bool = False  # continue from out's checkpoint if there is one
+
+
+class TrainWorker(QObject):
+    """Runs Trainer.run() in a thread, turning its events into signals; cancel() stops cleanly."""
+
+    started = Signal(int, int)  # (step, total steps) once the data is ready
+    progress = Signal(object)  # Progress
+    epoch_end = Signal(object)  # EpochEnd
+    finished = Signal(str, str)  # (model path, "done" | "cancelled")
+    failed = Signal(str)
+
+    def __init__(self, job: TrainJob):
+        super().__init__()
+        self.job = job
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as e:
+            self.failed.emit(str(e) or type(e).__name__)
+
+    def _make_data(self):
+        if self.job.kind == "text":
+            from guigen.core.data import text_data
+
+            return text_data(self.job.sources)
+        from guigen.music.dataset import music_data
+
+        shifts = (-4, 4) if self.job.kind == "polyphony" else (0, 0)  # Magenta augments polyphony so
+        return music_data(self.job.sources, encoding=self.job.kind, transpose_range=shifts, log=None)
+
+    def _run(self) -> None:
+        from pathlib import Path
+
+        import os
+
+        import torch
+
+        from guigen.core.config import ModelConfig
+        from guigen.core.train import EpochEnd, Progress, Trainer, TrainConfig, checkpoint_path_for
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the GUI and the generator
+        out = Path(self.job.out)
+        data = self._make_data()
+        cfg = ModelConfig(vocab_size=data.codec.num_classes, **self.job.sizes)
+        trainer = Trainer(data, cfg, TrainConfig(**self.job.train), out, extra_meta={"command": "guigen app: Train"})
+        ckpt = checkpoint_path_for(out)
+        if self.job.resume and ckpt.exists():
+            trainer.load_checkpoint(ckpt)
+        self.started.emit(trainer.step, trainer.total_steps)
+        last = 0.0
+        for ev in trainer.run():
+            if isinstance(ev, Progress):
+                now = time.monotonic()
+                if now - last >= 0.1 or ev.step == ev.total_steps:  # no more than the eye can follow
+                    self.progress.emit(ev)
+                    last = now
+            elif isinstance(ev, EpochEnd):
+                self.epoch_end.emit(ev)
+            if self.cancelled.is_set():
+                trainer.save_checkpoint()
+                if not out.exists() and trainer.history:
+                    trainer.save_model()
+                self.finished.emit(str(out), "cancelled")
+                return
+        self.finished.emit(str(out), "done")

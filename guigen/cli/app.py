@@ -1,0 +1,47 @@
+"""`guigen app`: open the desktop app (also what bare `guigen` does), or take a screenshot of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub):
+    p = sub.add_parser("app", help="open the desktop app (the default)",
+                       description="Open the GuiGen desktop app. With --screenshot, generate, save a picture "
+                                   "of the window and exit (works without a display: QT_QPA_PLATFORM=offscreen).")
+    p.add_argument("file", nargs="?", help="a model file to open (as --model; the desktop menu passes it)")
+    p.add_argument("-m", "--model", help="model name or .safetensors path (default: the last one used, else shakespeare)")
+    p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a picture of the window and exit")
+    p.add_argument("--generate", type=int, default=0, metavar="N", help="generate N tokens once the model is loaded")
+    p.add_argument("--seed", type=int, help="random seed for --generate")
+    p.add_argument("-t", "--temperature", type=float, help="start at this temperature")
+    p.add_argument("--size", default="1280x800", help="window size for --screenshot (default 1280x800)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from guigen.cli import CliError
+
+    if args.generate < 0:
+        raise CliError("--generate must be >= 0")
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise CliError(f"--size is WIDTHxHEIGHT, like 1280x800, not {args.size!r}") from None
+    if args.screenshot and args.screenshot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise CliError("--screenshot must name a .png or .jpg file")
+    import os
+    import sys
+
+    if sys.platform.startswith("linux") and not any(
+            os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        if not args.screenshot:
+            raise CliError("no display to open a window on (DISPLAY is not set); "
+                           "for a picture without a screen use --screenshot FILE.png")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    if args.file and args.model:
+        raise CliError("give the model either as FILE or with --model, not both")
+    from guigen.app.main import run as run_app
+
+    return run_app(args.model or args.file, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,
+                   args.temperature, (w, h))

@@ -1,0 +1,94 @@
+"""The Train dialog trains a tiny model in a worker thread, shows progress, and the model opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import app_helpers  # noqa: F401  (sets QT_QPA_PLATFORM before Qt is imported)
+import pytest
+
+from guigen.app.main_window import MainWindow
+from guigen.app.settings import Settings
+from guigen.app.train_dialog import TrainDialog
+
+ALICE = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "alice_in_wonderland.txt"
+
+
+@pytest.fixture(scope="module")
+def small_text(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "alice-short.txt"
+    path.write_text(ALICE.read_text(encoding="utf-8-sig")[:12_000], encoding="utf-8")
+    return path
+
+
+def tiny_dialog(qtbot, parent, text, out, epochs=1):
+    d = TrainDialog(parent)
+    qtbot.addWidget(d)
+    d.source.setText(str(text))
+    d.output.setText(str(out))
+    d.layers.setValue(1)
+    d.hidden.setValue(16)
+    d.embed.setValue(8)
+    d.epochs.setValue(epochs)
+    return d
+
+
+def test_train_dialog_trains_a_tiny_model_and_it_opens(qtbot, tmp_path, small_text):
+    w = MainWindow(Settings(str(tmp_path / "s.ini")), save_settings=False)
+    qtbot.addWidget(w)
+    w.quiet_errors = True
+    out = tmp_path / "mine.safetensors"
+    d = tiny_dialog(qtbot, w, small_text, out)
+    d.model_ready.connect(w.load_model)
+    d.show()
+    with qtbot.waitSignal(w.model_loaded, timeout=120_000):
+        assert d.start(confirm=False)
+    assert out.is_file()
+    assert w.model.name == "mine" and w.model.config.hidden == 16
+    assert d.progress.value() == d.progress.maximum() and len(d.val) == 1
+    assert "Done" in d.eta.text()
+    w.generation.shutdown()
+
+
+def test_train_dialog_cancel_saves_a_checkpoint_and_resumes(qtbot, tmp_path, small_text):
+    out = tmp_path / "stopped.safetensors"
+    d = tiny_dialog(qtbot, None, small_text, out, epochs=200)
+    with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
+        d.start(confirm=False)
+        d.worker.progress.connect(d.cancel)  # stop at the first progress report (queued to the GUI thread)
+    assert sig.args[1] == "cancelled"
+    assert (tmp_path / "stopped.ckpt.safetensors").is_file()
+    assert d.resume.isChecked()
+    d.epochs.setValue(1)  # resume: the checkpoint is already past epoch 0's start; finish one epoch
+    with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
+        d.start(confirm=False)
+    assert sig.args[1] in ("done", "cancelled") and out.is_file()
+
+
+def test_train_dialog_asks_for_data(qtbot):
+    d = TrainDialog()
+    qtbot.addWidget(d)
+    assert not d.start()
+    assert "training data" in d.last_message
+
+
+def test_train_dialog_trains_a_music_model(qtbot, tmp_path):
+    pytest.importorskip("guigen.music.dataset")
+    import shutil
+
+    chorales = sorted((ALICE.parents[1] / "midi" / "jsb_chorales" / "train").glob("*.mid"))[:12]
+    if not chorales:
+        pytest.skip("no chorales")
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for f in chorales:
+        shutil.copy(f, folder)
+    out = tmp_path / "bach.safetensors"
+    d = tiny_dialog(qtbot, None, folder, out)
+    d.kind.setCurrentIndex(d.kind.findData("polyphony"))
+    with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
+        assert d.start(confirm=False)
+    assert sig.args == [str(out), "done"], getattr(d, "last_message", "")
+    from guigen.core.modelfile import load_model
+
+    assert load_model(out).kind == "music"
