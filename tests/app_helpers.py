@@ -49,3 +49,23 @@ def make_music_model(path, encoding: str = "melody", hidden: int = 32, seed: int
     weights["head.bias"] = bias.astype(np.float32)
     save_model(path, cfg, codec, weights, {"data": ["random weights"], "encoding": encoding})
     return path
+
+
+TIMEOUT = 10_000  # ms: generous, for a loaded CI machine
+
+
+def open_window(qtbot, tmp_path, model_path):
+    """A main window at 1280x800 with throwaway settings and the model loaded; yields it, then
+    stops its worker thread. Use from a fixture: `yield from open_window(...)`."""
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    w = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
+    qtbot.addWidget(w)
+    w.quiet_errors = True
+    w.resize(1280, 800)
+    w.show()
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(model_path))
+    yield w
+    w.generation.shutdown()

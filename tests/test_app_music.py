@@ -5,12 +5,7 @@ from __future__ import annotations
 import wave
 
 import pytest
-from app_helpers import make_music_model
-
-from guigen.app.main_window import MainWindow  # noqa: E402
-from guigen.app.settings import Settings  # noqa: E402
-
-TIMEOUT = 10_000
+from app_helpers import TIMEOUT, make_music_model, open_window
 
 
 @pytest.fixture(scope="module", params=["melody", "polyphony"])
@@ -20,15 +15,7 @@ def music_model(request, tmp_path_factory):
 
 @pytest.fixture()
 def window(qtbot, tmp_path, music_model):
-    w = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
-    qtbot.addWidget(w)
-    w.quiet_errors = True
-    w.resize(1280, 800)
-    w.show()
-    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
-        w.load_model(str(music_model))
-    yield w
-    w.generation.shutdown()
+    yield from open_window(qtbot, tmp_path, music_model)
 
 
 def generate(qtbot, w, n=200, primer="60,64,67"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_helpers import make_model
+from app_helpers import TIMEOUT, make_model, open_window
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402  (app_helpers sets QT_QPA_PLATFORM first)
 
@@ -12,7 +12,6 @@ from guigen.app.main_window import MainWindow  # noqa: E402
 from guigen.app.settings import Settings  # noqa: E402
 from guigen.app.widgets.dial import position_to_temperature, temperature_to_position  # noqa: E402
 
-TIMEOUT = 10_000
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +21,7 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture()
 def window(qtbot, tmp_path, model_path):
-    w = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
-    qtbot.addWidget(w)
-    w.quiet_errors = True
-    w.resize(1280, 800)
-    w.show()
-    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
-        w.load_model(str(model_path))
-    yield w
-    w.generation.shutdown()
+    yield from open_window(qtbot, tmp_path, model_path)
 
 
 def wait_state(qtbot, w, state):
