@@ -31,6 +31,16 @@ def test_screenshot_smoke(tmp_path):
     assert not (tmp_path / "config").exists()
 
 
+def test_exit_when_ready_says_so_and_quits(tmp_path):
+    """What benchmarks/app_speed.py times: the window up with the model loaded, then exit."""
+    model = make_model(tmp_path / "rand.safetensors")
+    env = {**ENV, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    r = guigen("app", "--exit-when-ready", "--model", str(model), env=env)
+    assert r.returncode == 0 and "guigen app: ready" in r.stderr, r.stderr
+    r = guigen("app", "--exit-when-ready", "--model", str(tmp_path / "missing.safetensors"), env=env)
+    assert r.returncode != 0
+
+
 def test_screenshot_of_a_bad_model_fails_cleanly(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"PK\x03\x04 a zip, as torch.save writes")

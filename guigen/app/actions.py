@@ -20,6 +20,10 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
     "clear": ("&Clear", "Ctrl+L", "Clear the output and start over", False),
     "play": ("Pla&y", "Ctrl+Space", "Play the generated music", False),
     "stop_playback": ("Stop Playback", "Ctrl+.", "Stop playback", False),
+    "open_primer_midi": ("Open MIDI &Primer…", "Ctrl+Shift+O", "Start music from the notes of a MIDI file (its tempo is kept)", False),
+    "choose_soundfont": ("Choose &SoundFont…", None, "Play and export audio with a SoundFont (.sf2) file", False),
+    "soundfont_auto": ("&Automatic Sound", None, "A system SoundFont when one is installed, else the built-in synthesiser", True),
+    "soundfont_builtin": ("&Built-in Synthesiser", None, "Play and export audio with the built-in synthesiser", True),
     "colour_by_prob": ("&Colour by Probability", "Ctrl+K", "Colour each token by the probability it had", True),
     "sort_by_prob": ("&Sort Bars by Probability", "Ctrl+B", "Sort the histogram by probability, else by vocabulary order", True),
     "show_raw": ("Show &Raw T = 1 Distribution", "Ctrl+R", "Overlay the model's own distribution (T = 1)", True),
@@ -29,9 +33,10 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
 }
 
 MENUS = {
-    "&File": ["open", None, "export_text", "export_midi", "export_wav", None, "train", None, "quit"],
+    "&File": ["open", "open_primer_midi", None, "export_text", "export_midi", "export_wav", None, "train", None, "quit"],
     "&Generate": ["generate", "pause", "step", "stop", None, "undo", "clear", None, "temperature_up",
-                  "temperature_down", None, "play", "stop_playback"],
+                  "temperature_down"],
+    "&Sound": ["play", "stop_playback", None, "soundfont_auto", "soundfont_builtin", "choose_soundfont", None],
     "&View": ["colour_by_prob", "sort_by_prob", "show_raw"],
     "&Help": ["about"],
 }

@@ -54,13 +54,14 @@ def default_model(settings) -> str | None:
 
 
 def run(model: str | None = None, screenshot: str | None = None, generate: int = 0, seed: int | None = None,
-        temperature: float | None = None, size=(1280, 800), timeout_s: float = 120.0) -> int:
+        temperature: float | None = None, size=(1280, 800), timeout_s: float = 120.0,
+        exit_when_ready: bool = False) -> int:
     from PySide6.QtCore import QTimer
 
     from guigen.app.main_window import MainWindow
     from guigen.app.settings import Settings
 
-    if model and screenshot:  # a bad --model name: say so at once, as the CLI does
+    if model and (screenshot or exit_when_ready):  # a bad --model name: say so at once, as the CLI does
         from guigen.core import registry
 
         registry.resolve(model)  # FileNotFoundError -> "guigen app: error: ...", status 2
@@ -71,7 +72,7 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
     else:
         settings = Settings()
     window = MainWindow(settings, save_settings=not screenshot)
-    window.quiet_errors = bool(screenshot)
+    window.quiet_errors = bool(screenshot or exit_when_ready)
     if screenshot:
         window.resize(*size)
     if seed is not None:
@@ -91,8 +92,17 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         window.close()
         app.quit()
 
+    def ready():
+        window.repaint()  # a full paint of the window with the model's views, as a person would first see it
+        app.processEvents()
+        print("guigen app: ready", file=sys.stderr, flush=True)
+        window.close()
+        app.quit()
+
     def on_loaded(_model):
-        if generate > 0:
+        if exit_when_ready:
+            QTimer.singleShot(0, ready)  # after the window has taken the model in
+        elif generate > 0:
             window.length.setValue(generate)
             window.generate()
         elif screenshot:
@@ -109,7 +119,11 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         app.quit()
 
     def on_failed(what, msg):
-        if screenshot:
+        if exit_when_ready and not screenshot:
+            status["rc"] = 1
+            window.close()
+            app.quit()
+        elif screenshot:
             status["rc"] = 1
             shoot()
 
@@ -121,6 +135,8 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         QTimer.singleShot(0, lambda: window.load_model(ref))
     elif screenshot:
         QTimer.singleShot(200, shoot)
+    elif exit_when_ready:
+        QTimer.singleShot(0, ready)
     if screenshot:
         QTimer.singleShot(int(timeout_s * 1000), give_up)
     app.exec()

@@ -1,4 +1,5 @@
-"""The main window: model picker, temperature dial and controls, output view, live histogram.
+"""The main window: model picker, temperature dial and controls (built in guigen.app.panel),
+output view, live histogram, menus (the Sound menu's choices in guigen.app.sound_menu).
 
 It never runs the model: commands go to the GenerationWorker's thread and results come back
 as signals. Text models show a text view; music models a piano roll.
@@ -11,20 +12,18 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QStackedWidget, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+                               QWidget)
 
 from guigen.app import qtfix
 from guigen.app.actions import MENUS, build_actions
+from guigen.app.music import is_midi_primer
+from guigen.app.panel import ControlsPanel, model_card
 from guigen.app.settings import Settings
-from guigen.app.widgets.dial import TemperatureDial
+from guigen.app.sound_menu import SoundMenu
 from guigen.app.widgets.histogram import Histogram
 from guigen.app.widgets.textview import TextView
 from guigen.app.workers import Generation
-
-PANEL_WIDTH = 300
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
@@ -43,6 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.save_settings = save_settings
         self.model = None  # LoadedModel, once loaded
+        self.primer_source = None  # the NoteSequence of a MIDI file primer (its tempo is kept on export)
         self.model_ref = ""  # the name or path it was loaded by
         self.state = "none"  # "none" (no model), then the worker's: idle, running, paused, stopped
         self.errors: list[str] = []  # every message shown, newest last (tests read it)
@@ -59,8 +59,9 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.setWindowTitle("GuiGen")
         self.setAcceptDrops(True)
+        self.menus = {}
         for title, names in MENUS.items():
-            menu = self.menuBar().addMenu(title)
+            menu = self.menus[title] = self.menuBar().addMenu(title)
             for name in names:
                 if name is None:
                     menu.addSeparator()
@@ -69,90 +70,13 @@ class MainWindow(QMainWindow):
                 if name == "open":
                     self.recent_menu = menu.addMenu("Open &Recent")
 
-        panel = QWidget()
-        col = QVBoxLayout(panel)
-        col.setContentsMargins(6, 6, 6, 6)
-
-        box = QGroupBox("Model")
-        g = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Shipped and recent models")
-        self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.model_combo.setMinimumContentsLength(10)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        open_button = QToolButton()
-        open_button.setDefaultAction(self.actions["open"])
-        row.addWidget(self.model_combo, 1)
-        row.addWidget(open_button)
-        g.addLayout(row)
-        self.card = QLabel("No model loaded. Pick one above, open a file or drop one here.")
-        self.card.setWordWrap(True)
-        self.card.setTextFormat(Qt.TextFormat.RichText)
-        self.card.setStyleSheet("font-size: 9pt;")
-        g.addWidget(self.card)
-        col.addWidget(box)
-
-        self.dial = TemperatureDial()
-        col.addWidget(self.dial)
-
-        box = QGroupBox("Sampling")
-        form = QFormLayout(box)
-        self.top_k = QSpinBox()
-        self.top_k.setRange(0, 100000)
-        self.top_k.setSpecialValueText("off")
-        self.top_k.setToolTip("Sample among the k likeliest tokens only (off = all)")
-        self.top_p = QDoubleSpinBox()
-        self.top_p.setRange(0.01, 1.0)
-        self.top_p.setSingleStep(0.05)
-        self.top_p.setDecimals(2)
-        self.top_p.setToolTip("Nucleus: the smallest set of tokens holding this much probability (1 = off)")
-        self.seed = QSpinBox()
-        self.seed.setRange(-1, 2**31 - 1)
-        self.seed.setSpecialValueText("random")
-        self.seed.setToolTip("Random seed, for repeatable samples (random = a new one each time)")
-        self.length = QSpinBox()
-        self.length.setRange(1, 1_000_000)
-        self.length.setSingleStep(100)
-        self.length.setToolTip("Tokens per Generate")
-        self.primer = QLineEdit()
-        self.primer.setPlaceholderText("(a line break)")
-        self.primer.setToolTip("Text the model continues")
-        self.primer_label = QLabel("Primer")
-        form.addRow("Top-k", self.top_k)
-        form.addRow("Top-p", self.top_p)
-        form.addRow("Seed", self.seed)
-        form.addRow("Length", self.length)
-        form.addRow(self.primer_label, self.primer)
-        col.addWidget(box)
-
-        grid = QGridLayout()
-        grid.setSpacing(4)
-        self.buttons = {}
-        for i, name in enumerate(["generate", "pause", "step", "stop", "undo", "clear"]):
-            b = QToolButton()
-            b.setDefaultAction(self.actions[name])
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            b.setMinimumHeight(30)
-            grid.addWidget(b, i // 3, i % 3)
-            self.buttons[name] = b
-        self.buttons["generate"].setStyleSheet("font-weight: bold;")
-        col.addLayout(grid)
-
-        self.checks = {}
-        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
-            c = QCheckBox(self.actions[name].text().replace("&", ""))
-            c.setToolTip(self.actions[name].toolTip())
-            c.toggled.connect(self.actions[name].setChecked)
-            self.actions[name].toggled.connect(c.setChecked)
-            col.addWidget(c)
-            self.checks[name] = c
-        col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(PANEL_WIDTH)
+        self.sound_menu = SoundMenu(self, self.menus["&Sound"])
+        self.panel = p = ControlsPanel(self.actions)
+        # the panel's widgets, under the names the rest of the window (and its tests) use
+        self.model_combo, self.card, self.dial = p.model_combo, p.card, p.dial
+        self.top_k, self.top_p, self.seed, self.length = p.top_k, p.top_p, p.seed, p.length
+        self.primer, self.primer_label, self.primer_button = p.primer, p.primer_label, p.primer_button
+        self.buttons, self.checks = p.buttons, p.checks
 
         self.text_view = TextView()
         self.views = QStackedWidget()
@@ -168,7 +92,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 6, 0)
-        lay.addWidget(scroll)
+        lay.addWidget(self.panel)
         lay.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.state_label = QLabel()
@@ -179,6 +103,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         a = self.actions
         a["open"].triggered.connect(self.open_dialog)
+        a["open_primer_midi"].triggered.connect(self.choose_primer_midi)
         a["export_text"].triggered.connect(lambda: self.export_dialog("text"))
         a["export_midi"].triggered.connect(lambda: self.export_dialog("midi"))
         a["export_wav"].triggered.connect(lambda: self.export_dialog("wav"))
@@ -301,18 +226,23 @@ class MainWindow(QMainWindow):
         self.top_k.setMaximum(model.codec.num_classes)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
         music = model.kind == "music"
+        self.primer_button.setVisible(music)
+        self.actions["open_primer_midi"].setEnabled(music)
         if music:
             self._ensure_piano_roll()
             self.piano_roll.reset(model.codec)
             self.views.setCurrentWidget(self.piano_roll)
-            if self.primer.text().strip(",0123456789 []"):  # a text primer: swap in the pitches
+            if self.primer.text().strip(",0123456789 []") and not is_midi_primer(self.primer.text()):
+                # a text primer: swap in the pitches
                 self.primer.setText(self.settings.get("primer_pitches"))
-            self.primer.setPlaceholderText("MIDI pitches, e.g. 60,64,67")
-            self.primer.setToolTip("MIDI pitches to start from: a chord for polyphony, a tune for melody")
+            self.primer.setPlaceholderText("MIDI pitches, e.g. 60,64,67, or a .mid file")
+            self.primer.setToolTip("MIDI pitches to start from (a chord for polyphony, a tune for melody), "
+                                   "or the path of a MIDI file whose notes and tempo to start from")
             self.primer_label.setText("Primer pitches")
         else:
             self.views.setCurrentWidget(self.text_view)
-            if self.primer.text() and not self.primer.text().strip(",0123456789 []"):
+            if self.primer.text() and (not self.primer.text().strip(",0123456789 []")
+                                       or is_midi_primer(self.primer.text())):
                 self.primer.setText("")  # pitches mean nothing to a text model
             self.primer.setPlaceholderText("(a line break)")
             self.primer.setToolTip("Text the model continues")
@@ -333,16 +263,35 @@ class MainWindow(QMainWindow):
             self.settings.set("last_dir", str(Path(path).parent))
             self.load_model(path)
 
+    def choose_primer_midi(self) -> None:
+        """Pick a MIDI file whose notes start the music; its path goes in the primer field."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI Primer", self.settings.get("last_dir") or str(Path.home()),
+                                              "MIDI files (*.mid *.midi);;All files (*)")
+        if path:
+            self.settings.set("last_dir", str(Path(path).parent))
+            self.primer.setText(path)
+
+    def _dropped(self, event) -> str:
+        """The first dropped model file, or MIDI file when a music model can take it as a primer."""
+        music = self.model is not None and self.model.kind == "music"
+        for u in event.mimeData().urls():
+            path = u.toLocalFile()
+            if path.endswith(".safetensors") or (music and is_midi_primer(path)):
+                return path
+        return ""
+
     def dragEnterEvent(self, event) -> None:
-        if any(u.toLocalFile().endswith(".safetensors") for u in event.mimeData().urls()):
+        if self._dropped(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        for u in event.mimeData().urls():
-            if u.toLocalFile().endswith(".safetensors"):
-                self.load_model(u.toLocalFile())
-                event.acceptProposedAction()
-                return
+        path = self._dropped(event)
+        if path.endswith(".safetensors"):
+            self.load_model(path)
+        elif path:
+            self.primer.setText(path)
+        if path:
+            event.acceptProposedAction()
 
     # -- generation -------------------------------------------------------------------------
     def sampling_settings(self):
@@ -379,9 +328,10 @@ class MainWindow(QMainWindow):
         """(token ids, text shown) for the primer; raises ValueError with a readable message."""
         codec = self.model.codec
         if self.model.kind == "music":
-            from guigen.app.music import primer_tokens
+            from guigen.app.music import read_primer
 
-            return primer_tokens(codec, text), ""
+            tokens, self.primer_source = read_primer(codec, text)  # source: the MIDI file's, for its tempo
+            return tokens, ""
         if not text:
             start = "\n" if "\n" in codec.index else codec.chars[0]
             return list(codec.encode(start)), ""
@@ -557,20 +507,3 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.error_box = box
-
-
-def model_card(model) -> str:
-    """A short description of a model: kind, size, data and scores."""
-    c, t = model.config, model.training or {}
-    params = model.num_parameters()
-    size = f"{params / 1e6:.1f}M" if params >= 1e6 else f"{params / 1e3:.0f}k"
-    unit = "char" if model.kind == "text" else "event"
-    lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {c.layers}&times;{c.hidden} LSTM, "
-             f"{size} parameters, {c.vocab_size} tokens"]
-    data = t.get("data")
-    if data:
-        data = ", ".join(data) if isinstance(data, list) else str(data)
-        lines.append(f"data: {data[:60]}")
-    if t.get("val_bits") is not None:
-        lines.append(f"validation: {t['val_bits']:.3f} bits/{unit} after {t.get('epochs', '?')} epochs")
-    return "<br>".join(lines)

@@ -1,34 +1,77 @@
-"""Music mode's glue: primers from pitches, the NoteSequence of what was generated, MIDI and WAV
-export, and playback through the sound device (QtMultimedia), which may not exist."""
+"""Music mode's glue: primers (pitches or a MIDI file), the NoteSequence of what was generated,
+MIDI and WAV export, the SoundFont and MIDI port choices, and playback through the sound device
+(QtMultimedia, which may have no device) or to a MIDI output port."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+BUILTIN = "builtin"  # the "soundfont" setting's value for the built-in synthesiser ("" = automatic)
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+# -- primers --------------------------------------------------------------------------------------
+def is_midi_primer(text: str) -> bool:
+    """A primer field holding a MIDI file's path rather than pitches."""
+    return text.strip().lower().endswith(MIDI_SUFFIXES)
+
+
+def read_primer(codec, text: str):
+    """(ids, source) for a primer: comma-separated MIDI pitches (source None), or the path of a
+    MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps)."""
+    from guigen.music.generate import primer
+
+    text = text.strip()
+    if is_midi_primer(text):
+        notes, source = primer(codec, primer_midi=Path(text).expanduser())
+    else:
+        notes, source = primer(codec, primer_pitches=text or None)
+    ids = [int(i) for i in codec.primer(notes)]
+    if not ids:
+        raise ValueError("the primer is empty; give some pitches, like 60,64,67, or a MIDI file")
+    return ids, source
 
 
 def primer_tokens(codec, text: str) -> list[int]:
-    """Ids for a primer given as comma-separated MIDI pitches (empty: the encoding's default start)."""
-    from guigen.music.generate import primer
-
-    notes, _ = primer(codec, primer_pitches=text.strip() or None)
-    ids = [int(i) for i in codec.primer(notes)]
-    if not ids:
-        raise ValueError("the primer is empty; give some pitches, like 60,64,67")
-    return ids
+    """Ids for a primer given as comma-separated MIDI pitches or a MIDI file's path."""
+    return read_primer(codec, text)[0]
 
 
 def note_sequence(window):
-    """What the piano roll shows, as a NoteSequence at the window's tempo."""
-    from guigen.music.events import NoteSequence
+    """What the piano roll shows, as a NoteSequence: at the MIDI primer's tempo map, metre and
+    program when the primer came from a file (as `guigen generate --primer_midi`), else at the
+    window's tempo."""
+    from guigen.music.events import NoteSequence, Voice
 
     roll = window.piano_roll
     if roll is None or not roll.notes:
         raise ValueError("nothing to export yet: generate some music first")
+    name = window.model.name if window.model else ""
+    source = getattr(window, "primer_source", None)
+    if source is not None:
+        program = next((v.program for v in source.voices if not v.drum), 0)
+        return NoteSequence(sorted(roll.notes), list(source.tempos), source.time_signature,
+                            [Voice(f"GuiGen {name}".strip(), program)], name=name)
     qpm = float(window.settings.get("qpm"))
-    return NoteSequence(notes=sorted(roll.notes), tempos=[(0, qpm)], name=window.model.name if window.model else "")
+    return NoteSequence(notes=sorted(roll.notes), tempos=[(0, qpm)], name=name)
 
 
+def step_at(seq, seconds: float) -> float:
+    """The (fractional) step sounding `seconds` into the sequence, following its tempo map."""
+    t, last_step, last_qpm = 0.0, 0, seq.tempos[0][1]
+    for s, qpm in seq.tempos[1:]:
+        span = (s - last_step) * 60.0 / (last_qpm * seq.steps_per_quarter)
+        if t + span > seconds:
+            break
+        t, last_step, last_qpm = t + span, s, qpm
+    return last_step + (seconds - t) * last_qpm * seq.steps_per_quarter / 60.0
+
+
+# -- export ---------------------------------------------------------------------------------------
 def export_midi(window, path, overwrite: bool = False) -> Path:
     from guigen.music.midi import write_midi
 
@@ -36,10 +79,14 @@ def export_midi(window, path, overwrite: bool = False) -> Path:
 
 
 def render(window):
+    """Audio of the current music with the chosen sound: a SoundFont file, the built-in synthesiser,
+    or (automatic) a system SoundFont when FluidSynth finds one, else the built-in synthesiser."""
     from guigen.music.audio import render as render_audio
 
-    soundfont = window.settings.get("soundfont") or None
-    return render_audio(note_sequence(window), soundfont=soundfont)
+    choice = window.settings.get("soundfont")
+    if choice == BUILTIN:
+        return render_audio(note_sequence(window), engine="builtin")
+    return render_audio(note_sequence(window), soundfont=choice or None)
 
 
 def export_wav(window, path, overwrite: bool = False) -> Path:
@@ -62,20 +109,71 @@ def drag_midi(window) -> Path | None:
         return None
 
 
+# -- MIDI ports -----------------------------------------------------------------------------------
+def midi_ports() -> tuple[list[str], str]:
+    """(output port names, why there are none: "" when the list is simply empty or not)."""
+    from guigen.music import ports
+    from guigen.music.midi import MidiError
+
+    try:
+        return ports.list_ports(), ""
+    except MidiError as e:
+        return [], str(e)
+
+
+class MidiPortPlayer(QThread):
+    """Plays a sequence to a MIDI output port with guigen.music.ports.play (plain Python with hooks);
+    this thin thread adds signals. requestInterruption() stops it; all notes are switched off."""
+
+    position = Signal(float)  # seconds from the start of the message just sent
+    failed = Signal(str)
+
+    def __init__(self, seq, port: str, parent=None):
+        super().__init__(parent)
+        self.seq, self.port = seq, port
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.isInterruptionRequested() and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.02))
+
+    def run(self) -> None:
+        from guigen.music import ports
+        from guigen.music.midi import MidiError
+
+        messages = ports.play(self.seq, self.port, sleep=self._sleep)
+        try:
+            for when in messages:
+                self.position.emit(when)
+                if self.isInterruptionRequested():
+                    break
+        except (MidiError, OSError) as e:
+            self.failed.emit(str(e))
+        finally:
+            messages.close()
+
+
 # -- playback -------------------------------------------------------------------------------------
-class Player:
-    """Plays rendered audio through the default sound device; moves the piano roll's playhead."""
+class Player(QObject):
+    """Plays the current music through the default sound device, or to the chosen MIDI port, and
+    moves the piano roll's playhead. `finished` is emitted once the sound has run out or was stopped."""
+
+    started = Signal(str)  # what plays it: "SoundFont X.sf2", "built-in synthesiser", "MIDI port X"
+    finished = Signal()
 
     def __init__(self, window):
-        from PySide6.QtCore import QBuffer, QByteArray, QTimer
-
+        super().__init__(window)
         self.window = window
-        self.sink = self.buffer = None
-        self.data = QByteArray()
-        self.QBuffer = QBuffer
-        self.timer = QTimer()
+        self.sink = self.buffer = self.port_player = None
+        self.seq = None
+        self.t0 = 0.0
+        self.timer = QTimer(self)
         self.timer.setInterval(30)
         self.timer.timeout.connect(self._tick)
+
+    @property
+    def playing(self) -> bool:
+        return self.sink is not None or self.port_player is not None
 
     @staticmethod
     def device():
@@ -88,8 +186,25 @@ class Player:
         return None if dev.isNull() else dev
 
     def play(self) -> bool:
+        self.stop()
+        port = self.window.settings.get("midi_port")
+        return self._play_port(port) if port else self._play_audio()
+
+    def _play_port(self, port: str) -> bool:
+        self.seq = note_sequence(self.window)
+        self.port_player = MidiPortPlayer(self.seq, port, self)
+        # bound methods of this GUI-thread object, so the thread's signals arrive queued in the GUI thread
+        self.port_player.failed.connect(self._port_failed)
+        self.port_player.finished.connect(self._port_done)
+        self.t0 = time.monotonic()
+        self.port_player.start()
+        self.timer.start()
+        self._announce(f"MIDI port {port}")
+        return True
+
+    def _play_audio(self) -> bool:
         import numpy as np
-        from PySide6.QtCore import QIODevice
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
         try:
             from PySide6.QtMultimedia import QAudioFormat, QAudioSink
@@ -102,52 +217,99 @@ class Player:
         if dev is None:
             self.window.show_error("No sound device",
                                    "There is no audio output on this computer, so GuiGen cannot play. "
-                                   "Export MIDI or audio (File menu) to listen elsewhere.")
+                                   "Export MIDI or audio (File menu) to listen elsewhere, or pick a MIDI port "
+                                   "(Sound menu).")
             return False
-        self.stop()
+        self.seq = note_sequence(self.window)
         audio = render(self.window)
         fmt = QAudioFormat()
         fmt.setSampleRate(audio.sample_rate)
         fmt.setChannelCount(2)
         fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+        if not dev.isFormatSupported(fmt):
+            self.window.show_error("Could not play", f"the sound device {dev.description()!r} cannot play "
+                                   f"{audio.sample_rate} Hz 16-bit stereo audio; export audio instead")
+            return False
         pcm = (np.clip(audio.samples, -1, 1) * 32767).astype("<i2")
-        self.data = QByteArray(pcm.tobytes())
-        self.buffer = self.QBuffer()
-        self.buffer.setData(self.data)
+        self.buffer = QBuffer(self)
+        self.buffer.setData(QByteArray(pcm.tobytes()))  # QBuffer keeps its own copy
         self.buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        self.sink = QAudioSink(dev, fmt)
-        self.seq = note_sequence(self.window)
+        self.sink = QAudioSink(dev, fmt, self)
         self.sink.start(self.buffer)
+        err = self.sink.error()  # by name: Qt 6.7+ returns QtAudio enums, which differ from QAudio's
+        if err.name != "NoError":
+            self.stop()
+            self.window.show_error("Could not play", f"the sound device {dev.description()!r} failed ({err.name})")
+            return False
         self.timer.start()
-        self.window.statusBar().showMessage(f"Playing ({audio.engine})", 3000)
+        self._announce(audio.engine)
         return True
 
+    def _announce(self, engine: str) -> None:
+        self.window.statusBar().showMessage(f"Playing ({engine})", 3000)
+        self.started.emit(engine)
+
+    def _port_failed(self, message: str) -> None:
+        self.window.show_error("Could not play to the MIDI port", message)
+
+    def _port_done(self) -> None:
+        if self.port_player is not None and self.port_player.isFinished():
+            self.stop()
+
     def stop(self) -> None:
+        was = self.playing
         self.timer.stop()
         if self.sink is not None:
-            self.sink.stop()
-            self.sink = None
+            sink, self.sink = self.sink, None
+            sink.stop()
+            sink.deleteLater()
+        if self.buffer is not None:
+            self.buffer.close()
+            self.buffer.deleteLater()
+            self.buffer = None
+        if self.port_player is not None:
+            port_player, self.port_player = self.port_player, None
+            port_player.requestInterruption()
+            port_player.wait(2000)
+            port_player.deleteLater()
         if self.window.piano_roll is not None:
             self.window.piano_roll.set_playhead(None)
+        if was:
+            self.finished.emit()
 
     def _tick(self) -> None:
-        if self.sink is None:
-            return
-        seconds = self.sink.processedUSecs() / 1e6
-        seq = self.seq
-        step = seconds * seq.qpm * seq.steps_per_quarter / 60.0  # one tempo: the app writes one
-        if step > seq.total_steps + 4:
-            self.stop()
+        # The sink's state is polled here, not taken from stateChanged: PySide6 6.11 cannot convert
+        # that signal's QAudio::State argument (a TypeError in every slot). By name, as Qt 6.7+
+        # hands out QtAudio enums.
+        if self.sink is not None:
+            state, err = self.sink.state().name, self.sink.error().name
+            if err != "NoError" and state == "StoppedState":  # the device went away or failed
+                self.stop()
+                self.window.show_error("Playback stopped", f"the sound device failed ({err})")
+                return
+            if state == "IdleState" and self.buffer.atEnd():  # played to the end, the tail included
+                self.stop()
+                return
+            seconds = self.sink.processedUSecs() / 1e6
+        elif self.port_player is not None:
+            seconds = time.monotonic() - self.t0
         else:
-            self.window.piano_roll.set_playhead(step)
+            return
+        step = step_at(self.seq, seconds)
+        self.window.piano_roll.set_playhead(min(step, self.seq.total_steps))
+
+
+def player(window) -> Player:
+    if getattr(window, "player", None) is None:
+        window.player = Player(window)
+    return window.player
 
 
 def play(window) -> None:
-    if getattr(window, "player", None) is None:
-        window.player = Player(window)
     try:
-        window.player.play()
+        player(window).play()
     except (ValueError, OSError) as e:
+        window.player.stop()
         window.show_error("Could not play", str(e))
 
 

@@ -24,8 +24,8 @@ DEFAULTS: dict[str, object] = {
     "sort_by_prob": True,  # histogram sorted by probability, else vocabulary order
     "show_raw": True,  # overlay the model's T = 1 distribution
     "qpm": 120.0,  # music tempo, quarter notes per minute
-    "soundfont": "",  # .sf2 file for playback; empty = built-in synth
-    "midi_port": "",  # MIDI output port name; empty = none
+    "soundfont": "",  # .sf2/.sf3 file for playback and .wav export; "" = automatic, "builtin" = built-in synth
+    "midi_port": "",  # MIDI output port playback goes to; "" = the sound device
     "window/geometry": b"",
     "window/state": b"",
     "window/splitter": b"",

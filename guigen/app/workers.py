@@ -141,7 +141,9 @@ class GenerationWorker(QObject):
             raise RuntimeError("no model loaded")
         self._stop_timer()
         if self.generator is None or not self.generator.ready:
+            force = self.force  # a bar clicked before the first token: keep it across the restart
             self._restart()
+            self.force = force
         self._step_once()
         self._flush()
         self.remaining = max(self.remaining - 1, 0)

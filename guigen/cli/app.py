@@ -16,6 +16,9 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, help="random seed for --generate")
     p.add_argument("-t", "--temperature", type=float, help="start at this temperature")
     p.add_argument("--size", default="1280x800", help="window size for --screenshot (default 1280x800)")
+    p.add_argument("--exit-when-ready", action="store_true",
+                   help="quit once the window is shown and painted with the model loaded, printing "
+                        "'guigen app: ready' to stderr (for timing startup: benchmarks/app_speed.py)")
     p.set_defaults(run=run)
 
 
@@ -44,4 +47,4 @@ def run(args) -> int:
     from guigen.app.main import run as run_app
 
     return run_app(args.model or args.file, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,
-                   args.temperature, (w, h))
+                   args.temperature, (w, h), exit_when_ready=args.exit_when_ready)

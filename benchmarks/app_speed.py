@@ -1,0 +1,186 @@
+"""The desktop app's speed: how soon it is usable, and how responsive it stays while generating.
+
+(a) Startup: wall time from launching `guigen app --exit-when-ready` (a subprocess, offscreen) to
+    its line saying the window is shown and painted with the model loaded, beside `python -c
+    "import torch"` and `python -c "pass"` timed in the same run (best of --runs each). The app
+    loads lazily: it never imports torch, so it should beat the bare torch import.
+(b) Responsiveness: in this process, a window with the model loaded generates --tokens tokens at
+    full speed with the histogram visible, while a 10 ms QTimer in the GUI thread records how late
+    each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
+    histogram repaints (frames per second) against the 30 Hz the worker batches tokens at.
+Nothing is asserted: these machines are shared, so read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'\"-()\n")
+
+
+def random_model(path: Path, layers: int, hidden: int) -> Path:
+    """A random-weight text model of the given size over 75 characters (the size is what costs)."""
+    import numpy as np
+
+    from guigen.core.config import ModelConfig, parameter_shapes
+    from guigen.core.modelfile import save_model
+    from guigen.core.vocab import CharVocab
+
+    vocab = CharVocab.from_text(TEXT)
+    cfg = ModelConfig(vocab.num_classes, embed=64, hidden=hidden, layers=layers, dropout=0.0)
+    rng = np.random.default_rng(0)
+    weights = {k: rng.normal(0, 0.1, shape).astype(np.float32) for k, shape in parameter_shapes(cfg).items()}
+    save_model(path, cfg, vocab, weights, {"data": ["random weights"]})
+    return path
+
+
+def timed(cmd: list[str], env: dict, until: str | None = None) -> float:
+    """Seconds from launching cmd to its exit, or to the stderr line containing `until`."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = None
+    for line in p.stderr:
+        if until and until in line and seen is None:
+            seen = time.perf_counter() - t0
+    rc = p.wait()
+    total = time.perf_counter() - t0
+    if rc != 0 or (until and seen is None):
+        raise RuntimeError(f"{' '.join(cmd)} failed (status {rc})")
+    return seen if until else total
+
+
+def startup(model: str, runs: int, env: dict) -> None:
+    py = sys.executable
+    app = [py, "-m", "guigen", "app", "--exit-when-ready", "--model", model]
+    rows = {
+        'python -c "pass"': lambda: timed([py, "-c", "pass"], env),
+        'python -c "import torch"': lambda: timed([py, "-c", "import torch"], env),
+        "guigen app: window up, model loaded": lambda: timed(app, env, until="guigen app: ready"),
+    }
+    best = {name: min(fn() for _ in range(runs)) for name, fn in rows.items()}
+    print(f"(a) startup, best of {runs} (wall seconds)")
+    for name, s in best.items():
+        print(f"    {name:<40} {s:6.2f} s")
+    torch_s, app_s = best['python -c "import torch"'], best["guigen app: window up, model loaded"]
+    print(f"    app / import torch: {app_s / torch_s:.2f}  (below 1: the window is up before torch alone would be)")
+
+
+def percentiles(late_ms: list[float]) -> str:
+    import numpy as np
+
+    a = np.array(late_ms)
+    return f"p50 {np.percentile(a, 50):5.1f}  p95 {np.percentile(a, 95):5.1f}  max {a.max():6.1f} ms ({len(a)} ticks)"
+
+
+def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+
+    from guigen.app.main import make_app
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    app = make_app()
+    w = MainWindow(Settings(str(settings_dir / "settings.ini")), save_settings=False)
+    w.quiet_errors = True
+    w.resize(1280, 800)
+    w.show()
+
+    def wait(cond, timeout_s=600.0):
+        end = time.monotonic() + timeout_s
+        while not cond():
+            if time.monotonic() > end:
+                raise TimeoutError("the app did not get there in time")
+            app.processEvents()
+            time.sleep(0.001)
+
+    w.load_model(model)
+    wait(lambda: w.model is not None)
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    paints = Paints()
+    w.histogram.plot.viewport().installEventFilter(paints)
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+
+    def lateness() -> list[float]:
+        return [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+
+    # idle reference: the same timer for a second on the shown window
+    timer.start()
+    t0 = time.perf_counter()
+    wait(lambda: time.perf_counter() - t0 > 1.0)
+    idle = lateness()
+    ticks.clear()
+
+    batches = []
+    w.stepped.connect(lambda b: batches.append(len(b.tokens)))
+    w.seed.setValue(1)
+    w.length.setValue(tokens)
+    Paints.count = 0
+    t0 = time.perf_counter()
+    w.generate()
+    wait(lambda: w.state == "stopped")
+    gen_s = time.perf_counter() - t0
+    busy = lateness()
+    frames = Paints.count
+    timer.stop()
+    w.close()
+    w.generation.shutdown()
+
+    import numpy as np
+
+    print(f"(b) responsiveness: {sum(batches)} tokens in {gen_s:.2f} s ({sum(batches) / gen_s:,.0f} tokens/s), "
+          f"{len(batches)} batches of ~{np.mean(batches):.0f} tokens")
+    print(f"    10 ms timer lateness, idle window:   {percentiles(idle)}")
+    print(f"    10 ms timer lateness, generating:    {percentiles(busy)}")
+    print(f"    p95 generating / idle: {np.percentile(busy, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "
+          f"max generating / 50 ms budget: {max(busy) / 50:.2f}")
+    print(f"    histogram repaints: {frames} in {gen_s:.2f} s = {frames / gen_s:.1f} frames/s "
+          f"(the worker batches at 30/s: ratio {frames / gen_s / 30:.2f})")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-m", "--model", default="shakespeare", help="model name or file (default: shakespeare)")
+    p.add_argument("--random", metavar="LAYERSxHIDDEN",
+                   help="use a random-weight text model of this size instead, e.g. 3x512")
+    p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
+    p.add_argument("--tokens", type=int, default=2000, help="tokens generated for (b)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="guigen-bench-") as tmp:
+        tmp = Path(tmp)
+        model = args.model
+        if args.random:
+            layers, hidden = (int(v) for v in args.random.lower().split("x"))
+            model = str(random_model(tmp / f"random-{layers}x{hidden}.safetensors", layers, hidden))
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp / "config"),
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        print(f"model: {args.random and f'random weights, {args.random}' or model}; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        startup(model, args.runs, env)
+        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+        responsiveness(model, args.tokens, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

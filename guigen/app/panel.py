@@ -1,0 +1,134 @@
+"""The controls panel on the left of the main window: the model picker and its card, the
+temperature dial, sampling settings (top-k, top-p, seed, length, primer), the generation buttons
+and the view options; plus model_card(), the card's text.
+
+It only builds widgets and wires each button and check box to its action; the main window reads
+the widgets and connects the actions to what they do.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from guigen.app.widgets.dial import TemperatureDial
+
+PANEL_WIDTH = 300
+
+
+class ControlsPanel(QScrollArea):
+    """actions: the main window's actions, by name (guigen.app.actions)."""
+
+    def __init__(self, actions, parent=None):
+        super().__init__(parent)
+        panel = QWidget()
+        col = QVBoxLayout(panel)
+        col.setContentsMargins(6, 6, 6, 6)
+
+        box = QGroupBox("Model")
+        g = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Shipped and recent models")
+        self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.model_combo.setMinimumContentsLength(10)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        open_button = QToolButton()
+        open_button.setDefaultAction(actions["open"])
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(open_button)
+        g.addLayout(row)
+        self.card = QLabel("No model loaded. Pick one above, open a file or drop one here.")
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.RichText)
+        self.card.setStyleSheet("font-size: 9pt;")
+        g.addWidget(self.card)
+        col.addWidget(box)
+
+        self.dial = TemperatureDial()
+        col.addWidget(self.dial)
+
+        box = QGroupBox("Sampling")
+        form = QFormLayout(box)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 100000)
+        self.top_k.setSpecialValueText("off")
+        self.top_k.setToolTip("Sample among the k likeliest tokens only (off = all)")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.01, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setDecimals(2)
+        self.top_p.setToolTip("Nucleus: the smallest set of tokens holding this much probability (1 = off)")
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setSpecialValueText("random")
+        self.seed.setToolTip("Random seed, for repeatable samples (random = a new one each time)")
+        self.length = QSpinBox()
+        self.length.setRange(1, 1_000_000)
+        self.length.setSingleStep(100)
+        self.length.setToolTip("Tokens per Generate")
+        self.primer = QLineEdit()
+        self.primer.setPlaceholderText("(a line break)")
+        self.primer.setToolTip("Text the model continues")
+        self.primer_label = QLabel("Primer")
+        actions["open_primer_midi"].setIconText("MIDI…")  # the button's text: short, the field needs the room
+        self.primer_button = QToolButton()
+        self.primer_button.setDefaultAction(actions["open_primer_midi"])
+        primer_row = QHBoxLayout()
+        primer_row.setContentsMargins(0, 0, 0, 0)
+        primer_row.addWidget(self.primer, 1)
+        primer_row.addWidget(self.primer_button)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Seed", self.seed)
+        form.addRow("Length", self.length)
+        form.addRow(self.primer_label, primer_row)
+        self.primer_button.setVisible(False)  # music models only
+        actions["open_primer_midi"].setEnabled(False)
+        col.addWidget(box)
+
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        self.buttons = {}
+        for i, name in enumerate(["generate", "pause", "step", "stop", "undo", "clear"]):
+            b = QToolButton()
+            b.setDefaultAction(actions[name])
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setMinimumHeight(30)
+            grid.addWidget(b, i // 3, i % 3)
+            self.buttons[name] = b
+        self.buttons["generate"].setStyleSheet("font-weight: bold;")
+        col.addLayout(grid)
+
+        self.checks = {}
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+            c = QCheckBox(actions[name].text().replace("&", ""))
+            c.setToolTip(actions[name].toolTip())
+            c.toggled.connect(actions[name].setChecked)
+            actions[name].toggled.connect(c.setChecked)
+            col.addWidget(c)
+            self.checks[name] = c
+        col.addStretch(1)
+        self.setWidget(panel)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFixedWidth(PANEL_WIDTH)
+
+
+def model_card(model) -> str:
+    """A short description of a model: kind, size, data and scores."""
+    c, t = model.config, model.training or {}
+    params = model.num_parameters()
+    size = f"{params / 1e6:.1f}M" if params >= 1e6 else f"{params / 1e3:.0f}k"
+    unit = "char" if model.kind == "text" else "event"
+    lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {c.layers}&times;{c.hidden} LSTM, "
+             f"{size} parameters, {c.vocab_size} tokens"]
+    data = t.get("data")
+    if data:
+        data = ", ".join(data) if isinstance(data, list) else str(data)
+        lines.append(f"data: {data[:60]}")
+    if t.get("val_bits") is not None:
+        lines.append(f"validation: {t['val_bits']:.3f} bits/{unit} after {t.get('epochs', '?')} epochs")
+    return "<br>".join(lines)
