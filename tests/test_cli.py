@@ -116,6 +116,10 @@ def test_train_ctrl_c_saves_and_resume_finishes(alice_slice, tmp_path):
     assert ckpt.exists() and "--resume" in err
     r = guigen("train", *map(str, args[1:]), check=False)
     assert r.returncode == 2 and "exists" in r.stderr  # not overwritten without --resume/--force
+    out.rename(tmp_path / "moved.safetensors")
+    r = guigen(*args, check=False)
+    assert r.returncode == 2 and "--resume" in r.stderr  # nor is the checkpoint of an earlier run
+    (tmp_path / "moved.safetensors").rename(out)
     r = guigen(*args, "--resume", ckpt)
     assert "epoch 3:" in r.stderr and "done" in r.stderr
     meta = load_model(out).training

@@ -82,13 +82,17 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from guigen.core.config import ModelConfig
-    from guigen.core.train import LN2, EpochEnd, Progress, Saved, Trainer, set_threads
+    from guigen.core.train import LN2, EpochEnd, Progress, Saved, Trainer, checkpoint_path_for, set_threads
 
     out = args.output
     if out.suffix != ".safetensors":
         raise CliError(f"{out}: the output model file must end in .safetensors")
     if out.exists() and not (args.force or args.resume):
         raise CliError(f"{out} exists; use --force to replace it, or --resume to continue its training")
+    ckpt = checkpoint_path_for(out)
+    if ckpt.exists() and not (args.force or args.resume):
+        raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
+                       "or start over with --force")
     data = args.make_data(args)
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
