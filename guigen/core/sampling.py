@@ -93,6 +93,12 @@ def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
 
 def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One token per row by inverse CDF (cumsum + searchsorted): cheap and reproducible."""
+    if len(probs) == 1:  # the common case, at a fraction of the cost
+        cdf = np.cumsum(probs[0])
+        token = min(int(cdf.searchsorted(rng.random() * cdf[-1], side="right")), len(cdf) - 1)
+        if probs[0, token] <= 0:  # rounding at an edge: never return a zero-probability token
+            token = int(probs[0].argmax())
+        return np.array([token])
     cdf = np.cumsum(probs, axis=-1)
     u = rng.random(len(probs)) * cdf[:, -1]
     tokens = (cdf < u[:, None]).sum(axis=-1)
