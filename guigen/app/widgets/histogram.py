@@ -138,7 +138,11 @@ class Histogram(QWidget):
         y_top = self._ranges[0] if self._ranges else 0.0
         if not 0.35 * y_top < top * 1.05 <= y_top:
             y_top = next((y for y in Y_TOPS if top * 1.05 <= y), 1.0)
-        x_range = (-0.6, len(self.order) - 0.4)
+        # leave room on the left for half the first bar's label: it is the likeliest token when sorted
+        first = self.labels[self.order[0]] if len(self.order) and self.order[0] < len(self.labels) else ""
+        px_per_bar = max(self.plot.width() - 60, 100) / max(len(self.order), 1)
+        left = max(0.6, 0.5 * (self.metrics.horizontalAdvance(first) + 6) / px_per_bar)
+        x_range = (-round(left, 1), len(self.order) - 0.4)
         if (y_top, x_range) != self._ranges:  # unchanged ranges: leave the axes' cached pictures alone
             self._ranges = (y_top, x_range)
             self.plot.setYRange(0, y_top, padding=0)
