@@ -69,3 +69,12 @@ def open_window(qtbot, tmp_path, model_path):
         w.load_model(str(model_path))
     yield w
     w.generation.shutdown()
+
+
+def generate_music(qtbot, w, n: int, primer: str = "60,64,67") -> None:
+    """Generate n events from a pitch primer with seed 3, and wait until they are all in the piano roll."""
+    w.primer.setText(primer)
+    w.seed.setValue(3)
+    w.length.setValue(n)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.piano_roll.tokens) == n, timeout=TIMEOUT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import wave
 
 import pytest
-from app_helpers import TIMEOUT, make_music_model, open_window
+from app_helpers import TIMEOUT, generate_music, make_music_model, open_window
 
 
 @pytest.fixture(scope="module", params=["melody", "polyphony"])
@@ -19,11 +19,7 @@ def window(qtbot, tmp_path, music_model):
 
 
 def generate(qtbot, w, n=200, primer="60,64,67"):
-    w.primer.setText(primer)
-    w.seed.setValue(3)
-    w.length.setValue(n)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.piano_roll.tokens) == n, timeout=TIMEOUT)
+    generate_music(qtbot, w, n, primer)
 
 
 def test_music_model_shows_the_piano_roll_and_notes_grow(qtbot, window):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import mido
 import pytest
-from app_helpers import TIMEOUT, make_music_model, open_window
+from app_helpers import TIMEOUT, generate_music, make_music_model, open_window
 from PySide6.QtWidgets import QFileDialog
 
 from guigen.app import music
@@ -27,11 +27,7 @@ def window(qtbot, tmp_path, melody_model):
 
 
 def generate(qtbot, w, n=40, primer="60,64,67"):
-    w.primer.setText(primer)
-    w.seed.setValue(3)
-    w.length.setValue(n)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.piano_roll.tokens) == n, timeout=TIMEOUT)
+    generate_music(qtbot, w, n, primer)
 
 
 def pick_file(monkeypatch, path):
