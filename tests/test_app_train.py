@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import app_helpers  # noqa: F401  (sets QT_QPA_PLATFORM before Qt is imported)
 import pytest
+from conftest import ALICE
 
 from guigen.app.main_window import MainWindow
 from guigen.app.settings import Settings
 from guigen.app.train_dialog import TrainDialog
 
-ALICE = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "alice_in_wonderland.txt"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from guigen.core.config import ModelConfig, parameter_shapes
 from guigen.core.fastlstm import FastLSTM
 from guigen.core.generate import Generator, beam_search
 from guigen.core.model import LSTMModel
-from guigen.core.modelfile import LoadedModel
 from guigen.core.sampling import SamplingSettings, entropy, softmax
 from guigen.core.vocab import CharVocab
 

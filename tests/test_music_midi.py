@@ -3,10 +3,10 @@ what we write is read back by pretty_midi and music21, libraries we did not writ
 
 import subprocess
 import sys
-from pathlib import Path
 
 import mido
 import pytest
+from conftest import CHORALES
 
 from guigen.music.dataset import extract
 from guigen.music.events import Note, NoteSequence, Voice
@@ -197,7 +197,7 @@ def test_music21_finds_exactly_the_notes(tmp_path):
 
 
 def test_chorale_reads_as_four_voices():
-    path = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/train/chorale_train_000.mid"
+    path = CHORALES / "train" / "chorale_train_000.mid"
     if not path.exists():
         pytest.skip("shared data not present")
     seq = read_midi(path)

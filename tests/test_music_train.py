@@ -5,10 +5,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHORALES
 
 from guigen.core.data import DataError
 from guigen.core.modelfile import load_model
@@ -16,7 +16,6 @@ from guigen.music.dataset import encode_files, midi_files, music_data, parse_tra
 from guigen.music.events import Note, NoteSequence, Voice
 from guigen.music.midi import read_midi, write_midi
 
-CHORALES = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales"
 needs_chorales = pytest.mark.skipif(not CHORALES.is_dir(), reason="shared chorale data not present")
 
 

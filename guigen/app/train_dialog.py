@@ -210,7 +210,7 @@ class TrainDialog(QDialog):
             self.eta.setText(f"Done. The model is saved to {path} and is open in the main window.")
             self.progress.setValue(self.progress.maximum())
         else:
-            self.eta.setText(f"Stopped; a checkpoint is saved. Tick 'Continue' and press Train to go on.")
+            self.eta.setText("Stopped; a checkpoint is saved. Tick 'Continue' and press Train to go on.")
             self.resume.setChecked(True)
         self.finished_training.emit(path, how)
         if Path(path).exists():

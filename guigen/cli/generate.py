@@ -67,13 +67,14 @@ def run(args) -> int:
 
 
 def _text(args, model, settings) -> int:
-    from guigen.core.files import atomic_write_text, refuse_overwrite
+    from guigen.core.files import output_paths, refuse_overwrite
     from guigen.core.generate import Generator, beam_search
 
     if args.length < 0:
         raise CliError("--length must be >= 0")
-    if args.output:
-        refuse_overwrite(args.output, args.force)
+    paths = output_paths(args.output, args.outputs) if args.output else []
+    for p in paths:  # before any work, so nothing is generated only to be refused
+        refuse_overwrite(p, args.force)
     vocab = model.codec
     primer = args.primer if args.primer is not None else ("\n" if "\n" in vocab.index else vocab.chars[0])
     if not primer:
@@ -90,7 +91,7 @@ def _text(args, model, settings) -> int:
             gen.feed(ids)
             tokens, _ = beam_search(gen, args.length, args.beam_size, args.branch_factor)
             texts.append(shown_primer + vocab.decode(tokens))
-        return _emit(args, texts, atomic_write_text)
+        return _emit(paths, texts)
     gen = Generator(model, settings, args.seed, batch=args.outputs, undo_depth=0)
     gen.feed(ids)
     if args.output or args.outputs > 1:  # several samples, or a file: collect, then write
@@ -98,7 +99,7 @@ def _text(args, model, settings) -> int:
         for step in gen.stream(args.length):
             for row, t in zip(rows, step.tokens):
                 row.append(t)
-        return _emit(args, [shown_primer + vocab.decode(r) for r in rows], atomic_write_text)
+        return _emit(paths, [shown_primer + vocab.decode(r) for r in rows])
     out = sys.stdout
     out.write(shown_primer)
     for step in gen.stream(args.length):  # stream as it is sampled
@@ -108,25 +109,17 @@ def _text(args, model, settings) -> int:
     return 0
 
 
-def _emit(args, texts, write) -> int:
-    if not args.output:
+def _emit(paths, texts) -> int:
+    """Write each sample to its file (atomically), or print them all when there are no files."""
+    from guigen.core.files import atomic_write_text
+
+    if not paths:
         for i, text in enumerate(texts, 1):
             if len(texts) > 1:
                 print(f"=== sample {i} ===")
             print(text)
         return 0
-    paths = [args.output] if len(texts) == 1 else [numbered(args.output, i) for i in range(1, len(texts) + 1)]
-    if not args.force:
-        from guigen.core.files import refuse_overwrite
-
-        for p in paths:
-            refuse_overwrite(p, False)
     for p, text in zip(paths, texts):
-        write(p, text)
+        atomic_write_text(p, text)
         print(f"wrote {p}", file=sys.stderr)
     return 0
-
-
-def numbered(path: Path, i: int) -> Path:
-    """out.txt -> out_1.txt: one file per sample."""
-    return path.with_name(f"{path.stem}_{i}{path.suffix}")

@@ -42,3 +42,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def output_paths(output: Path, count: int) -> list[Path]:
+    """out.txt, or out_1.txt ... out_N.txt when there are several outputs."""
+    output = Path(output)
+    if count == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(1, count + 1)]

@@ -8,7 +8,6 @@ broken ends in a ModelFileError that names the file and says what is wrong.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +143,3 @@ def load_model(path, name: str = "") -> LoadedModel:
     training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
     return LoadedModel(config, codec, weights, training, path, name or path.stem)
 
-
-def file_size(path) -> int:
-    return os.path.getsize(path)

@@ -14,11 +14,12 @@ def model_dirs() -> list[Path]:
 
     dirs = [Path(p) for p in os.environ.get("GUIGEN_MODELS", "").split(os.pathsep) if p]
     dirs.append(user_data_path("guigen") / "models")
-    dirs.append(Path(__file__).resolve().parents[2] / "models")  # the source checkout's models/
+    dirs.append(shipped_dir())
     return dirs
 
 
 def shipped_dir() -> Path:
+    """The models/ folder of the source checkout: the models that ship with GuiGen."""
     return Path(__file__).resolve().parents[2] / "models"
 
 

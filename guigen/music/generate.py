@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guigen.core.files import refuse_overwrite
+from guigen.core.files import output_paths, refuse_overwrite
 from guigen.core.generate import Generator, Step
 from guigen.core.sampling import SamplingSettings, draw
 from guigen.music import polyphony
@@ -147,13 +147,6 @@ def primer(codec, primer_midi=None, primer_pitches=None, seed=None) -> tuple[lis
         choices = [p for p in MELODY_START_PITCHES if codec.min_pitch <= p <= codec.max_pitch] or [codec.min_pitch]
         return [Note(0, 1, int(np.random.default_rng(seed).choice(choices)))], None
     return [], None
-
-
-def output_paths(output: Path, outputs: int) -> list[Path]:
-    """out.mid, or out_1.mid ... out_N.mid for several outputs."""
-    if outputs == 1:
-        return [output]
-    return [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(1, outputs + 1)]
 
 
 def run_generate(args, model) -> int:
