@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from conftest import ALICE
+
 from guigen.core.generate import Generator
 from guigen.core.modelfile import load_model
 from guigen.core.sampling import SamplingSettings
@@ -124,3 +126,45 @@ def test_train_ctrl_c_saves_and_resume_finishes(alice_slice, tmp_path):
     assert "epoch 3:" in r.stderr and "done" in r.stderr
     meta = load_model(out).training
     assert meta["epochs"] == 3 and len(meta["history"]) == 3 and meta["command"].startswith("guigen train text")
+
+
+def test_fine_tuning_starts_from_the_model(tiny_model_path, tmp_path):
+    text = tmp_path / "more.txt"  # the part of Alice after the model's training slice, in its characters
+    known = load_model(tiny_model_path).codec.index
+    text.write_text("".join(c for c in ALICE.read_text(encoding="utf-8-sig")[60_000:100_000] if c in known),
+                    encoding="utf-8")
+    common = ["--seq-len", "32", "--batch", "8", "--epochs", "2", "--quiet"]
+    # with a vanishing learning rate the result is the model it started from
+    still = tmp_path / "still.safetensors"
+    guigen("train", "text", text, "--init", tiny_model_path, "--lr", "1e-12", *common, "-o", still)
+    base = json.loads(guigen("eval", "-m", tiny_model_path, text, "--json").stdout)["nats_per_char"]
+    same = json.loads(guigen("eval", "-m", still, text, "--json").stdout)["nats_per_char"]
+    assert same == pytest.approx(base, abs=1e-3)
+    tuned = tmp_path / "tuned.safetensors"
+    r = guigen("train", "text", text, "--init", tiny_model_path, "--dropout", "0.3", "--lr", "1e-2", *common, "-o", tuned)
+    assert "fine-tuning" in r.stderr
+    model, original = load_model(tuned), load_model(tiny_model_path)
+    assert model.codec.chars == original.codec.chars and model.config.dropout == 0.3
+    assert model.training["fine_tuned_from"] == str(tiny_model_path)
+    val = ["--slice", "0.95:1", "--json"]  # the part the fine-tuning validated on, not trained on
+    after = json.loads(guigen("eval", "-m", tuned, text, *val).stdout)["nats_per_char"]
+    before = json.loads(guigen("eval", "-m", tiny_model_path, text, *val).stdout)["nats_per_char"]
+    assert after < before
+
+
+def test_fine_tuning_errors(tiny_model_path, alice_slice, tmp_path):
+    text = tmp_path / "euro.txt"
+    text.write_text(alice_slice.read_text(encoding="utf-8")[:20_000].replace("e", "€", 50), encoding="utf-8")
+    args = ["train", "text", text, "--init", tiny_model_path, "--seq-len", "32", "--batch", "8", "--epochs", "1",
+            "--quiet"]
+    r = guigen(*args, "-o", tmp_path / "a.safetensors", check=False)
+    assert r.returncode != 0 and "'€'" in r.stderr and "--drop-unknown" in r.stderr and "Traceback" not in r.stderr
+    r = guigen(*args, "--drop-unknown", "-o", tmp_path / "b.safetensors")
+    assert "left out 50 characters" in r.stderr
+    r = guigen(*args, "--drop-unknown", "--hidden", "64", "-o", tmp_path / "c.safetensors", check=False)
+    assert r.returncode != 0 and "can't change" in r.stderr
+    r = guigen(*args, "--resume", tmp_path / "b.ckpt.safetensors", "-o", tmp_path / "b.safetensors", check=False)
+    assert r.returncode != 0 and "not both" in r.stderr
+    r = guigen("train", "text", text, "--init", tmp_path / "missing.safetensors", "-o", tmp_path / "d.safetensors",
+               check=False)
+    assert r.returncode != 0 and "missing.safetensors" in r.stderr and "Traceback" not in r.stderr

@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.save_settings = save_settings
         self.model = None  # LoadedModel, once loaded
+        self.codec = None  # the model's codec, or the key-shifted view a primer chose
         self.primer_source = None  # the NoteSequence of a MIDI file primer (its tempo is kept on export)
         self.model_ref = ""  # the name or path it was loaded by
         self.state = "none"  # "none" (no model), then the worker's: idle, running, paused, stopped
@@ -223,6 +224,7 @@ class MainWindow(QMainWindow):
             i = self.model_combo.count() - 1
         self.model_combo.setCurrentIndex(i)
         self.card.setText(model_card(model))
+        self.codec = model.codec  # the primer may swap in a key-shifted view (melody models in one key)
         self.top_k.setMaximum(model.codec.num_classes)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
         music = model.kind == "music"
@@ -317,7 +319,7 @@ class MainWindow(QMainWindow):
             return False
         self.text_view.reset(shown)
         if self.piano_roll is not None and self.model.kind == "music":
-            self.piano_roll.reset(self.model.codec, tokens)
+            self.piano_roll.reset(self.codec, tokens)
         self.generation.send("seed", None if self.seed.value() < 0 else self.seed.value())
         self.generation.send("primer", tokens)
         self.send_settings()
@@ -330,7 +332,8 @@ class MainWindow(QMainWindow):
         if self.model.kind == "music":
             from guigen.app.music import read_primer
 
-            tokens, self.primer_source = read_primer(codec, text)  # source: the MIDI file's, for its tempo
+            tokens, self.primer_source, self.codec = read_primer(codec, text)  # source: for its tempo
+            self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
             return tokens, ""
         if not text:
             start = "\n" if "\n" in codec.index else codec.chars[0]
@@ -357,15 +360,17 @@ class MainWindow(QMainWindow):
             return
         if self.state in ("running", "paused", "stopped") or self._prepare():
             self.generation.send("force", int(token))
-            self.statusBar().showMessage(f"Next token set to {self.model.codec.token_label(token)}", 3000)
+            self.statusBar().showMessage(f"Next token set to {self.codec.token_label(token)}", 3000)
 
     def clear(self) -> None:
         self.generation.send("clear")
         self.text_view.reset("")
-        if self.piano_roll is not None and self.model is not None and self.model.kind == "music":
-            self.piano_roll.reset(self.model.codec)
         if self.model is not None:
-            self.histogram.set_labels([self.model.codec.token_label(i) for i in range(self.model.codec.num_classes)])
+            self.codec = self.model.codec
+        if self.piano_roll is not None and self.model is not None and self.model.kind == "music":
+            self.piano_roll.reset(self.codec)
+        if self.model is not None:
+            self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
 
     def _stepped(self, batch) -> None:
         codec = self.model.codec

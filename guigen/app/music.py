@@ -21,8 +21,9 @@ def is_midi_primer(text: str) -> bool:
 
 
 def read_primer(codec, text: str):
-    """(ids, source) for a primer: comma-separated MIDI pitches (source None), or the path of a
-    MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps)."""
+    """(ids, source, codec) for a primer: comma-separated MIDI pitches (source None), or the path of
+    a MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps). The
+    codec returned encodes the primer and decodes what follows it (see MelodyEncoding.view_for)."""
     from guigen.music.generate import primer
 
     text = text.strip()
@@ -30,15 +31,11 @@ def read_primer(codec, text: str):
         notes, source = primer(codec, primer_midi=Path(text).expanduser())
     else:
         notes, source = primer(codec, primer_pitches=text or None)
+    codec = codec.view_for(notes)
     ids = [int(i) for i in codec.primer(notes)]
     if not ids:
         raise ValueError("the primer is empty; give some pitches, like 60,64,67, or a MIDI file")
-    return ids, source
-
-
-def primer_tokens(codec, text: str) -> list[int]:
-    """Ids for a primer given as comma-separated MIDI pitches or a MIDI file's path."""
-    return read_primer(codec, text)[0]
+    return ids, source, codec
 
 
 def note_sequence(window):

@@ -24,9 +24,12 @@ def _common(p):
     t.add_argument("--batch", type=int, help="parallel streams per step (default 32)")
     t.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
     t.add_argument("--lr", type=float, help="peak learning rate (default 0.002)")
+    t.add_argument("--weight-decay", type=float, help="AdamW decoupled weight decay (default 0)")
     t.add_argument("--seed", type=int, help="random seed (default 1337)")
     t.add_argument("--checkpoint-minutes", type=float, help="minutes between checkpoints (default 5)")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue from a checkpoint (.ckpt.safetensors)")
+    t.add_argument("--init", metavar="MODEL", help="fine-tune: start from this model's weights (a name or a path); "
+                   "its size and vocabulary are kept, dropout and training options may change")
     t.add_argument("--force", action="store_true", help="replace an existing output model file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -39,6 +42,8 @@ def add_parser(sub):
     t.add_argument("--val-frac", type=float, default=0.05, help="fraction after the training part used for validation")
     t.add_argument("--test-frac", type=float, default=0.0,
                    help="fraction at the end held out entirely, for `guigen eval --slice` (default 0)")
+    t.add_argument("--drop-unknown", action="store_true",
+                   help="with --init: leave out characters the model has never seen (counted, with a warning)")
     _common(t)
     t.set_defaults(run=run, make_data=_text_data)
     try:
@@ -54,13 +59,22 @@ def add_parser(sub):
 def _text_data(args):
     from guigen.core.data import text_data
 
-    return text_data(args.files, args.val_frac, args.test_frac)
+    vocab = args.init_model.codec if args.init_model is not None else None
+    if args.resume:  # a fine-tuning run's vocabulary is its model's, not the text's own
+        from guigen.core.codec import codec_from_meta
+        from guigen.core.train import Trainer
+
+        vocab = codec_from_meta(Trainer.read_checkpoint_meta(args.resume)["codec"])
+    data = text_data(args.files, args.val_frac, args.test_frac, vocab=vocab, drop_unknown=args.drop_unknown)
+    if data.summary.get("dropped_chars"):
+        print(f"warning: left out {data.summary['dropped_chars']:,} characters the model has never seen", file=sys.stderr)
+    return data
 
 
 def _configs(args):
     from guigen.core.train import Trainer, TrainConfig
 
-    train_keys = ["seq_len", "batch", "epochs", "lr", "seed", "checkpoint_minutes"]
+    train_keys = ["seq_len", "batch", "epochs", "lr", "weight_decay", "seed", "checkpoint_minutes"]
     given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
     if args.resume:
         meta = Trainer.read_checkpoint_meta(args.resume)
@@ -69,6 +83,13 @@ def _configs(args):
             raise CliError(f"the checkpoint's model size is {meta['model_config']}; size options can't change on resume")
         train_cfg = TrainConfig.from_meta({**meta["train_config"], **given})
         return meta["model_config"], train_cfg
+    if args.init_model is not None:
+        cfg = args.init_model.config
+        fixed = {"layers": cfg.layers, "hidden": cfg.hidden, "embed": cfg.embed}
+        if any(getattr(args, k) is not None and getattr(args, k) != v for k, v in fixed.items()):
+            raise CliError(f"the model to fine-tune is {cfg.layers}x{cfg.hidden} with embedding {cfg.embed}; "
+                           "--layers, --hidden and --embed can't change")
+        return {**fixed, "dropout": args.dropout if args.dropout is not None else cfg.dropout}, TrainConfig(**given)
     sizes = {k: getattr(args, k) if getattr(args, k) is not None else d for k, d in SIZE_DEFAULTS.items()}
     return sizes, TrainConfig(**given)
 
@@ -93,14 +114,26 @@ def run(args) -> int:
     if ckpt.exists() and not (args.force or args.resume):
         raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
                        "or start over with --force")
+    if args.init and args.resume:
+        raise CliError("give --init to start a new fine-tuning run, or --resume to continue one, not both")
+    args.init_model = None
+    if args.init:
+        from guigen.core import registry
+
+        args.init_model = registry.load(args.init)
+        if args.init_model.codec.kind != ("text" if args.kind == "text" else "music"):
+            raise CliError(f"{args.init} is a {args.init_model.codec.kind} model; it can't be fine-tuned on {args.kind}")
     data = args.make_data(args)
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
     model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
     command = "guigen " + shlex.join(map(str, args.argv))
-    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command})
+    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command, **({"fine_tuned_from": args.init} if args.init else {})})
     if args.resume:
         trainer.load_checkpoint(args.resume)
+    elif args.init_model is not None:
+        trainer.init_from(args.init_model)
+        print(f"fine-tuning {args.init}: starting from its weights", file=sys.stderr)
     threads = set_threads()
     unit = "char" if data.codec.kind == "text" else "event"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "

@@ -60,18 +60,32 @@ class TokenData:
         return self.train
 
 
-def text_data(paths, val_frac: float = 0.05, test_frac: float = 0.0) -> TokenData:
-    """Contiguous split: first part train, then validation, the last test_frac held out unseen."""
+def text_data(paths, val_frac: float = 0.05, test_frac: float = 0.0, vocab: CharVocab | None = None,
+              drop_unknown: bool = False) -> TokenData:
+    """Contiguous split: first part train, then validation, the last test_frac held out unseen.
+
+    `vocab` (fine-tuning an existing model) must hold every character of the text used, unless
+    drop_unknown removes the others (counted in the summary as "dropped_chars").
+    """
     if not (0 < val_frac < 0.5 and 0 <= test_frac < 0.5):
         raise DataError("validation and test fractions must each be below 0.5 (validation above 0)")
     text = read_text(paths)
+    dropped = 0
+    if vocab is not None and drop_unknown:
+        kept = "".join(c for c in text if c in vocab.index)
+        dropped, text = len(text) - len(kept), kept
     n = len(text)
     n_test = int(round(n * test_frac))
     n_val = int(round(n * val_frac))
     n_train = n - n_val - n_test
     if n_train < 1000 or n_val < 100:
         raise DataError(f"the text is too short to train on ({n} characters; need a few thousand)")
-    vocab = CharVocab.from_text(text[: n_train + n_val])
+    if vocab is None:
+        vocab = CharVocab.from_text(text[: n_train + n_val])
+    elif missing := vocab.unknown(text[: n_train + n_val]):
+        raise DataError(f"the text has characters the model to fine-tune has never seen: "
+                        f"{', '.join(map(repr, missing[:20]))}{' ...' if len(missing) > 20 else ''} "
+                        "(--drop-unknown leaves them out)")
     ids = vocab.encode(text[: n_train + n_val])
     summary = {
         "data": [Path(p).name for p in paths],
@@ -80,6 +94,7 @@ def text_data(paths, val_frac: float = 0.05, test_frac: float = 0.0) -> TokenDat
         "split": {"train": [0, n_train], "val": [n_train, n_train + n_val], "test": [n_train + n_val, n]},
         "val_frac": val_frac,
         "test_frac": test_frac,
+        **({"dropped_chars": dropped} if dropped else {}),
     }
     return TokenData(vocab, ids[:n_train], ids[n_train:], summary)
 

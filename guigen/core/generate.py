@@ -4,6 +4,9 @@ A Generator carries the LSTM state, so each step costs O(1): feed a primer once,
 Each step reports the token chosen, the distribution it was drawn from (after temperature,
 top-k and top-p), the model's own T = 1 distribution and its entropy. Settings may change
 between steps; a step may be forced to a given token; undo steps back.
+
+When the model's codec has a grammar (polyphony: notes highest first, held notes only where
+a note sounds), events it rules out get probability 0 in every distribution reported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from guigen.core.modelfile import LoadedModel
 from guigen.core.sampling import SamplingSettings, distribution, draw, softmax, softmax_entropy
 
 UNDO_DEPTH = 2000  # steps kept for undo; each holds one copy of the state
+MASKED = -1e9  # the logit of an event the encoding's grammar rules out: probability exactly 0
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Generator:
     """Stateful sampler over a loaded model; `batch` independent samples run side by side."""
 
     def __init__(self, model: LoadedModel, settings: SamplingSettings | None = None, seed=None, batch: int = 1,
-                 undo_depth: int = UNDO_DEPTH):
+                 undo_depth: int = UNDO_DEPTH, constrain: bool = True):
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.model = model
@@ -50,7 +54,9 @@ class Generator:
         self.rng = np.random.default_rng(seed)
         self.batch = batch
         self.state = self.net.zero_state(batch)
-        self.logits: np.ndarray | None = None  # (batch, vocab) for the next token
+        grammar = getattr(model.codec, "grammar", None) if constrain else None
+        self.grammar = grammar(batch) if grammar else None
+        self.logits: np.ndarray | None = None  # (batch, vocab) for the next token, masked by the grammar
         self.count = 0
         self._undo: deque = deque(maxlen=undo_depth)  # 0: no undo (CLI, beam search)
 
@@ -66,7 +72,14 @@ class Generator:
         if tokens.min() < 0 or tokens.max() >= self.model.config.vocab_size:
             raise ValueError("primer holds token ids outside the model's vocabulary")
         for t in tokens:
-            self.logits = self.net.step(np.full(self.batch, t), self.state)
+            self._advance(np.full(self.batch, t))
+
+    def _advance(self, tokens: np.ndarray) -> None:
+        logits = self.net.step(tokens, self.state)
+        if self.grammar is not None:
+            self.grammar.advance(tokens)
+            logits = np.where(self.grammar.allowed(), logits, MASKED)
+        self.logits = logits
 
     def preview(self, settings: SamplingSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(probs, raw_probs) of the next token under settings, without drawing or moving on."""
@@ -81,7 +94,8 @@ class Generator:
         raw, ent = softmax_entropy(self.logits)
         probs = distribution(self.logits, self.settings)
         if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
-            self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state))
+            self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state,
+                               self.grammar.snapshot() if self.grammar is not None else None))
         if force is None:
             tokens = draw(probs, self.rng)
         else:
@@ -91,7 +105,7 @@ class Generator:
                     self._undo.pop()
                 raise ValueError(f"forced token {force} is outside the vocabulary")
         logprob = np.log(np.maximum(raw[np.arange(self.batch), tokens], 1e-300))  # a forced token may have p = 0
-        self.logits = self.net.step(tokens, self.state)
+        self._advance(tokens)
         self.count += 1
         return Step(self.count, tokens, probs, raw, ent, logprob, force is not None)
 
@@ -99,11 +113,20 @@ class Generator:
         """Step back one token; False when there is nothing left to undo."""
         if not self._undo:
             return False
-        state, self.logits, rng_state = self._undo.pop()
+        state, self.logits, rng_state, grammar = self._undo.pop()
         self.state[...] = state
+        if grammar is not None:
+            self.grammar.restore(grammar)
         self.rng.bit_generator.state = rng_state
         self.count -= 1
         return True
+
+    def reorder(self, rows) -> None:
+        """Rows become copies of the given rows (beam search keeps its best)."""
+        self.state[...] = self.state[:, :, rows]
+        self.logits = self.logits[rows]
+        if self.grammar is not None:
+            self.grammar.reorder(rows)
 
     def stream(self, n: int) -> Iterator[Step]:
         for _ in range(n):
@@ -131,7 +154,6 @@ def beam_search(gen: Generator, steps: int, beam_size: int, branch_factor: int, 
             scores += step.logprob
             done += 1
         keep = np.repeat(np.argsort(-scores, kind="stable")[:beam_size], branch_factor)
-        gen.state[...] = gen.state[:, :, keep]
-        gen.logits = gen.logits[keep]
+        gen.reorder(keep)
         seqs, scores = seqs[keep], scores[keep]
     return seqs[0], float(scores[0])

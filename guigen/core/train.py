@@ -219,6 +219,16 @@ class Trainer:
         atomic_write_bytes(self.ckpt, save(tensors, metadata={"guigen_checkpoint": json.dumps(meta)}))
         return Saved(self.ckpt, "checkpoint")
 
+    def init_from(self, loaded) -> None:
+        """Start from a trained model's weights (fine-tuning); its size, vocabulary or encoding must match."""
+        cfg = self.model.cfg
+        if (loaded.config.vocab_size, loaded.config.embed, loaded.config.hidden, loaded.config.layers) != (
+                cfg.vocab_size, cfg.embed, cfg.hidden, cfg.layers):
+            raise ModelFileError(f"{loaded.name or 'the model'} is of another size ({loaded.config}) than {cfg}")
+        if loaded.codec.to_meta() != self.data.codec.to_meta():
+            raise ModelFileError(f"{loaded.name or 'the model'} has another vocabulary or encoding than the data")
+        self.model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in loaded.weights.items()})
+
     def load_checkpoint(self, path) -> None:
         """Restore everything save_checkpoint wrote; refuse a checkpoint of another model or data."""
         from safetensors import safe_open

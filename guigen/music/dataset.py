@@ -90,6 +90,10 @@ def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
     for notes in groups:
         piece, dropped = codec.fit(notes)
         report.counts.update(dropped)
+        if piece is not None and getattr(codec, "key", None) is not None:
+            if codec.key_shift(piece):
+                report.counts["melodies moved to the model's key"] += 1
+            piece = codec.to_key(piece) or None
         if piece is None:
             report.counts["voices that do not fit the melody range, left out"] += 1
         else:
@@ -174,6 +178,24 @@ def add_arguments(p) -> None:
                    "(Magenta's polyphony setting); write a negative low end as --transpose=-3:5 (default 0)")
     p.add_argument("--min-pitch", type=int, default=48, help="melody: lowest MIDI pitch (default 48, C3)")
     p.add_argument("--max-pitch", type=int, default=83, help="melody: highest MIDI pitch (default 83, B5)")
+    p.add_argument("--to-key", type=parse_key, default=None, metavar="KEY",
+                   help="melody: move every melody to this major key (or its relative minor) before training, "
+                   "as Magenta's melody_rnn does with C; generation moves the primer there and the result "
+                   "back (default: keep each melody's own key)")
+
+
+def parse_key(spec: str) -> int | None:
+    """'C' -> 0, 'F#' or 'Gb' -> 6, 'none' -> None."""
+    from guigen.music.melody import KEY_NAMES
+
+    name = spec.strip().capitalize().replace("♯", "#").replace("♭", "b")
+    if name == "None":
+        return None
+    flats = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+    name = flats.get(name, name)
+    if name not in KEY_NAMES:
+        raise argparse.ArgumentTypeError(f"key is a note name like C, F# or Bb (or none), not {spec!r}")
+    return KEY_NAMES.index(name)
 
 
 def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -186,10 +208,10 @@ def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0), min_pitch=48, max_pitch=83,
-               log=sys.stderr) -> MusicData:
+               log=sys.stderr, key=None) -> MusicData:
     """Extract, report (to log) and encode training and validation data."""
     try:
-        codec = make_encoding(encoding, min_pitch, max_pitch)
+        codec = make_encoding(encoding, min_pitch, max_pitch, key)
     except ValueError as e:
         raise DataError(str(e)) from None
     files = midi_files(folders)
@@ -207,6 +229,10 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         raise DataError("no usable validation pieces (see the report above)")
     val = np.concatenate([codec.encode(p) for p in val_pieces])
     low, high = transpose_range
+    if key is not None and (low, high) != (0, 0):
+        if log is not None:
+            print("note: --transpose is not used when every melody is moved to one key (--to-key)", file=log)
+        low = high = 0
     summary = {
         "data": [Path(f).name for f in folders],
         "valid_data": [Path(f).name for f in valid] if valid else "every 10th file held out",
@@ -219,4 +245,5 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
 
 
 def from_args(args) -> MusicData:
-    return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch)
+    return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch,
+                      key=args.to_key)

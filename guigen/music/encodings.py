@@ -22,8 +22,10 @@ def encoding_from_meta(meta: dict):
     return ENCODINGS[name].from_meta(meta)
 
 
-def make_encoding(name: str, min_pitch: int = 48, max_pitch: int = 83):
-    """An encoding for training: the melody's pitch range is its parameter."""
+def make_encoding(name: str, min_pitch: int = 48, max_pitch: int = 83, key: int | None = None):
+    """An encoding for training: the melody's pitch range and key are its parameters."""
     if name == "melody":
-        return MelodyEncoding(min_pitch, max_pitch)
+        return MelodyEncoding(min_pitch, max_pitch, key)
+    if key is not None:
+        raise ValueError("--to-key is for melody models; polyphony is transposed with --transpose")
     return encoding_from_meta({"kind": "music", "encoding": name})

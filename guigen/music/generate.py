@@ -39,14 +39,13 @@ class _BeamGenerator(Generator):
         """Step all rows with the given tokens, then put back the state of the rows not moving."""
         held = ~moving
         state, logits = self.state[:, :, held].copy(), self.logits[held].copy()
+        grammar = self.grammar.snapshot() if self.grammar is not None else None
         step = self.step(force=tokens)
         self.state[:, :, held] = state
         self.logits[held] = logits
+        if grammar is not None:
+            self.grammar.restore(grammar, held)
         return step
-
-    def reorder(self, rows: np.ndarray) -> None:
-        self.state[...] = self.state[:, :, rows]
-        self.logits = self.logits[rows]
 
 
 def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, seed=None, outputs: int = 1,
@@ -166,6 +165,7 @@ def run_generate(args, model) -> int:
         raise ValueError(f"tempo {args.qpm} qpm is not between 1 and 1000")
     settings = SamplingSettings(args.temperature, args.top_k or 0, 1.0 if args.top_p is None else args.top_p)
     notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed)
+    codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
     primer_ids = codec.primer(notes)
     beam = getattr(args, "beam_size", 0) or 0  # 0 or None: plain sampling, whatever the branch factor
     branch = (getattr(args, "branch_factor", 1) or 1) if beam else 1

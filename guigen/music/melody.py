@@ -3,6 +3,10 @@
 Events: NO_EVENT (the current note holds, or the rest goes on), NOTE_OFF (the note stops),
 NOTE_ON(pitch) for pitches min_pitch..max_pitch. basic_rnn's 48-83 gives 38 classes. A note
 that starts where another ends needs no NOTE_OFF: the new NOTE_ON ends the old note.
+
+With `key` set (Magenta's transpose_to_key; 0 = C major / A minor), every training melody is
+moved to that key first, so the model learns one key well instead of twelve badly; a primer is
+moved the same way for the model, and the continuation moved back (see view_for).
 """
 
 from __future__ import annotations
@@ -16,23 +20,39 @@ from guigen.music.events import DEFAULT_VELOCITY, Note, pitch_name, remove_overl
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
 FIRST_PITCH_ID = 2
 EXTRA = "notes under a higher one (extra voices)"  # report line
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def major_key(notes: list[Note]) -> int:
+    """Tonic pitch class of the major scale holding the most note-time (as Magenta's
+    get_major_key, weighted by duration); ties go to the lowest tonic."""
+    weight = np.zeros(12)
+    for n in notes:
+        weight[n.pitch % 12] += n.end - n.start
+    fit = [sum(weight[(tonic + d) % 12] for d in MAJOR_SCALE) for tonic in range(12)]
+    return int(np.argmax(fit))
 
 
 class MelodyEncoding:
     kind = "music"
     name = "melody"
 
-    def __init__(self, min_pitch: int = 48, max_pitch: int = 83):
+    def __init__(self, min_pitch: int = 48, max_pitch: int = 83, key: int | None = None):
         if not (isinstance(min_pitch, int) and isinstance(max_pitch, int) and 0 <= min_pitch <= max_pitch <= 127):
             raise ValueError(f"melody pitch range {min_pitch}-{max_pitch} must lie within 0-127, low to high")
+        if key is not None and key not in range(12):
+            raise ValueError(f"key {key!r} is not a pitch class 0-11 (0 = C)")
         self.min_pitch, self.max_pitch = min_pitch, max_pitch
+        self.key = key  # the key training melodies were moved to; None: left where they were
 
     @property
     def num_classes(self) -> int:
         return FIRST_PITCH_ID + self.max_pitch - self.min_pitch + 1
 
     def __repr__(self) -> str:
-        return f"MelodyEncoding({self.min_pitch}, {self.max_pitch})"
+        key = f", key={self.key}" if self.key is not None else ""
+        return f"MelodyEncoding({self.min_pitch}, {self.max_pitch}{key})"
 
     # -- tokens -------------------------------------------------------------------------------
     def note_on(self, pitch: int) -> int:
@@ -133,18 +153,49 @@ class MelodyEncoding:
         line = kept
         return remove_overlaps(line)[0], dropped
 
+    # -- one key ----------------------------------------------------------------------------------
+    def key_shift(self, notes: list[Note]) -> int:
+        """Semitones that move these notes to the model's key, by the octave that keeps the most
+        in range (the smallest such move); 0 for a model without a key or no notes."""
+        if self.key is None or not notes:
+            return 0
+        d = (self.key - major_key(notes)) % 12
+        moves = sorted((d + 12 * k for k in range(-11, 11)), key=abs)
+        return max(moves, key=lambda m: sum(self.min_pitch <= n.pitch + m <= self.max_pitch for n in notes))
+
+    def to_key(self, notes: list[Note]) -> list[Note]:
+        """A training melody moved to the model's key (notes still out of range are dropped)."""
+        shift = self.key_shift(notes)
+        moved = [replace(n, pitch=n.pitch + shift) for n in notes]
+        return [n for n in moved if self.min_pitch <= n.pitch <= self.max_pitch]
+
+    def view_for(self, notes: list[Note]) -> MelodyEncoding:
+        """The encoding to encode this primer with and decode its continuation: the model plays
+        in its key, the listener hears the primer's. Ids are the model's; pitches are shifted."""
+        shift = self.key_shift(notes)
+        if not shift:
+            return self
+        low, high = self.min_pitch - shift, self.max_pitch - shift
+        if low < 0 or high > 127:  # the moved range leaves MIDI: stay in the model's key
+            return self
+        return MelodyEncoding(low, high)
+
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
-        """The shifts (semitones) that keep these notes inside the range."""
-        if not notes:
+        """The shifts (semitones) that keep these notes inside the range (none when the key is fixed)."""
+        if not notes or self.key is not None:
             return [0]
         low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
         return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:
-        return {"kind": "music", "encoding": self.name, "min_pitch": self.min_pitch, "max_pitch": self.max_pitch,
+        meta = {"kind": "music", "encoding": self.name, "min_pitch": self.min_pitch, "max_pitch": self.max_pitch,
                 "steps_per_quarter": 4}
+        if self.key is not None:
+            meta["transpose_to_key"] = self.key
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict) -> MelodyEncoding:
-        return cls(int(meta.get("min_pitch", 48)), int(meta.get("max_pitch", 83)))
+        key = meta.get("transpose_to_key")
+        return cls(int(meta.get("min_pitch", 48)), int(meta.get("max_pitch", 83)), None if key is None else int(key))

@@ -106,6 +106,10 @@ class PolyphonyEncoding:
         close_step()  # everything still sounding ends here
         return sorted(notes)
 
+    def grammar(self, batch: int) -> PolyphonyGrammar:
+        """What may come next in each of `batch` event streams (see PolyphonyGrammar)."""
+        return PolyphonyGrammar(batch)
+
     def primer(self, notes: list[Note]) -> np.ndarray:
         """Ids to feed before generating: START and the primer's steps, no END."""
         return self.encode(notes, end=False)
@@ -115,6 +119,10 @@ class PolyphonyEncoding:
         """Pitched notes as this encoding holds them: unisons merged, same-pitch overlaps cut."""
         notes, fixed = remove_overlaps(notes)
         return (notes or None), ({"overlapping notes of one pitch cut or merged": fixed} if fixed else {})
+
+    def view_for(self, notes: list[Note]) -> PolyphonyEncoding:
+        """The encoding for a primer and its continuation: this one (no fixed key)."""
+        return self
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
         if not notes:
@@ -129,3 +137,54 @@ class PolyphonyEncoding:
     @classmethod
     def from_meta(cls, meta: dict) -> PolyphonyEncoding:
         return cls()
+
+
+class PolyphonyGrammar:
+    """Which events can follow, per stream: the rules every encoded piece obeys.
+
+    Within a step, notes come highest first, so a note must lie below the last one listed;
+    CONTINUED_NOTE(p) needs p sounding in the previous step; END comes only between steps;
+    START only begins a piece. A sampler that masks the rest never writes a held note that
+    was never struck, or a note a semitone off one that was (an LSTM's typical slips).
+    Tokens fed in (a primer, a token forced by the user) are taken leniently, as decode does.
+    """
+
+    def __init__(self, batch: int):
+        self.prev = np.zeros((batch, 128), dtype=bool)  # sounding in the previous step
+        self.cur = np.zeros((batch, 128), dtype=bool)  # listed so far in this step
+        self.low = np.full(batch, 128, dtype=np.int64)  # last (lowest) pitch listed in this step
+
+    def advance(self, tokens) -> None:
+        t = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        step_end = t == STEP_END
+        self.prev[step_end] = self.cur[step_end]
+        reset = (t == START) | (t == END)
+        self.prev[reset] = False
+        self.cur[step_end | reset] = False
+        self.low[step_end | reset] = 128
+        rows = np.flatnonzero(t >= NEW_NOTE)
+        if rows.size:
+            pitch = np.where(t[rows] < CONTINUED_NOTE, t[rows] - NEW_NOTE, t[rows] - CONTINUED_NOTE)
+            self.cur[rows, pitch] = True
+            self.low[rows] = pitch
+
+    def allowed(self) -> np.ndarray:
+        """(batch, NUM_CLASSES) bool: the events each stream may take next."""
+        ok = np.zeros((len(self.low), NUM_CLASSES), dtype=bool)
+        ok[:, STEP_END] = True
+        ok[:, END] = ~self.cur.any(axis=1)
+        below = np.arange(128)[None, :] < self.low[:, None]
+        ok[:, NEW_NOTE:CONTINUED_NOTE] = below
+        ok[:, CONTINUED_NOTE:] = below & self.prev
+        return ok
+
+    # the Generator copies, restores and reorders rows with these, as it does the LSTM state
+    def snapshot(self) -> tuple:
+        return self.prev.copy(), self.cur.copy(), self.low.copy()
+
+    def restore(self, snap: tuple, rows=slice(None)) -> None:
+        for mine, saved in zip((self.prev, self.cur, self.low), snap):
+            mine[rows] = saved[rows]
+
+    def reorder(self, rows) -> None:
+        self.prev, self.cur, self.low = self.prev[rows], self.cur[rows], self.low[rows]
