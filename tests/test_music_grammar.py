@@ -15,7 +15,8 @@ from guigen.music import polyphony
 from guigen.music.dataset import extract, music_data, parse_key
 from guigen.music.events import Note, NoteSequence, Voice
 from guigen.music.generate import generate_events, primer
-from guigen.music.melody import MelodyEncoding, major_key
+from guigen.music.events import major_key
+from guigen.music.melody import MelodyEncoding
 from guigen.music.midi import write_midi
 from guigen.music.polyphony import PolyphonyEncoding, PolyphonyGrammar
 from test_music_generate import make_model
@@ -148,3 +149,23 @@ def test_cli_melody_in_one_key_continues_in_the_primers_key(tmp_path):
     assert continuation
     g_major = {(7 + d) % 12 for d in (0, 2, 4, 5, 7, 9, 11)}
     assert np.mean([p % 12 in g_major for p in continuation]) >= 0.9  # learned in C, played in G
+
+
+def test_polyphony_in_one_key_and_its_pitch_range(tmp_path):
+    codec = PolyphonyEncoding(key=0, min_pitch=40, max_pitch=80)
+    assert PolyphonyEncoding.from_meta(codec.to_meta()).to_meta() == codec.to_meta()
+    chord = [Note(0, 4, 62), Note(0, 4, 66), Note(0, 4, 69), Note(4, 8, 61), Note(4, 8, 64)]  # D major, C#
+    view = codec.view_for(chord)
+    assert view.shift == -2  # D major -> C major, the smaller way
+    assert np.array_equal(view.encode(chord), codec.encode([Note(n.start, n.end, n.pitch - 2) for n in chord]))
+    assert view.decode(view.encode(chord)) == sorted(chord)
+    assert view.token_label(view.encode(chord)[1]) == "A4"
+    assert codec.to_key(chord) == [Note(n.start, n.end, n.pitch - 2) for n in chord]
+    assert codec.transpositions(chord, range(-3, 4)) == [0]  # one key: no augmentation
+    ok = codec.grammar(1)
+    ok.advance([polyphony.START])
+    allowed = ok.allowed()[0, polyphony.NEW_NOTE:polyphony.CONTINUED_NOTE]
+    assert np.flatnonzero(allowed).tolist() == list(range(40, 81))  # only the pitches it was trained on
+    model = make_model(tmp_path, codec, seed=5)
+    for r in generate_events(model, codec.primer([]), 32, SamplingSettings(2.0), seed=0, outputs=2):
+        assert all(40 <= n.pitch <= 80 for n in codec.decode(r.ids))

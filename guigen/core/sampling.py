@@ -72,22 +72,34 @@ def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
         return probs
     probs = softmax(logits if s.temperature == 1 else logits * (1.0 / s.temperature))
     vocab = logits.shape[-1]
-    if 0 < s.top_k < vocab:
-        # ties at the k-th value are cut by a stable order, so exactly k tokens survive
-        order = np.argsort(-probs, axis=-1, kind="stable")
-        keep = np.zeros_like(probs, dtype=bool)
-        np.put_along_axis(keep, order[:, : s.top_k], True, axis=-1)
-        probs = np.where(keep, probs, 0.0)
-        probs /= probs.sum(axis=-1, keepdims=True)
-    if s.top_p < 1.0:
-        order = np.argsort(-probs, axis=-1, kind="stable")
-        sorted_p = np.take_along_axis(probs, order, axis=-1)
-        before = np.cumsum(sorted_p, axis=-1) - sorted_p  # mass of the tokens ranked above
-        keep_sorted = before < s.top_p  # the top token is always kept
-        keep = np.zeros_like(keep_sorted)
-        np.put_along_axis(keep, order, keep_sorted, axis=-1)
-        probs = np.where(keep, probs, 0.0)
-        probs /= probs.sum(axis=-1, keepdims=True)
+    top_k = 0 < s.top_k < vocab
+    if not (top_k or s.top_p < 1.0):
+        return probs
+    # one stable sort serves both filters; ties at the k-th value keep exactly k tokens
+    if len(probs) == 1:  # the app's and the CLI's case: what survives is a prefix of the order
+        p = probs[0]
+        order = np.argsort(-p, kind="stable")
+        n = s.top_k if top_k else vocab
+        if s.top_p < 1.0:
+            head = p[order[:n]] / p[order[:n]].sum()
+            n = int(np.count_nonzero(np.cumsum(head) - head < s.top_p))  # non-decreasing: a prefix
+        out = np.zeros_like(probs)
+        idx = order[:n]
+        out[0, idx] = p[idx] / p[idx].sum()
+        return out
+    order = np.argsort(-probs, axis=-1, kind="stable")
+    sorted_p = np.take_along_axis(probs, order, axis=-1)
+    keep_sorted = np.ones(sorted_p.shape, dtype=bool)
+    if top_k:
+        keep_sorted[:, s.top_k:] = False
+    if s.top_p < 1.0:  # on the distribution top-k left, renormalised
+        kept = np.where(keep_sorted, sorted_p, 0.0)
+        kept /= kept.sum(axis=-1, keepdims=True)
+        keep_sorted &= (np.cumsum(kept, axis=-1) - kept) < s.top_p  # the top token is always kept
+    keep = np.empty_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    probs = np.where(keep, probs, 0.0)
+    probs /= probs.sum(axis=-1, keepdims=True)
     return probs
 
 

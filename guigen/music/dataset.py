@@ -17,8 +17,9 @@ import numpy as np
 
 from guigen.core.data import DataError, TokenData
 from guigen.music.encodings import make_encoding, names
-from guigen.music.events import Note, transpose
+from guigen.music.events import KEY_NAMES, Note, transpose
 from guigen.music.midi import MidiError, read_midi_report
+from guigen.music.polyphony import PolyphonyEncoding
 
 MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
 
@@ -92,7 +93,7 @@ def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
         report.counts.update(dropped)
         if piece is not None and getattr(codec, "key", None) is not None:
             if codec.key_shift(piece):
-                report.counts["melodies moved to the model's key"] += 1
+                report.counts[f"{'melodies' if codec.name == 'melody' else 'pieces'} moved to the model's key"] += 1
             piece = codec.to_key(piece) or None
         if piece is None:
             report.counts["voices that do not fit the melody range, left out"] += 1
@@ -179,15 +180,13 @@ def add_arguments(p) -> None:
     p.add_argument("--min-pitch", type=int, default=48, help="melody: lowest MIDI pitch (default 48, C3)")
     p.add_argument("--max-pitch", type=int, default=83, help="melody: highest MIDI pitch (default 83, B5)")
     p.add_argument("--to-key", type=parse_key, default=None, metavar="KEY",
-                   help="melody: move every melody to this major key (or its relative minor) before training, "
+                   help="move every piece (or melody) to this major key, or its relative minor, before training, "
                    "as Magenta's melody_rnn does with C; generation moves the primer there and the result "
-                   "back (default: keep each melody's own key)")
+                   "back (default: keep each piece's own key)")
 
 
 def parse_key(spec: str) -> int | None:
     """'C' -> 0, 'F#' or 'Gb' -> 6, 'none' -> None."""
-    from guigen.music.melody import KEY_NAMES
-
     name = spec.strip().capitalize().replace("♯", "#").replace("♭", "b")
     if name == "None":
         return None
@@ -227,11 +226,15 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         raise DataError("no usable training pieces (see the report above)")
     if not val_pieces:
         raise DataError("no usable validation pieces (see the report above)")
-    val = np.concatenate([codec.encode(p) for p in val_pieces])
     low, high = transpose_range
+    if codec.name == "polyphony":  # the pitches a model will know: the training range, transpositions included
+        pitches = [n.pitch for p in pieces for n in p]
+        codec = PolyphonyEncoding(codec.key, 0, max(0, min(pitches) + (0 if key is not None else low)),
+                                  min(127, max(pitches) + (0 if key is not None else high)))
+    val = np.concatenate([codec.encode(p) for p in val_pieces])
     if key is not None and (low, high) != (0, 0):
         if log is not None:
-            print("note: --transpose is not used when every melody is moved to one key (--to-key)", file=log)
+            print("note: --transpose is not used when every piece is moved to one key (--to-key)", file=log)
         low = high = 0
     summary = {
         "data": [Path(f).name for f in folders],

@@ -26,6 +26,6 @@ def make_encoding(name: str, min_pitch: int = 48, max_pitch: int = 83, key: int 
     """An encoding for training: the melody's pitch range and key are its parameters."""
     if name == "melody":
         return MelodyEncoding(min_pitch, max_pitch, key)
-    if key is not None:
-        raise ValueError("--to-key is for melody models; polyphony is transposed with --transpose")
+    if name == "polyphony":
+        return PolyphonyEncoding(key)
     return encoding_from_meta({"kind": "music", "encoding": name})

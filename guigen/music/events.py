@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 STEPS_PER_QUARTER = 4  # the 16th-note grid of Magenta's melody_rnn and polyphony_rnn
 DEFAULT_QPM = 120.0
 DEFAULT_VELOCITY = 80
@@ -101,3 +103,28 @@ def remove_overlaps(notes: list[Note]) -> tuple[list[Note], int]:
 
 def transpose(notes: list[Note], semitones: int) -> list[Note]:
     return [replace(n, pitch=n.pitch + semitones) for n in notes]
+
+
+# -- keys (for models trained in one key, as Magenta's transpose_to_key) ---------------------------
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def major_key(notes: list[Note]) -> int:
+    """Tonic pitch class of the major scale holding the most note-time (as Magenta's
+    get_major_key, weighted by duration); ties go to the lowest tonic."""
+    weight = np.zeros(12)
+    for n in notes:
+        weight[n.pitch % 12] += n.end - n.start
+    fit = [sum(weight[(tonic + d) % 12] for d in MAJOR_SCALE) for tonic in range(12)]
+    return int(np.argmax(fit))
+
+
+def key_shift(notes: list[Note], key: int | None, low: int = 0, high: int = 127) -> int:
+    """Semitones that move these notes to `key` (major, or its relative minor), by the octave
+    that keeps the most within low..high (the smallest such move); 0 without a key or notes."""
+    if key is None or not notes:
+        return 0
+    d = (key - major_key(notes)) % 12
+    moves = sorted((d + 12 * k for k in range(-11, 11)), key=abs)
+    return max(moves, key=lambda m: sum(low <= n.pitch + m <= high for n in notes))

@@ -15,23 +15,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from guigen.music.events import DEFAULT_VELOCITY, Note, pitch_name, remove_overlaps
+from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps
 
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
 FIRST_PITCH_ID = 2
 EXTRA = "notes under a higher one (extra voices)"  # report line
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def major_key(notes: list[Note]) -> int:
-    """Tonic pitch class of the major scale holding the most note-time (as Magenta's
-    get_major_key, weighted by duration); ties go to the lowest tonic."""
-    weight = np.zeros(12)
-    for n in notes:
-        weight[n.pitch % 12] += n.end - n.start
-    fit = [sum(weight[(tonic + d) % 12] for d in MAJOR_SCALE) for tonic in range(12)]
-    return int(np.argmax(fit))
 
 
 class MelodyEncoding:
@@ -157,11 +145,7 @@ class MelodyEncoding:
     def key_shift(self, notes: list[Note]) -> int:
         """Semitones that move these notes to the model's key, by the octave that keeps the most
         in range (the smallest such move); 0 for a model without a key or no notes."""
-        if self.key is None or not notes:
-            return 0
-        d = (self.key - major_key(notes)) % 12
-        moves = sorted((d + 12 * k for k in range(-11, 11)), key=abs)
-        return max(moves, key=lambda m: sum(self.min_pitch <= n.pitch + m <= self.max_pitch for n in notes))
+        return key_shift(notes, self.key, self.min_pitch, self.max_pitch)
 
     def to_key(self, notes: list[Note]) -> list[Note]:
         """A training melody moved to the model's key (notes still out of range are dropped)."""

@@ -7,9 +7,11 @@ Events: START, END, STEP_END, NEW_NOTE(pitch) and CONTINUED_NOTE(pitch) for all 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from guigen.music.events import DEFAULT_VELOCITY, Note, pitch_name, remove_overlaps
+from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps
 
 START, END, STEP_END = 0, 1, 2
 NEW_NOTE = 3  # + pitch
@@ -21,10 +23,23 @@ class PolyphonyEncoding:
     kind = "music"
     name = "polyphony"
     num_classes = NUM_CLASSES
-    min_pitch, max_pitch = 0, 127
+
+    def __init__(self, key: int | None = None, shift: int = 0, min_pitch: int = 0, max_pitch: int = 127):
+        if key is not None and key not in range(12):
+            raise ValueError(f"key {key!r} is not a pitch class 0-11 (0 = C)")
+        if not 0 <= min_pitch <= max_pitch <= 127:
+            raise ValueError(f"pitch range {min_pitch}-{max_pitch} must lie within 0-127, low to high")
+        self.key = key  # the key training pieces were moved to (as --to-key); None: left where they were
+        self.shift = shift  # a view's: ids name pitches `shift` semitones above the notes (see view_for)
+        # the pitches the training data held (transpositions included): all 128 have ids, but the
+        # grammar lets a model strike only these, not the ones it never learned anything about
+        self.min_pitch, self.max_pitch = min_pitch, max_pitch
 
     def __repr__(self) -> str:
-        return "PolyphonyEncoding()"
+        args = ([f"key={self.key}"] if self.key is not None else []) + ([f"shift={self.shift}"] if self.shift else [])
+        if (self.min_pitch, self.max_pitch) != (0, 127):
+            args.append(f"min_pitch={self.min_pitch}, max_pitch={self.max_pitch}")
+        return f"PolyphonyEncoding({', '.join(args)})"
 
     # -- tokens -------------------------------------------------------------------------------
     def token_label(self, i: int) -> str:
@@ -36,8 +51,8 @@ class PolyphonyEncoding:
         if i == STEP_END:
             return "next step"
         if i < CONTINUED_NOTE:
-            return pitch_name(i - NEW_NOTE)
-        return pitch_name(i - CONTINUED_NOTE) + " held"
+            return pitch_name(i - NEW_NOTE - self.shift)
+        return pitch_name(i - CONTINUED_NOTE - self.shift) + " held"
 
     def ends_step(self, i: int) -> bool:
         return int(i) == STEP_END
@@ -51,6 +66,8 @@ class PolyphonyEncoding:
         total = max(max((n.end for n in notes), default=0), num_steps or 0)
         sounding: list[list[int]] = [[] for _ in range(total)]  # per step: signed pitches, -1-p for new
         last_end: dict[int, int] = {}
+        if self.shift:
+            notes = [replace(n, pitch=n.pitch + self.shift) for n in notes]
         for n in sorted(notes):
             if not 0 <= n.pitch <= 127:
                 raise ValueError(f"pitch {n.pitch} is not a MIDI pitch")
@@ -104,11 +121,13 @@ class PolyphonyEncoding:
             step += 1
         in_step.clear()
         close_step()  # everything still sounding ends here
+        if self.shift:
+            notes = [replace(n, pitch=n.pitch - self.shift) for n in notes if 0 <= n.pitch - self.shift <= 127]
         return sorted(notes)
 
     def grammar(self, batch: int) -> PolyphonyGrammar:
         """What may come next in each of `batch` event streams (see PolyphonyGrammar)."""
-        return PolyphonyGrammar(batch)
+        return PolyphonyGrammar(batch, self.min_pitch, self.max_pitch)
 
     def primer(self, notes: list[Note]) -> np.ndarray:
         """Ids to feed before generating: START and the primer's steps, no END."""
@@ -120,36 +139,55 @@ class PolyphonyEncoding:
         notes, fixed = remove_overlaps(notes)
         return (notes or None), ({"overlapping notes of one pitch cut or merged": fixed} if fixed else {})
 
+    # -- one key ----------------------------------------------------------------------------------
+    def key_shift(self, notes: list[Note]) -> int:
+        return key_shift(notes, self.key)
+
+    def to_key(self, notes: list[Note]) -> list[Note]:
+        """A training piece moved to the model's key."""
+        shift = self.key_shift(notes)
+        return [replace(n, pitch=n.pitch + shift) for n in notes if 0 <= n.pitch + shift <= 127]
+
     def view_for(self, notes: list[Note]) -> PolyphonyEncoding:
-        """The encoding for a primer and its continuation: this one (no fixed key)."""
-        return self
+        """The encoding for a primer and its continuation: a model trained in one key plays in it,
+        the listener hears the primer's key. Ids are the model's; pitches are shifted."""
+        shift = self.key_shift(notes)
+        return PolyphonyEncoding(None, shift, self.min_pitch, self.max_pitch) if shift else self
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
-        if not notes:
+        if not notes or self.key is not None:
             return [0]
         low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
         return [s for s in shifts if 0 <= low + s and high + s <= 127] or [0]
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:
-        return {"kind": "music", "encoding": self.name, "min_pitch": 0, "max_pitch": 127, "steps_per_quarter": 4}
+        meta = {"kind": "music", "encoding": self.name, "min_pitch": self.min_pitch, "max_pitch": self.max_pitch,
+                "steps_per_quarter": 4}
+        if self.key is not None:
+            meta["transpose_to_key"] = self.key
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict) -> PolyphonyEncoding:
-        return cls()
+        key = meta.get("transpose_to_key")
+        return cls(None if key is None else int(key), 0, int(meta.get("min_pitch", 0)), int(meta.get("max_pitch", 127)))
 
 
 class PolyphonyGrammar:
     """Which events can follow, per stream: the rules every encoded piece obeys.
 
-    Within a step, notes come highest first, so a note must lie below the last one listed;
+    Within a step, notes come highest first, so a note must lie below the last one listed (and
+    within the pitches the model was trained on);
     CONTINUED_NOTE(p) needs p sounding in the previous step; END comes only between steps;
     START only begins a piece. A sampler that masks the rest never writes a held note that
     was never struck, or a note a semitone off one that was (an LSTM's typical slips).
     Tokens fed in (a primer, a token forced by the user) are taken leniently, as decode does.
     """
 
-    def __init__(self, batch: int):
+    def __init__(self, batch: int, min_pitch: int = 0, max_pitch: int = 127):
+        pitches = np.arange(128)
+        self.in_range = (min_pitch <= pitches) & (pitches <= max_pitch)
         self.prev = np.zeros((batch, 128), dtype=bool)  # sounding in the previous step
         self.cur = np.zeros((batch, 128), dtype=bool)  # listed so far in this step
         self.low = np.full(batch, 128, dtype=np.int64)  # last (lowest) pitch listed in this step
@@ -174,7 +212,7 @@ class PolyphonyGrammar:
         ok[:, STEP_END] = True
         ok[:, END] = ~self.cur.any(axis=1)
         below = np.arange(128)[None, :] < self.low[:, None]
-        ok[:, NEW_NOTE:CONTINUED_NOTE] = below
+        ok[:, NEW_NOTE:CONTINUED_NOTE] = below & self.in_range
         ok[:, CONTINUED_NOTE:] = below & self.prev
         return ok
 
