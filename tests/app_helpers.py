@@ -27,14 +27,14 @@ def make_model(path, text: str = TEXT, hidden: int = 32, seed: int = 0):
     return path
 
 
-def make_music_model(path, encoding: str = "melody", hidden: int = 32, seed: int = 0):
+def make_music_model(path, encoding: str = "melody", hidden: int = 32, seed: int = 0, key=None):
     """A random-weight music model: melody (38 classes) or polyphony (259 classes).
     The head bias favours holding and stepping on, so notes come out with some length."""
     from guigen.core.config import ModelConfig, parameter_shapes
     from guigen.core.modelfile import save_model
     from guigen.music.encodings import make_encoding
 
-    codec = make_encoding(encoding)
+    codec = make_encoding(encoding, key=key)
     cfg = ModelConfig(codec.num_classes, embed=8, hidden=hidden, layers=1, dropout=0.0)
     rng = np.random.default_rng(seed)
     weights = {k: rng.normal(0, 0.3, shape).astype(np.float32) for k, shape in parameter_shapes(cfg).items()}

@@ -38,6 +38,25 @@ def test_music_model_shows_the_piano_roll_and_notes_grow(qtbot, window):
     assert len(w.piano_roll.tokens) == n - 1
 
 
+def test_a_model_in_one_key_plays_in_the_primers_key(qtbot, tmp_path):
+    """A melody model trained in C (--to-key C), primed in G: the piano roll, the histogram's labels
+    and the exported file are in G; the model saw the primer in C."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    path = make_music_model(tmp_path / "in-c.safetensors", "melody", key=0)
+    for w in open_window(qtbot, tmp_path, path):
+        generate(qtbot, w, n=40, primer="67,71,72,66,67")  # only G major holds G, B, C and F#
+        assert [n.pitch for n in w.piano_roll.notes[:4]] == [67, 71, 72, 66]
+        c5 = w.model.codec.note_on(72)  # the model's C5 ...
+        assert w.histogram.labels[c5] == "G4" and w.codec.token_label(c5) == "G4"  # ... is the listener's G4
+        assert w.piano_roll.primer[0] == w.model.codec.note_on(72)  # the model was fed the primer in C
+        out = w.export_midi(tmp_path / "g.mid")
+        pm = pretty_midi.PrettyMIDI(str(out))
+        pitches = [n.pitch for n in sorted(pm.instruments[0].notes, key=lambda n: n.start)]
+        assert pitches == [n.pitch for n in w.piano_roll.notes]
+        w.clear()
+        assert w.codec is w.model.codec
+
+
 def test_midi_export_reads_back_in_pretty_midi(qtbot, window, tmp_path):
     pretty_midi = pytest.importorskip("pretty_midi")
     w = window
