@@ -163,8 +163,9 @@ def test_fine_tuning_errors(tiny_model_path, alice_slice, tmp_path):
     assert "left out 50 characters" in r.stderr
     r = guigen(*args, "--drop-unknown", "--hidden", "64", "-o", tmp_path / "c.safetensors", check=False)
     assert r.returncode != 0 and "can't change" in r.stderr
-    r = guigen(*args, "--resume", tmp_path / "b.ckpt.safetensors", "-o", tmp_path / "b.safetensors", check=False)
-    assert r.returncode != 0 and "not both" in r.stderr
+    assert "fine-tuned  from" in guigen("info", "-m", tmp_path / "b.safetensors").stdout
+    r = guigen("info", "-m", tmp_path / "b.ckpt.safetensors", check=False)  # a checkpoint is not a model
+    assert r.returncode != 0 and "checkpoint" in r.stderr and "--resume" in r.stderr
     r = guigen("train", "text", text, "--init", tmp_path / "missing.safetensors", "-o", tmp_path / "d.safetensors",
                check=False)
     assert r.returncode != 0 and "missing.safetensors" in r.stderr and "Traceback" not in r.stderr

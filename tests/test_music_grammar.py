@@ -97,7 +97,8 @@ def test_major_key_and_shift():
     assert MelodyEncoding(48, 83).key_shift(tune(G_MAJOR_TUNE)) == 0  # no key: left alone
     assert codec.key_shift(tune([50, 52, 54, 49, 50])) == 10  # D major low down: -2 would drop C#3 out of range
     assert codec.key_shift(tune([48, 50, 52, 47, 48])) == 12  # in C already, but B2 is below the range
-    assert (parse_key("C"), parse_key("f#"), parse_key("Bb"), parse_key("none")) == (0, 6, 10, None)
+    assert (parse_key("C"), parse_key("f#"), parse_key("Bb"), parse_key("Am"), parse_key("none")) == (0, 6, 10, 0, None)
+    assert major_key(tune([67, 71, 74])) == 7  # G-B-D fits C, G and D major: the lowest note decides
 
 
 def test_view_plays_in_the_model_key_and_sounds_in_the_primers():
@@ -169,3 +170,27 @@ def test_polyphony_in_one_key_and_its_pitch_range(tmp_path):
     model = make_model(tmp_path, codec, seed=5)
     for r in generate_events(model, codec.primer([]), 32, SamplingSettings(2.0), seed=0, outputs=2):
         assert all(40 <= n.pitch <= 80 for n in codec.decode(r.ids))
+
+
+def test_fine_tuning_a_music_model_keeps_its_encoding(tmp_path):
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for i, tonic in enumerate((60, 62, 65)):
+        chords = [Note(4 * k, 4 * k + 4, tonic + d + 12 * (k % 2)) for k in range(8) for d in (0, 4, 7)]
+        write_midi(NoteSequence(chords, voices=[Voice("v")]), folder / f"c{i}.mid")
+    base, tuned = tmp_path / "base.safetensors", tmp_path / "tuned.safetensors"
+    run = [sys.executable, "-m", "guigen", "train", "music", str(folder), "--valid", str(folder), "--layers", "1",
+           "--hidden", "16", "--embed", "8", "--epochs", "1", "--batch", "2", "--seq-len", "16", "--quiet"]
+    subprocess.run(run + ["--encoding", "polyphony", "--to-key", "C", "-o", str(base)], check=True, capture_output=True)
+    wide = folder / "wide.mid"  # a low note the base model never saw
+    write_midi(NoteSequence([Note(0, 4, 30), Note(0, 4, 60)], voices=[Voice("v")]), wide)
+    r = subprocess.run(run + ["--init", str(base), "-o", str(tuned)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "outside the model's pitch range" in r.stderr
+    from guigen.core.modelfile import load_model
+
+    b, t = load_model(base).codec, load_model(tuned).codec
+    assert t.to_meta() == b.to_meta() and t.key == 0  # polyphony, in C, the same pitch range
+    r = subprocess.run(run + ["--init", str(base), "--encoding", "melody", "-o", str(tmp_path / "x.safetensors")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "polyphony model" in r.stderr and "Traceback" not in r.stderr

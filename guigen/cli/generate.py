@@ -41,7 +41,8 @@ def add_parser(sub):
     m = p.add_argument_group("music models")
     m.add_argument("--steps", type=int, default=128, help="16th-note steps to generate (default 128)")
     m.add_argument("--primer-midi", type=Path, help="MIDI file to continue (its tempo is kept)")
-    m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67")
+    m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67: "
+                   "a chord held for a quarter note for polyphony models, a tune of quarter notes for melody models")
     m.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the primer's, else 120)")
     m.add_argument("--program", type=int, help="General MIDI program 0-127 for the output (default 0, piano)")
     p.set_defaults(run=run)
@@ -57,6 +58,11 @@ def run(args) -> int:
         raise CliError("--beam-size must be >= 0 and --branch-factor >= 1")
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # raises ValueError on bad values
     model = registry.load(args.model)
+    given = [f"--{k.replace('_', '-')}" for k in ("primer_midi", "primer_pitches", "qpm", "program")
+             if getattr(args, k, None) is not None]
+    if model.kind == "text" and given:
+        raise CliError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for music models; "
+                       f"{model.name} is a text model (give --primer TEXT)")
     if model.kind == "music":
         try:
             from guigen.music.generate import run_generate

@@ -39,8 +39,15 @@ def _summary(info: dict) -> str:
     if info["kind"] == "text":
         vocab = f"{info['classes']} characters: " + repr(codec.get("chars", ""))[1:-1]
     else:
-        extra = {k: v for k, v in codec.items() if k not in ("kind", "encoding")}
-        vocab = f"{codec.get('encoding', '?')} encoding, {info['classes']} events {extra or ''}".rstrip()
+        from guigen.music.events import KEY_NAMES, pitch_name
+
+        vocab = f"{codec.get('encoding', '?')} encoding, {info['classes']} events"
+        if "min_pitch" in codec:
+            vocab += f", pitches {pitch_name(codec['min_pitch'])}-{pitch_name(codec['max_pitch'])}"
+            vocab += f" ({codec['min_pitch']}-{codec['max_pitch']})"
+        if codec.get("transpose_to_key") is not None:
+            key = KEY_NAMES[codec["transpose_to_key"]]
+            vocab += f", trained in {key} major / its relative minor (primers are moved there and back)"
     lines = [
         f"{info['name']}  ({info['path']})",
         f"  kind        {info['kind']}",
@@ -55,7 +62,10 @@ def _summary(info: dict) -> str:
             lines.append("  split       " + ", ".join(f"{k} {a:,}-{b:,}" for k, (a, b) in tr["split"].items()))
         if tr.get("steps"):
             mins = (tr.get("train_seconds") or 0) / 60
-            lines.append(f"  training    {tr.get('epochs')} epochs, {tr['steps']:,} steps, {mins:.0f} min")
+            epochs = tr.get("epochs")
+            lines.append(f"  training    {epochs} epoch{'' if epochs == 1 else 's'}, {tr['steps']:,} steps, {mins:.0f} min")
+        if tr.get("fine_tuned_from"):
+            lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
         if tr.get("val_loss") is not None:
             lines.append(f"  validation  {tr['val_loss']:.4f} nats ({tr['val_bits']:.4f} bits) per token")
         if tr.get("command"):

@@ -65,6 +65,9 @@ def _text_data(args):
         from guigen.core.train import Trainer
 
         vocab = codec_from_meta(Trainer.read_checkpoint_meta(args.resume)["codec"])
+    if args.drop_unknown and vocab is None:
+        print("note: --drop-unknown only matters with --init: a new model's vocabulary holds every character",
+              file=sys.stderr)
     data = text_data(args.files, args.val_frac, args.test_frac, vocab=vocab, drop_unknown=args.drop_unknown)
     if data.summary.get("dropped_chars"):
         print(f"warning: left out {data.summary['dropped_chars']:,} characters the model has never seen", file=sys.stderr)
@@ -76,7 +79,7 @@ def _configs(args):
 
     train_keys = ["seq_len", "batch", "epochs", "lr", "weight_decay", "seed", "checkpoint_minutes"]
     given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
-    if args.resume:
+    if args.resume:  # the checkpoint has it all (a fine-tuning run's --init only names where it began)
         meta = Trainer.read_checkpoint_meta(args.resume)
         sizes = {k: getattr(args, k) for k in SIZE_DEFAULTS if getattr(args, k) is not None}
         if any(meta["model_config"][k] != v for k, v in sizes.items()):
@@ -114,8 +117,6 @@ def run(args) -> int:
     if ckpt.exists() and not (args.force or args.resume):
         raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
                        "or start over with --force")
-    if args.init and args.resume:
-        raise CliError("give --init to start a new fine-tuning run, or --resume to continue one, not both")
     args.init_model = None
     if args.init:
         from guigen.core import registry
@@ -134,11 +135,13 @@ def run(args) -> int:
     elif args.init_model is not None:
         trainer.init_from(args.init_model)
         print(f"fine-tuning {args.init}: starting from its weights", file=sys.stderr)
+    if args.resume:
+        print(f"resuming at step {trainer.step:,} (epoch {trainer.epoch + 1})", file=sys.stderr)
     threads = set_threads()
     unit = "char" if data.codec.kind == "text" else "event"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
           f"{trainer.model.num_parameters():,} parameters, {data.codec.num_classes} classes; "
-          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; {threads} threads", file=sys.stderr)
+          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; {threads} thread{'' if threads == 1 else 's'}", file=sys.stderr)
 
     stop = []
 

@@ -94,6 +94,10 @@ def _open(path):
     except Exception as e:  # the parser's own errors are terse: say which file
         raise ModelFileError(f"{path}: not a readable safetensors file ({e})") from None
     if META_KEY not in raw:
+        if "guigen_checkpoint" in raw:  # the trainer's own checkpoint: say what to do with it
+            model = path.name.removesuffix(".ckpt.safetensors") + ".safetensors"
+            raise ModelFileError(f"{path}: a GuiGen training checkpoint, not a model; continue the training with "
+                                 f"`guigen train ... --resume {path.name}`, or use the model it writes ({model})")
         raise ModelFileError(f"{path}: a safetensors file, but not a GuiGen model (no '{META_KEY}' metadata)")
     try:
         meta = json.loads(raw[META_KEY])

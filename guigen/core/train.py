@@ -215,6 +215,7 @@ class Trainer:
             "history": self.history,
             "elapsed": self.elapsed,
             "out": str(self.out),
+            "extra_meta": {k: v for k, v in self.extra_meta.items() if k != "command"},
         }
         atomic_write_bytes(self.ckpt, save(tensors, metadata={"guigen_checkpoint": json.dumps(meta)}))
         return Saved(self.ckpt, "checkpoint")
@@ -257,6 +258,7 @@ class Trainer:
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
         self.best_val = meta["best_val"] if meta["best_val"] is not None else math.inf
         self.history, self.elapsed = meta["history"], float(meta["elapsed"])
+        self.extra_meta = {**meta.get("extra_meta", {}), **self.extra_meta}  # e.g. what a fine-tuning began from
 
     @staticmethod
     def read_checkpoint_meta(path) -> dict:

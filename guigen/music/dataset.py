@@ -186,15 +186,18 @@ def add_arguments(p) -> None:
 
 
 def parse_key(spec: str) -> int | None:
-    """'C' -> 0, 'F#' or 'Gb' -> 6, 'none' -> None."""
+    """'C' -> 0, 'F#' or 'Gb' -> 6, 'Am' (a minor key: its relative major) -> 0, 'none' -> None."""
     name = spec.strip().capitalize().replace("♯", "#").replace("♭", "b")
+    minor = len(name) > 1 and name.endswith("m") and name != "None"
+    if minor:
+        name = name[:-1]
     if name == "None":
         return None
     flats = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
     name = flats.get(name, name)
     if name not in KEY_NAMES:
-        raise argparse.ArgumentTypeError(f"key is a note name like C, F# or Bb (or none), not {spec!r}")
-    return KEY_NAMES.index(name)
+        raise argparse.ArgumentTypeError(f"key is a note name like C, F#, Bb or Am (or none), not {spec!r}")
+    return (KEY_NAMES.index(name) + (3 if minor else 0)) % 12
 
 
 def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -207,10 +210,13 @@ def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0), min_pitch=48, max_pitch=83,
-               log=sys.stderr, key=None) -> MusicData:
-    """Extract, report (to log) and encode training and validation data."""
+               log=sys.stderr, key=None, fixed_codec=None) -> MusicData:
+    """Extract, report (to log) and encode training and validation data.
+
+    fixed_codec (fine-tuning) is kept as it is: polyphony notes outside its pitch range are dropped.
+    """
     try:
-        codec = make_encoding(encoding, min_pitch, max_pitch, key)
+        codec = fixed_codec or make_encoding(encoding, min_pitch, max_pitch, key)
     except ValueError as e:
         raise DataError(str(e)) from None
     files = midi_files(folders)
@@ -227,7 +233,18 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
     if not val_pieces:
         raise DataError("no usable validation pieces (see the report above)")
     low, high = transpose_range
-    if codec.name == "polyphony":  # the pitches a model will know: the training range, transpositions included
+    if codec.name == "polyphony" and fixed_codec is not None:
+        before = sum(map(len, pieces)) + sum(map(len, val_pieces))
+        pieces, val_pieces = ([[n for n in p if codec.min_pitch <= n.pitch <= codec.max_pitch] for p in ps]
+                              for ps in (pieces, val_pieces))
+        dropped = before - sum(map(len, pieces)) - sum(map(len, val_pieces))
+        if dropped and log is not None:
+            print(f"note: {dropped:,} notes outside the model's pitch range "
+                  f"({codec.min_pitch}-{codec.max_pitch}) left out", file=log)
+        pieces, val_pieces = [p for p in pieces if p], [p for p in val_pieces if p]
+        if not pieces or not val_pieces:
+            raise DataError(f"no notes within the model's pitch range {codec.min_pitch}-{codec.max_pitch}")
+    elif codec.name == "polyphony":  # the pitches a model will know: the training range, transpositions included
         pitches = [n.pitch for p in pieces for n in p]
         codec = PolyphonyEncoding(codec.key, 0, max(0, min(pitches) + (0 if key is not None else low)),
                                   min(127, max(pitches) + (0 if key is not None else high)))
@@ -248,5 +265,12 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
 
 
 def from_args(args) -> MusicData:
+    init = getattr(args, "init_model", None)
+    if init is not None:  # fine-tuning: the model's encoding, key and pitch range, whatever was typed
+        codec = init.codec
+        if args.encoding != codec.name and "--encoding" in getattr(args, "argv", []):
+            raise DataError(f"{args.init} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
+        return music_data(args.folders, codec.name, args.valid, args.transpose, codec.min_pitch, codec.max_pitch,
+                          key=codec.key, fixed_codec=codec)
     return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch,
                       key=args.to_key)

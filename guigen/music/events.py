@@ -112,12 +112,14 @@ KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 def major_key(notes: list[Note]) -> int:
     """Tonic pitch class of the major scale holding the most note-time (as Magenta's
-    get_major_key, weighted by duration); ties go to the lowest tonic."""
+    get_major_key, weighted by duration). Ties, common in short primers (G-B-D fits C, G and D
+    major), go to the key whose tonic is the lowest note, then to the most-heard tonic."""
     weight = np.zeros(12)
     for n in notes:
         weight[n.pitch % 12] += n.end - n.start
-    fit = [sum(weight[(tonic + d) % 12] for d in MAJOR_SCALE) for tonic in range(12)]
-    return int(np.argmax(fit))
+    bass = min(n.pitch for n in notes) % 12 if notes else 0
+    fit = [(round(sum(weight[(t + d) % 12] for d in MAJOR_SCALE), 9), t == bass, weight[t], -t) for t in range(12)]
+    return max(range(12), key=lambda t: fit[t])
 
 
 def key_shift(notes: list[Note], key: int | None, low: int = 0, high: int = 127) -> int:

@@ -158,7 +158,7 @@ class PolyphonyEncoding:
         if not notes or self.key is not None:
             return [0]
         low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return [s for s in shifts if 0 <= low + s and high + s <= 127] or [0]
+        return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:
