@@ -57,6 +57,17 @@ def test_a_model_in_one_key_plays_in_the_primers_key(qtbot, tmp_path):
         assert w.codec is w.model.codec
 
 
+def test_histogram_leaves_out_what_the_encoding_rules_out(qtbot, window):
+    w = window
+    generate(qtbot, w, n=50)
+    h = w.histogram
+    allowed = int((h.raw > 0).sum())
+    if w.model.codec.name == "polyphony":  # the grammar: e.g. only notes below the last one, held ones that sound
+        assert allowed < len(h.raw) and "ruled out by the encoding" in h.header.text()
+    assert len(h.order) == min(allowed, len(h.order)) and (h.raw[h.order] > 0).all()
+    assert not h.cut.isVisible()  # top-k and top-p are off: no cut line, whatever the rules leave out
+
+
 def test_midi_export_reads_back_in_pretty_midi(qtbot, window, tmp_path):
     pretty_midi = pytest.importorskip("pretty_midi")
     w = window

@@ -105,7 +105,10 @@ class Histogram(QWidget):
         self.probs, self.raw, self.chosen, self.live = np.asarray(probs), np.asarray(raw), chosen, live
         bits = entropy / math.log(2)
         kept = int((self.probs > 0).sum())
-        text = f"<b>{title}</b> &nbsp; entropy {entropy:.2f} nats ({bits:.2f} bits) &nbsp; {kept} of {len(self.probs)} tokens possible"
+        allowed = int((self.raw > 0).sum())  # a music encoding's rules give the others probability 0
+        text = f"<b>{title}</b> &nbsp; entropy {entropy:.2f} nats ({bits:.2f} bits) &nbsp; {kept} of {allowed} tokens possible"
+        if allowed < len(self.raw):
+            text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
         if chosen is not None and chosen < len(self.labels):
             text += f" &nbsp; chose <b>{_html(self.labels[chosen])}</b> (p = {self.probs[chosen]:.3f})"
         self.header.setText(text)
@@ -115,7 +118,8 @@ class Histogram(QWidget):
         n = len(self.probs)
         if self.sort:
             key = np.lexsort((-self.raw, -self.probs))  # sampled mass first, then the cut tokens by raw
-            self.order = key[: min(n, MAX_SORTED)]
+            allowed = max(int((self.raw > 0).sum()), 1)  # tokens the encoding rules out are left off
+            self.order = key[: min(allowed, MAX_SORTED)]
         else:
             self.order = np.arange(n)
         x = np.arange(len(self.order))
@@ -127,7 +131,7 @@ class Histogram(QWidget):
         else:
             self.raw_bars.hide()
         kept = int((self.probs[self.order] > 0).sum())
-        if self.sort and kept < len(self.order) and kept < n:
+        if self.sort and kept < len(self.order):
             self.cut.setValue(kept - 0.5)
             self.cut.label.setFormat(f"top-k/top-p cut: {kept} kept")
             self.cut.show()
