@@ -98,7 +98,9 @@ def test_major_key_and_shift():
     assert codec.key_shift(tune([50, 52, 54, 49, 50])) == 10  # D major low down: -2 would drop C#3 out of range
     assert codec.key_shift(tune([48, 50, 52, 47, 48])) == 12  # in C already, but B2 is below the range
     assert (parse_key("C"), parse_key("f#"), parse_key("Bb"), parse_key("Am"), parse_key("none")) == (0, 6, 10, 0, None)
-    assert major_key(tune([67, 71, 74])) == 7  # G-B-D fits C, G and D major: the lowest note decides
+    assert major_key(tune([67, 71, 74])) == 0  # G-B-D fits C, G and D major: the lowest tonic, as Magenta
+    assert major_key(tune([67, 71, 74]), bass_breaks_ties=True) == 7  # for a primer the lowest note decides
+    assert MelodyEncoding(48, 83, key=0).view_for(tune([67, 71, 74])).token_label(2 + 72 - 48) == "G4"
 
 
 def test_view_plays_in_the_model_key_and_sounds_in_the_primers():

@@ -110,23 +110,25 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
-def major_key(notes: list[Note]) -> int:
+def major_key(notes: list[Note], bass_breaks_ties: bool = False) -> int:
     """Tonic pitch class of the major scale holding the most note-time (as Magenta's
-    get_major_key, weighted by duration). Ties, common in short primers (G-B-D fits C, G and D
-    major), go to the key whose tonic is the lowest note, then to the most-heard tonic."""
+    get_major_key, weighted by duration); ties go to the lowest tonic, as there. With
+    bass_breaks_ties (for short primers, where ties are common: G-B-D fits C, G and D major)
+    they go first to the key whose tonic is the lowest note."""
     weight = np.zeros(12)
     for n in notes:
         weight[n.pitch % 12] += n.end - n.start
-    bass = min(n.pitch for n in notes) % 12 if notes else 0
-    fit = [(round(sum(weight[(t + d) % 12] for d in MAJOR_SCALE), 9), t == bass, weight[t], -t) for t in range(12)]
+    bass = min(n.pitch for n in notes) % 12 if notes and bass_breaks_ties else -1
+    fit = [(round(sum(weight[(t + d) % 12] for d in MAJOR_SCALE), 9), t == bass, -t) for t in range(12)]
     return max(range(12), key=lambda t: fit[t])
 
 
-def key_shift(notes: list[Note], key: int | None, low: int = 0, high: int = 127) -> int:
+def key_shift(notes: list[Note], key: int | None, low: int = 0, high: int = 127, primer: bool = False) -> int:
     """Semitones that move these notes to `key` (major, or its relative minor), by the octave
-    that keeps the most within low..high (the smallest such move); 0 without a key or notes."""
+    that keeps the most within low..high (the smallest such move); 0 without a key or notes.
+    A primer's key ties are broken by its lowest note (see major_key)."""
     if key is None or not notes:
         return 0
-    d = (key - major_key(notes)) % 12
+    d = (key - major_key(notes, bass_breaks_ties=primer)) % 12
     moves = sorted((d + 12 * k for k in range(-11, 11)), key=abs)
     return max(moves, key=lambda m: sum(low <= n.pitch + m <= high for n in notes))

@@ -142,10 +142,10 @@ class MelodyEncoding:
         return remove_overlaps(line)[0], dropped
 
     # -- one key ----------------------------------------------------------------------------------
-    def key_shift(self, notes: list[Note]) -> int:
+    def key_shift(self, notes: list[Note], primer: bool = False) -> int:
         """Semitones that move these notes to the model's key, by the octave that keeps the most
         in range (the smallest such move); 0 for a model without a key or no notes."""
-        return key_shift(notes, self.key, self.min_pitch, self.max_pitch)
+        return key_shift(notes, self.key, self.min_pitch, self.max_pitch, primer)
 
     def to_key(self, notes: list[Note]) -> list[Note]:
         """A training melody moved to the model's key (notes still out of range are dropped)."""
@@ -156,7 +156,7 @@ class MelodyEncoding:
     def view_for(self, notes: list[Note]) -> MelodyEncoding:
         """The encoding to encode this primer with and decode its continuation: the model plays
         in its key, the listener hears the primer's. Ids are the model's; pitches are shifted."""
-        shift = self.key_shift(notes)
+        shift = self.key_shift(notes, primer=True)
         if not shift:
             return self
         low, high = self.min_pitch - shift, self.max_pitch - shift

@@ -140,8 +140,8 @@ class PolyphonyEncoding:
         return (notes or None), ({"overlapping notes of one pitch cut or merged": fixed} if fixed else {})
 
     # -- one key ----------------------------------------------------------------------------------
-    def key_shift(self, notes: list[Note]) -> int:
-        return key_shift(notes, self.key)
+    def key_shift(self, notes: list[Note], primer: bool = False) -> int:
+        return key_shift(notes, self.key, primer=primer)
 
     def to_key(self, notes: list[Note]) -> list[Note]:
         """A training piece moved to the model's key."""
@@ -151,7 +151,7 @@ class PolyphonyEncoding:
     def view_for(self, notes: list[Note]) -> PolyphonyEncoding:
         """The encoding for a primer and its continuation: a model trained in one key plays in it,
         the listener hears the primer's key. Ids are the model's; pitches are shifted."""
-        shift = self.key_shift(notes)
+        shift = self.key_shift(notes, primer=True)
         return PolyphonyEncoding(None, shift, self.min_pitch, self.max_pitch) if shift else self
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
