@@ -77,15 +77,13 @@ def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
         return probs
     # one stable sort serves both filters; ties at the k-th value keep exactly k tokens
     if len(probs) == 1:  # the app's and the CLI's case: what survives is a prefix of the order
-        p = probs[0]
-        order = np.argsort(-p, kind="stable")
-        n = s.top_k if top_k else vocab
-        if s.top_p < 1.0:
-            head = p[order[:n]] / p[order[:n]].sum()
-            n = int(np.count_nonzero(np.cumsum(head) - head < s.top_p))  # non-decreasing: a prefix
+        order = np.argsort(-probs[0], kind="stable")
+        head = probs[0, order[: s.top_k if top_k else vocab]]
+        if s.top_p < 1.0:  # keep token i while the mass ranked above it is below top_p
+            mass = np.cumsum(head)
+            head = head[: 1 + int(mass.searchsorted(s.top_p * mass[-1], side="left"))]
         out = np.zeros_like(probs)
-        idx = order[:n]
-        out[0, idx] = p[idx] / p[idx].sum()
+        out[0, order[: len(head)]] = head / head.sum()
         return out
     order = np.argsort(-probs, axis=-1, kind="stable")
     sorted_p = np.take_along_axis(probs, order, axis=-1)
