@@ -4,6 +4,10 @@
 (b) a plain torch.nn.LSTM stepping loop carrying state, with softmax and torch.multinomial;
 (c) the memory-bandwidth bound: weight bytes read per token / bandwidth of reading that many bytes.
 Also: what the histogram's per-step distribution (sampled + raw T = 1 + entropy) costs of a step.
+
+This machine's memory bandwidth drifts by 2x over seconds (other tenants), so the measurements are
+interleaved: every round times each method briefly, the ratios are taken within a round, and the
+medians over rounds are printed.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def bandwidth(nbytes: int, seconds: float) -> float:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-m", "--model", default="shakespeare")
-    p.add_argument("--seconds", type=float, default=3.0, help="time spent per measurement")
+    p.add_argument("--seconds", type=float, default=3.0, help="time spent per method, over all rounds")
+    p.add_argument("--rounds", type=int, default=6, help="interleaved rounds; medians are printed")
     args = p.parse_args(argv)
 
     import torch
@@ -59,11 +64,8 @@ def main(argv=None):
 
     gen = Generator(model, SamplingSettings(1.0), seed=0, undo_depth=0)
     gen.feed([0])
-    ours = rate(gen.step, args.seconds, 50)
-
     with_undo = Generator(model, SamplingSettings(1.0), seed=0)  # as the app runs it
     with_undo.feed([0])
-    ours_app = rate(with_undo.step, args.seconds, 50)
 
     net = LSTMModel.from_loaded(model)
     x = torch.zeros(1, 1, dtype=torch.long)
@@ -75,8 +77,6 @@ def main(argv=None):
         probs = torch.softmax(logits[0, -1], -1)
         x[0, 0] = torch.multinomial(probs, 1)[0]
 
-    plain = rate(torch_step, args.seconds)
-
     window = torch.zeros(1, 40, dtype=torch.long)
 
     @torch.no_grad()
@@ -86,40 +86,52 @@ def main(argv=None):
         window[0, :-1] = window[0, 1:].clone()
         window[0, -1] = nxt[0]
 
-    keras = rate(keras_step, args.seconds)
-
     nbytes = gen.net.weight_bytes()
-    bw = bandwidth(nbytes, args.seconds)
-    bound = bw / nbytes
-
-    # the histogram's share of a step: the model's forward pass alone, vs the whole step
     st = gen.net.zero_state(1)
     tok = np.zeros(1, dtype=np.int64)
-    forward = rate(lambda: gen.net.step(tok, st), args.seconds, 50)
     logits = gen.logits
     plain_t = SamplingSettings(0.8)
     filtered = SamplingSettings(0.8, top_k=20, top_p=0.95)
-    dist = rate(lambda: (distribution(logits, plain_t), softmax_entropy(logits)), args.seconds, 50)
-    dist_f = rate(lambda: (distribution(logits, filtered), softmax_entropy(logits)), args.seconds, 50)
+    methods = {
+        "ours": (gen.step, 50),
+        "ours_app": (with_undo.step, 50),
+        "plain": (torch_step, 5),
+        "keras": (keras_step, 5),
+        "forward": (lambda: gen.net.step(tok, st), 50),
+        "dist": (lambda: (distribution(logits, plain_t), softmax_entropy(logits)), 50),
+        "dist_f": (lambda: (distribution(logits, filtered), softmax_entropy(logits)), 50),
+    }
+    per = args.seconds / args.rounds
+    rounds = []
+    for _ in range(args.rounds):
+        r = {name: rate(fn, per, n) for name, (fn, n) in methods.items()}
+        r["bound"] = bandwidth(nbytes, per) / nbytes
+        rounds.append(r)
 
-    print(f"\n{'method':58s} {'tokens/s':>10s} {'vs (b)':>8s}")
+    def med(f):
+        return float(np.median([f(r) for r in rounds]))
+
+    ours, plain, bound = med(lambda r: r["ours"]), med(lambda r: r["plain"]), med(lambda r: r["bound"])
+    print(f"\n{'method (median of ' + str(args.rounds) + ' interleaved rounds)':58s} {'tokens/s':>10s} {'vs (b)':>8s}")
     rows = [
-        ("guigen Generator.step (streaming API, CLI settings)", ours),
-        ("guigen Generator.step with undo history (as the app runs)", ours_app),
-        ("(a) Keras example: model over a 40-token window per token", keras),
-        ("(b) plain torch.nn.LSTM step with state + multinomial", plain),
-        ("(c) memory-bandwidth bound", bound),
+        ("guigen Generator.step (streaming API, CLI settings)", "ours"),
+        ("guigen Generator.step with undo history (as the app runs)", "ours_app"),
+        ("(a) Keras example: model over a 40-token window per token", "keras"),
+        ("(b) plain torch.nn.LSTM step with state + multinomial", "plain"),
+        ("(c) memory-bandwidth bound", "bound"),
     ]
-    for name, r in rows:
-        print(f"{name:58s} {r:10,.0f} {r / plain:7.1f}x")
-    print(f"\nweights read per token: {nbytes / 1e6:.2f} MB; measured read bandwidth {bw / 1e9:.1f} GB/s")
-    print(f"guigen reaches {100 * ours / bound:.0f}% of the bandwidth bound (target >= 50%) "
-          f"and {ours / plain:.0f}x the plain nn.LSTM loop (target >= 30x)")
+    for name, key in rows:
+        print(f"{name:58s} {med(lambda r: r[key]):10,.0f} {med(lambda r: r[key] / r['plain']):7.1f}x")
+    share = [100 * r["ours"] / r["bound"] for r in rounds]
+    print(f"\nweights read per token: {nbytes / 1e6:.2f} MB; read bandwidth {bound * nbytes / 1e9:.1f} GB/s "
+          f"(rounds: {min(r['bound'] for r in rounds) * nbytes / 1e9:.0f}-{max(r['bound'] for r in rounds) * nbytes / 1e9:.0f})")
+    print(f"guigen reaches {np.median(share):.0f}% of the bandwidth bound (rounds: {min(share):.0f}-{max(share):.0f}%; "
+          f"target >= 50%) and {med(lambda r: r['ours'] / r['plain']):.1f}x the plain nn.LSTM loop (target >= 30x)")
     print(f"the histogram's distributions (sampled at T = 0.8, raw T = 1, entropy) cost "
-          f"{100 * ours / dist:.1f}% of a step (target <= 10%); {100 * ours / dist_f:.1f}% with top-k 20 and "
-          f"top-p 0.95 too")
-    print(f"the LSTM forward pass alone runs at {forward:,.0f} steps/s; a whole step at {ours:,.0f}")
-
+          f"{med(lambda r: 100 * r['ours'] / r['dist']):.1f}% of a step (target <= 10%); "
+          f"{med(lambda r: 100 * r['ours'] / r['dist_f']):.1f}% with top-k 20 and top-p 0.95 too")
+    print(f"the LSTM forward pass alone runs at {med(lambda r: r['forward']):,.0f} steps/s "
+          f"({med(lambda r: 100 * r['forward'] / r['bound']):.0f}% of the bound); a whole step at {ours:,.0f}")
 
 if __name__ == "__main__":
     main()

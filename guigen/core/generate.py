@@ -92,7 +92,9 @@ class Generator:
         if self.logits is None:
             raise RuntimeError("feed a primer before sampling")
         raw, ent = softmax_entropy(self.logits)
-        probs = distribution(self.logits, self.settings)
+        st = self.settings
+        # plain T = 1 sampling draws from the model's own distribution: no second softmax (same array)
+        probs = raw if (st.temperature == 1 and st.top_k == 0 and st.top_p >= 1) else distribution(self.logits, st)
         if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
             self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state,
                                self.grammar.snapshot() if self.grammar is not None else None))
