@@ -7,14 +7,14 @@ import sys
 import numpy as np
 import pretty_midi
 from hypothesis import given, settings
-from test_music_encodings import melodies, polyphonic
+from test_music_encodings import polyphonic
 
 from guigen.core.generate import Generator
 from guigen.core.sampling import SamplingSettings
 from guigen.music import polyphony
 from guigen.music.dataset import extract, music_data, parse_key
 from guigen.music.events import Note, NoteSequence, Voice
-from guigen.music.generate import generate_events, primer
+from guigen.music.generate import generate_events
 from guigen.music.events import major_key
 from guigen.music.melody import MelodyEncoding
 from guigen.music.midi import write_midi

@@ -63,7 +63,8 @@ def _summary(info: dict) -> str:
         if tr.get("steps"):
             mins = (tr.get("train_seconds") or 0) / 60
             epochs = tr.get("epochs")
-            lines.append(f"  training    {epochs} epoch{'' if epochs == 1 else 's'}, {tr['steps']:,} steps, {mins:.0f} min")
+            plural = "" if epochs == 1 else "s"
+            lines.append(f"  training    {epochs} epoch{plural}, {tr['steps']:,} steps, {mins:.0f} min")
         if tr.get("fine_tuned_from"):
             lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
         if tr.get("val_loss") is not None:

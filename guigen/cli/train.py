@@ -70,7 +70,8 @@ def _text_data(args):
               file=sys.stderr)
     data = text_data(args.files, args.val_frac, args.test_frac, vocab=vocab, drop_unknown=args.drop_unknown)
     if data.summary.get("dropped_chars"):
-        print(f"warning: left out {data.summary['dropped_chars']:,} characters the model has never seen", file=sys.stderr)
+        print(f"warning: left out {data.summary['dropped_chars']:,} characters the model has never seen",
+              file=sys.stderr)
     return data
 
 
@@ -129,7 +130,8 @@ def run(args) -> int:
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
     model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
     command = "guigen " + shlex.join(map(str, args.argv))
-    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta={"command": command, **({"fine_tuned_from": args.init} if args.init else {})})
+    extra = {"command": command, **({"fine_tuned_from": args.init} if args.init else {})}
+    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta=extra)
     if args.resume:
         trainer.load_checkpoint(args.resume)
     elif args.init_model is not None:
@@ -141,7 +143,8 @@ def run(args) -> int:
     unit = "char" if data.codec.kind == "text" else "event"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
           f"{trainer.model.num_parameters():,} parameters, {data.codec.num_classes} classes; "
-          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; {threads} thread{'' if threads == 1 else 's'}", file=sys.stderr)
+          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; "
+          f"{threads} thread{'' if threads == 1 else 's'}", file=sys.stderr)
 
     stop = []
 

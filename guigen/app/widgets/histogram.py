@@ -106,7 +106,8 @@ class Histogram(QWidget):
         bits = entropy / math.log(2)
         kept = int((self.probs > 0).sum())
         allowed = int((self.raw > 0).sum())  # a music encoding's rules give the others probability 0
-        text = f"<b>{title}</b> &nbsp; entropy {entropy:.2f} nats ({bits:.2f} bits) &nbsp; {kept} of {allowed} tokens possible"
+        text = (f"<b>{title}</b> &nbsp; entropy {entropy:.2f} nats ({bits:.2f} bits) &nbsp; "
+                f"{kept} of {allowed} tokens possible")
         if allowed < len(self.raw):
             text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
         if chosen is not None and chosen < len(self.labels):
