@@ -66,6 +66,11 @@ class TrainDialog(QDialog):
         self.embed.setRange(4, 1024)
         self.epochs.setRange(1, 1000)
         self.resume = QCheckBox("Continue from the last checkpoint of this model, if there is one")
+        # music in one key learns harmony; transposed to all keys it learned none (see models/bach-chorales.md)
+        self.one_key = QCheckBox("Music: move every piece to C major / A minor first (primers are moved back)")
+        self.one_key.setChecked(True)
+        self.one_key.setToolTip("As Magenta's melody_rnn and the shipped Bach models; unticked, polyphony is "
+                                "transposed by -4..+4 semitones each epoch instead")
         form = QFormLayout()
         form.addRow("Kind", self.kind)
         form.addRow("Data", _row(self.source, browse))
@@ -77,6 +82,7 @@ class TrainDialog(QDialog):
             sizes.addWidget(QLabel(label))
             sizes.addWidget(w)
         form.addRow("", sizes)
+        form.addRow("", self.one_key)
         form.addRow("", self.resume)
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
@@ -105,9 +111,16 @@ class TrainDialog(QDialog):
         lay.addWidget(self.buttons)
         self.preset.currentIndexChanged.connect(self._apply_preset)
         self.source.textChanged.connect(self._source_changed)
-        self.kind.currentIndexChanged.connect(lambda: self.source.setPlaceholderText(
-            "a UTF-8 text file" if self.kind.currentData() == "text" else "a folder of MIDI files"))
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
         self._apply_preset()
+
+    def _kind_changed(self) -> None:
+        text = self.kind.currentData() == "text"
+        self.source.setPlaceholderText("a UTF-8 text file" if text else "a folder of MIDI files")
+        self.one_key.setEnabled(not text)
+        if self.eta.text().startswith("Pick "):  # before any training: say what to pick
+            self.eta.setText(f"Pick {'a text file' if text else 'a folder of MIDI files'} and press Train.")
 
     def _apply_preset(self) -> None:
         layers, hidden, embed, _dropout, epochs, _batch, _seq = PRESETS[self.preset.currentText()]
@@ -143,7 +156,7 @@ class TrainDialog(QDialog):
             sizes={"layers": self.layers.value(), "hidden": self.hidden.value(), "embed": self.embed.value(),
                    "dropout": dropout if self.layers.value() > 1 else 0.0},
             train={"epochs": self.epochs.value(), "batch": batch, "seq_len": seq_len},
-            resume=self.resume.isChecked())
+            resume=self.resume.isChecked(), to_key=0 if self.one_key.isChecked() else None)
 
     def start(self, confirm: bool = True) -> bool:
         job = self.job()

@@ -292,6 +292,7 @@ class TrainJob:
     sizes: dict  # layers, hidden, embed, dropout
     train: dict  # TrainConfig fields
     resume: bool = False  # continue from out's checkpoint if there is one
+    to_key: int | None = 0  # music: the key every piece is moved to (0 = C); None: polyphony transposed instead
 
 
 class TrainWorker(QObject):
@@ -325,8 +326,10 @@ class TrainWorker(QObject):
             return text_data(self.job.sources)
         from guigen.music.dataset import music_data
 
-        shifts = (-4, 4) if self.job.kind == "polyphony" else (0, 0)  # Magenta augments polyphony so
-        return music_data(self.job.sources, encoding=self.job.kind, transpose_range=shifts, log=None)
+        # in one key, or (Magenta's polyphony way) transposed by -4..+4 semitones each epoch
+        shifts = (-4, 4) if self.job.kind == "polyphony" and self.job.to_key is None else (0, 0)
+        return music_data(self.job.sources, encoding=self.job.kind, transpose_range=shifts, log=None,
+                          key=self.job.to_key)
 
     def _run(self) -> None:
         from pathlib import Path
