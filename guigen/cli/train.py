@@ -60,11 +60,10 @@ def _text_data(args):
     from guigen.core.data import text_data
 
     vocab = args.init_model.codec if args.init_model is not None else None
-    if args.resume:  # a fine-tuning run's vocabulary is its model's, not the text's own
+    if args.resume_meta:  # a fine-tuning run's vocabulary is its model's, not the text's own
         from guigen.core.codec import codec_from_meta
-        from guigen.core.train import Trainer
 
-        vocab = codec_from_meta(Trainer.read_checkpoint_meta(args.resume)["codec"])
+        vocab = codec_from_meta(args.resume_meta["codec"])
     if args.drop_unknown and vocab is None:
         print("note: --drop-unknown only matters with --init: a new model's vocabulary holds every character",
               file=sys.stderr)
@@ -76,12 +75,12 @@ def _text_data(args):
 
 
 def _configs(args):
-    from guigen.core.train import Trainer, TrainConfig
+    from guigen.core.train import TrainConfig
 
     train_keys = ["seq_len", "batch", "epochs", "lr", "weight_decay", "seed", "checkpoint_minutes"]
     given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
-    if args.resume:  # the checkpoint has it all (a fine-tuning run's --init only names where it began)
-        meta = Trainer.read_checkpoint_meta(args.resume)
+    if args.resume_meta:  # the checkpoint has it all (a fine-tuning run's --init only names where it began)
+        meta = args.resume_meta
         sizes = {k: getattr(args, k) for k in SIZE_DEFAULTS if getattr(args, k) is not None}
         if any(meta["model_config"][k] != v for k, v in sizes.items()):
             raise CliError(f"the checkpoint's model size is {meta['model_config']}; size options can't change on resume")
@@ -118,6 +117,7 @@ def run(args) -> int:
     if ckpt.exists() and not (args.force or args.resume):
         raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
                        "or start over with --force")
+    args.resume_meta = Trainer.read_checkpoint_meta(args.resume) if args.resume else None
     args.init_model = None
     if args.init:
         from guigen.core import registry

@@ -67,7 +67,7 @@ def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, s
         while (moving := done < target).any():
             probs = gen.preview()[0].copy()
             if poly:
-                probs[:, [polyphony.START, polyphony.END]] = 0.0  # the piece ends when we say so
+                probs[:, polyphony.END] = 0.0  # the piece ends when we say so (the grammar rules out START)
                 probs[in_step >= MAX_NOTES_PER_STEP] = 0.0
                 empty = probs.sum(axis=1) <= 0
                 probs[empty, polyphony.STEP_END] = 1.0

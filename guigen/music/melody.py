@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps
+from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
 
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
 FIRST_PITCH_ID = 2
@@ -132,7 +132,7 @@ class MelodyEncoding:
         shift = max(shifts, key=lambda k: sum(self.min_pitch <= n.pitch + k <= self.max_pitch for n in line))
         if shift:
             dropped["melodies moved by octaves into range"] = 1
-            line = [replace(n, pitch=n.pitch + shift) for n in line]
+            line = transpose(line, shift)
         kept = [n for n in line if self.min_pitch <= n.pitch <= self.max_pitch]
         if len(kept) < len(line):
             dropped["notes out of the melody range dropped"] = len(line) - len(kept)
@@ -149,9 +149,7 @@ class MelodyEncoding:
 
     def to_key(self, notes: list[Note]) -> list[Note]:
         """A training melody moved to the model's key (notes still out of range are dropped)."""
-        shift = self.key_shift(notes)
-        moved = [replace(n, pitch=n.pitch + shift) for n in notes]
-        return [n for n in moved if self.min_pitch <= n.pitch <= self.max_pitch]
+        return [n for n in transpose(notes, self.key_shift(notes)) if self.min_pitch <= n.pitch <= self.max_pitch]
 
     def view_for(self, notes: list[Note]) -> MelodyEncoding:
         """The encoding to encode this primer with and decode its continuation: the model plays

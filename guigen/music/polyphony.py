@@ -7,11 +7,9 @@ Events: START, END, STEP_END, NEW_NOTE(pitch) and CONTINUED_NOTE(pitch) for all 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps
+from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
 
 START, END, STEP_END = 0, 1, 2
 NEW_NOTE = 3  # + pitch
@@ -67,7 +65,7 @@ class PolyphonyEncoding:
         sounding: list[list[int]] = [[] for _ in range(total)]  # per step: signed pitches, -1-p for new
         last_end: dict[int, int] = {}
         if self.shift:
-            notes = [replace(n, pitch=n.pitch + self.shift) for n in notes]
+            notes = transpose(notes, self.shift)
         for n in sorted(notes):
             if not 0 <= n.pitch <= 127:
                 raise ValueError(f"pitch {n.pitch} is not a MIDI pitch")
@@ -122,7 +120,7 @@ class PolyphonyEncoding:
         in_step.clear()
         close_step()  # everything still sounding ends here
         if self.shift:
-            notes = [replace(n, pitch=n.pitch - self.shift) for n in notes if 0 <= n.pitch - self.shift <= 127]
+            notes = [n for n in transpose(notes, -self.shift) if 0 <= n.pitch <= 127]
         return sorted(notes)
 
     def grammar(self, batch: int) -> PolyphonyGrammar:
@@ -145,8 +143,7 @@ class PolyphonyEncoding:
 
     def to_key(self, notes: list[Note]) -> list[Note]:
         """A training piece moved to the model's key."""
-        shift = self.key_shift(notes)
-        return [replace(n, pitch=n.pitch + shift) for n in notes if 0 <= n.pitch + shift <= 127]
+        return [n for n in transpose(notes, self.key_shift(notes)) if 0 <= n.pitch <= 127]
 
     def view_for(self, notes: list[Note]) -> PolyphonyEncoding:
         """The encoding for a primer and its continuation: a model trained in one key plays in it,
