@@ -55,7 +55,7 @@ def main(argv=None):
     from guigen.core import registry
     from guigen.core.generate import Generator
     from guigen.core.model import LSTMModel
-    from guigen.core.sampling import SamplingSettings, distribution, softmax_entropy
+    from guigen.core.sampling import SamplingSettings, distributions
 
     model = registry.load(args.model)
     cfg = model.config
@@ -98,8 +98,8 @@ def main(argv=None):
         "plain": (torch_step, 5),
         "keras": (keras_step, 5),
         "forward": (lambda: gen.net.step(tok, st), 50),
-        "dist": (lambda: (distribution(logits, plain_t), softmax_entropy(logits)), 50),
-        "dist_f": (lambda: (distribution(logits, filtered), softmax_entropy(logits)), 50),
+        "dist": (lambda: distributions(logits, plain_t), 50),
+        "dist_f": (lambda: distributions(logits, filtered), 50),
     }
     per = args.seconds / args.rounds
     rounds = []

@@ -169,3 +169,25 @@ def test_fine_tuning_errors(tiny_model_path, alice_slice, tmp_path):
     r = guigen("train", "text", text, "--init", tmp_path / "missing.safetensors", "-o", tmp_path / "d.safetensors",
                check=False)
     assert r.returncode != 0 and "missing.safetensors" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_distillation_from_the_command_line(tiny_model_path, alice_slice, tmp_path):
+    small = ["--layers", "1", "--hidden", "32", "--embed", "8", "--seq-len", "32", "--batch", "8", "--quiet"]
+    out = tmp_path / "student.safetensors"
+    r = guigen("train", "text", alice_slice, *small, "--epochs", "1", "--teacher", tiny_model_path,
+               "--teacher", tiny_model_path, "--teacher-weight", "0.7", "-o", out)
+    student, teacher = load_model(out), load_model(tiny_model_path)
+    assert student.codec.chars == teacher.codec.chars  # it predicts over its teachers' characters
+    assert student.training["distilled_from"] == [str(tiny_model_path)] * 2
+    assert student.training["train_config"]["teacher_weight"] == 0.7
+    assert "distilled   from" in guigen("info", "-m", out).stdout
+    # resumed, the run goes on with the teachers it began with
+    r = guigen("train", "text", alice_slice, *small, "--epochs", "2", "-o", out,
+               "--resume", tmp_path / "student.ckpt.safetensors")
+    assert "epoch 2:" in r.stderr
+    assert load_model(out).training["distilled_from"] == [str(tiny_model_path)] * 2
+    for bad, said in ((["--teacher-weight", "0.5"], "needs --teacher"),
+                      (["--teacher", tiny_model_path, "--teacher-weight", "2"], "between 0 and 1"),
+                      (["--teacher", tmp_path / "nope.safetensors"], "nope.safetensors")):
+        r = guigen("train", "text", alice_slice, *small, *bad, "-o", tmp_path / "x.safetensors", check=False)
+        assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr

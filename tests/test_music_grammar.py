@@ -196,3 +196,8 @@ def test_fine_tuning_a_music_model_keeps_its_encoding(tmp_path):
     r = subprocess.run(run + ["--init", str(base), "--encoding", "melody", "-o", str(tmp_path / "x.safetensors")],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "polyphony model" in r.stderr and "Traceback" not in r.stderr
+    student = tmp_path / "student.safetensors"  # distilled without --init: a new model in its teacher's encoding
+    r = subprocess.run(run + ["--teacher", str(base), "--hidden", "8", "-o", str(student)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = load_model(student)
+    assert s.codec.to_meta() == b.to_meta() and s.config.hidden == 8 and s.training["distilled_from"] == [str(base)]

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from guigen.core.sampling import SamplingSettings, check_temperature, distribution, draw, entropy, softmax
+from guigen.core.sampling import (SamplingSettings, check_temperature, distribution, distributions, draw, entropy,
+                                  softmax)
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(0, 3, size=(4, 50))
@@ -100,3 +101,22 @@ def test_draw_is_reproducible_with_a_seed():
     probs = softmax(LOGITS)
     a = [draw(probs, np.random.default_rng(7)) for _ in range(2)]
     np.testing.assert_array_equal(a[0], a[1])
+
+
+@pytest.mark.parametrize("settings", [SamplingSettings(1.0), SamplingSettings(0), SamplingSettings(0.6),
+                                      SamplingSettings(1.0, top_k=7), SamplingSettings(1.7, top_k=12, top_p=0.8),
+                                      SamplingSettings(0.4, top_p=0.9)])
+def test_one_pass_gives_the_raw_distribution_its_entropy_and_rows_alone_agree(settings):
+    probs, raw, ent = distributions(LOGITS, settings)
+    np.testing.assert_allclose(raw, softmax(LOGITS), rtol=1e-12)
+    np.testing.assert_allclose(ent, entropy(softmax(LOGITS)), rtol=1e-12)
+    # a batch of rows and each row alone (the fast path) give the same distribution
+    for row in range(len(LOGITS)):
+        alone = distributions(LOGITS[row], settings)
+        np.testing.assert_allclose(alone[0][0], probs[row], rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(alone[1][0], raw[row], rtol=1e-12)
+    assert (probs >= 0).all() and np.allclose(probs.sum(axis=-1), 1)
+    masked = LOGITS.copy()  # the grammar's ruled-out events: probability exactly 0 everywhere
+    masked[:, :5] = -1e9
+    probs, raw, _ = distributions(masked, settings)
+    assert (probs[:, :5] == 0).all() and (raw[:, :5] == 0).all()

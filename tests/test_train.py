@@ -97,3 +97,41 @@ def test_bad_training_data(tmp_path):
         text_data([binary])
     with pytest.raises(DataError, match="no such file"):
         text_data([tmp_path / "missing.txt"])
+
+
+def _kl_to(teacher, student, ids) -> float:
+    """Mean KL(teacher || student) in nats over the next-token distributions along ids."""
+    import torch
+
+    from guigen.core.model import LSTMModel
+
+    x = torch.as_tensor(ids[None, :-1])
+    with torch.no_grad():
+        p = torch.log_softmax(LSTMModel.from_loaded(teacher).eval()(x)[0], -1)
+        q = torch.log_softmax(student.eval()(x)[0], -1)
+    return float((p.exp() * (p - q)).sum(-1).mean())
+
+
+def test_distillation_pulls_the_student_to_its_teachers(alice_slice, tiny_model, tmp_path):
+    data = text_data([alice_slice], val_frac=0.1, vocab=tiny_model.codec)
+    ids = np.asarray(data.val[:2000], dtype=np.int64)
+    kl = {}
+    for weight in (0.0, 1.0):  # the same student trained on the data alone, then on the teacher alone
+        cfg = ModelConfig(data.codec.num_classes, embed=16, hidden=64, layers=1, dropout=0.0)
+        t = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=2, lr=1e-2, warmup=5, seed=11,
+                                           teacher_weight=weight), tmp_path / f"w{weight}.safetensors")
+        t.set_teachers([tiny_model] if weight else [])
+        before = _kl_to(tiny_model, t.model, ids)
+        list(t.run())
+        kl[weight] = _kl_to(tiny_model, t.model, ids)
+    assert kl[1.0] < 0.7 * kl[0.0] < before
+
+
+def test_a_teacher_of_another_vocabulary_is_refused(alice_slice, tiny_model, tmp_path):
+    euro = tmp_path / "euro.txt"
+    euro.write_text(alice_slice.read_text(encoding="utf-8").replace("e", "€", 100), encoding="utf-8")
+    data = text_data([euro], val_frac=0.1)
+    t = Trainer(data, ModelConfig(data.codec.num_classes, embed=8, hidden=16, layers=1), TrainConfig(),
+                tmp_path / "o.safetensors")
+    with pytest.raises(ModelFileError, match="teacher"):
+        t.set_teachers([tiny_model])

@@ -67,6 +67,11 @@ def _summary(info: dict) -> str:
             lines.append(f"  training    {epochs} epoch{plural}, {tr['steps']:,} steps, {mins:.0f} min")
         if tr.get("fine_tuned_from"):
             lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
+        if tr.get("distilled_from"):
+            teachers = tr["distilled_from"]
+            weight = tr.get("train_config", {}).get("teacher_weight")
+            lines.append(f"  distilled   from {', '.join(teachers)}"
+                         + (f" (their mean prediction weighted {weight:g})" if weight is not None else ""))
         if tr.get("val_loss") is not None:
             lines.append(f"  validation  {tr['val_loss']:.4f} nats ({tr['val_bits']:.4f} bits) per token")
         if tr.get("command"):

@@ -30,6 +30,11 @@ def _common(p):
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue from a checkpoint (.ckpt.safetensors)")
     t.add_argument("--init", metavar="MODEL", help="fine-tune: start from this model's weights (a name or a path); "
                    "its size and vocabulary are kept, dropout and training options may change")
+    t.add_argument("--teacher", action="append", metavar="MODEL",
+                   help="distil: also learn from this model's predictions (repeat for an ensemble, whose averaged "
+                        "distribution is the target); same vocabulary or encoding as the data")
+    t.add_argument("--teacher-weight", type=float,
+                   help="with --teacher: share of the loss on the teachers' predictions, the rest on the data (default 0.5)")
     t.add_argument("--force", action="store_true", help="replace an existing output model file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -60,12 +65,14 @@ def _text_data(args):
     from guigen.core.data import text_data
 
     vocab = args.init_model.codec if args.init_model is not None else None
+    if vocab is None and args.teacher_models:  # a student predicts over its teachers' characters
+        vocab = args.teacher_models[0].codec
     if args.resume_meta:  # a fine-tuning run's vocabulary is its model's, not the text's own
         from guigen.core.codec import codec_from_meta
 
         vocab = codec_from_meta(args.resume_meta["codec"])
     if args.drop_unknown and vocab is None:
-        print("note: --drop-unknown only matters with --init: a new model's vocabulary holds every character",
+        print("note: --drop-unknown only matters with --init or --teacher: a new model's vocabulary holds every character",
               file=sys.stderr)
     data = text_data(args.files, args.val_frac, args.test_frac, vocab=vocab, drop_unknown=args.drop_unknown)
     if data.summary.get("dropped_chars"):
@@ -74,10 +81,30 @@ def _text_data(args):
     return data
 
 
+def _teachers(args) -> list:
+    """The models to distil from: as given, or on resume those the checkpoint's run began with."""
+    from guigen.core import registry
+
+    if args.teacher_weight is not None and not (args.teacher or args.resume_meta):
+        raise CliError("--teacher-weight needs --teacher")
+    if args.teacher_weight is not None and not 0 <= args.teacher_weight <= 1:
+        raise CliError("--teacher-weight must be between 0 and 1")
+    names = args.teacher
+    if not names and args.resume_meta:
+        names = args.resume_meta.get("extra_meta", {}).get("distilled_from")
+    args.teacher = names or []
+    models = [registry.load(name) for name in args.teacher]
+    kind = "text" if args.kind == "text" else "music"
+    for name, m in zip(args.teacher, models):
+        if m.codec.kind != kind:
+            raise CliError(f"teacher {name} is a {m.codec.kind} model; it can't teach a {kind} model")
+    return models
+
+
 def _configs(args):
     from guigen.core.train import TrainConfig
 
-    train_keys = ["seq_len", "batch", "epochs", "lr", "weight_decay", "seed", "checkpoint_minutes"]
+    train_keys = ["seq_len", "batch", "epochs", "lr", "weight_decay", "seed", "checkpoint_minutes", "teacher_weight"]
     given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
     if args.resume_meta:  # the checkpoint has it all (a fine-tuning run's --init only names where it began)
         meta = args.resume_meta
@@ -125,13 +152,16 @@ def run(args) -> int:
         args.init_model = registry.load(args.init)
         if args.init_model.codec.kind != ("text" if args.kind == "text" else "music"):
             raise CliError(f"{args.init} is a {args.init_model.codec.kind} model; it can't be fine-tuned on {args.kind}")
+    args.teacher_models = _teachers(args)
     data = args.make_data(args)
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
     model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
     command = "guigen " + shlex.join(map(str, args.argv))
-    extra = {"command": command, **({"fine_tuned_from": args.init} if args.init else {})}
+    extra = {"command": command, **({"fine_tuned_from": args.init} if args.init else {}),
+             **({"distilled_from": args.teacher} if args.teacher_models else {})}
     trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta=extra)
+    trainer.set_teachers(args.teacher_models)
     if args.resume:
         trainer.load_checkpoint(args.resume)
     elif args.init_model is not None:

@@ -83,7 +83,7 @@ def text_data(paths, val_frac: float = 0.05, test_frac: float = 0.0, vocab: Char
     if vocab is None:
         vocab = CharVocab.from_text(text[: n_train + n_val])
     elif missing := vocab.unknown(text[: n_train + n_val]):
-        raise DataError(f"the text has characters the model to fine-tune has never seen: "
+        raise DataError(f"the text has characters the model (--init or --teacher) has never seen: "
                         f"{', '.join(map(repr, missing[:20]))}{' ...' if len(missing) > 20 else ''} "
                         "(--drop-unknown leaves them out)")
     ids = vocab.encode(text[: n_train + n_val])

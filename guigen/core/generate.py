@@ -19,7 +19,7 @@ import numpy as np
 
 from guigen.core.fastlstm import FastLSTM
 from guigen.core.modelfile import LoadedModel
-from guigen.core.sampling import SamplingSettings, distribution, draw, softmax, softmax_entropy
+from guigen.core.sampling import SamplingSettings, distributions, draw
 
 UNDO_DEPTH = 2000  # steps kept for undo; each holds one copy of the state
 MASKED = -1e9  # the logit of an event the encoding's grammar rules out: probability exactly 0
@@ -85,16 +85,14 @@ class Generator:
         """(probs, raw_probs) of the next token under settings, without drawing or moving on."""
         if self.logits is None:
             raise RuntimeError("feed a primer before sampling")
-        return distribution(self.logits, settings or self.settings), softmax(self.logits.astype(np.float64))
+        probs, raw, _ = distributions(self.logits, settings or self.settings)
+        return probs, raw
 
     def step(self, force=None) -> Step:
         """Choose the next token (drawn, or `force`d), advance the state, and report it."""
         if self.logits is None:
             raise RuntimeError("feed a primer before sampling")
-        raw, ent = softmax_entropy(self.logits)
-        st = self.settings
-        # plain T = 1 sampling draws from the model's own distribution: no second softmax (same array)
-        probs = raw if (st.temperature == 1 and st.top_k == 0 and st.top_p >= 1) else distribution(self.logits, st)
+        probs, raw, ent = distributions(self.logits, self.settings)
         if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
             self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state,
                                self.grammar.snapshot() if self.grammar is not None else None))

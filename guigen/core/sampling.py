@@ -47,17 +47,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax_entropy(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(softmax, its entropy in nats) in one pass: with z = logits - max and s = sum exp z,
-    log p = z - log s, so H = log s - sum p z. No logs of zero, no warnings."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=-1, keepdims=True)
-    p = e / s
-    return p, np.log(s[:, 0]) - (p * z).sum(axis=-1)
-
-
 def entropy(probs: np.ndarray) -> np.ndarray:
     """Entropy in nats per row; zero-probability entries contribute nothing (0 log 0 = 0)."""
     return -(probs * np.log(np.maximum(probs, 1e-300))).sum(axis=-1)
@@ -65,40 +54,70 @@ def entropy(probs: np.ndarray) -> np.ndarray:
 
 def distribution(logits: np.ndarray, s: SamplingSettings) -> np.ndarray:
     """The distribution a token is drawn from: temperature, then top-k, then top-p."""
-    logits = np.atleast_2d(np.asarray(logits, dtype=np.float64))
-    if s.temperature == 0:  # greedy: all mass on the first argmax
-        probs = np.zeros_like(logits)
-        probs[np.arange(len(logits)), logits.argmax(axis=-1)] = 1.0
-        return probs
-    probs = softmax(logits if s.temperature == 1 else logits * (1.0 / s.temperature))
-    vocab = logits.shape[-1]
+    return distributions(logits, s)[0]
+
+
+def distributions(logits: np.ndarray, s: SamplingSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sampled distribution, raw T = 1 distribution, raw entropy in nats), per row, in one pass.
+
+    All three share z = logits - max: the raw softmax is e^z / sum e^z, its entropy is
+    log sum e^z - sum p z (no logs of zero), and the tempered weights are e^(z/T). The filters
+    rank tokens by z, which orders them as every T > 0 does, and work on unnormalised weights.
+    """
+    z = np.array(logits, dtype=np.float64, ndmin=2)  # a copy, changed in place below
+    t, vocab = s.temperature, z.shape[-1]
     top_k = 0 < s.top_k < vocab
+    if len(z) == 1 and t > 0:  # the app's and the CLI's case, in 1-d calls (a step's overhead is per call)
+        return _distributions_row(z[0], t, s.top_k if top_k else vocab, s.top_p)
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    total = e.sum(axis=-1, keepdims=True)
+    raw = np.divide(e, total, out=e)
+    ent = np.log(total[:, 0]) - (raw * z).sum(axis=-1)
+    if t == 0:  # greedy: all mass on the first argmax
+        probs = np.zeros_like(z)
+        probs[np.arange(len(z)), z.argmax(axis=-1)] = 1.0
+        return probs, raw, ent
+    weights = raw if t == 1 else np.exp(z * (1.0 / t))
     if not (top_k or s.top_p < 1.0):
-        return probs
+        return (raw if t == 1 else weights / weights.sum(axis=-1, keepdims=True)), raw, ent
     # one stable sort serves both filters; ties at the k-th value keep exactly k tokens
-    if len(probs) == 1:  # the app's and the CLI's case: what survives is a prefix of the order
-        order = np.argsort(-probs[0], kind="stable")
-        head = probs[0, order[: s.top_k if top_k else vocab]]
-        if s.top_p < 1.0:  # keep token i while the mass ranked above it is below top_p
-            mass = np.cumsum(head)
-            head = head[: 1 + int(mass.searchsorted(s.top_p * mass[-1], side="left"))]
-        out = np.zeros_like(probs)
-        out[0, order[: len(head)]] = head / head.sum()
-        return out
-    order = np.argsort(-probs, axis=-1, kind="stable")
-    sorted_p = np.take_along_axis(probs, order, axis=-1)
-    keep_sorted = np.ones(sorted_p.shape, dtype=bool)
+    order = np.argsort(-z, axis=-1, kind="stable")
+    sorted_w = np.take_along_axis(weights, order, axis=-1)
+    keep_sorted = np.ones(sorted_w.shape, dtype=bool)
     if top_k:
         keep_sorted[:, s.top_k:] = False
     if s.top_p < 1.0:  # on the distribution top-k left, renormalised
-        kept = np.where(keep_sorted, sorted_p, 0.0)
+        kept = np.where(keep_sorted, sorted_w, 0.0)
         kept /= kept.sum(axis=-1, keepdims=True)
         keep_sorted &= (np.cumsum(kept, axis=-1) - kept) < s.top_p  # the top token is always kept
     keep = np.empty_like(keep_sorted)
     np.put_along_axis(keep, order, keep_sorted, axis=-1)
-    probs = np.where(keep, probs, 0.0)
+    probs = np.where(keep, weights, 0.0)
     probs /= probs.sum(axis=-1, keepdims=True)
-    return probs
+    return probs, raw, ent
+
+
+def _distributions_row(z: np.ndarray, t: float, k: int, top_p: float):
+    """distributions() for one row z (changed in place), t > 0, keeping at most k tokens."""
+    z -= z.max()
+    e = np.exp(z)
+    total = e.sum()
+    raw = np.divide(e, total, out=e)
+    ent = np.array([np.log(total) - raw.dot(z)])
+    vocab = len(z)
+    weights = raw if t == 1 else np.exp(z * (1.0 / t))
+    if k == vocab and top_p >= 1.0:
+        return (raw if t == 1 else weights / weights.sum())[None], raw[None], ent
+    order = np.argsort(-z, kind="stable")[:k]  # what survives is a prefix of this order
+    head = weights[order]
+    if top_p < 1.0:  # keep token i while the mass ranked above it is below top_p
+        mass = np.cumsum(head)
+        n = 1 + int(mass.searchsorted(top_p * mass[-1], side="left"))
+        head, order = head[:n], order[:n]
+    probs = np.zeros((1, vocab))
+    probs[0, order] = head / head.sum()
+    return probs, raw[None], ent
 
 
 def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:

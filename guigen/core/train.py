@@ -38,6 +38,7 @@ class TrainConfig:
     min_lr: float = 0.05  # cosine decay ends at lr * min_lr
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     clip: float = 5.0  # gradient norm clip, as char-rnn and Magenta
+    teacher_weight: float = 0.5  # with teachers: share of the loss on their averaged predictions (distillation)
     checkpoint_minutes: float = 5.0  # how often to write the checkpoint
     seed: int = 1337  # model init, data offsets and dropout
 
@@ -91,6 +92,20 @@ class Trainer:
         self.history: list[dict] = []  # per epoch: train and validation loss, for curves
         self.elapsed = 0.0  # training seconds over all sessions
         self.steps_per_epoch = num_windows(len(data.train), config.batch, config.seq_len)
+        self.teachers: list[LSTMModel] = []
+
+    def set_teachers(self, loaded_models) -> None:
+        """Distil: learn from these models' averaged next-token distributions as well as from the data.
+
+        An ensemble predicts better than any of its members; a student trained on its soft targets
+        keeps much of that gain in one model of the usual size and speed (Hinton et al., 2015).
+        """
+        for loaded in loaded_models:
+            if loaded.codec.to_meta() != self.data.codec.to_meta():
+                raise ModelFileError(f"teacher {loaded.name or 'model'} has another vocabulary or encoding than the data")
+        self.teachers = [LSTMModel.from_loaded(m).eval() for m in loaded_models]
+        for t in self.teachers:
+            t.requires_grad_(False)
 
     # -- schedule ---------------------------------------------------------------------------
     @property
@@ -131,6 +146,7 @@ class Trainer:
             tokens = self.data.train_tokens(self.epoch, rng)
             offset = int(rng.integers(0, c.seq_len))  # windows start elsewhere each epoch
             state, losses = None, []
+            teacher_states = [None] * len(self.teachers)
             first = self.step - self.epoch * self.steps_per_epoch  # > 0 when resuming mid-epoch
             t0, seen = time.monotonic(), 0
             for i, (x, y) in enumerate(batch_streams(tokens, c.batch, c.seq_len, offset)):
@@ -140,15 +156,20 @@ class Trainer:
                     g["lr"] = self.lr_at(self.step)
                 logits, state = self.model(torch.from_numpy(np.ascontiguousarray(x)), state)
                 state = tuple(s.detach() for s in state)
-                loss = nn.functional.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]), torch.from_numpy(np.ascontiguousarray(y)).reshape(-1))
+                logits = logits.reshape(-1, logits.shape[-1])
+                data_loss = nn.functional.cross_entropy(logits, torch.from_numpy(np.ascontiguousarray(y)).reshape(-1))
+                loss = data_loss
+                if self.teachers:
+                    target = self._teacher_probs(x, teacher_states)
+                    soft = -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
+                    loss = (1 - c.teacher_weight) * data_loss + c.teacher_weight * soft
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
                 self.opt.step()
                 self.step += 1
                 seen += y.size
-                losses.append(float(loss.detach()))
+                losses.append(float(data_loss.detach()))  # reported on the data alone, comparable to validation
                 now = time.monotonic()
                 yield Progress(self.step, self.total_steps, self.epoch, losses[-1], self.lr_at(self.step - 1),
                                seen / max(now - t0, 1e-9))
@@ -171,6 +192,16 @@ class Trainer:
                 yield self.save_model()
             yield self.save_checkpoint()
             last_ckpt = time.monotonic()
+
+    @torch.no_grad()
+    def _teacher_probs(self, x, states: list) -> torch.Tensor:
+        """The teachers' mean next-token distribution for each position; their states carry on like the student's."""
+        x = torch.from_numpy(np.ascontiguousarray(x))
+        total = 0.0
+        for k, teacher in enumerate(self.teachers):
+            logits, states[k] = teacher(x, states[k])
+            total = total + torch.softmax(logits.reshape(-1, logits.shape[-1]), -1)
+        return total / len(self.teachers)
 
     # -- files ------------------------------------------------------------------------------
     def training_meta(self) -> dict:

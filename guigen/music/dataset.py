@@ -265,11 +265,13 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
 
 
 def from_args(args) -> MusicData:
-    init = getattr(args, "init_model", None)
+    init, name = getattr(args, "init_model", None), getattr(args, "init", None)
+    if init is None and getattr(args, "teacher_models", None):  # a student learns in its teachers' encoding
+        init, name = args.teacher_models[0], args.teacher[0]
     if init is not None:  # fine-tuning: the model's encoding, key and pitch range, whatever was typed
         codec = init.codec
         if args.encoding != codec.name and "--encoding" in getattr(args, "argv", []):
-            raise DataError(f"{args.init} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
+            raise DataError(f"{name} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
         return music_data(args.folders, codec.name, args.valid, args.transpose, codec.min_pitch, codec.max_pitch,
                           key=codec.key, fixed_codec=codec)
     return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch,
