@@ -90,8 +90,8 @@ def test_force_and_undo(tiny_model):
 def test_preview_redraws_without_moving(tiny_model):
     gen = make_gen(tiny_model, seed=4)
     state = gen.state.copy()
-    cold, raw = gen.preview(SamplingSettings(0.2))
-    hot, raw2 = gen.preview(SamplingSettings(3.0))
+    cold, raw, _ = gen.preview(SamplingSettings(0.2))
+    hot, raw2, _ = gen.preview(SamplingSettings(3.0))
     np.testing.assert_array_equal(raw, raw2)
     assert entropy(cold)[0] < entropy(raw)[0] < entropy(hot)[0]
     np.testing.assert_array_equal(gen.state, state)

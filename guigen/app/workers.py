@@ -241,10 +241,8 @@ class GenerationWorker(QObject):
 
     def _preview(self) -> None:
         if self.generator is not None and self.generator.ready:
-            probs, raw = self.generator.preview()
-            from guigen.core.sampling import entropy
-
-            self.previewed.emit(Preview(probs[0], raw[0], float(entropy(raw)[0]), self.generator.count))
+            probs, raw, entropy = self.generator.preview()
+            self.previewed.emit(Preview(probs[0], raw[0], float(entropy[0]), self.generator.count))
 
     def _stop_timer(self) -> None:
         if self.timer is not None:

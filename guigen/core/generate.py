@@ -81,12 +81,11 @@ class Generator:
             logits = np.where(self.grammar.allowed(), logits, MASKED)
         self.logits = logits
 
-    def preview(self, settings: SamplingSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(probs, raw_probs) of the next token under settings, without drawing or moving on."""
+    def preview(self, settings: SamplingSettings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probs, raw_probs, entropy) of the next token under settings, without drawing or moving on."""
         if self.logits is None:
             raise RuntimeError("feed a primer before sampling")
-        probs, raw, _ = distributions(self.logits, settings or self.settings)
-        return probs, raw
+        return distributions(self.logits, settings or self.settings)
 
     def step(self, force=None) -> Step:
         """Choose the next token (drawn, or `force`d), advance the state, and report it."""
