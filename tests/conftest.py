@@ -17,6 +17,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see guigen/cli/train.py
 
 
+def softmax(logits):
+    """The textbook formula, as the reference the sampling code is checked against."""
+    import numpy as np
+
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 @pytest.fixture(scope="session")
 def alice_slice(tmp_path_factory) -> Path:
     """The first 60,000 characters of Alice: enough for a model to learn words in seconds."""

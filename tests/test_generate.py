@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import softmax
 
 from guigen.core.config import ModelConfig, parameter_shapes
 from guigen.core.fastlstm import FastLSTM
 from guigen.core.generate import Generator, beam_search
 from guigen.core.model import LSTMModel
-from guigen.core.sampling import SamplingSettings, entropy, softmax
+from guigen.core.sampling import SamplingSettings, entropy
 from guigen.core.vocab import CharVocab
 
 

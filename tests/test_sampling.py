@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from guigen.core.sampling import (SamplingSettings, check_temperature, distribution, distributions, draw, entropy,
-                                  softmax)
+from conftest import softmax
+
+from guigen.core.sampling import SamplingSettings, check_temperature, distribution, distributions, draw, entropy
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(0, 3, size=(4, 50))

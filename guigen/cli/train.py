@@ -64,9 +64,7 @@ def add_parser(sub):
 def _text_data(args):
     from guigen.core.data import text_data
 
-    vocab = args.init_model.codec if args.init_model is not None else None
-    if vocab is None and args.teacher_models:  # a student predicts over its teachers' characters
-        vocab = args.teacher_models[0].codec
+    vocab = args.codec_from[1].codec if args.codec_from else None
     if args.resume_meta:  # a fine-tuning run's vocabulary is its model's, not the text's own
         from guigen.core.codec import codec_from_meta
 
@@ -85,14 +83,14 @@ def _teachers(args) -> list:
     """The models to distil from: as given, or on resume those the checkpoint's run began with."""
     from guigen.core import registry
 
-    if args.teacher_weight is not None and not (args.teacher or args.resume_meta):
-        raise CliError("--teacher-weight needs --teacher")
-    if args.teacher_weight is not None and not 0 <= args.teacher_weight <= 1:
-        raise CliError("--teacher-weight must be between 0 and 1")
     names = args.teacher
     if not names and args.resume_meta:
         names = args.resume_meta.get("extra_meta", {}).get("distilled_from")
     args.teacher = names or []
+    if args.teacher_weight is not None and not args.teacher:
+        raise CliError("--teacher-weight needs --teacher")
+    if args.teacher_weight is not None and not 0 <= args.teacher_weight <= 1:
+        raise CliError("--teacher-weight must be between 0 and 1")
     models = [registry.load(name) for name in args.teacher]
     kind = "text" if args.kind == "text" else "music"
     for name, m in zip(args.teacher, models):
@@ -153,6 +151,9 @@ def run(args) -> int:
         if args.init_model.codec.kind != ("text" if args.kind == "text" else "music"):
             raise CliError(f"{args.init} is a {args.init_model.codec.kind} model; it can't be fine-tuned on {args.kind}")
     args.teacher_models = _teachers(args)
+    # the model a run starts from, else its first teacher, fixes the vocabulary or encoding: (name, model)
+    args.codec_from = ((args.init, args.init_model) if args.init_model is not None
+                       else (args.teacher[0], args.teacher_models[0]) if args.teacher_models else None)
     data = args.make_data(args)
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}

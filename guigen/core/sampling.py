@@ -41,12 +41,6 @@ class SamplingSettings:
         return self
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def entropy(probs: np.ndarray) -> np.ndarray:
     """Entropy in nats per row; zero-probability entries contribute nothing (0 log 0 = 0)."""
     return -(probs * np.log(np.maximum(probs, 1e-300))).sum(axis=-1)

@@ -265,10 +265,8 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
 
 
 def from_args(args) -> MusicData:
-    init, name = getattr(args, "init_model", None), getattr(args, "init", None)
-    if init is None and getattr(args, "teacher_models", None):  # a student learns in its teachers' encoding
-        init, name = args.teacher_models[0], args.teacher[0]
-    if init is not None:  # fine-tuning: the model's encoding, key and pitch range, whatever was typed
+    name, init = getattr(args, "codec_from", None) or (None, None)  # set by `guigen train` (--init or --teacher)
+    if init is not None:  # fine-tuning or distilling: the model's encoding, key and pitch range, whatever was typed
         codec = init.codec
         if args.encoding != codec.name and "--encoding" in getattr(args, "argv", []):
             raise DataError(f"{name} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
