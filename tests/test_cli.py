@@ -186,6 +186,22 @@ def test_distillation_from_the_command_line(tiny_model_path, alice_slice, tmp_pa
                "--resume", tmp_path / "student.ckpt.safetensors")
     assert "epoch 2:" in r.stderr
     assert load_model(out).training["distilled_from"] == [str(tiny_model_path)] * 2
+    # eval scores an ensemble as the mean of its models' distributions, character by character
+    import torch
+
+    from guigen.core.data import read_text, take_slice
+    from guigen.core.model import LSTMModel
+
+    text = take_slice(read_text([alice_slice]), 0.9, 1.0)
+    ev = json.loads(guigen("eval", "-m", tiny_model_path, "-m", out, alice_slice, "--slice", "0.9:1", "--json").stdout)
+    ids = torch.as_tensor(teacher.codec.encode(text))[None]
+    with torch.no_grad():
+        probs = [torch.softmax(LSTMModel.from_loaded(m)(ids[:, :-1])[0][0], -1) for m in (teacher, load_model(out))]
+    want = -torch.log(((probs[0] + probs[1]) / 2).gather(1, ids[0, 1:, None])).mean()
+    assert ev["model"].startswith("ensemble of 2") and ev["chars_scored"] == len(text) - 1
+    assert ev["nats_per_char"] == pytest.approx(float(want), rel=1e-4)
+    r = guigen("eval", "-m", tiny_model_path, "-m", "bach-melody", alice_slice, check=False)
+    assert r.returncode == 2 and "another vocabulary or encoding" in r.stderr and "Traceback" not in r.stderr
     for bad, said in ((["--teacher-weight", "0.5"], "needs --teacher"),
                       (["--teacher", tiny_model_path, "--teacher-weight", "2"], "between 0 and 1"),
                       (["--teacher", tmp_path / "nope.safetensors"], "nope.safetensors")):

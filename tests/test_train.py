@@ -112,7 +112,8 @@ def _kl_to(teacher, student, ids) -> float:
     return float((p.exp() * (p - q)).sum(-1).mean())
 
 
-def test_distillation_pulls_the_student_to_its_teachers(alice_slice, tiny_model, tmp_path):
+@pytest.mark.parametrize("ahead", [True, False], ids=["teachers-read-ahead", "teachers-beside-the-student"])
+def test_distillation_pulls_the_student_to_its_teachers(alice_slice, tiny_model, tmp_path, ahead):
     data = text_data([alice_slice], val_frac=0.1, vocab=tiny_model.codec)
     ids = np.asarray(data.val[:2000], dtype=np.int64)
     kl = {}
@@ -121,6 +122,9 @@ def test_distillation_pulls_the_student_to_its_teachers(alice_slice, tiny_model,
         t = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=2, lr=1e-2, warmup=5, seed=11,
                                            teacher_weight=weight), tmp_path / f"w{weight}.safetensors")
         t.set_teachers([tiny_model] if weight else [])
+        assert (t.teacher_targets is not None) == bool(weight)  # text: read ahead once
+        if not ahead:
+            t.teacher_targets = None  # as for music, whose tokens change every epoch
         before = _kl_to(tiny_model, t.model, ids)
         list(t.run())
         kl[weight] = _kl_to(tiny_model, t.model, ids)
@@ -135,3 +139,32 @@ def test_a_teacher_of_another_vocabulary_is_refused(alice_slice, tiny_model, tmp
                 tmp_path / "o.safetensors")
     with pytest.raises(ModelFileError, match="teacher"):
         t.set_teachers([tiny_model])
+
+
+def test_the_teachers_read_ahead_exactly_what_they_would_predict(alice_slice, tiny_model, tmp_path):
+    """The one pass before training gives each position the teachers' mean distribution from its stream's start."""
+    import torch
+
+    from guigen.core.model import LSTMModel
+
+    data = text_data([alice_slice], val_frac=0.1, vocab=tiny_model.codec)
+    student = small(alice_slice, tmp_path)  # the same data; its trainer's teachers:
+    other = LSTMModel.from_loaded(tiny_model)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # a second, different teacher
+    student.teachers = [LSTMModel.from_loaded(tiny_model).eval(), other.eval()]
+    tokens = data.train[:1000]
+    calls = []
+    ahead = student._teacher_pass(tokens, progress=lambda done, total: calls.append((done, total)),
+                                  streams=3, chunk=50)
+    assert ahead.shape == (1000, data.codec.num_classes) and ahead.dtype == torch.float16
+    assert calls[-1] == (1000, 1000)
+    per = 334  # ceil(1000 / 3): stream k starts at k * per
+    with torch.no_grad():
+        for k in range(3):
+            x = torch.as_tensor(np.asarray(tokens[k * per : (k + 1) * per], dtype=np.int64))[None]
+            want = sum(torch.softmax(t(x)[0][0], -1) for t in student.teachers) / 2
+            np.testing.assert_allclose(ahead[k * per : k * per + x.shape[1]].float().numpy(), want.numpy(),
+                                       atol=2e-3)
+    np.testing.assert_allclose(ahead.float().sum(-1).numpy(), 1.0, atol=1e-2)

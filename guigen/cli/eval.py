@@ -13,7 +13,9 @@ def add_parser(sub):
     p = sub.add_parser("eval", help="score text or MIDI files: mean NLL per token",
                        description="Print the mean negative log-likelihood of the files under the model, in nats "
                        "and bits per character (text) or per event and per 16th-note step (music).")
-    p.add_argument("-m", "--model", required=True, help="model name or .safetensors path")
+    p.add_argument("-m", "--model", required=True, action="append",
+                   help="model name or .safetensors path; give several to score their ensemble (the mean of "
+                   "their next-token distributions, what distilling from them as --teacher aims at)")
     p.add_argument("files", nargs="+", type=Path, help="text files, or MIDI files for a music model")
     p.add_argument("--slice", help="text only: score this part, as fractions START:END (e.g. 0.95:1 for a "
                    "model trained with --test-frac 0.05)")
@@ -26,7 +28,13 @@ def run(args) -> int:
     from guigen.core import registry
     from guigen.core.evaluate import bits, nll
 
-    model = registry.load(args.model)
+    models = [registry.load(m) for m in args.model]
+    model = models[0]
+    for other, name in zip(models[1:], args.model[1:]):
+        if other.codec.to_meta() != model.codec.to_meta():
+            raise CliError(f"{name} has another vocabulary or encoding than {args.model[0]}; "
+                           "an ensemble's models must predict the same tokens")
+    name = model.name if len(models) == 1 else f"ensemble of {len(models)} ({' + '.join(m.name for m in models)})"
     if model.kind == "text":
         from guigen.core.data import parse_slice, read_text, take_slice
 
@@ -36,10 +44,10 @@ def run(args) -> int:
         ids = model.codec.encode(text, drop_unknown=args.drop_unknown)
         if len(ids) < 2:
             raise CliError("need at least two characters to score")
-        total, count = nll(model, [ids])
-        result = {"model": model.name, "chars_scored": count, "nats_per_char": total / count,
+        total, count = nll(models, [ids])
+        result = {"model": name, "chars_scored": count, "nats_per_char": total / count,
                   "bits_per_char": bits(total / count), "perplexity": math.exp(total / count)}
-        lines = [f"{model.name}: {count:,} characters scored",
+        lines = [f"{name}: {count:,} characters scored",
                  f"  {result['nats_per_char']:.4f} nats/char  {result['bits_per_char']:.4f} bits/char  "
                  f"perplexity {result['perplexity']:.3f}"]
     else:
@@ -50,11 +58,11 @@ def run(args) -> int:
         sequences, steps, report = encode_files(model.codec, args.files)
         if not sequences:
             raise CliError("none of the MIDI files held notes the model can score")
-        total, count = nll(model, sequences)
-        result = {"model": model.name, "files": len(sequences), "events_scored": count, "steps": steps,
+        total, count = nll(models, sequences)
+        result = {"model": name, "files": len(sequences), "events_scored": count, "steps": steps,
                   "nats_per_event": total / count, "bits_per_event": bits(total / count),
                   "nats_per_step": total / steps, "bits_per_step": bits(total / steps)}
-        lines = [f"{model.name}: {len(sequences)} file(s), {count:,} events over {steps:,} 16th-note steps",
+        lines = [f"{name}: {len(sequences)} file(s), {count:,} events over {steps:,} 16th-note steps",
                  f"  {result['nats_per_event']:.4f} nats/event  ({result['bits_per_event']:.4f} bits)",
                  f"  {result['nats_per_step']:.4f} nats/step   ({result['bits_per_step']:.4f} bits)"]
         if report:

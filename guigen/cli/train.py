@@ -158,11 +158,23 @@ def run(args) -> int:
     sizes, train_cfg = _configs(args)
     sizes = {k: v for k, v in sizes.items() if k != "vocab_size"}
     model_cfg = ModelConfig(vocab_size=data.codec.num_classes, **sizes)
+    unit = "char" if data.codec.kind == "text" else "event"
     command = "guigen " + shlex.join(map(str, args.argv))
     extra = {"command": command, **({"fine_tuned_from": args.init} if args.init else {}),
              **({"distilled_from": args.teacher} if args.teacher_models else {})}
     trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta=extra)
-    trainer.set_teachers(args.teacher_models)
+    threads = set_threads()
+    reading = []  # a progress bar, once the teachers read the training data ahead (text)
+
+    def teachers_read(done, total):
+        if not reading:
+            reading.append(tqdm(total=total, unit=unit, unit_scale=True, disable=args.quiet, dynamic_ncols=True,
+                                file=sys.stderr, mininterval=1.0, desc="teachers reading the training data"))
+        reading[0].update(done - reading[0].n)
+
+    trainer.set_teachers(args.teacher_models, progress=teachers_read)
+    for bar in reading:
+        bar.close()
     if args.resume:
         trainer.load_checkpoint(args.resume)
     elif args.init_model is not None:
@@ -170,8 +182,6 @@ def run(args) -> int:
         print(f"fine-tuning {args.init}: starting from its weights", file=sys.stderr)
     if args.resume:
         print(f"resuming at step {trainer.step:,} (epoch {trainer.epoch + 1})", file=sys.stderr)
-    threads = set_threads()
-    unit = "char" if data.codec.kind == "text" else "event"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
           f"{trainer.model.num_parameters():,} parameters, {data.codec.num_classes} classes; "
           f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; "

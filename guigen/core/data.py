@@ -55,6 +55,7 @@ class TokenData:
     train: np.ndarray
     val: np.ndarray
     summary: dict = field(default_factory=dict)  # goes into the model file's training metadata
+    same_every_epoch: bool = True  # train_tokens() returns the same tokens for every epoch
 
     def train_tokens(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
         return self.train

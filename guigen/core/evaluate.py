@@ -9,27 +9,33 @@ import numpy as np
 CHUNK = 2048  # tokens per forward call; the state carries over, so the result is exact
 
 
-def nll(model, sequences) -> tuple[float, int]:
+def nll(models, sequences) -> tuple[float, int]:
     """Total NLL in nats of each sequence's tokens 1..n given those before, and how many were scored.
 
+    `models` is one model, or a list scored as an ensemble: the mean of their next-token
+    distributions, which is what distilling from them as teachers aims at.
     Each sequence starts from a zero state, as generation does.
     """
     import torch
 
     from guigen.core.model import LSTMModel
 
-    net = LSTMModel.from_loaded(model)
+    nets = [LSTMModel.from_loaded(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
     total, count = 0.0, 0
     with torch.no_grad():
         for seq in sequences:
             seq = torch.as_tensor(np.asarray(seq, dtype=np.int64))
-            state = None
+            states = [None] * len(nets)
             for start in range(0, len(seq) - 1, CHUNK):
                 x = seq[start : start + CHUNK][None]
                 y = seq[start + 1 : start + CHUNK + 1][None]
                 x = x[:, : y.shape[1]]
-                logits, state = net(x, state)
-                total += float(torch.nn.functional.cross_entropy(logits[0], y[0], reduction="sum"))
+                logp = []
+                for k, net in enumerate(nets):
+                    logits, states[k] = net(x, states[k])
+                    logp.append(torch.log_softmax(logits[0], -1))
+                mean = torch.logsumexp(torch.stack(logp), 0) - math.log(len(logp))  # log of the mean distribution
+                total -= float(mean.gather(1, y[0][:, None]).sum())
                 count += y.shape[1]
     return total, count
 

@@ -139,7 +139,7 @@ class MusicData(TokenData):
         self.pieces = pieces
         self.choices = [codec.transpositions(p, shifts) for p in pieces]  # shifts keeping each piece in range
         train = np.concatenate([codec.encode(p) for p in pieces])
-        super().__init__(codec, train, val, summary)
+        super().__init__(codec, train, val, summary, same_every_epoch=False)
 
     def train_tokens(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
         # the length never changes: a transposed piece encodes to as many events as the original
