@@ -1,4 +1,9 @@
-"""Training throughput (chars/s): guigen's Trainer against a plain PyTorch loop of the same model."""
+"""Training throughput (chars/s): guigen's Trainer against a plain PyTorch loop of the same model.
+
+With --teachers N it also times distillation from N copies of the shipped Shakespeare model:
+the teachers read the text once ahead of training (what `guigen train text --teacher` does),
+against the same teachers running beside the student at every step (what music training does).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--steps", type=int, default=12, help="timed steps per method")
+    p.add_argument("--teachers", type=int, default=3, help="time distillation from this many teachers (0: don't)")
+    p.add_argument("--ahead-chars", type=int, default=150_000,
+                   help="characters of the text the read-ahead pass is timed on")
     args = p.parse_args(argv)
 
     import torch
@@ -35,13 +43,15 @@ def main(argv=None):
     tcfg = TrainConfig(seq_len=args.seq_len, batch=args.batch, epochs=1)
     chars_per_step = args.batch * args.seq_len
 
-    trainer = Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench.safetensors"))
-    events = (ev for ev in trainer.run() if isinstance(ev, Progress))
-    next(events), next(events)  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        next(events)
-    ours = args.steps * chars_per_step / (time.perf_counter() - t0)
+    def timed(trainer) -> float:
+        events = (ev for ev in trainer.run() if isinstance(ev, Progress))
+        next(events), next(events)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            next(events)
+        return args.steps * chars_per_step / (time.perf_counter() - t0)
+
+    ours = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench.safetensors")))
 
     # the reference: the textbook loop, same model and batch, fresh random windows, no state carried
     torch.manual_seed(0)
@@ -71,6 +81,36 @@ def main(argv=None):
     print(f"guigen Trainer        {ours:8,.0f} chars/s")
     print(f"plain PyTorch loop    {plain:8,.0f} chars/s")
     print(f"ratio                 {ours / plain:8.2f}")
+    if args.teachers:
+        distillation(args, timed, cfg, tcfg, ours)
+
+
+def distillation(args, timed, cfg, tcfg, undistilled):
+    import tempfile
+
+    from guigen.core import registry
+    from guigen.core.data import text_data
+    from guigen.core.train import Trainer, TrainConfig
+
+    teachers = [registry.load("shakespeare")] * args.teachers
+    with tempfile.TemporaryDirectory() as tmp:
+        part = Path(tmp) / "part.txt"  # a slice, so that the read-ahead pass takes seconds, not minutes
+        part.write_text(args.text.read_text(encoding="utf-8")[: args.ahead_chars], encoding="utf-8")
+        data = text_data([part], 0.05, 0.05, vocab=teachers[0].codec)
+        tcfg = TrainConfig(**{**tcfg.__dict__, "teacher_weight": 0.8})
+        ahead = Trainer(data, cfg, tcfg, Path(tmp) / "a.safetensors")
+        t0 = time.perf_counter()
+        ahead.set_teachers(teachers)  # text: the teachers read the training part once, here
+        pass_rate = len(data.train) / (time.perf_counter() - t0)
+        with_ahead = timed(ahead)
+        beside = Trainer(data, cfg, tcfg, Path(tmp) / "b.safetensors")
+        beside.set_teachers(teachers)
+        beside.teacher_targets = None  # as for music: the teachers run at every step
+        with_beside = timed(beside)
+    print(f"distillation from {args.teachers} teachers (2x512 each):")
+    print(f"  teachers beside the student, every step   {with_beside:8,.0f} chars/s   {with_beside / undistilled:5.2f} of undistilled")
+    print(f"  teachers read ahead, then a lookup        {with_ahead:8,.0f} chars/s   {with_ahead / undistilled:5.2f} of undistilled")
+    print(f"  the read-ahead pass itself                {pass_rate:8,.0f} chars/s   (once per run, not per epoch)")
 
 
 if __name__ == "__main__":
