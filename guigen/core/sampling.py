@@ -131,3 +131,41 @@ def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if bad.any():
         tokens[bad] = probs[bad].argmax(axis=-1)
     return tokens
+
+
+# -- what a distribution means to a reader (the app's header, `generate --trace`) ------------------
+CURVE_TEMPERATURES = np.geomspace(0.05, 5.0, 36)  # the temperature curve's grid: log-spaced, as the dial
+
+
+def summary(probs: np.ndarray) -> tuple[float, int, int]:
+    """(entropy in nats, tokens with p > 0, tokens with p > 0.1%) of one distribution (1-d)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(entropy(probs)), int((probs > 0).sum()), int((probs > 1e-3).sum())
+
+
+def entropy_curve(logits: np.ndarray, temperatures=CURVE_TEMPERATURES, top_k: int = 0,
+                  top_p: float = 1.0) -> np.ndarray:
+    """Entropy in nats of the distribution sampled from at each temperature (all T > 0), for one row.
+
+    H(T) = log sum_i e^{z_i/T} - sum_i q_i z_i / T over the tokens top-k and top-p keep at that T,
+    renormalised, as distributions() samples. Logits of -1e9 (ruled out) and log(0) = -inf count as
+    probability 0. All temperatures at once: one (len(T), vocab) array, no Python loop.
+    """
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)
+    t = np.asarray(temperatures, dtype=np.float64).reshape(-1, 1)
+    if (t <= 0).any():
+        raise ValueError("the entropy curve takes temperatures > 0")
+    order = np.argsort(-z, kind="stable")  # the sampler's ranking: every T > 0 orders tokens alike
+    if 0 < top_k < len(z):
+        order = order[:top_k]
+    zs = z[order]
+    u = (zs - zs[0]) / t  # <= 0: no overflow; -inf for log(0) gives weight 0
+    u = np.where(np.isfinite(u), u, -np.inf)
+    w = np.exp(u)
+    if top_p < 1.0:  # keep token j while the mass ranked above it is below top_p
+        cum = np.cumsum(w, axis=-1)
+        w = np.where(cum - w < top_p * cum[:, -1:], w, 0.0)
+    total = w.sum(axis=-1)
+    q = w / total[:, None]
+    qu = np.where(w > 0, q * np.where(w > 0, u, 0.0), 0.0)  # 0 * -inf counts as 0
+    return np.log(total) - qu.sum(axis=-1)
