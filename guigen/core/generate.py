@@ -59,6 +59,8 @@ class Generator:
         self.logits: np.ndarray | None = None  # (batch, vocab) for the next token, masked by the grammar
         self.count = 0
         self._undo: deque = deque(maxlen=undo_depth)  # 0: no undo (CLI, beam search)
+        # while a list (the Cells view is open), row 0's state (layers, 2, H) is appended after every token
+        self.cells: list | None = None
 
     @property
     def ready(self) -> bool:
@@ -76,6 +78,8 @@ class Generator:
 
     def _advance(self, tokens: np.ndarray) -> None:
         logits = self.net.step(tokens, self.state)
+        if self.cells is not None:
+            self.cells.append(self.state[:, :, 0].copy())
         if self.grammar is not None:
             self.grammar.advance(tokens)
             logits = np.where(self.grammar.allowed(), logits, MASKED)
