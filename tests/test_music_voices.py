@@ -1,0 +1,57 @@
+"""Voices from a polyphony piece (guigen/music/voices.py): hand-made steps with known SATB."""
+
+from pathlib import Path
+
+from guigen.music.events import Note
+from guigen.music.midi import read_midi
+from guigen.music.voices import assign_voices, split_voices
+
+CHORALES = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "jsb_chorales" / "test"
+
+
+def test_four_notes_top_down():
+    notes = [Note(0, 4, 48), Note(0, 4, 55), Note(0, 4, 64), Note(0, 4, 72)]
+    assert assign_voices(notes) == [3, 2, 1, 0]
+
+
+def test_held_note_keeps_its_voice_and_struck_notes_take_the_nearest_free_voice():
+    # alto holds E4 over two chords; the soprano steps down to D4 below it (a crossing Bach allows)
+    notes = [Note(0, 4, 72), Note(0, 8, 64), Note(0, 4, 55), Note(0, 4, 48),
+             Note(4, 8, 62), Note(4, 8, 53), Note(4, 8, 47)]
+    assert assign_voices(notes) == [0, 1, 2, 3, 0, 2, 3]
+
+
+def test_fewer_voices_come_back_where_they_left_off():
+    # four voices, then tenor and alto rest, then the tenor comes back low
+    notes = [Note(0, 4, 72), Note(0, 4, 64), Note(0, 4, 55), Note(0, 4, 48),
+             Note(4, 8, 71), Note(4, 8, 43), Note(8, 12, 72), Note(8, 12, 57), Note(8, 12, 48)]
+    v = assign_voices(notes)
+    assert v[4:] == [0, 3, 0, 2, 3]
+
+
+def test_more_than_four_is_not_four_voice_texture():
+    notes = [Note(0, 4, p) for p in (48, 55, 60, 64, 72)]
+    assert assign_voices(notes) is None
+    assert split_voices(notes) is None
+    assert assign_voices([]) is None
+
+
+def test_melody_is_always_the_soprano():
+    melody = [Note(0, 4, 60), Note(4, 8, 62)]
+    notes = melody + [Note(0, 8, 55), Note(0, 4, 48), Note(4, 8, 50)]
+    assert assign_voices(notes, melody) == [0, 0, 2, 3, 3]  # G3 is nearest the tenor's start
+    parts = split_voices(notes, melody)
+    assert parts[0] == melody
+
+
+def test_bach_test_chorales_come_out_in_their_own_voices():
+    """Bach's four tracks, merged into one stream of notes as the encoding sees them, split again."""
+    agree = total = 0
+    for path in sorted(CHORALES.glob("*.mid"))[:10]:
+        seq = read_midi(path)
+        notes = sorted({n.key: n for n in seq.notes}.values())  # unisons merged (the first voice's kept)
+        v = assign_voices(notes)
+        assert v is not None
+        agree += sum(a == n.voice for a, n in zip(v, notes))
+        total += len(notes)
+    assert agree / total >= 0.9  # 0.955 over all 77: the rest are mostly merged unisons
