@@ -21,7 +21,7 @@ def pitch_name(pitch: int) -> str:
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: a 200,000-note file fits in memory
 class Note:
     start: int  # first step the note sounds in
     end: int  # first step it no longer sounds in (end > start)
@@ -51,6 +51,7 @@ class NoteSequence:
     voices: list[Voice] = field(default_factory=lambda: [Voice()])
     steps_per_quarter: int = STEPS_PER_QUARTER
     name: str = ""
+    time_signature_changes: list[tuple[int, int, int]] = field(default_factory=list)  # (step, num, den) after 0
 
     @property
     def qpm(self) -> float:
@@ -73,6 +74,15 @@ class NoteSequence:
             t += (s - last_step) * 60.0 / (last_qpm * self.steps_per_quarter)
             last_step, last_qpm = s, qpm
         return t + (step - last_step) * 60.0 / (last_qpm * self.steps_per_quarter)
+
+    def seconds_array(self, steps) -> np.ndarray:
+        """seconds() of many steps at once: O(log tempo changes) each, for long tempo maps."""
+        steps = np.asarray(steps, dtype=np.float64)
+        at = np.array([s for s, _ in self.tempos], dtype=np.float64)
+        per_step = 60.0 / (np.array([q for _, q in self.tempos], dtype=np.float64) * self.steps_per_quarter)
+        begins = np.concatenate([[0.0], np.cumsum(np.diff(at) * per_step[:-1])])  # seconds at each change
+        k = np.maximum(np.searchsorted(at, steps, side="left") - 1, 0)  # the change in force (as seconds())
+        return begins[k] + (steps - at[k]) * per_step[k]
 
 
 def with_notes(seq: NoteSequence, notes: list[Note]) -> NoteSequence:

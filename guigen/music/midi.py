@@ -3,111 +3,246 @@
 Reading accepts what real files hold (format 0 and 1, many tracks and channels, running status,
 note_on with velocity 0, overlapping notes, tempo changes) and quantises to the step grid in
 ticks, that is in beats: the tempo map says how long a beat lasts, not where it falls, so notes
-land on the same grid whatever the tempo changes, and the map is kept for playback and writing.
-Writing makes format 1 files at 480 ticks per quarter, atomically.
+land on the same grid whatever the tempo changes, and the map (and every time signature) is kept
+for playback and writing. It walks the bytes itself, within documented bounds (MAX_BYTES,
+MAX_EVENTS, MAX_NOTES, MAX_QUARTERS), so a broken or hostile file ends in a one-line MidiError
+or a clean result in seconds and megabytes. Writing (through mido) makes format 1 files at 480
+ticks per quarter, atomically.
 """
 
 from __future__ import annotations
 
-import io
+import struct
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
 
 from guigen.core.files import atomic_path, refuse_overwrite
-from guigen.music.events import STEPS_PER_QUARTER, Note, NoteSequence, Voice
+from guigen.music.events import DEFAULT_QPM, STEPS_PER_QUARTER, Note, NoteSequence, Voice
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
-MAX_BYTES = 64 << 20  # no real MIDI file is this large
+# Bounds on what is read, so that a hostile file costs seconds and megabytes, never more:
+MAX_BYTES = 16 << 20  # real MIDI files are well under 1 MB; 16 MB holds 2 million notes
+MAX_EVENTS = 2_000_000  # events in all tracks together (about 3 s of reading at most)
+MAX_NOTES = 400_000  # notes kept (about 150 MB); a file with more is refused
+MAX_QUARTERS = 100_000  # quarter notes read (14 hours at 120 qpm); later events are left out, counted
+MIN_QPM = 3.577  # the slowest tempo a MIDI file can state (0xFFFFFF us per quarter), rounded up to 0.001
+_SYSTEM_DATA = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
 
 
 class MidiError(ValueError):
-    """A MIDI file or port could not be used; the message names it and says why."""
+    """A MIDI file or port could not be used; the message names it and says why (one line)."""
 
 
-def _load(path: Path) -> mido.MidiFile:
+@dataclass
+class _Raw:
+    """What the events of a file say, before quantising: ticks, in file order."""
+
+    notes: list = field(default_factory=list)  # (start, end tick, pitch, velocity, (track, channel))
+    tempos: list = field(default_factory=list)  # (tick, microseconds per quarter)
+    meters: list = field(default_factory=list)  # (tick, numerator, denominator)
+    programs: dict = field(default_factory=dict)  # (track, channel) -> first program
+    names: dict = field(default_factory=dict)  # track -> name
+    report: dict = field(default_factory=lambda: defaultdict(int))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes() if path.stat().st_size <= MAX_BYTES else b""
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)  # never more, whatever the file's size
     except OSError as e:
         raise MidiError(f"{path}: cannot read ({e.strerror or e})") from None
     if not data:
-        raise MidiError(f"{path}: empty, or too large to be a MIDI file")
+        raise MidiError(f"{path}: empty file")
+    if len(data) > MAX_BYTES:
+        raise MidiError(f"{path}: larger than {MAX_BYTES >> 20} MB, too large to be read as a MIDI file")
     if not data.startswith(b"MThd"):
         if data.startswith(b"RIFF") and data[8:12] == b"RMID":
             raise MidiError(f"{path}: a RIFF-wrapped (RMID) file; extract the standard MIDI file from it first")
         raise MidiError(f"{path}: not a MIDI file (it does not start with 'MThd')")
-    try:
-        # clip: some real files carry data bytes above 127; clamp them rather than give up
-        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except EOFError:
-        raise MidiError(f"{path}: truncated MIDI file (it ends in the middle of a track)") from None
-    except Exception as e:  # mido raises OSError, ValueError, KeyError... for broken data
-        raise MidiError(f"{path}: broken MIDI file ({e})") from None
-    if mid.type == 2:
+    return data
+
+
+def _chunks(path: Path, data: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """The header's ticks per quarter and each track's (start, end) byte offsets, checked."""
+    if len(data) < 14:
+        raise MidiError(f"{path}: truncated MIDI file (it ends inside its header)")
+    size = int.from_bytes(data[4:8], "big")
+    fmt, count, division = struct.unpack(">HHh", data[8:14])
+    if size < 6:
+        raise MidiError(f"{path}: broken MIDI file (header chunk of {size} bytes, 6 needed)")
+    if fmt == 2:
         raise MidiError(f"{path}: format 2 MIDI file (independent sequences); only formats 0 and 1 can be read")
-    if mid.ticks_per_beat <= 0:
+    if fmt > 2:
+        raise MidiError(f"{path}: broken MIDI file (unknown format {fmt})")
+    if division < 0:
         raise MidiError(f"{path}: SMPTE time division is not supported, only ticks per quarter note")
-    return mid
+    if division == 0:
+        raise MidiError(f"{path}: broken MIDI file (0 ticks per quarter note)")
+    tracks, pos = [], 8 + size
+    while len(tracks) < count and pos < len(data):
+        if pos + 8 > len(data):
+            raise MidiError(f"{path}: truncated MIDI file (it ends inside a chunk header at byte {pos})")
+        size = int.from_bytes(data[pos + 4:pos + 8], "big")
+        if pos + 8 + size > len(data):
+            raise MidiError(f"{path}: truncated MIDI file (track {len(tracks) + 1} declares {size:,} bytes, "
+                            f"{len(data) - pos - 8:,} are left)")
+        if data[pos:pos + 4] == b"MTrk":
+            tracks.append((pos + 8, pos + 8 + size))
+        pos += 8 + size  # other chunks are skipped, as the standard says
+    return division, tracks
+
+
+def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
+    """Walk every event of every track once, keeping only what reading needs.
+
+    Hand-written rather than mido.MidiFile, which builds an object per message (about 450 bytes
+    and several microseconds each: a GB for a hostile 4 MB file); this keeps tuples of the few
+    kinds used, and stops at the bounds above.
+    """
+    raw, report = _Raw(), None
+    report = raw.report
+    last_tick, events = MAX_QUARTERS * tpq, 0
+    for t, (i, end) in enumerate(tracks):
+        where = f"{path}: broken MIDI file (track {t + 1}"
+        tick, status = 0, 0
+        sounding: dict[tuple[int, int], deque] = defaultdict(deque)  # (channel, pitch) -> (tick, velocity)
+        while i < end:
+            b = data[i]
+            i += 1
+            delta, n = b & 0x7F, 1
+            while b & 0x80:  # a variable-length number: at most 4 bytes (0x0FFFFFFF)
+                if n == 4 or i >= end:
+                    raise MidiError(f"{where}: a delta-time longer than 4 bytes or cut off at byte {i})")
+                b = data[i]
+                i += 1
+                n += 1
+                delta = (delta << 7) | (b & 0x7F)
+            tick += delta
+            if tick > last_tick:
+                report[f"events after quarter note {MAX_QUARTERS:,} left out"] += 1
+                break
+            if i >= end:
+                raise MidiError(f"{where}: ends inside an event at byte {i})")
+            kind = data[i]
+            if kind >= 0x80:
+                i += 1
+            elif status:
+                kind = status  # running status: this byte is the first data byte
+            else:
+                raise MidiError(f"{where}: data byte 0x{kind:02x} without a status byte at byte {i})")
+            events += 1
+            if events > MAX_EVENTS:
+                raise MidiError(f"{path}: more than {MAX_EVENTS:,} events, too many to read")
+            if kind < 0xF0:
+                status = kind
+                two = kind < 0xC0 or kind >= 0xE0
+                if i + 1 + two > end:
+                    raise MidiError(f"{where}: ends inside an event at byte {i})")
+                a = data[i]
+                v = data[i + 1] if two else 0
+                i += 1 + two
+                if a > 127 or v > 127:  # data bytes above 127 are clamped, as mido's clip=True
+                    a, v = min(a, 127), min(v, 127)
+                high, channel = kind & 0xF0, kind & 0x0F
+                if high == 0x90 and v:
+                    sounding[channel, a].append((tick, v))
+                elif high == 0x80 or high == 0x90:
+                    queue = sounding.get((channel, a))
+                    if queue:  # first in, first out: the oldest sounding note of this pitch ends
+                        start, velocity = queue.popleft()
+                        raw.notes.append((start, tick, a, velocity, (t, channel)))
+                    else:
+                        report["note-offs without a note-on ignored"] += 1
+                elif high == 0xC0:
+                    raw.programs.setdefault((t, channel), a)
+                continue
+            if kind == 0xFF or kind in (0xF0, 0xF7):
+                if kind == 0xFF:
+                    if i >= end:
+                        raise MidiError(f"{where}: ends inside an event at byte {i})")
+                    meta = data[i]
+                    i += 1
+                else:
+                    status = 0  # a system exclusive message cancels running status
+                size, n = 0, 0
+                while True:
+                    if n == 4 or i >= end:
+                        raise MidiError(f"{where}: a length longer than 4 bytes or cut off at byte {i})")
+                    b = data[i]
+                    i += 1
+                    n += 1
+                    size = (size << 7) | (b & 0x7F)
+                    if not b & 0x80:
+                        break
+                if i + size > end:
+                    raise MidiError(f"{where}: an event of {size:,} bytes runs past the end of the track at byte {i})")
+                payload, i = data[i:i + size] if kind == 0xFF and size <= 256 else b"", i + size
+                if kind != 0xFF:
+                    continue
+                if meta == 0x2F:
+                    break  # end of track: whatever follows is not part of it
+                if meta == 0x51 and len(payload) >= 3:
+                    tempo = int.from_bytes(payload[:3], "big")
+                    if tempo:
+                        raw.tempos.append((tick, tempo))
+                    else:
+                        report["tempos of 0 ignored"] += 1
+                elif meta == 0x58 and len(payload) >= 2:
+                    if payload[0] and payload[1] <= 6:
+                        raw.meters.append((tick, payload[0], 1 << payload[1]))
+                    else:
+                        report["impossible time signatures ignored"] += 1
+                elif meta == 0x03 and t not in raw.names:
+                    raw.names[t] = payload.decode("latin-1").strip()
+                continue
+            if kind not in _SYSTEM_DATA:
+                raise MidiError(f"{where}: undefined status byte 0x{kind:02x} at byte {i - 1})")
+            i += _SYSTEM_DATA[kind]
+        end_tick = min(tick, last_tick)
+        for (channel, pitch), queue in sounding.items():
+            for start, velocity in queue:
+                report["notes never released (ended with their track)"] += 1
+                raw.notes.append((start, end_tick, pitch, velocity, (t, channel)))
+        if len(raw.notes) > MAX_NOTES:
+            raise MidiError(f"{path}: more than {MAX_NOTES:,} notes, too many to read")
+    return raw
 
 
 def read_midi_report(path, steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[NoteSequence, dict[str, int]]:
-    """A MIDI file as a NoteSequence on the grid, and counts of what was changed or dropped."""
+    """A MIDI file as a NoteSequence on the grid, and counts of what was changed or dropped.
+
+    Any broken or hostile file ends in MidiError (one line naming the file and what is wrong)
+    within the bounds above. Tempo and time-signature changes are kept; when several fall on
+    the same step the first is kept (so the opening tempo is the file's first).
+    """
     path = Path(path)
-    mid = _load(path)
-    tpq = mid.ticks_per_beat
-    report: dict[str, int] = defaultdict(int)
+    data = _read_bytes(path)
+    tpq, tracks = _chunks(path, data)
+    raw = _scan(path, data, tpq, tracks)
+    del data
+    report = raw.report
 
     def to_step(tick: int) -> int:
         return (2 * tick * steps_per_quarter + tpq) // (2 * tpq)  # round half up, in integers
 
-    tempos: list[tuple[int, int]] = []  # (tick, microseconds per quarter)
-    time_signature = None
-    programs: dict[tuple[int, int], int] = {}
+    keys = sorted({key for *_, key in raw.notes})
     channel_programs: dict[int, int] = {}
-    raw_notes: list[tuple[int, int, int, int, tuple[int, int]]] = []  # start, end ticks, pitch, velocity, voice key
-    names: dict[int, str] = {}
-    for t, track in enumerate(mid.tracks):
-        tick = 0
-        open_notes: dict[tuple[int, int], deque] = defaultdict(deque)  # (channel, pitch) -> (tick, velocity)
-        for msg in track:
-            tick += msg.time
-            kind = msg.type
-            if kind == "note_on" and msg.velocity > 0:
-                open_notes[msg.channel, msg.note].append((tick, msg.velocity))
-            elif kind == "note_off" or kind == "note_on":
-                queue = open_notes.get((msg.channel, msg.note))
-                if queue:  # first in, first out: the oldest sounding note of this pitch ends
-                    start, velocity = queue.popleft()
-                    raw_notes.append((start, tick, msg.note, velocity, (t, msg.channel)))
-                else:
-                    report["note-offs without a note-on ignored"] += 1
-            elif kind == "set_tempo":
-                tempos.append((tick, msg.tempo))
-            elif kind == "time_signature" and time_signature is None:
-                time_signature = (msg.numerator, msg.denominator)
-            elif kind == "program_change":
-                programs.setdefault((t, msg.channel), msg.program)
-                channel_programs.setdefault(msg.channel, msg.program)
-            elif kind == "track_name" and t not in names:
-                names[t] = msg.name.strip()
-        for (channel, pitch), queue in open_notes.items():
-            for start, velocity in queue:
-                report["notes never released (ended with their track)"] += 1
-                raw_notes.append((start, tick, pitch, velocity, (t, channel)))
-
-    keys = sorted({key for *_, key in raw_notes})
+    for (t, channel), program in sorted(raw.programs.items()):
+        channel_programs.setdefault(channel, program)
     voices, index = [], {}
     for t, channel in keys:
         index[t, channel] = len(voices)
-        name = names.get(t) or f"track {t + 1}"
+        name = raw.names.get(t) or f"track {t + 1}"
         if sum(1 for k in keys if k[0] == t) > 1:
             name += f" channel {channel + 1}"
-        program = programs.get((t, channel), channel_programs.get(channel, 0))
+        program = raw.programs.get((t, channel), channel_programs.get(channel, 0))
         voices.append(Voice(name, program, channel == DRUM_CHANNEL))
     notes = []
-    for start, end, pitch, velocity, key in raw_notes:
+    for start, end, pitch, velocity, key in raw.notes:
         if end == start:
             report["zero-length notes dropped"] += 1
             continue
@@ -116,18 +251,36 @@ def read_midi_report(path, steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[
             e = s + 1  # shorter than a step: it still sounds, so it keeps one step
             report["notes shorter than a step lengthened to one"] += 1
         notes.append(Note(s, e, pitch, velocity, index[key], key[1] == DRUM_CHANNEL))
+    raw.notes.clear()
 
-    tempo_map: list[tuple[int, float]] = [(0, 120.0)]  # MIDI's tempo until the first set_tempo
-    for tick, tempo in sorted(tempos):
-        step, qpm = to_step(tick), round(mido.tempo2bpm(tempo), 3)
+    tempo_map: list[tuple[int, float]] = [(0, DEFAULT_QPM)]  # MIDI's tempo until the first set_tempo
+    first = True
+    for tick, tempo in sorted(raw.tempos, key=lambda e: e[0]):  # stable: file order within a tick
+        step, qpm = to_step(tick), max(MIN_QPM, round(60_000_000 / tempo, 3))
         if tempo_map[-1][0] == step:
-            tempo_map[-1] = (step, qpm)
+            if first:  # the default 120 at step 0 gives way to the file's first tempo
+                tempo_map[-1] = (step, qpm)
+            else:
+                report["tempo changes within one step (the first kept)"] += 1
         elif tempo_map[-1][1] != qpm:
             tempo_map.append((step, qpm))
+        first = False
     if len(tempo_map) > 1:
         report["tempo changes (kept)"] += len(tempo_map) - 1
-    seq = NoteSequence(sorted(notes), tempo_map, time_signature or (4, 4), voices or [Voice()],
-                       steps_per_quarter, path.stem)
+    meters: list[tuple[int, int, int]] = []
+    for tick, num, den in sorted(raw.meters, key=lambda e: e[0]):
+        step = to_step(tick)
+        if meters and meters[-1][0] == step:
+            continue  # the first of a step is kept, as for tempos
+        if not meters or meters[-1][1:] != (num, den):
+            meters.append((step, num, den))
+    if meters and meters[0][0] != 0:
+        meters.insert(0, (0, 4, 4))  # MIDI's metre until the first time signature
+    opening = meters[0][1:] if meters else (4, 4)
+    if len(meters) > 1:
+        report["time signature changes (kept)"] += len(meters) - 1
+    seq = NoteSequence(sorted(notes), tempo_map, opening, voices or [Voice()], steps_per_quarter, path.stem,
+                       meters[1:])
     return seq, dict(report)
 
 
@@ -157,6 +310,8 @@ def to_midifile(seq: NoteSequence) -> mido.MidiFile:
     num, den = seq.time_signature
     events = [(0, mido.MetaMessage("track_name", name=seq.name or "GuiGen")),
               (0, mido.MetaMessage("time_signature", numerator=num, denominator=den))]
+    events += [(step * per_step, mido.MetaMessage("time_signature", numerator=n, denominator=d))
+               for step, n, d in seq.time_signature_changes]
     events += [(step * per_step, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm))) for step, qpm in seq.tempos]
     mid.tracks.append(_track(events))
     channels = _channels(seq)
