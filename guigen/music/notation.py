@@ -1,4 +1,5 @@
-"""ABC and MusicXML in, as the NoteSequences MIDI files are read into: the only module that imports music21.
+"""ABC and MusicXML in, as the NoteSequences MIDI files are read into, and MusicXML scores out: the only
+module that imports music21.
 
 music21 is an optional extra (`pip install 'guigen[notation]'`) and is imported inside the
 functions, so the rest of GuiGen runs without it; without it, reading says what to install.
@@ -307,3 +308,155 @@ def pick_tune(tunes: list[Tune], tune: str | int | None, path) -> Tune:
 def read_notation(path, tune: str | int | None = None) -> NoteSequence:
     """One tune of an ABC or MusicXML file as a NoteSequence (for primers); NotationError if it can't be read."""
     return pick_tune(read_tunes(path), tune, path).seq
+
+
+# -- MusicXML out -----------------------------------------------------------------------------------
+# A score MuseScore and music21 open: a melody as one staff, four voices as four parts (Soprano,
+# Alto, Tenor, Bass on four staves), any other texture as one part whose notes of the same start
+# and end make chords, laid out in as many layers (MusicXML <voice>s) as overlapping notes need.
+# Notes are written exactly as they are on the grid: music21 splits them at barlines and into
+# writable durations with ties, which a reader joins again.
+WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
+CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
+WRITE_MISSING = "writing MusicXML needs music21: pip install 'guigen[notation]'"
+_CONTAINER = ('<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
+              '<rootfile full-path="score.musicxml" media-type="application/vnd.recordare.musicxml+xml"/>'
+              '</rootfiles></container>\n')
+
+
+def music21_for_scores():
+    try:
+        import music21
+    except ImportError:
+        raise NotationError(WRITE_MISSING) from None
+    return music21
+
+
+def _layers(notes: list[Note]) -> list[list[list[Note]]]:
+    """Notes as chords (same start and end), then the chords in layers that never overlap."""
+    chords: dict[tuple[int, int], list[Note]] = {}
+    for n in sorted(notes):
+        chords.setdefault((n.start, n.end), []).append(n)
+    layers: list[list[list[Note]]] = []
+    for (start, _), chord in sorted(chords.items()):
+        layer = next((la for la in layers if la[-1][0].end <= start), None)  # the first layer free by then
+        if layer is None:
+            layers.append([chord])
+        else:
+            layer.append(chord)
+    return layers
+
+
+def _pitch(m21, midi: int, flats: bool):
+    p = m21.pitch.Pitch(midi=midi)
+    if flats and p.accidental is not None and p.accidental.name == "sharp":
+        p = p.getEnharmonic()
+    return p
+
+
+def _part(m21, notes, name, seq, sharps, clef, program, first):
+    """One music21 Part: measures with time and key signature, the notes in one or more layers."""
+    q = Fraction(1, seq.steps_per_quarter)
+    total = max(n.end for n in seq.notes) if seq.notes else 0
+    layer_parts = []
+    for layer in _layers(notes) or [[]]:
+        s = m21.stream.Part()
+        for chord in layer:
+            pitches = [_pitch(m21, n.pitch, sharps < 0) for n in sorted(chord, key=lambda n: n.pitch)]
+            el = m21.note.Note(pitches[0]) if len(pitches) == 1 else m21.chord.Chord(pitches)
+            el.quarterLength = (chord[0].end - chord[0].start) * q
+            el.volume.velocity = chord[0].velocity
+            s.insert(chord[0].start * q, el)
+        if total and s.highestTime < total * q:  # every layer runs to the piece's end
+            s.insert(total * q, m21.note.Rest(quarterLength=0))
+        s.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=False)
+        for r in list(s.getElementsByClass(m21.note.Rest)):
+            if r.quarterLength == 0:
+                s.remove(r)
+        ts = m21.meter.TimeSignature(f"{seq.time_signature[0]}/{seq.time_signature[1]}")
+        s.insert(0, ts)
+        measured = s.makeMeasures()
+        measured.makeTies(inPlace=True)
+        layer_parts.append(measured)
+    part = m21.stream.Part()
+    part.partName = name
+    instrument = m21.instrument.Instrument()
+    instrument.partName, instrument.instrumentName, instrument.midiProgram = name, name, program
+    part.insert(0, instrument)
+    for i, measure in enumerate(layer_parts[0].getElementsByClass(m21.stream.Measure)):
+        m = m21.stream.Measure(number=measure.number)
+        if i == 0:
+            m.insert(0, m21.clef.clefFromString(clef))
+            m.insert(0, m21.key.KeySignature(sharps))
+            m.insert(0, m21.meter.TimeSignature(f"{seq.time_signature[0]}/{seq.time_signature[1]}"))
+            if first:
+                m.insert(0, m21.tempo.MetronomeMark(number=round(seq.qpm, 3), referent=m21.note.Note(type="quarter")))
+        for k, lp in enumerate(layer_parts):
+            src = lp.getElementsByClass(m21.stream.Measure)
+            if i >= len(src):
+                continue
+            v = m21.stream.Voice(id=str(k + 1))
+            for el in src[i].notesAndRests:
+                v.insert(el.offset, el)
+            m.insert(0, v) if len(layer_parts) > 1 else [m.insert(el.offset, el) for el in v.notesAndRests]
+        part.append(m)
+    return part
+
+
+def _key_sharps(notes: list[Note]) -> int:
+    """Sharps (negative: flats) of the major key holding the most note-time (or its relative minor)."""
+    from guigen.music.events import major_key
+
+    return {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}[major_key(notes)]
+
+
+def score(seq: NoteSequence, parts: list[list[Note]] | None = None, names=None, programs=None):
+    """A music21 Score of a sequence: one part of all its notes, or the given parts (e.g. SATB)."""
+    m21 = music21_for_scores()
+    if not seq.notes:
+        raise NotationError("nothing to write: no notes")
+    parts = parts if parts is not None else [seq.pitched()]
+    names = list(names) if names else ([seq.voices[0].name or seq.name or "Music"] if len(parts) == 1 else
+                                       [f"Part {i + 1}" for i in range(len(parts))])
+    programs = list(programs) if programs else [seq.voices[0].program if seq.voices else 0] * len(parts)
+    sharps = _key_sharps(seq.pitched())
+    out = m21.stream.Score()
+    meta = m21.metadata.Metadata(title=seq.name or "GuiGen")
+    meta.composer = "GuiGen"
+    out.insert(0, meta)
+    for i, (notes, name) in enumerate(zip(parts, names)):
+        clef = CLEFS.get(name) or (m21.clef.bestClef(m21.stream.Stream(
+            [m21.note.Note(midi=n.pitch) for n in notes])).name if notes else "treble")
+        if clef not in ("treble", "bass", "treble8vb", "alto", "tenor"):
+            clef = "bass" if notes and sum(n.pitch for n in notes) / len(notes) < 60 else "treble"
+        out.insert(0, _part(m21, notes, name, seq, sharps, clef, programs[i], i == 0))
+    return out
+
+
+def musicxml_bytes(seq: NoteSequence, parts=None, names=None, programs=None, compressed: bool = False) -> bytes:
+    """The score as MusicXML text, or as a compressed .mxl archive."""
+    m21 = music21_for_scores()
+    xml = m21.musicxml.m21ToXml.GeneralObjectExporter(score(seq, parts, names, programs)).parse()
+    if not compressed:
+        return xml
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.recordare.musicxml", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", _CONTAINER, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("score.musicxml", xml, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def write_musicxml(seq: NoteSequence, path, parts=None, names=None, programs=None, overwrite: bool = False) -> Path:
+    """Write a score atomically (.musicxml/.xml, or compressed .mxl); refuse to replace a file unless overwrite."""
+    from guigen.core.files import atomic_write_bytes, refuse_overwrite
+
+    path = Path(path)
+    if path.suffix.lower() not in WRITE_SUFFIXES:
+        raise NotationError(f"{path}: a score is written as .musicxml, .xml or .mxl")
+    refuse_overwrite(path, overwrite)
+    atomic_write_bytes(path, musicxml_bytes(seq, parts, names, programs, path.suffix.lower() == ".mxl"))
+    return path
