@@ -1,61 +1,366 @@
-"""The piano roll: notes grow as events stream in; a playhead during playback; drag out a .mid.
+"""The piano roll, as a DAW draws one: a keyboard strip, a ruler in bars and beats, the whole piece
+to scroll and zoom over, a follow mode, voices in colours, labelled playhead and next-step markers.
 
-Notes are decoded from all the ids so far (primer + generated) by the model's encoding, and
-drawn as one BarGraphItem updated in place. Optionally each note is coloured by the probability
-of the event that started it.
+Notes are decoded from all the ids so far (primer + generated) by the model's encoding and drawn
+as one BarGraphItem updated in place. In four-voice texture each note gets its voice (soprano,
+alto, tenor, bass: guigen.music.voices); colouring by probability fills each generated note by the
+probability of the event that struck it, its outline keeping the voice's colour. Colours come
+from the widget's palette, so the roll reads in light and dark themes alike.
+
+Mouse: the wheel scrolls, Ctrl + wheel zooms; dragging the notes out drops a .mid file. Scrolling
+away from the end leaves follow mode; scrolling back to the end (or the Follow button) re-enters it.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDrag
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
+                               QWidget)
 
-from guigen.app.widgets.textview import prob_colour
+from guigen.music.events import NOTE_NAMES, STEPS_PER_QUARTER, pitch_name
 
-NOTE = QColor(70, 130, 200)
-PRIMER = QColor(150, 150, 150)
+BLACK_KEYS = {1, 3, 6, 8, 10}  # pitch classes of the black keys
+VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+# Okabe-Ito colours (told apart with colour blindness): vermillion, orange, bluish green, blue
+VOICE_COLOURS = (QColor(213, 94, 0), QColor(230, 159, 0), QColor(0, 158, 115), QColor(0, 114, 178))
+ONE_COLOUR = QColor(0, 114, 178)  # a melody, or chords that are not four-voice texture
+KEYS_WIDTH = 46  # px: the keyboard strip
+DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
+MIN_SPAN, MAX_SPAN = 16, 100_000
+FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
 
 
-class PianoRoll(pg.PlotWidget):
+# -- colours ---------------------------------------------------------------------------------------
+def luminance(c: QColor) -> float:
+    """WCAG relative luminance."""
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two colours, 1 to 21."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(colour: QColor, background: QColor, ratio: float = 4.5) -> QColor:
+    """colour, darkened (on light backgrounds) or lightened (on dark) until it reads at `ratio`."""
+    c = QColor(colour)
+    dark_bg = luminance(background) < 0.18
+    for _ in range(40):
+        if contrast(c, background) >= ratio:
+            break
+        h, s, v, a = c.getHsvF()
+        c = QColor.fromHsvF(max(h, 0.0), s * (0.9 if dark_bg else 1.0), min(1.0, v + 0.05) if dark_bg else v * 0.9, a)
+        if dark_bg and v >= 1.0:
+            c = QColor.fromHsvF(max(h, 0.0), s * 0.8, 1.0, a)
+    return c
+
+
+def prob_fill(p: float) -> QColor:
+    """A note's fill for the probability p its event had: red surprising (p <= 0.001) to green (p = 1),
+    on a log scale, saturated enough to read on light and dark backgrounds."""
+    f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
+    return QColor.fromHsvF(0.33 * f, 0.8, 0.85)
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Base).lightness() < 128
+
+
+# -- time ------------------------------------------------------------------------------------------
+def metre_steps(time_signature: tuple[int, int]) -> tuple[int, int]:
+    """(steps per beat, steps per bar) on the 16th-note grid: 4/4 -> (4, 16), 6/8 -> (2, 12), 3/2 -> (8, 24)."""
+    num, den = time_signature
+    beat = max(1, STEPS_PER_QUARTER * 4 // den)
+    return beat, beat * num
+
+
+def bar_beat(step: float, time_signature: tuple[int, int]) -> str:
+    """'bar.beat' (both from 1) of a step, as a DAW's position display."""
+    beat, bar = metre_steps(time_signature)
+    step = int(step)
+    return f"{step // bar + 1}.{step % bar // beat + 1}"
+
+
+class RulerAxis(pg.AxisItem):
+    """The top axis as a ruler: bar numbers right of each bar line, ticks on the beats."""
+
+    def __init__(self):
+        super().__init__("top")
+        self.time_signature = (4, 4)
+        self.text = QColor(0, 0, 0)
+        self.setHeight(22)
+
+    def marks(self, x0: float, x1: float, width_px: float) -> tuple[int, list[int], list[int]]:
+        """(bars per number, the steps of numbered bars, the steps of other bar and beat lines in view)."""
+        beat, bar = metre_steps(self.time_signature)
+        px = width_px / max(x1 - x0, 1e-9)  # pixels per step
+        every = 1
+        while every * bar * px < 30:  # room for a bar number
+            every *= 2
+        numbered = [s for s in range(max(0, math.floor(x0 / bar)) * bar, int(x1) + 1, bar) if (s // bar) % every == 0]
+        step = beat if beat * px >= 6 else bar
+        other = [s for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step) if s not in numbered]
+        return every, numbered, other
+
+    def paint(self, p, opt, widget):
+        view = self.linkedView()
+        if view is None:
+            return
+        (x0, x1), _ = view.viewRange()
+        rect = self.boundingRect()
+        xpx = lambda x: self.mapFromScene(view.mapViewToScene(QPointF(x, 0))).x()  # noqa: E731
+        _, numbered, other = self.marks(x0, x1, view.width())
+        _, bar = metre_steps(self.time_signature)
+        font = QFont(p.font())
+        font.setPointSizeF(8.5)
+        p.setFont(font)
+        pen = QPen(self.text)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        bottom = rect.bottom()
+        p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
+        for s in other:
+            x = xpx(s)
+            if rect.left() <= x <= rect.right():
+                p.drawLine(QPointF(x, bottom - (6 if s % bar == 0 else 3)), QPointF(x, bottom))
+        for s in numbered:
+            x = xpx(s)
+            if rect.left() - 1 <= x <= rect.right():
+                p.drawLine(QPointF(x, rect.top() + 2), QPointF(x, bottom))
+                p.drawText(QRectF(x + 3, rect.top(), 40, rect.height() - 2),
+                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, str(s // bar + 1))
+
+
+class KeyboardAxis(pg.AxisItem):
+    """The left axis drawn as piano keys, one row per pitch: every C labelled (C4 = middle C)."""
+
+    def __init__(self):
+        super().__init__("left")
+        self.setWidth(KEYS_WIDTH)
+
+    def paint(self, p, opt, widget):
+        view = self.linkedView()
+        if view is None:
+            return
+        low, high = view.viewRange()[1]
+        rect = self.boundingRect()
+        ypx = lambda y: self.mapFromScene(view.mapViewToScene(QPointF(0, y))).y()  # noqa: E731
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.fillRect(rect, QColor(250, 250, 250))
+        font = QFont(p.font())
+        font.setPointSizeF(7.5)
+        p.setFont(font)
+        rows = range(max(0, math.floor(low)), min(127, math.ceil(high)) + 1)
+        line = QPen(QColor(120, 120, 120))
+        line.setCosmetic(True)
+        for pitch in rows:
+            top, bottom = ypx(pitch + 0.5), ypx(pitch - 0.5)
+            if pitch % 12 in BLACK_KEYS:
+                p.fillRect(QRectF(rect.left(), top, rect.width() * 0.62, bottom - top), QColor(25, 25, 25))
+            elif (pitch + 1) % 12 in (0, 5):  # a white key with no black key above it: draw its top edge
+                p.setPen(line)
+                p.drawLine(QPointF(rect.left(), top), QPointF(rect.right(), top))
+            if pitch % 12 == 0:
+                p.setPen(QColor(0, 0, 0))
+                h = max(bottom - top, 10)
+                p.drawText(QRectF(rect.left(), bottom - h, rect.width() - 3, h),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
+                p.setPen(line)
+                p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
+        p.setPen(QPen(QColor(90, 90, 90)))
+        p.drawLine(rect.topRight(), rect.bottomRight())
+
+
+class Backdrop(pg.GraphicsObject):
+    """Behind the notes: black-key rows shaded, the primer's span, and lines on beats and bars."""
+
+    def __init__(self, roll: "PianoRoll"):
+        super().__init__()
+        self.roll = roll
+        self.setZValue(-10)
+
+    def boundingRect(self):
+        return QRectF(-1e6, -1, 2e6, 130)
+
+    def paint(self, p, *args):
+        vb = self.getViewBox()
+        if vb is None:
+            return
+        (x0, x1), (y0, y1) = vb.viewRange()
+        roll = self.roll
+        c = roll.colours
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
+            if pitch % 12 in BLACK_KEYS:
+                p.fillRect(QRectF(x0, pitch - 0.5, x1 - x0, 1), c["black_row"])
+        if roll.primer_steps:
+            p.fillRect(QRectF(0, y0, roll.primer_steps, y1 - y0), c["primer"])
+        beat, bar = metre_steps(roll.time_signature)
+        px = vb.width() / max(x1 - x0, 1e-9)
+        for step, pen in ((beat, c["beat_pen"]), (bar, c["bar_pen"])):
+            if step * px < 5:
+                continue
+            p.setPen(pen)
+            for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step):
+                if step == bar or s % bar:
+                    p.drawLine(QPointF(s, y0), QPointF(s, y1))
+        p.setPen(c["octave_pen"])
+        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
+            if pitch % 12 == 0:
+                p.drawLine(QPointF(x0, pitch - 0.5), QPointF(x1, pitch - 0.5))
+
+
+class ProbabilityLegend(QWidget):
+    """The colour scale of colouring by probability: p <= 0.001 ... p = 1 on a log scale."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFixedSize(165, 20)
+        self.setToolTip("Colour by probability: each generated note is filled by the probability its event had")
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        p.setPen(text)
+        font = QFont(self.font())
+        font.setPointSizeF(8)
+        p.setFont(font)
+        left, right = 48, self.width() - 16
+        for x in range(left, right):
+            f = (x - left) / (right - left)
+            p.fillRect(x, 4, 1, 12, prob_fill(10 ** (3 * f - 3)))
+        p.drawText(QRectF(0, 0, left - 3, 20), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "p .001")
+        p.drawText(QRectF(right + 3, 0, 14, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "1")
+
+
+class PianoRoll(QWidget):
     """make_midi, when set, is called to write a .mid for dragging out; returns its path."""
 
     drag_started = Signal()
+    primer_changed = Signal()  # reset() was called: a new primer (and maybe a new metre)
+    follow_changed = Signal(bool)
 
     def __init__(self, parent=None):
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         self.codec = None
         self.primer: list[int] = []
         self.tokens: list[int] = []
         self.probs: list[float] = []
         self.colour = False
         self.notes = []
+        self.voices: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
+        self.time_signature = (4, 4)
+        self.primer_steps = 0
+        self.steps = 0  # steps so far: the next step's index
+        self.span = DEFAULT_SPAN  # steps visible
+        self.follow = True
         self.make_midi = None
         self._press = None
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=True, y=False)
-        self.hideButtons()
-        self.showGrid(x=True, y=True, alpha=0.2)
-        self.setLabel("bottom", "16th-note steps")
-        for name in ("left", "bottom"):
-            ax = self.getAxis(name)
-            ax.setPen(pg.mkPen("k"))
-            ax.setTextPen(pg.mkPen("k"))
-        self.bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[], brush=NOTE, pen=pg.mkPen((30, 60, 110)))
-        self.addItem(self.bars)
-        self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen((230, 120, 20), width=2))
-        self.playhead = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), width=2))
-        self.playhead.hide()
-        self.addItem(self.now)
-        self.addItem(self.playhead)
-        self.setToolTip("Generated notes. Drag from here to a DAW or file manager to drop a .mid file.")
+        self._scrolling = False  # the scroll bar is being set by the program, not the user
+        self._pitch_range = None
+        self._voice_cache: tuple | None = None
+        self.setAccessibleName("Piano roll")
+        self.setAccessibleDescription("Notes over time: a keyboard on the left, bars and beats on top")
 
-    def reset(self, codec, primer=()) -> None:
+        self.ruler = RulerAxis()
+        self.keys = KeyboardAxis()
+        self.plot = pg.PlotWidget(axisItems={"top": self.ruler, "left": self.keys})
+        pi = self.plot.getPlotItem()
+        pi.showAxis("top")
+        pi.hideAxis("bottom")
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        pi.layout.setContentsMargins(0, 0, 4, 0)
+        self.view = pi.getViewBox()
+        self.view.setMouseEnabled(x=False, y=False)  # the wheel and drags are ours (see eventFilter)
+        self.view.setDefaultPadding(0)
+        self.backdrop = Backdrop(self)
+        self.view.addItem(self.backdrop, ignoreBounds=True)
+        self.bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
+        self.view.addItem(self.bars)
+        # the next-step label left of its line (in follow mode the line is near the right edge)
+        self.now = pg.InfiniteLine(angle=90, label="next step", labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
+        self.playhead = pg.InfiniteLine(angle=90, label="playhead", labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
+        self.playhead.hide()
+        self.view.addItem(self.now, ignoreBounds=True)
+        self.view.addItem(self.playhead, ignoreBounds=True)
+        self.primer_text = pg.TextItem("primer", anchor=(0, 1))
+        self.view.addItem(self.primer_text, ignoreBounds=True)
+        self.plot.viewport().installEventFilter(self)
+        self.plot.setToolTip("Wheel: scroll; Ctrl + wheel: zoom. Drag the notes to a DAW or file manager "
+                             "to drop a .mid file.")
+        self.view.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
+
+        self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
+        self.scrollbar.setToolTip("Scroll over the whole piece; back at the end, the roll follows the music again")
+        self.scrollbar.valueChanged.connect(self._scrolled)
+
+        # the bar above the roll: view controls and the legend
+        self.follow_button = self._tool("Follow", "Keep the newest notes in view (scrolling away turns this off)",
+                                        checkable=True)
+        self.follow_button.setChecked(True)
+        self.follow_button.toggled.connect(self.set_follow)
+        zoom_out = self._tool("−", "Zoom out (Ctrl + wheel)")
+        zoom_out.clicked.connect(lambda: self.zoom(1.5))
+        zoom_in = self._tool("+", "Zoom in (Ctrl + wheel)")
+        zoom_in.clicked.connect(lambda: self.zoom(1 / 1.5))
+        fit = self._tool("All", "Show the whole piece")
+        fit.clicked.connect(self.show_all)
+        self.position = QLabel()
+        self.position.setToolTip("Bar.beat of the next step, and the time signature")
+        self.voice_legend = QLabel()
+        self.voice_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.prob_legend = ProbabilityLegend()
+        self.prob_legend.hide()
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 2, 4, 0)
+        top.setSpacing(4)
+        for w in (self.follow_button, zoom_out, zoom_in, fit):
+            top.addWidget(w)
+        top.addSpacing(6)
+        top.addWidget(self.position)
+        top.addWidget(self.voice_legend, 1)
+        top.addWidget(self.prob_legend)
+        self.voice_legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.voice_legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(top)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.scrollbar)
+        self.colours: dict = {}
+        self._apply_palette()
+        self._show_range()
+
+    def _tool(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setCheckable(checkable)
+        b.setAutoRaise(True)
+        return b
+
+    # -- content ------------------------------------------------------------------------------
+    def reset(self, codec, primer=(), time_signature=(4, 4)) -> None:
         self.codec, self.primer = codec, [int(t) for t in primer]
         self.tokens, self.probs = [], []
+        self.time_signature = tuple(time_signature)
+        self.ruler.time_signature = self.time_signature
+        self.primer_steps = codec.count_steps(self.primer) if (codec is not None and self.primer) else 0
+        self._pitch_range = None
+        self._voice_cache = None
+        self.set_follow(True)
         self._redraw()
+        self.primer_changed.emit()
 
     def append_tokens(self, tokens, probs) -> None:
         self.tokens.extend(int(t) for t in tokens)
@@ -78,6 +383,7 @@ class PianoRoll(pg.PlotWidget):
             self.playhead.hide()
         else:
             self.playhead.setValue(step)
+            self.playhead.label.setFormat(f"playhead {bar_beat(step, self.time_signature)}")
             self.playhead.show()
 
     def _redraw(self) -> None:
@@ -85,41 +391,63 @@ class PianoRoll(pg.PlotWidget):
             return
         ids = self.ids()
         self.notes = self.codec.decode(ids) if ids else []
-        steps = self.codec.count_steps(ids) if ids else 0
-        self.now.setValue(steps)
+        self.steps = self.codec.count_steps(ids) if ids else 0
+        self.now.setValue(self.steps)
+        self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
+        self.voices = self._voices()
         if not self.notes:
-            self.bars.setOpts(x0=[], y0=[], width=[], height=[], brushes=None)
+            self.bars.setOpts(x0=[], y0=[], width=[], height=[], brushes=None, pens=None)
         else:
             start = np.array([n.start for n in self.notes], dtype=float)
             end = np.array([n.end for n in self.notes], dtype=float)
             pitch = np.array([n.pitch for n in self.notes], dtype=float)
-            self.bars.setOpts(x0=start, y0=pitch - 0.4, width=end - start, height=np.full(len(pitch), 0.8),
-                              brushes=self._brushes(steps))
-        self._ranges(steps)
+            brushes, pens = self._styles()
+            self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
+                              brushes=brushes, pens=pens)
+        self.primer_text.setVisible(self.primer_steps > 0)
+        num, den = self.time_signature
+        self.position.setText(f"{bar_beat(self.steps, self.time_signature)} · {num}/{den}")
+        self._update_legend()
+        self._show_range()
 
-    def _brushes(self, steps: int):
-        """Primer notes grey; generated notes blue, or by the probability of the event that began them."""
-        primer_steps = self.codec.count_steps(self.primer) if self.primer else 0
-        starts = self._event_steps() if self.colour else {}
-        out = []
-        for n in self.notes:
-            if n.start < primer_steps:
-                out.append(pg.mkBrush(PRIMER))
-            elif self.colour and (n.start, n.pitch) in starts:
-                out.append(pg.mkBrush(prob_colour(starts[(n.start, n.pitch)]).darker(115)))
+    def _voices(self) -> list[int] | None:
+        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None."""
+        if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
+            return None
+        key = tuple(self.notes)
+        if self._voice_cache is not None and self._voice_cache[0] == key:
+            return self._voice_cache[1]
+        from guigen.music.voices import assign_voices
+
+        voices = assign_voices(self.notes)
+        self._voice_cache = (key, voices)
+        return voices
+
+    def _styles(self):
+        """(brushes, pens) per note: one colour means one thing at a time. Normally the voice's
+        colour; colouring by probability, the probability of the event that struck the note (notes
+        are a few pixels high, too small to show both). Primer notes are paler."""
+        c = self.colours
+        starts = self._event_probs() if self.colour else {}
+        outline = pg.mkPen(c["outline"], width=1)
+        brushes = []
+        for i, n in enumerate(self.notes):
+            if self.colour:
+                fill = prob_fill(starts[(n.start, n.pitch)]) if (n.start, n.pitch) in starts else QColor(c["primer_note"])
             else:
-                out.append(pg.mkBrush(NOTE))
-        return out
+                fill = QColor(c["voices"][self.voices[i]] if self.voices is not None else c["one"])
+            if n.start < self.primer_steps:
+                fill.setAlpha(120)
+            brushes.append(pg.mkBrush(fill))
+        return brushes, [outline] * len(self.notes)
 
-    def _event_steps(self) -> dict:
+    def _event_probs(self) -> dict:
         """(step, pitch) -> probability of the generated event that named that pitch at that step."""
-        out, step = {}, self.codec.count_steps(self.primer) if self.primer else 0
+        out, step = {}, self.primer_steps
         label = self.codec.token_label
         for t, p in zip(self.tokens, self.probs):
             name = label(t)
             if name and name[0] in "ABCDEFG" and not name.endswith("held"):
-                from guigen.music.events import NOTE_NAMES
-
                 pitch_class = NOTE_NAMES.index(name[:2] if len(name) > 1 and name[1] == "#" else name[0])
                 octave = int(name.lstrip("ABCDEFG#").split()[0])
                 out[(step, (octave + 1) * 12 + pitch_class)] = p
@@ -127,35 +455,189 @@ class PianoRoll(pg.PlotWidget):
                 step += 1
         return out
 
-    def _ranges(self, steps: int) -> None:
+    def _update_legend(self) -> None:
+        c = self.colours
+        text = c["text"].name()
+        if self.voices is not None:  # initials when the roll is narrow (the tooltip names them)
+            short = self.width() < 640
+            items = [(c["voices"][i], name[0] if short else name) for i, name in enumerate(VOICE_NAMES)]
+        elif getattr(self.codec, "name", "") == "polyphony":
+            items = [(c["one"], "notes (not four-voice texture)")]
+        else:
+            items = [(c["one"], "melody")]
+        chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}" for col, name in items)
+        self.voice_legend.setText(f"<span style='color:{text}'>{chips}</span>")
+        self.voice_legend.setToolTip("Voice colours (soprano, alto, tenor, bass in four-voice texture). "
+                                     "The primer is shaded; its notes are paler.")
+        self.voice_legend.setVisible(not self.colour)
+        self.prob_legend.setVisible(self.colour)
+
+    # -- view: scroll, zoom, follow -----------------------------------------------------------
+    def total_steps(self) -> int:
+        """Steps the scroll bar covers: the piece, its notes' ends and the next step included."""
+        return max(self.steps, max((n.end for n in self.notes), default=0))
+
+    def view_range(self) -> tuple[float, float]:
+        return tuple(self.view.viewRange()[0])
+
+    def set_follow(self, on: bool) -> None:
+        on = bool(on)
+        changed = on != self.follow
+        self.follow = on
+        if self.follow_button.isChecked() != on:
+            self.follow_button.setChecked(on)
+        if on:
+            self._show_range()
+        if changed:
+            self.follow_changed.emit(on)
+
+    def zoom(self, factor: float, anchor: float | None = None) -> None:
+        """Show `factor` times as many steps, keeping `anchor` (a step; default the middle) in place."""
+        x0, x1 = self.view_range()
+        anchor = (x0 + x1) / 2 if anchor is None else anchor
+        span = min(max(self.span * factor, MIN_SPAN), MAX_SPAN)
+        left = anchor - (anchor - x0) * span / max(x1 - x0, 1e-9)
+        self.span = span
+        self._show_range(None if self.follow else left)
+
+    def show_all(self) -> None:
+        self.span = min(max(self.total_steps() + FOLLOW_MARGIN, MIN_SPAN), MAX_SPAN)
+        self._show_range(0.0)
+
+    def scroll_to(self, left: float) -> None:
+        """Show from step `left` on (as the user scrolling): leaves follow mode unless at the end."""
+        self.set_follow(False)
+        self._show_range(left)
+        if self._at_end():
+            self.set_follow(True)
+
+    def _at_end(self) -> bool:
+        return self.scrollbar.value() >= self.scrollbar.maximum()
+
+    def _show_range(self, left: float | None = None) -> None:
+        """Set the visible steps: the end in follow mode, else from `left` (default: where it is)."""
+        end = self.total_steps() + FOLLOW_MARGIN
+        if self.follow:
+            left = max(0.0, end - self.span)
+        elif left is None:
+            left = self.view_range()[0]
+        left = min(max(0.0, left), max(0.0, end - self.span))
+        self.view.setXRange(left, left + self.span, padding=0)
+        self._fit_pitches()
+        self._sync_scrollbar()
+
+    def _fit_pitches(self) -> None:
+        """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
         if self.notes:
-            low = min(n.pitch for n in self.notes)
-            high = max(n.pitch for n in self.notes)
+            low, high = min(n.pitch for n in self.notes), max(n.pitch for n in self.notes)
         else:
             low, high = 60, 72
-        mid = (low + high) / 2
-        half = max((high - low) / 2 + 2, 7)
-        self.setYRange(mid - half, mid + half, padding=0)
-        self.setXRange(max(0, steps - 128), max(steps + 4, 64), padding=0)
-        ticks = [(p, f"C{p // 12 - 1}") for p in range(0, 128, 12)]
-        self.getAxis("left").setTicks([ticks, [(p, "") for p in range(128)]])
-
-    # -- drag a .mid out --------------------------------------------------------------------
-    def mousePressEvent(self, ev) -> None:
-        self._press = ev.position().toPoint() if ev.button() == Qt.MouseButton.LeftButton else None
-        super().mousePressEvent(ev)
-
-    def mouseMoveEvent(self, ev) -> None:
-        if (self._press is not None and self.make_midi is not None and self.notes
-                and (ev.position().toPoint() - self._press).manhattanLength() > QApplication.startDragDistance()):
-            self._press = None
-            path = self.make_midi()
-            if path:
-                mime = QMimeData()
-                mime.setUrls([QUrl.fromLocalFile(str(path))])
-                drag = QDrag(self)
-                drag.setMimeData(mime)
-                self.drag_started.emit()
-                drag.exec(Qt.DropAction.CopyAction)
+        if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:
             return
-        super().mouseMoveEvent(ev)
+        mid, half = (low + high) / 2, max((high - low) / 2 + 2.5, 7.5)
+        self._pitch_range = (low, high)
+        self.view.setYRange(mid - half, mid + half, padding=0)
+        self.primer_text.setPos(0, mid - half)
+
+    def _sync_scrollbar(self) -> None:
+        x0, x1 = self.view_range()
+        span = max(1, int(round(x1 - x0)))
+        end = self.total_steps() + FOLLOW_MARGIN
+        self._scrolling = True
+        self.scrollbar.setRange(0, max(0, end - span))
+        self.scrollbar.setPageStep(span)
+        self.scrollbar.setSingleStep(max(1, span // 16))
+        self.scrollbar.setValue(int(round(x0)))
+        self._scrolling = False
+
+    def _scrolled(self, value: int) -> None:
+        if not self._scrolling:
+            self.scroll_to(value)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.voices is not None:
+            self._update_legend()
+
+    # -- palette ---------------------------------------------------------------------------------
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+            self._redraw()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        pal = self.palette()
+        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+        dark = is_dark(pal)
+
+        def pen(colour, alpha, width=1):
+            c = QColor(colour)
+            c.setAlpha(alpha)
+            p = QPen(c, width)
+            p.setCosmetic(True)
+            return p
+
+        shade = QColor(text)
+        shade.setAlpha(18 if dark else 12)
+        primer = QColor(text)
+        primer.setAlpha(28 if dark else 20)
+        voices = [QColor(v).lighter(125) if dark else QColor(v) for v in VOICE_COLOURS]
+        self.colours = {
+            "text": text,
+            "voices": voices,
+            "one": QColor(86, 180, 233) if dark else ONE_COLOUR,
+            "primer_note": QColor(150, 150, 150),
+            "outline": QColor(0, 0, 0, 150) if not dark else QColor(255, 255, 255, 110),
+            "black_row": shade,
+            "primer": primer,
+            "beat_pen": pen(text, 40 if dark else 35),
+            "bar_pen": pen(text, 110 if dark else 100),
+            "octave_pen": pen(text, 45 if dark else 30),
+        }
+        self.plot.setBackground(base)
+        self.ruler.text = text
+        self.ruler.update()
+        now = readable(QColor(230, 120, 20), base)
+        head = readable(QColor(220, 40, 40), base)
+        for line, colour in ((self.now, now), (self.playhead, head)):
+            line.setPen(pg.mkPen(colour, width=2))
+            line.label.setColor(colour)
+            line.label.fill = pg.mkBrush(base)
+        self.primer_text.setColor(readable(text, base))
+
+    # -- mouse: wheel scrolls or zooms; dragging the notes out drops a .mid ------------------------------
+    def eventFilter(self, obj, ev) -> bool:
+        t = ev.type()
+        if t == QEvent.Type.Wheel:
+            delta = ev.angleDelta().y() or ev.angleDelta().x()
+            if not delta:
+                return True
+            if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                anchor = self.view.mapSceneToView(self.plot.mapToScene(ev.position().toPoint())).x()
+                self.zoom(0.8 if delta > 0 else 1.25, anchor)
+            else:
+                self.scroll_to(self.view_range()[0] - delta / 120 * self.span / 8)
+            return True
+        if t == QEvent.Type.MouseButtonPress:
+            self._press = ev.position().toPoint() if ev.button() == Qt.MouseButton.LeftButton else None
+        elif t == QEvent.Type.MouseMove and self._press is not None:
+            if (ev.position().toPoint() - self._press).manhattanLength() > QApplication.startDragDistance():
+                self._press = None
+                self._drag_out()
+                return True
+        elif t == QEvent.Type.MouseButtonRelease:
+            self._press = None
+        return False
+
+    def _drag_out(self) -> None:
+        if self.make_midi is None or not self.notes:
+            return
+        path = self.make_midi()
+        if path:
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(path))])
+            drag = QDrag(self)
+            drag.setMimeData(mime)
+            self.drag_started.emit()
+            drag.exec(Qt.DropAction.CopyAction)
