@@ -1,4 +1,9 @@
-"""`guigen train text|music ...`: train a model with a progress bar, checkpoints and resume."""
+"""`guigen train text|music ...`: train a model with a progress bar, checkpoints and resume.
+
+On any torch device (--device), and under torchrun as several processes (DDP): there, only the
+first process takes the lock, shows progress and writes files. Ctrl-C, SIGTERM or SIGHUP to any
+process saves one checkpoint and stops them all.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,9 @@ def _common(p):
                         "distribution is the target); same vocabulary or encoding as the data")
     t.add_argument("--teacher-weight", type=float,
                    help="with --teacher: share of the loss on the teachers' predictions, the rest on the data (default 0.5)")
+    t.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="auto|cpu|cuda|cuda:N|mps: where to train (default auto: a CUDA GPU when there is one, "
+                        "else the CPU); GPUs train in mixed precision; the model file is the same either way")
     t.add_argument("--force", action="store_true", help="replace an existing output model file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -106,9 +114,6 @@ def _configs(args):
     given = {k: getattr(args, k) for k in train_keys if getattr(args, k) is not None}
     if args.resume_meta:  # the checkpoint has it all (a fine-tuning run's --init only names where it began)
         meta = args.resume_meta
-        sizes = {k: getattr(args, k) for k in SIZE_DEFAULTS if getattr(args, k) is not None}
-        if any(meta["model_config"][k] != v for k, v in sizes.items()):
-            raise CliError(f"the checkpoint's model size is {meta['model_config']}; size options can't change on resume")
         train_cfg = TrainConfig.from_meta({**meta["train_config"], **given})
         return meta["model_config"], train_cfg
     if args.init_model is not None:
@@ -122,27 +127,79 @@ def _configs(args):
     return sizes, TrainConfig(**given)
 
 
+def _size_mismatch(meta: dict, args) -> str | None:
+    """What a size option given on resume changes, in words (None: nothing)."""
+    changed = [f"--{k} {getattr(args, k)} (the checkpoint's is {meta['model_config'][k]})" for k in SIZE_DEFAULTS
+               if getattr(args, k) is not None and meta["model_config"].get(k) != getattr(args, k)]
+    return ", ".join(changed) or None
+
+
 def run(args) -> int:
     import os
 
     # OpenMP threads that spin while waiting slow training tenfold when any other program
     # wants a core; passive waiting costs little when the machine is idle. Before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from tqdm import tqdm
-
-    from guigen.core.config import ModelConfig
-    from guigen.core.train import LN2, EpochEnd, Progress, Saved, Trainer, checkpoint_path_for, set_threads
+    from guigen.core import distributed
+    from guigen.core.devices import DeviceError, resolve_device
 
     out = args.output
     if out.suffix != ".safetensors":
         raise CliError(f"{out}: the output model file must end in .safetensors")
+    world = distributed.launched()
+    try:
+        device = resolve_device(args.device, world.local_rank if world.size > 1 else None)
+    except DeviceError as e:
+        raise CliError(str(e)) from None
+    distributed.start(world, device)
+    try:
+        return _run(args, out, device, distributed.current())
+    finally:
+        distributed.stop()
+
+
+def _run(args, out, device, world) -> int:
+    import contextlib
+    import io
+
+    from guigen.core import distributed
+    from guigen.core.runlock import LockedError, RunLock
+    from guigen.core.train import Trainer, checkpoint_path_for
+
     if out.exists() and not (args.force or args.resume):
         raise CliError(f"{out} exists; use --force to replace it, or --resume to continue its training")
     ckpt = checkpoint_path_for(out)
     if ckpt.exists() and not (args.force or args.resume):
         raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
                        "or start over with --force")
+    lock, refused = RunLock(out), None
+    if world.main:  # the one process that writes holds the lock on what it writes
+        try:
+            lock.acquire()
+        except LockedError as e:
+            refused = str(e)
+    if not distributed.all_agree(refused is None, device if device.type == "cuda" else None):
+        raise CliError(refused or "the first process could not lock the output (see its message)")
+    quiet = contextlib.redirect_stderr(io.StringIO()) if not world.main else contextlib.nullcontext()
+    try:
+        with quiet:  # one report, from the first process
+            trainer = _prepare(args, out, device, world)
+        return _train(args, out, trainer, world)
+    finally:
+        lock.release()
+
+
+def _prepare(args, out, device, world):
+    """The trainer, set up from the data, the options and a checkpoint."""
+    from guigen.core.config import ModelConfig
+    from guigen.core.devices import autocast_dtype, describe
+    from guigen.core.train import Trainer, describe_size, set_threads
+    from tqdm import tqdm
+
     args.resume_meta = Trainer.read_checkpoint_meta(args.resume) if args.resume else None
+    if args.resume_meta and (changed := _size_mismatch(args.resume_meta, args)):
+        raise CliError(f"the checkpoint's model is {describe_size(args.resume_meta['model_config'])}; "
+                       f"its size can't change on resume: leave out {changed}")
     args.init_model = None
     if args.init:
         from guigen.core import registry
@@ -162,14 +219,15 @@ def run(args) -> int:
     command = "guigen " + shlex.join(map(str, args.argv))
     extra = {"command": command, **({"fine_tuned_from": args.init} if args.init else {}),
              **({"distilled_from": args.teacher} if args.teacher_models else {})}
-    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta=extra)
-    threads = set_threads()
+    trainer = Trainer(data, model_cfg, train_cfg, out, extra_meta=extra, device=device)
+    threads = set_threads() if device.type == "cpu" else None
     reading = []  # a progress bar, once the teachers read the training data ahead (text)
 
     def teachers_read(done, total):
         if not reading:
-            reading.append(tqdm(total=total, unit=unit, unit_scale=True, disable=args.quiet, dynamic_ncols=True,
-                                file=sys.stderr, mininterval=1.0, desc="teachers reading the training data"))
+            reading.append(tqdm(total=total, unit=unit, unit_scale=True, disable=args.quiet or not world.main,
+                                dynamic_ncols=True, file=sys.stderr, mininterval=1.0,
+                                desc="teachers reading the training data"))
         reading[0].update(done - reading[0].n)
 
     trainer.set_teachers(args.teacher_models, progress=teachers_read)
@@ -177,26 +235,48 @@ def run(args) -> int:
         bar.close()
     if args.resume:
         trainer.load_checkpoint(args.resume)
+        if trainer.epoch >= train_cfg.epochs:  # nothing left to do: say how to do more
+            raise CliError(f"this run already finished its {trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'} (model in {out}); "
+                           f"pass --epochs N with N > {trainer.epoch} to train further")
     elif args.init_model is not None:
         trainer.init_from(args.init_model)
         print(f"fine-tuning {args.init}: starting from its weights", file=sys.stderr)
     if args.resume:
         print(f"resuming at step {trainer.step:,} (epoch {trainer.epoch + 1})", file=sys.stderr)
+    where = (f"{threads} thread{'' if threads == 1 else 's'}" if threads else describe(device, autocast_dtype(device)))
+    if world.size > 1:
+        where += f", {world.size} processes of {train_cfg.batch // world.size} streams each"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
           f"{trainer.model.num_parameters():,} parameters, {data.codec.num_classes} classes; "
-          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; "
-          f"{threads} thread{'' if threads == 1 else 's'}", file=sys.stderr)
+          f"{len(data.train):,} training and {len(data.val):,} validation {unit}s; {where}", file=sys.stderr)
+    return trainer
 
-    stop = []
 
-    def on_sigint(signum, frame):
-        if stop:  # a second Ctrl-C stops at once
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, a desktop session or scheduler ending, a closed terminal
+
+
+def _train(args, out, trainer, world) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from guigen.core.train import LN2, EpochEnd, Progress, Saved, Stopped
+
+    unit = "char" if trainer.data.codec.kind == "text" else "event"
+    first_signal = []
+
+    def on_signal(signum, frame):
+        # a second signal stops at once; one within a second of the first is the same request
+        # (torchrun passes Ctrl-C on to processes that had it from the terminal already)
+        if first_signal and time.monotonic() - first_signal[0] > 1.0:
             raise KeyboardInterrupt
-        stop.append(True)
+        first_signal.append(time.monotonic())
+        trainer.request_stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet,
+    previous = {name: signal.signal(getattr(signal, name), on_signal) for name in STOP_SIGNALS if hasattr(signal, name)}
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet or not world.main,
                dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    say = bar.write if world.main else (lambda *a, **k: None)
     try:
         for ev in trainer.run():
             if isinstance(ev, Progress):
@@ -204,19 +284,21 @@ def run(args) -> int:
                 bar.set_postfix_str(f"epoch {ev.epoch + 1} loss {ev.loss:.3f} {ev.tokens_per_s:,.0f} {unit}s/s", refresh=False)
             elif isinstance(ev, EpochEnd):
                 mark = "  (best so far, saved)" if ev.best else ""
-                bar.write(f"epoch {ev.epoch}: train {ev.train_loss:.4f}, validation {ev.val_loss:.4f} nats/{unit} "
-                          f"({ev.val_loss / LN2:.4f} bits){mark}", file=sys.stderr)
+                say(f"epoch {ev.epoch}: train {ev.train_loss:.4f}, validation {ev.val_loss:.4f} nats/{unit} "
+                    f"({ev.val_loss / LN2:.4f} bits){mark}", file=sys.stderr)
             elif isinstance(ev, Saved) and ev.what == "checkpoint" and not args.quiet:
-                bar.write(f"checkpoint: {ev.path}", file=sys.stderr)
-            if stop:
-                saved = trainer.save_checkpoint()
+                say(f"checkpoint: {ev.path}", file=sys.stderr)
+            elif isinstance(ev, Stopped):
                 bar.close()
-                print(f"stopped; checkpoint saved to {saved.path}\nresume with the same command plus "
-                      f"--resume {shlex.quote(str(saved.path))}", file=sys.stderr)
+                if world.main:
+                    print(f"stopped at step {ev.step:,}; checkpoint saved to {ev.path}\nresume with the same command "
+                          f"plus --resume {shlex.quote(str(ev.path))}", file=sys.stderr)
                 return 130
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
         bar.close()
-    print(f"done: best validation loss {trainer.best_val:.4f} nats/{unit} ({trainer.best_val / LN2:.4f} bits); "
-          f"model saved to {out}", file=sys.stderr)
+    if world.main:
+        print(f"done: best validation loss {trainer.best_val:.4f} nats/{unit} ({trainer.best_val / LN2:.4f} bits); "
+              f"model saved to {out}", file=sys.stderr)
     return 0

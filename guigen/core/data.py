@@ -116,6 +116,28 @@ def batch_streams(tokens: np.ndarray, batch: int, seq_len: int, offset: int = 0)
         yield x[:, start : start + seq_len], y[:, start : start + seq_len]
 
 
+def stream_windows(tokens, batch: int, seq_len: int, offset: int = 0, rows=None, first: int = 0):
+    """The windows of batch_streams, for any sliceable token sequence (an array, or shards on disk).
+
+    Only the streams in `rows` are read (one process's share of the batch, when several train
+    together), and windows before `first` are skipped without reading them. Yields (x, y, at):
+    inputs, targets, and the positions of the inputs in `tokens`, each of shape (len(rows), length).
+    """
+    per_stream = (len(tokens) - offset - 1) // batch
+    if per_stream < 2:
+        raise DataError(f"too few tokens ({len(tokens) - offset}) for batch {batch}")
+    rows = range(batch) if rows is None else rows
+    bases = np.asarray([offset + r * per_stream for r in rows], dtype=np.int64)
+    for start in range(first * seq_len, per_stream, seq_len):
+        length = min(seq_len, per_stream - start)
+        if len(bases):
+            chunk = np.stack([np.asarray(tokens[b + start : b + start + length + 1]) for b in bases])
+        else:
+            chunk = np.zeros((0, length + 1), dtype=np.int64)
+        at = bases[:, None] + start + np.arange(length)
+        yield chunk[:, :-1], chunk[:, 1:], at
+
+
 def num_windows(n_tokens: int, batch: int, seq_len: int) -> int:
     per_stream = (n_tokens - 1) // batch
     return -(-per_stream // seq_len)

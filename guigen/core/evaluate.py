@@ -9,7 +9,7 @@ import numpy as np
 CHUNK = 2048  # tokens per forward call; the state carries over, so the result is exact
 
 
-def nll(models, sequences) -> tuple[float, int]:
+def nll(models, sequences, device="cpu") -> tuple[float, int]:
     """Total NLL in nats of each sequence's tokens 1..n given those before, and how many were scored.
 
     `models` is one model, or a list scored as an ensemble: the mean of their next-token
@@ -20,11 +20,11 @@ def nll(models, sequences) -> tuple[float, int]:
 
     from guigen.core.model import LSTMModel
 
-    nets = [LSTMModel.from_loaded(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
+    nets = [LSTMModel.from_loaded(m).to(device) for m in (models if isinstance(models, (list, tuple)) else [models])]
     total, count = 0.0, 0
     with torch.no_grad():
         for seq in sequences:
-            seq = torch.as_tensor(np.asarray(seq, dtype=np.int64))
+            seq = torch.as_tensor(np.asarray(seq, dtype=np.int64)).to(device)  # float32 on any device
             states = [None] * len(nets)
             for start in range(0, len(seq) - 1, CHUNK):
                 x = seq[start : start + CHUNK][None]

@@ -3,6 +3,13 @@
 The best model (by validation loss) is written after each epoch that improves it; a checkpoint
 with optimizer state, schedule position and step counter is written atomically every few
 minutes and on request, so training resumes where it stopped. Both are safetensors files.
+
+The trainer runs on any torch device (mixed precision on GPUs) and, under torchrun, as one of
+several processes with DistributedDataParallel: each process trains its own share of the
+batch's streams and only the first writes files. The files hold the global state (float32 CPU
+tensors), so a model is the same whatever trained it and a checkpoint resumes with any number
+of processes. With dropout, each process draws its own masks (a seed per process), so runs with
+different numbers of processes agree in distribution, not bit for bit; without dropout they agree.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from guigen.core import distributed
 from guigen.core.codec import codec_from_meta
-from guigen.core.data import TokenData, batch_streams, num_windows
+from guigen.core.data import DataError, TokenData, num_windows, stream_windows
+from guigen.core.devices import autocast, autocast_dtype
 from guigen.core.files import atomic_write_bytes
 from guigen.core.config import ModelConfig
 from guigen.core.model import LSTMModel
@@ -73,6 +82,14 @@ class Saved:
     what: str  # "checkpoint" or "model"
 
 
+@dataclass
+class Stopped:
+    """Training stopped on request (request_stop(), in any process) after saving this checkpoint."""
+
+    path: Path
+    step: int
+
+
 def checkpoint_path_for(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".safetensors") + ".ckpt.safetensors")
 
@@ -80,13 +97,30 @@ def checkpoint_path_for(out: Path) -> Path:
 class Trainer:
     """Trains a model on TokenData; iterate run() for events, call save_checkpoint() to stop cleanly."""
 
-    def __init__(self, data: TokenData, model_config: ModelConfig, config: TrainConfig, out: Path, extra_meta=None):
+    def __init__(self, data: TokenData, model_config: ModelConfig, config: TrainConfig, out: Path, extra_meta=None,
+                 device="cpu"):
         self.data, self.config, self.out = data, config, Path(out)
         self.ckpt = checkpoint_path_for(self.out)
         self.extra_meta = extra_meta or {}
+        self.world = distributed.current()
+        if config.batch % self.world.size:
+            raise DataError(f"the batch ({config.batch} streams) must divide evenly among {self.world.size} processes")
+        share = config.batch // self.world.size
+        self.rows = range(self.world.rank * share, (self.world.rank + 1) * share)  # this process's streams
+        self.device = torch.device(device)
+        self.amp = autocast_dtype(self.device)  # None: float32
+        # float16 needs its loss scaled so small gradients survive; bfloat16 has float32's range
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
         torch.manual_seed(config.seed)
-        self.model = LSTMModel(model_config)
+        self.model = LSTMModel(model_config).to(self.device)  # made on the CPU: the same start on any device
+        self._seed_dropout()
+        self.net = self.model  # what the training step calls: the model, or its DDP wrapper
+        if self.world.size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.stop_requested = False  # set by request_stop(), e.g. from a signal handler
         self.step = 0
         self.epoch = 0  # epochs completed
         self.best_val = math.inf
@@ -95,6 +129,23 @@ class Trainer:
         self.steps_per_epoch = num_windows(len(data.train), config.batch, config.seq_len)
         self.teachers: list[LSTMModel] = []
         self.teacher_targets: torch.Tensor | None = None  # the teachers' predictions for every training token
+
+    def _seed_dropout(self, salt: int = 0) -> None:
+        """Each process its own dropout masks (the first keeps the single-process stream)."""
+        if self.world.rank:
+            torch.manual_seed(self.config.seed + 7919 * self.world.rank + 104729 * salt)
+
+    def request_stop(self) -> None:
+        """Save a checkpoint and stop after the current step (safe to call from a signal handler)."""
+        self.stop_requested = True
+
+    def _stopping(self) -> bool:
+        """Whether any process was asked to stop: all of them stop at the same step."""
+        return distributed.all_agree(self.stop_requested, self._flag_device, any_=True)
+
+    @property
+    def _flag_device(self):
+        return self.device if self.device.type == "cuda" else None  # NCCL reduces GPU tensors only
 
     def set_teachers(self, loaded_models, progress=None) -> None:
         """Distil: learn from these models' averaged next-token distributions as well as from the data.
@@ -108,7 +159,7 @@ class Trainer:
         for loaded in loaded_models:
             if loaded.codec.to_meta() != self.data.codec.to_meta():
                 raise ModelFileError(f"teacher {loaded.name or 'model'} has another vocabulary or encoding than the data")
-        self.teachers = [LSTMModel.from_loaded(m).eval() for m in loaded_models]
+        self.teachers = [LSTMModel.from_loaded(m).to(self.device).eval() for m in loaded_models]
         for t in self.teachers:
             t.requires_grad_(False)
         self.teacher_targets = None
@@ -127,11 +178,11 @@ class Trainer:
         n, per = len(tokens), -(-len(tokens) // streams)
         padded = np.zeros(streams * per, dtype=np.int64)
         padded[:n] = tokens  # the padding trails the last stream, so no real position sees it
-        x_all = torch.from_numpy(padded.reshape(streams, per))
+        x_all = torch.from_numpy(padded.reshape(streams, per)).to(self.device)
         out = torch.empty(streams, per, self.model.cfg.vocab_size, dtype=torch.float16)
         states = [None] * len(self.teachers)
         for start in range(0, per, chunk):
-            out[:, start : start + chunk] = self._teacher_mean(x_all[:, start : start + chunk], states)
+            out[:, start : start + chunk] = self._teacher_mean(x_all[:, start : start + chunk], states).cpu()
             if progress is not None:
                 progress(min(n, min(start + chunk, per) * streams), n)
         return out.reshape(streams * per, -1)[:n]
@@ -149,18 +200,25 @@ class Trainer:
         return c.lr * (c.min_lr + (1 - c.min_lr) * 0.5 * (1 + math.cos(math.pi * frac)))
 
     # -- evaluation -------------------------------------------------------------------------
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(self.device, non_blocking=True)
+
     @torch.no_grad()
     def validate(self) -> float:
+        """Mean loss per token on the validation tokens; with several processes each scores its share."""
         self.model.eval()
         total, count, state = 0.0, 0, None
         batch = max(1, min(self.config.batch, len(self.data.val) // (4 * self.config.seq_len)))
-        for x, y in batch_streams(self.data.val, batch, 4 * self.config.seq_len):
-            logits, state = self.model(torch.from_numpy(np.ascontiguousarray(x)), state)
-            loss = nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), torch.from_numpy(np.ascontiguousarray(y)).reshape(-1),
-                reduction="sum")
-            total += float(loss)
-            count += y.size
+        rows = np.array_split(np.arange(batch), self.world.size)[self.world.rank]
+        if len(rows):
+            for x, y, _ in stream_windows(self.data.val, batch, 4 * self.config.seq_len, rows=rows):
+                with autocast(self.device, self.amp):
+                    logits, state = self.model(self._tensor(x), state)
+                loss = nn.functional.cross_entropy(
+                    logits.float().reshape(-1, logits.shape[-1]), self._tensor(y).reshape(-1), reduction="sum")
+                total += float(loss)
+                count += y.size
+        total, count = distributed.sum_all([total, count], self._flag_device)
         self.model.train()
         return total / count
 
@@ -178,32 +236,41 @@ class Trainer:
             teacher_states = [None] * len(self.teachers)
             first = self.step - self.epoch * self.steps_per_epoch  # > 0 when resuming mid-epoch
             t0, seen = time.monotonic(), 0
-            # the positions of each window's inputs, laid out as the windows are: where to look targets up
-            positions = batch_streams(np.arange(len(tokens)), c.batch, c.seq_len, offset)
-            for i, ((x, y), (at, _)) in enumerate(zip(batch_streams(tokens, c.batch, c.seq_len, offset), positions)):
-                if i < first:
-                    continue
+            for x, y, at in stream_windows(tokens, c.batch, c.seq_len, offset, self.rows, first):
+                if self._stopping():
+                    self.elapsed += time.monotonic() - t0
+                    yield from self._stop()
+                    return
                 for g in self.opt.param_groups:
                     g["lr"] = self.lr_at(self.step)
-                logits, state = self.model(torch.from_numpy(np.ascontiguousarray(x)), state)
+                x_t, y_t = self._tensor(x), self._tensor(y)
+                with autocast(self.device, self.amp):
+                    logits, state = self.net(x_t, state)
                 state = tuple(s.detach() for s in state)
-                logits = logits.reshape(-1, logits.shape[-1])
-                data_loss = nn.functional.cross_entropy(logits, torch.from_numpy(np.ascontiguousarray(y)).reshape(-1))
+                logits = logits.float().reshape(-1, logits.shape[-1])
+                data_loss = nn.functional.cross_entropy(logits, y_t.reshape(-1))
                 loss = data_loss
                 if self.teachers:
                     if self.teacher_targets is not None:  # read once before training: look this window up
-                        target = self.teacher_targets[torch.from_numpy(np.ascontiguousarray(at)).reshape(-1)].float()
+                        target = self.teacher_targets[torch.from_numpy(at).reshape(-1)].to(self.device).float()
                     else:
-                        target = self._teacher_mean(torch.from_numpy(np.ascontiguousarray(x)), teacher_states)
+                        target = self._teacher_mean(x_t, teacher_states).float()
                     target = target.reshape(-1, target.shape[-1])
                     soft = -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
                     loss = (1 - c.teacher_weight) * data_loss + c.teacher_weight * soft
                 self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
-                self.opt.step()
+                if self.scaler is not None:  # float16: scale the loss, unscale before clipping
+                    self.scaler.scale(loss).backward()
+                    self.scaler.unscale_(self.opt)
+                    nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
+                    self.scaler.step(self.opt)
+                    self.scaler.update()
+                else:
+                    loss.backward()  # DDP averages the gradients of all processes here
+                    nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
+                    self.opt.step()
                 self.step += 1
-                seen += y.size
+                seen += y.size * self.world.size
                 losses.append(float(data_loss.detach()))  # reported on the data alone, comparable to validation
                 now = time.monotonic()
                 yield Progress(self.step, self.total_steps, self.epoch, losses[-1], self.lr_at(self.step - 1),
@@ -214,10 +281,14 @@ class Trainer:
                     yield self.save_checkpoint()
                     last_ckpt = time.monotonic()
             self.elapsed += time.monotonic() - t0
+            if self._stopping():  # asked during the epoch's last step: don't wait for validation
+                yield from self._stop()
+                return
             self.epoch += 1
             self.step = self.epoch * self.steps_per_epoch  # a partial last window may shift counts
             val = self.validate()
-            train_loss = float(np.mean(losses)) if losses else math.nan
+            loss_sum, loss_count = distributed.sum_all([float(np.sum(losses)), len(losses)], self._flag_device)
+            train_loss = loss_sum / loss_count if loss_count else math.nan
             self.history.append({"epoch": self.epoch, "step": self.step, "train_loss": train_loss, "val_loss": val})
             best = val < self.best_val
             if best:
@@ -228,13 +299,19 @@ class Trainer:
             yield self.save_checkpoint()
             last_ckpt = time.monotonic()
 
+    def _stop(self):
+        saved = self.save_checkpoint()
+        yield saved
+        yield Stopped(saved.path, self.step)
+
     @torch.no_grad()
     def _teacher_mean(self, x: torch.Tensor, states: list) -> torch.Tensor:
         """The teachers' mean next-token distribution, shape (*x.shape, vocab); their states carry on."""
         total = 0.0
         for k, teacher in enumerate(self.teachers):
-            logits, states[k] = teacher(x, states[k])
-            total = total + torch.softmax(logits, -1)
+            with autocast(self.device, self.amp):
+                logits, states[k] = teacher(x, states[k])
+            total = total + torch.softmax(logits.float(), -1)
         return total / len(self.teachers)
 
     # -- files ------------------------------------------------------------------------------
@@ -252,24 +329,36 @@ class Trainer:
             "torch": torch.__version__,
         }
 
+    def _cpu_weights(self) -> dict:
+        """The weights as float32 CPU tensors: the same file whatever device or precision trained them."""
+        return {k: v.detach().float().cpu().clone() for k, v in self.model.state_dict().items()}
+
     def save_model(self) -> Saved:
-        save_model(self.out, self.model.cfg, self.data.codec, self.model.state_dict(), self.training_meta())
+        if self.world.main:  # the others hold the same weights
+            save_model(self.out, self.model.cfg, self.data.codec, self._cpu_weights(), self.training_meta())
         return Saved(self.out, "model")
 
     def save_checkpoint(self) -> Saved:
         """Model, optimizer moments and counters in one safetensors file, written atomically."""
         from safetensors.torch import save
 
-        tensors = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
+        if not self.world.main:  # every process holds the same global state; one writes it
+            return Saved(self.ckpt, "checkpoint")
+        tensors = {f"model.{k}": v for k, v in self._cpu_weights().items()}
         names = {id(p): n for n, p in self.model.named_parameters()}
         for group in self.opt.param_groups:
             for p in group["params"]:
                 st = self.opt.state.get(p)
                 if st:
                     for k in ("exp_avg", "exp_avg_sq"):
-                        tensors[f"optim.{names[id(p)]}.{k}"] = st[k].detach().clone()
-                    tensors[f"optim.{names[id(p)]}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+                        tensors[f"optim.{names[id(p)]}.{k}"] = st[k].detach().float().cpu().clone()
+                    tensors[f"optim.{names[id(p)]}.step"] = torch.as_tensor(
+                        st["step"], dtype=torch.float32).detach().cpu().reshape(1)
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.scaler is not None:
+            tensors["amp.scale"] = torch.tensor([self.scaler.get_scale()], dtype=torch.float32)
         meta = {
             "model_config": self.model.cfg.to_meta(),
             "train_config": asdict(self.config),
@@ -307,7 +396,8 @@ class Trainer:
         except Exception as e:
             raise ModelFileError(f"{path}: not a GuiGen training checkpoint ({e})") from None
         if meta["model_config"] != self.model.cfg.to_meta():
-            raise ModelFileError(f"{path}: checkpoint is of another model size {meta['model_config']}")
+            raise ModelFileError(f"{path}: the checkpoint is of another model ({describe_size(meta['model_config'])}) "
+                                 f"than this run's ({describe_size(self.model.cfg.to_meta())})")
         if codec_from_meta(meta["codec"]).to_meta() != self.data.codec.to_meta():
             raise ModelFileError(f"{path}: checkpoint was trained with another vocabulary or encoding")
         self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -315,11 +405,16 @@ class Trainer:
         for name, p in params.items():
             if f"optim.{name}.exp_avg" in tensors:
                 self.opt.state[p] = {
-                    "step": tensors[f"optim.{name}.step"].reshape(()).clone(),
-                    "exp_avg": tensors[f"optim.{name}.exp_avg"],
-                    "exp_avg_sq": tensors[f"optim.{name}.exp_avg_sq"],
+                    "step": tensors[f"optim.{name}.step"].reshape(()).clone(),  # AdamW keeps it on the CPU
+                    "exp_avg": tensors[f"optim.{name}.exp_avg"].to(self.device),
+                    "exp_avg_sq": tensors[f"optim.{name}.exp_avg_sq"].to(self.device),
                 }
         torch.set_rng_state(tensors["rng.torch"])
+        if self.device.type == "cuda" and "rng.cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        if self.scaler is not None and "amp.scale" in tensors:
+            self.scaler = torch.amp.GradScaler("cuda", init_scale=float(tensors["amp.scale"][0]))
+        self._seed_dropout(salt=int(meta["step"]))
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
         self.best_val = meta["best_val"] if meta["best_val"] is not None else math.inf
         self.history, self.elapsed = meta["history"], float(meta["elapsed"])
@@ -334,6 +429,13 @@ class Trainer:
                 return json.loads((f.metadata() or {})["guigen_checkpoint"])
         except Exception as e:
             raise ModelFileError(f"{path}: not a GuiGen training checkpoint ({e})") from None
+
+
+def describe_size(model_config: dict) -> str:
+    """'2x512 LSTM, embedding 64, dropout 0.2' for a model config's metadata."""
+    m = model_config
+    return (f"{m.get('layers')}x{m.get('hidden')} LSTM, embedding {m.get('embed')}, dropout {m.get('dropout')}, "
+            f"{m.get('vocab_size')} classes")
 
 
 def set_threads() -> int:

@@ -1,0 +1,156 @@
+"""Training beyond one process: devices, signals, the run lock, and DDP with two gloo processes.
+
+Models here are tiny (1x24 LSTM) so each run takes a second or two; the subprocess tests pay
+mostly for importing torch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guigen.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--hidden", "24", "--layers", "1", "--embed", "8", "--dropout", "0", "--batch", "4", "--seq-len", "32",
+        "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def small_text(alice_slice, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("text") / "small.txt"
+    path.write_text(alice_slice.read_text(encoding="utf-8")[:12_000], encoding="utf-8")
+    return path
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _weights(path):
+    from guigen.core.modelfile import load_model
+
+    return load_model(path).weights
+
+
+def test_a_device_that_is_not_there_is_one_line(small_text, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    out = tmp_path / "m.safetensors"
+    for device, says in (("cuda", "no CUDA GPU here"), ("cuda:3", "no CUDA GPU here"), ("tpu", "must be one of")):
+        assert main(["train", "text", str(small_text), "-o", str(out), "--device", device, *TINY]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_resolve_device_and_the_devices_found():
+    import torch
+
+    from guigen.core.devices import available_devices, resolve_device
+
+    assert available_devices()[0] == "cpu"
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto") == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_signal_saves_a_resumable_checkpoint(small_text, tmp_path, signame):
+    out = tmp_path / "m.safetensors"
+    cmd = [sys.executable, "-m", "guigen", "train", "text", str(small_text), "-o", str(out), "--epochs", "500",
+           *[a for a in TINY if a != "--quiet"]]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    err = ""
+    while "model:" not in err:  # the line printed just before the first step
+        line = proc.stderr.readline()
+        assert line, f"training ended early: {err}"
+        err += line
+    time.sleep(1.0)  # a few steps
+    proc.send_signal(getattr(signal, signame))
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err + rest
+    ckpt = tmp_path / "m.ckpt.safetensors"
+    assert f"checkpoint saved to {ckpt}" in rest and "--resume" in rest
+    from guigen.core.train import Trainer
+
+    meta = Trainer.read_checkpoint_meta(ckpt)
+    assert meta["step"] > 0 and meta["epoch"] < 500
+    # it resumes: one epoch more than the checkpoint holds
+    assert main(["train", "text", str(small_text), "-o", str(out), "--resume", str(ckpt),
+                 "--epochs", str(meta["epoch"] + 1), *TINY]) == 0
+    assert out.exists() and not (tmp_path / "m.safetensors.lock").exists()
+
+
+def test_a_second_run_on_the_same_output_is_refused(small_text, tmp_path, capsys):
+    from guigen.core.runlock import RunLock, lock_path_for
+
+    out = tmp_path / "m.safetensors"
+    with RunLock(out):  # this process plays the other run
+        assert lock_path_for(out).read_text().strip() == str(os.getpid())
+        assert main(["train", "text", str(small_text), "-o", str(out), "--epochs", "1", *TINY]) == 2
+        err = capsys.readouterr().err
+        assert f"pid {os.getpid()}" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and not lock_path_for(out).exists()
+    # a lock file left by a dead run (not locked) is taken over
+    lock_path_for(out).write_text("999999\n")
+    assert main(["train", "text", str(small_text), "-o", str(out), "--epochs", "1", *TINY]) == 0
+    assert out.exists() and not lock_path_for(out).exists()
+
+
+def test_resume_messages_say_what_to_do(small_text, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "text", str(small_text), "-o", str(out), "--epochs", "1", *TINY]) == 0
+    ckpt = str(tmp_path / "m.ckpt.safetensors")
+    capsys.readouterr()
+    assert main(["train", "text", str(small_text), "-o", str(out), "--resume", ckpt, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "already finished its 1 epoch" in err and "--epochs N with N > 1" in err
+    assert main(["train", "text", str(small_text), "-o", str(out), "--resume", ckpt, "--hidden", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "--hidden 64 (the checkpoint's is 24)" in err and "{" not in err, err
+
+
+def test_two_gloo_processes_train_the_weights_of_one(small_text, tmp_path):
+    """torchrun with 2 CPU processes, each half of the batch's streams, gives one process's weights."""
+    one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
+    args = ["train", "text", str(small_text), "--epochs", "1", "--device", "cpu", *TINY]
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                          "--master-port", str(29500 + os.getpid() % 1000), "-m", "guigen", *args, "-o", str(two)],
+                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 processes of 2 streams each" in run.stderr
+    assert main([*args, "-o", str(one)]) == 0
+    w1, w2 = _weights(one), _weights(two)
+    assert w1.keys() == w2.keys()
+    for k in w1:
+        np.testing.assert_allclose(w1[k], w2[k], atol=1e-5, rtol=0, err_msg=k)
+    # the checkpoint holds the global state: one process carries on what two began
+    assert main([*args, "-o", str(two), "--resume", str(tmp_path / "two.ckpt.safetensors"), "--epochs", "2"]) == 0
+    from guigen.core.modelfile import read_metadata
+
+    assert read_metadata(two)["training"]["epochs"] == 2
+
+
+def test_stream_windows_match_batch_streams_and_split_by_rows():
+    from guigen.core.data import batch_streams, stream_windows
+
+    tokens = np.arange(1000)
+    whole = list(batch_streams(tokens, 8, 16, offset=5))
+    mine = list(stream_windows(tokens, 8, 16, offset=5))
+    assert len(whole) == len(mine)
+    for (x, y), (x2, y2, at) in zip(whole, mine):
+        assert (x == x2).all() and (y == y2).all() and (at == x).all()
+    halves = [list(stream_windows(tokens, 8, 16, 5, rows=range(r * 4, r * 4 + 4))) for r in (0, 1)]
+    for k, (x, _y) in enumerate(whole):
+        assert (np.concatenate([halves[0][k][0], halves[1][k][0]]) == x).all()
+    skipped = list(stream_windows(tokens, 8, 16, 5, first=3))
+    assert len(skipped) == len(whole) - 3 and (skipped[0][0] == whole[3][0]).all()
