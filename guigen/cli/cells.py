@@ -1,0 +1,138 @@
+"""`guigen cells`: which LSTM cells follow a feature of a text or a MIDI file, and how they light up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from guigen.cli import CliError
+
+
+def add_parser(sub):
+    p = sub.add_parser("cells", help="find the cells that track a feature of a text (or MIDI file); colour it by them",
+                       description="Run FILE through the model (teacher-forced), rank its cells by Pearson "
+                       "correlation with named features of the input, print the best, and optionally write an "
+                       "HTML page (each character coloured by a cell's activation) and a JSON table.")
+    p.add_argument("-m", "--model", required=True, help="model name or .safetensors path")
+    p.add_argument("file", type=Path, help="a text file, or a MIDI file for a music model")
+    p.add_argument("--layer", type=int, help="only this layer (0 = the lowest)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--cell", type=int, help="show this one cell (of --layer, default 0) against every feature")
+    which.add_argument("--feature", help="rank cells for this feature only; text: quotes, parens, line_position, "
+                       "after_newline, in_word, upper, speaker; music: beat, voices, to_rest, bass")
+    p.add_argument("--top", type=int, default=3, help="cells shown per feature (default 3)")
+    p.add_argument("--kind", choices=["cell", "hidden"], default="cell",
+                   help="cell: the cell state through tanh, as in Karpathy et al. (default); hidden: the output h")
+    p.add_argument("--slice", help="text only: use this part of the file, as fractions START:END (e.g. 0.9:0.95)")
+    p.add_argument("--html", type=Path, help="write the coloured page here")
+    p.add_argument("--json", type=Path, help="write the table of cells x features here")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.set_defaults(run=run)
+
+
+def _sample(args, model):
+    """(token ids, tokens as shown, features by name, separator between shown tokens)."""
+    from guigen.core import features
+
+    if model.kind == "text":
+        from guigen.core.data import parse_slice, read_text, take_slice
+
+        text = read_text([args.file])
+        if args.slice:
+            text = take_slice(text, *parse_slice(args.slice))
+        if not text:
+            raise CliError(f"{args.file}: no text to run")
+        ids = model.codec.encode(text)
+        return ids, list(text), features.text_features(text), ""
+    if args.slice:
+        raise CliError("--slice applies to text models only")
+    from guigen.music.dataset import encode_files
+
+    sequences, _, report = encode_files(model.codec, [args.file])
+    if not sequences:
+        raise CliError(f"{args.file}: no notes the model can take" + (f" ({report})" if report else ""))
+    ids = sequences[0]
+    shown = [model.codec.token_label(i) for i in ids]
+    return ids, shown, features.music_features(model.codec, ids), " "
+
+
+def _check(args, model) -> None:
+    from guigen.core.features import names
+
+    cfg = model.config
+    if args.layer is not None and not 0 <= args.layer < cfg.layers:
+        raise CliError(f"--layer {args.layer}: the model has layers 0 to {cfg.layers - 1}")
+    if args.cell is not None and not 0 <= args.cell < cfg.hidden:
+        raise CliError(f"--cell {args.cell}: each layer has cells 0 to {cfg.hidden - 1}")
+    if args.feature is not None and args.feature not in names(model.kind):
+        raise CliError(f"--feature {args.feature}: a {model.kind} model's features are {', '.join(names(model.kind))}")
+    if args.top < 1:
+        raise CliError("--top must be at least 1")
+
+
+def run(args) -> int:
+    from guigen.core import cells, registry
+    from guigen.core.features import names
+    from guigen.core.files import atomic_write_text, check_output
+
+    model = registry.load(args.model)
+    _check(args, model)
+    for out in (args.html, args.json):
+        if out is not None:
+            check_output(out, args.force)
+    ids, shown, feats, sep = _sample(args, model)
+    acts = cells.run_tokens(model, ids)
+    wanted = [args.feature] if args.feature else list(names(model.kind))
+    if args.cell is not None:
+        layer = args.layer or 0
+        chosen = {name: [cells.Ranked(layer, args.kind, args.cell, 0.0)] for name in wanted}
+    else:  # a feature constant over the sample (no quotes in it, say) has no cells to rank
+        chosen = {name: cells.rank(acts, feats[name], args.kind, args.layer, args.top) if varies(feats[name]) else []
+                  for name in wanted}
+    r_all = {name: cells.correlations(acts, f, args.kind) for name, f in feats.items()}
+    for name, found in chosen.items():
+        for c in found:
+            c.r = float(r_all[name][c.layer, c.cell])
+
+    lines = [f"{model.name}: {len(ids):,} tokens of {args.file}, {args.kind} activations "
+             f"({'tanh of the cell state' if args.kind == 'cell' else 'hidden output h'})"]
+    for name, found in chosen.items():
+        note = "" if varies(feats[name]) else "  constant over this sample: no cell can follow it"
+        lines.append(f"{name}:{note}")
+        lines += [f"  layer {c.layer} cell {c.cell:<4d} r = {c.r:+.3f}" for c in found]
+    print("\n".join(lines))
+
+    listed = []
+    for name, found in chosen.items():
+        listed += [(c.layer, c.cell, name) for c in found]
+    if args.json is not None:
+        table, seen = [], set()
+        for layer, cell, _ in listed:
+            if (layer, cell) not in seen:
+                seen.add((layer, cell))
+                table.append({"layer": layer, "cell": cell, "kind": args.kind,
+                              "r": {n: round(float(r_all[n][layer, cell]), 4) for n in feats}})
+        doc = {"model": model.name, "file": str(args.file), "tokens": int(len(ids)), "kind": args.kind,
+               "features": {n: [{"layer": c.layer, "cell": c.cell, "r": round(c.r, 4)} for c in found]
+                            for n, found in chosen.items()},
+               "constant": [n for n in wanted if not varies(feats[n])], "table": table}
+        atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
+    if args.html is not None:
+        from guigen.cli.cells_html import page
+
+        k = cells.KINDS.index(args.kind)
+        blocks = [(f"layer {layer}, cell {cell} — {name}, r = {r_all[name][layer, cell]:+.3f}", shown,
+                   acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
+        intro = (f"{model.name} on {args.file.name} ({len(ids):,} tokens). Each token's background is the cell's "
+                 f"{'cell state through tanh' if args.kind == 'cell' else 'hidden output'} after reading it: "
+                 "blue negative, red positive. r: Pearson correlation with the feature over the whole sample.")
+        atomic_write_text(args.html, page(f"GuiGen cells: {model.name}", intro, blocks, sep))
+    return 0
+
+
+def varies(feature) -> bool:
+    """Whether a feature takes more than one value where it is defined."""
+    defined = feature[np.isfinite(feature)]
+    return len(defined) > 1 and float(defined.std()) > 0

@@ -1,0 +1,98 @@
+"""Cell activations of the LSTM, and the cells that follow a feature of the input.
+
+Activations come from the NumPy fast path: a Generator with `cells = []` keeps a copy of row 0's
+state after every token (generation, the app); `run_tokens` runs a sample through the model
+teacher-forced. Either way they are an array (T, layers, 2, H): [:, :, 0] is the cell state
+through tanh (what Karpathy, Johnson and Fei-Fei 2015 coloured text by), [:, :, 1] the hidden
+output h. Cells are ranked by Pearson correlation with a feature over the same T steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("cell", "hidden")  # index 0: tanh(c); index 1: h
+
+
+def from_states(states) -> np.ndarray:
+    """Activations (T, layers, 2, H) from states as the Generator keeps them: (layers, 2, H) with h, c."""
+    raw = np.asarray(states, dtype=np.float32)
+    if raw.ndim == 3:
+        raw = raw[None]
+    if raw.shape[0] == 0:
+        return np.zeros((0, *raw.shape[1:]), dtype=np.float32)
+    return np.stack([np.tanh(raw[:, :, 1]), raw[:, :, 0]], axis=2)
+
+
+def run_tokens(model, tokens) -> np.ndarray:
+    """Run tokens through the model from the zero state, teacher-forced; their activations (T, layers, 2, H)."""
+    from guigen.core.generate import Generator
+
+    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    if tokens.size == 0:
+        raise ValueError("the sample is empty")
+    gen = Generator(model, undo_depth=0, constrain=False)
+    gen.cells = []
+    gen.feed(tokens)
+    return from_states(gen.cells)
+
+
+def run_text(model, text: str) -> np.ndarray:
+    """A text through a text model; one row of activations per character."""
+    if model.kind != "text":
+        raise ValueError(f"model {model.name!r} is a {model.kind} model; give it a MIDI file, not text")
+    return run_tokens(model, model.codec.encode(text))
+
+
+@dataclass
+class Ranked:
+    """One cell's correlation with a feature."""
+
+    layer: int
+    kind: str  # "cell" (tanh(c)) or "hidden" (h)
+    cell: int
+    r: float  # Pearson correlation over the sample, in [-1, 1]; 0 where either side is constant
+
+    @property
+    def name(self) -> str:
+        return f"layer {self.layer} {self.kind} {self.cell}"
+
+
+def correlations(acts: np.ndarray, feature, kind: str = "cell") -> np.ndarray:
+    """Pearson r of every cell with a feature: (layers, H). Steps where the feature is NaN are left
+    out; a constant feature or cell correlates 0 (not NaN)."""
+    k = KINDS.index(kind)
+    x = np.asarray(acts, dtype=np.float64)[:, :, k]  # (T, layers, H)
+    f = np.asarray(feature, dtype=np.float64).reshape(-1)
+    if len(f) != len(x):
+        raise ValueError(f"the feature has {len(f)} steps, the activations {len(x)}")
+    keep = np.isfinite(f)
+    x, f = x[keep], f[keep]
+    if len(f) < 2:
+        return np.zeros(x.shape[1:])
+    xc = x - x.mean(axis=0)
+    fc = f - f.mean()
+    var_f, var_x = (fc * fc).mean(), (xc * xc).mean(axis=0)
+    num = np.tensordot(fc, xc, axes=(0, 0)) / len(f)
+    den = np.sqrt(var_f * var_x)
+    varies = (var_x > 1e-12) & (var_f > 1e-12)  # below this a side is constant: rounding, not a signal
+    r = np.divide(num, den, out=np.zeros_like(num), where=varies)
+    return np.clip(r, -1.0, 1.0)
+
+
+def rank(acts: np.ndarray, feature, kind: str = "cell", layer: int | None = None, top: int = 5) -> list[Ranked]:
+    """The `top` cells whose activation follows the feature best (largest |r|), best first."""
+    r = correlations(acts, feature, kind)
+    layers = range(r.shape[0]) if layer is None else [layer]
+    found = [Ranked(lay, kind, int(c), float(r[lay, c])) for lay in layers for c in range(r.shape[1])]
+    found.sort(key=lambda x: (-abs(x.r), x.layer, x.cell))
+    return found[:top]
+
+
+def top_at(acts_step: np.ndarray, kind: str = "cell", count: int = 5) -> list[tuple[int, int, float]]:
+    """(layer, cell, value) of the cells most activated (largest |value|) at one step (layers, 2, H)."""
+    a = np.asarray(acts_step)[:, KINDS.index(kind)]
+    flat = np.argsort(-np.abs(a), axis=None, kind="stable")[:count]
+    return [(int(i // a.shape[1]), int(i % a.shape[1]), float(a.flat[i])) for i in flat]
