@@ -18,10 +18,13 @@ import numpy as np
 from guigen.core.data import DataError, TokenData
 from guigen.music.encodings import make_encoding, names
 from guigen.music.events import KEY_NAMES, Note, transpose
+from guigen.music.melody import EXTRA
 from guigen.music.midi import MidiError, read_midi_report
 from guigen.music.polyphony import PolyphonyEncoding
 
 MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
+MAX_TRACK_LINES = 20  # files whose melody tracks the report lists one by one
+CHORDS = "chord tracks (notes sounding together) reduced to their top line"
 
 
 @dataclass
@@ -32,17 +35,25 @@ class Report:
     rejected: list[tuple[Path, str]] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     pieces: int = 0
+    tracks: list[tuple[Path, list[str], list[str]]] = field(default_factory=list)  # melody: (file, used, left out)
 
     def add(self, other: Report) -> None:
         self.used += other.used
         self.rejected += other.rejected
         self.counts.update(other.counts)
         self.pieces += other.pieces
+        self.tracks += other.tracks
 
     def lines(self, title: str) -> list[str]:
         out = [f"{title}: {len(self.used)} file(s) used ({self.pieces} piece(s)), {len(self.rejected)} rejected"]
         out += [f"  {what}: {n}" for what, n in sorted(self.counts.items())]
         out += [f"  rejected {path}: {why}" for path, why in self.rejected]
+        shown = self.tracks[:MAX_TRACK_LINES]
+        for path, used, left in shown:  # which tracks melodies came from, chord tracks flagged
+            out.append(f"  {path.name}: melodies from {', '.join(used) or 'no track'}"
+                       + (f"; left out {', '.join(left)}" if left else ""))
+        if len(self.tracks) > len(shown):
+            out.append(f"  ... and {len(self.tracks) - len(shown)} more file(s)")
         return out
 
     def __str__(self) -> str:
@@ -84,11 +95,13 @@ def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
         report.counts["drum notes left out"] += drums
     if codec.name == "melody":
         groups = [[n for n in seq.pitched() if n.voice == v] for v in range(len(seq.voices))]
+        names = [repr(v.name) for v, g in zip(seq.voices, groups) if g]
         groups = [g for g in groups if g]
     else:
         groups = [seq.pitched()] if seq.pitched() else []
-    pieces = []
-    for notes in groups:
+        names = []
+    pieces, used, left = [], [], []
+    for k, notes in enumerate(groups):
         piece, dropped = codec.fit(notes)
         report.counts.update(dropped)
         if piece is not None and getattr(codec, "key", None) is not None:
@@ -99,12 +112,22 @@ def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
             report.counts["voices that do not fit the melody range, left out"] += 1
         else:
             pieces.append(piece)
+        if names:  # melody: say which track each melody came from, and which held chords
+            chords = EXTRA in dropped
+            if piece is None:
+                left.append(names[k] + (" (chords, out of range)" if chords else " (out of range)"))
+            else:
+                used.append(names[k] + (" (chords: top line)" if chords else ""))
+                if chords:
+                    report.counts[CHORDS] += 1
     if not pieces:
         why = "no pitched notes" if not seq.pitched() else "no voice fits the melody range"
         report.rejected.append((path, why + (" (only drums)" if drums and not seq.pitched() else "")))
         return [], report
     report.used.append(path)
     report.pieces = len(pieces)
+    if names:
+        report.tracks.append((path, used, left))
     return pieces, report
 
 

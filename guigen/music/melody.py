@@ -22,6 +22,21 @@ FIRST_PITCH_ID = 2
 EXTRA = "notes under a higher one (extra voices)"  # report line
 
 
+def top_line(notes: list[Note]) -> tuple[list[Note], dict[str, int]]:
+    """The highest note at each onset, a new note ending the one held (Magenta's
+    ignore_polyphonic_notes), and how many notes under a higher one were left out."""
+    dropped: dict[str, int] = {}
+    line: list[Note] = []
+    for n in sorted(notes, key=lambda n: (n.start, -n.pitch)):
+        if line and line[-1].start == n.start:
+            dropped[EXTRA] = dropped.get(EXTRA, 0) + 1
+            continue
+        if line and line[-1].end > n.start:
+            line[-1] = replace(line[-1], end=n.start)  # the new note ends the held one
+        line.append(n)
+    return line, dropped
+
+
 class MelodyEncoding:
     kind = "music"
     name = "melody"
@@ -115,16 +130,7 @@ class MelodyEncoding:
         melody out of range moves by whole octaves, and notes still outside are dropped. None when
         nothing is left.
         """
-        dropped: dict[str, int] = {}
-        notes = sorted(notes, key=lambda n: (n.start, -n.pitch))
-        line: list[Note] = []
-        for n in notes:
-            if line and line[-1].start == n.start:
-                dropped[EXTRA] = dropped.get(EXTRA, 0) + 1
-                continue
-            if line and line[-1].end > n.start:
-                line[-1] = replace(line[-1], end=n.start)  # the new note ends the held one
-            line.append(n)
+        line, dropped = top_line(notes)
         if not line:
             return None, dropped
         # move by the whole octaves that keep the most notes in range (the nearest such shift)
@@ -140,6 +146,34 @@ class MelodyEncoding:
             return None, dropped
         line = kept
         return remove_overlaps(line)[0], dropped
+
+    def fit_primer(self, notes: list[Note], name: str = "the primer") -> list[Note]:
+        """A primer file's notes as a melody for this model, at the pitches the listener hears.
+
+        The top line is moved to the model's key first (as view_for does), by the octave that keeps
+        the most notes in range and the smallest move of those, so never by an octave it does not
+        need; notes still outside are left out. A model without a key moves it by whole octaves only
+        (as fit). ValueError naming the primer's own range when no note can be fitted.
+        """
+        line, _ = top_line(notes)
+        if self.key is None:
+            fitted, _ = self.fit(line)
+        else:
+            fitted = line
+            for _ in range(4):  # leaving notes out may change the key found; settle it
+                view = self.view_for(fitted)
+                kept = [n for n in fitted if view.min_pitch <= n.pitch <= view.max_pitch]
+                if len(kept) == len(fitted):
+                    break
+                fitted = kept
+            view = self.view_for(fitted) if fitted else self
+            fitted = remove_overlaps([n for n in fitted if view.min_pitch <= n.pitch <= view.max_pitch])[0]
+        if not fitted:
+            low, high = min(n.pitch for n in line), max(n.pitch for n in line)
+            raise ValueError(f"{name}: its melody ({pitch_name(low)}-{pitch_name(high)}) cannot be fitted to the "
+                             f"model's range {pitch_name(self.min_pitch)}-{pitch_name(self.max_pitch)}, "
+                             "even moved to its key and by octaves")
+        return fitted
 
     # -- one key ----------------------------------------------------------------------------------
     def key_shift(self, notes: list[Note], primer: bool = False) -> int:
