@@ -10,7 +10,7 @@ a row that has finished the current step waits, its state held, until the others
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ from guigen.music.events import DEFAULT_QPM, STEPS_PER_QUARTER, Note, NoteSequen
 
 MAX_NOTES_PER_STEP = 16  # a polyphony step listing this many notes is ended: no runaway chords
 MELODY_START_PITCHES = range(55, 73)  # G3..C5: where a primer note is picked when none is given
+# A primer file is cut to its first 1,024 steps (64 bars of 4/4) before it is encoded: an LSTM's
+# memory of a primer fades within a few bars, and a whole symphony would only cost time and memory.
+MAX_PRIMER_STEPS = 1024
 
 
 @dataclass
@@ -117,11 +120,20 @@ def parse_pitches(spec: str) -> list[int]:
     return pitches
 
 
-def primer(codec, primer_midi=None, primer_pitches=None, seed=None) -> tuple[list[Note], NoteSequence | None]:
+def cut_primer(seq: NoteSequence, steps: int = MAX_PRIMER_STEPS) -> NoteSequence:
+    """The sequence's first `steps` steps: later notes, tempo and metre changes left out, notes
+    still sounding there ended."""
+    notes = [n if n.end <= steps else replace(n, end=steps) for n in seq.notes if n.start < steps]
+    return replace(seq, notes=notes, tempos=[t for t in seq.tempos if t[0] < steps],
+                   time_signature_changes=[m for m in seq.time_signature_changes if m[0] < steps])
+
+
+def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None) -> tuple[list[Note], NoteSequence | None]:
     """The primer's notes on the grid, and the MIDI file they came from (for its tempo and program).
 
     Pitches are a chord held for a quarter note for polyphony (as Magenta's --primer_pitches), a
-    tune of quarter notes for melody. With no primer a melody starts from one random note.
+    tune of quarter notes for melody. With no primer a melody starts from one random note. A file
+    longer than MAX_PRIMER_STEPS is cut there, said in one line to `note` (default: stderr).
     """
     if primer_midi and primer_pitches:
         raise ValueError("give a primer MIDI file or primer pitches, not both")
@@ -138,6 +150,14 @@ def primer(codec, primer_midi=None, primer_pitches=None, seed=None) -> tuple[lis
         from guigen.music.midi import read_midi
 
         seq = read_midi(primer_midi)
+        if seq.total_steps > MAX_PRIMER_STEPS:
+            seconds = seq.seconds(MAX_PRIMER_STEPS)
+            (note or (lambda line: print(line, file=sys.stderr)))(
+                f"note: {primer_midi} is {seq.total_steps:,} steps long; its first {MAX_PRIMER_STEPS:,} "
+                f"({MAX_PRIMER_STEPS // (4 * STEPS_PER_QUARTER)} bars of 4/4, {seconds:.0f} s) are the primer")
+            seq = cut_primer(seq)
+        if codec.name == "melody" and seq.pitched():  # moved to the model's key before it is fitted
+            return codec.fit_primer(seq.pitched(), str(primer_midi)), seq
         notes, _ = codec.fit(seq.pitched())
         if notes is None:
             raise ValueError(f"{primer_midi}: no pitched notes this model can use as a primer")
@@ -161,8 +181,10 @@ def run_generate(args, model) -> int:
         refuse_overwrite(p, args.force)
     if args.program is not None and not 0 <= args.program <= 127:
         raise ValueError(f"program {args.program} is not a General MIDI program (0-127)")
-    if args.qpm is not None and not 1 <= args.qpm <= 1000:
-        raise ValueError(f"tempo {args.qpm} qpm is not between 1 and 1000")
+    from guigen.music.midi import MIN_QPM
+
+    if args.qpm is not None and not MIN_QPM <= args.qpm <= 1000:  # MIDI can't state a slower tempo
+        raise ValueError(f"--qpm {args.qpm:g} is not between {MIN_QPM:g} and 1000 quarter notes per minute")
     settings = SamplingSettings(args.temperature, args.top_k or 0, 1.0 if args.top_p is None else args.top_p)
     notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed)
     codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
@@ -176,7 +198,8 @@ def run_generate(args, model) -> int:
         next((v.program for v in source.voices if not v.drum), 0) if source else 0)
     for path, res in zip(paths, results):
         seq = NoteSequence(codec.decode(res.ids), tempos, source.time_signature if source else (4, 4),
-                           [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem)
+                           [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
+                           list(source.time_signature_changes) if source else [])
         write_midi(seq, path, overwrite=args.force)
         per_event = res.logprob / max(res.events, 1)
         print(f"wrote {path}: {len(seq.notes)} notes, {seq.total_steps} steps "
