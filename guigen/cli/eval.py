@@ -21,6 +21,8 @@ def add_parser(sub):
                    "model trained with --test-frac 0.05)")
     p.add_argument("--drop-unknown", action="store_true", help="text only: skip characters the model never saw")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="auto|cpu|cuda|cuda:N|mps: where to score (default auto: a CUDA GPU when there is one)")
     p.set_defaults(run=run)
 
 
@@ -28,6 +30,9 @@ def run(args) -> int:
     from guigen.core import registry
     from guigen.core.evaluate import bits, nll
 
+    from guigen.core.devices import resolve_device
+
+    device = resolve_device(args.device)  # a device that is not there: one line, before any work
     models = [registry.load(m) for m in args.model]
     model = models[0]
     for other, name in zip(models[1:], args.model[1:]):
@@ -44,7 +49,7 @@ def run(args) -> int:
         ids = model.codec.encode(text, drop_unknown=args.drop_unknown)
         if len(ids) < 2:
             raise CliError("need at least two characters to score")
-        total, count = nll(models, [ids])
+        total, count = nll(models, [ids], device)
         result = {"model": name, "chars_scored": count, "nats_per_char": total / count,
                   "bits_per_char": bits(total / count), "perplexity": math.exp(total / count)}
         lines = [f"{name}: {count:,} characters scored",
@@ -58,7 +63,7 @@ def run(args) -> int:
         sequences, steps, report = encode_files(model.codec, args.files)
         if not sequences:
             raise CliError("none of the MIDI files held notes the model can score")
-        total, count = nll(models, sequences)
+        total, count = nll(models, sequences, device)
         result = {"model": name, "files": len(sequences), "events_scored": count, "steps": steps,
                   "nats_per_event": total / count, "bits_per_event": bits(total / count),
                   "nats_per_step": total / steps, "bits_per_step": bits(total / steps)}
