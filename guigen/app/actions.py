@@ -27,6 +27,10 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
     "colour_by_prob": ("&Colour by Probability", "Ctrl+K", "Colour each token by the probability it had", True),
     "sort_by_prob": ("&Sort Bars by Probability", "Ctrl+B", "Sort the histogram by probability, else by vocabulary order", True),
     "show_raw": ("Show &Raw T = 1 Distribution", "Ctrl+R", "Overlay the model's own distribution (T = 1)", True),
+    "log_scale": ("&Logarithmic Probability Axis", "Ctrl+G", "Show the histogram's probabilities on a log scale, "
+                  "down to 0.0001", True),
+    "pause_resume": ("Pause or Resume", "Space", "Pause, or resume, generating (Space, when no text field "
+                     "has the focus)", False),
     "temperature_up": ("Temperature Up", "Ctrl+Up", "Raise the temperature one notch", False),
     "temperature_down": ("Temperature Down", "Ctrl+Down", "Lower the temperature one notch", False),
     "about": ("&About GuiGen", None, "About this program", False),
@@ -34,10 +38,10 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
 
 MENUS = {
     "&File": ["open", "open_primer_midi", None, "export_text", "export_midi", "export_wav", None, "train", None, "quit"],
-    "&Generate": ["generate", "pause", "step", "stop", None, "undo", "clear", None, "temperature_up",
+    "&Generate": ["generate", "pause", "pause_resume", "step", "stop", None, "undo", "clear", None, "temperature_up",
                   "temperature_down"],
     "&Sound": ["play", "stop_playback", None, "soundfont_auto", "soundfont_builtin", "choose_soundfont", None],
-    "&View": ["colour_by_prob", "sort_by_prob", "show_raw"],
+    "&View": ["colour_by_prob", "sort_by_prob", "show_raw", "log_scale"],
     "&Help": ["about"],
 }
 

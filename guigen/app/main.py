@@ -53,10 +53,29 @@ def default_model(settings) -> str | None:
     return next(iter(names), None)
 
 
+def default_music_model(settings) -> str | None:
+    """For a MIDI file opened without a model: the last music model used, else bach-chorales."""
+    from guigen.core import registry
+
+    names = registry.available()
+    last = settings.get("model")
+    if last and (last in names or Path(last).is_file()):
+        try:
+            if registry.load(last).kind == "music":
+                return last
+        except Exception:  # an unreadable last model: fall back to a shipped one
+            pass
+    return "bach-chorales" if "bach-chorales" in names else None
+
+
 def run(model: str | None = None, screenshot: str | None = None, generate: int = 0, seed: int | None = None,
         temperature: float | None = None, size=(1280, 800), timeout_s: float = 120.0,
-        exit_when_ready: bool = False) -> int:
+        exit_when_ready: bool = False, palette: str | None = None, variations: int = 0,
+        primer: str | None = None) -> int:
+    """primer: a MIDI file to start from (`guigen FILE.mid`); variations: H4's side-by-side samples."""
     from PySide6.QtCore import QTimer
+
+    from guigen.app import theme
 
     from guigen.app.main_window import MainWindow
     from guigen.app.settings import Settings
@@ -66,6 +85,7 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
 
         registry.resolve(model)  # FileNotFoundError -> "guigen app: error: ...", status 2
     app = make_app()
+    theme.apply(app, palette)
     if screenshot:  # a throwaway settings file: pictures never depend on, or change, the user's
         tmp = tempfile.TemporaryDirectory(prefix="guigen-shot-")
         settings = Settings(str(Path(tmp.name) / "settings.ini"))
@@ -75,6 +95,8 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
     window.quiet_errors = bool(screenshot or exit_when_ready)
     if screenshot:
         window.resize(*size)
+    if primer:
+        window.primer.setText(str(primer))
     if seed is not None:
         window.seed.setValue(seed)
     if temperature is not None:
@@ -84,6 +106,10 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
 
     def shoot():
         app.processEvents()
+        if (window.width(), window.height()) != tuple(size):  # the window would not fit: say so, never pass it off
+            print(f"guigen app: the window is {window.width()}x{window.height()}, not the {size[0]}x{size[1]} "
+                  "asked for", file=sys.stderr)
+            status["rc"] = 1
         if not window.grab().save(str(screenshot)):
             print(f"guigen app: could not save the screenshot to {screenshot}", file=sys.stderr)
             status["rc"] = 1
@@ -102,6 +128,9 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
     def on_loaded(_model):
         if exit_when_ready:
             QTimer.singleShot(0, ready)  # after the window has taken the model in
+        elif variations > 0:
+            window.length.setValue(generate or window.length.value())
+            window.generate_variations(variations)  # H4's variations (guigen.app.main_window)
         elif generate > 0:
             window.length.setValue(generate)
             window.generate()
@@ -109,8 +138,11 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
             QTimer.singleShot(200, shoot)
 
     def on_state(state):
-        if screenshot and generate > 0 and state == "stopped":
+        if screenshot and generate > 0 and not variations and state == "stopped":
             QTimer.singleShot(200, shoot)
+
+    if variations and screenshot:  # H4's window says when the variations are all in
+        window.variations_done.connect(lambda *_: QTimer.singleShot(200, shoot))
 
     def give_up():
         print(f"guigen app: the screenshot was not ready after {timeout_s:.0f} s", file=sys.stderr)
@@ -130,7 +162,7 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
     window.model_loaded.connect(on_loaded)
     window.state_changed.connect(on_state)
     window.failed.connect(on_failed)
-    ref = model or default_model(settings)
+    ref = model or (default_music_model(settings) if primer else default_model(settings))
     if ref:
         QTimer.singleShot(0, lambda: window.load_model(ref))
     elif screenshot:

@@ -7,6 +7,7 @@ as signals. Text models show a text view; music models a piano roll.
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ class MainWindow(QMainWindow):
         self.generation = Generation(self)
         self.actions = build_actions(self)
         self._rate = (time.monotonic(), 0)
+        self.used_seed: int | None = None  # the seed of the sample shown (a random one is drawn and kept)
+        self.used_temperatures: set[float] = set()  # temperatures its tokens were drawn at
         self._build()
         self._connect()
         self._restore()
@@ -74,12 +77,13 @@ class MainWindow(QMainWindow):
         self.sound_menu = SoundMenu(self, self.menus["&Sound"])
         self.panel = p = ControlsPanel(self.actions)
         # the panel's widgets, under the names the rest of the window (and its tests) use
-        self.model_combo, self.card, self.dial = p.model_combo, p.card, p.dial
+        self.model_combo, self.card, self.dial, self.curve = p.model_combo, p.card, p.dial, p.curve
         self.top_k, self.top_p, self.seed, self.length = p.top_k, p.top_p, p.seed, p.length
         self.primer, self.primer_label, self.primer_button = p.primer, p.primer_label, p.primer_button
         self.buttons, self.checks = p.buttons, p.checks
 
         self.text_view = TextView()
+        self.text_view.setAccessibleName("Generated text")
         self.views = QStackedWidget()
         self.views.addWidget(self.text_view)
         self.piano_roll = None  # made when a music model is loaded
@@ -121,11 +125,14 @@ class MainWindow(QMainWindow):
         a["colour_by_prob"].toggled.connect(self.text_view.set_colour)
         a["sort_by_prob"].toggled.connect(lambda on: self.histogram.set_options(sort=on))
         a["show_raw"].toggled.connect(lambda on: self.histogram.set_options(show_raw=on))
+        a["log_scale"].toggled.connect(lambda on: self.histogram.set_options(log_y=on))
+        a["pause_resume"].triggered.connect(self.pause_resume)
         a["temperature_up"].triggered.connect(lambda: self.dial.dial.setValue(self.dial.dial.value() + 5))
         a["temperature_down"].triggered.connect(lambda: self.dial.dial.setValue(self.dial.dial.value() - 5))
         a["about"].triggered.connect(self.about)
         self.model_combo.activated.connect(lambda i: self.load_model(self.model_combo.itemData(i)))
         self.dial.temperature_changed.connect(self.send_settings)
+        self.dial.temperature_changed.connect(self.curve.set_temperature)
         self.top_k.valueChanged.connect(self.send_settings)
         self.top_p.valueChanged.connect(self.send_settings)
         self.histogram.token_clicked.connect(self.force)
@@ -145,10 +152,10 @@ class MainWindow(QMainWindow):
         self.seed.setValue(s.get("seed"))
         self.length.setValue(s.get("length"))
         self.primer.setText(s.get("primer"))
-        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             self.actions[name].setChecked(s.get(name))
             self.checks[name].setChecked(s.get(name))
-        self.histogram.set_options(sort=s.get("sort_by_prob"), show_raw=s.get("show_raw"))
+        self.histogram.set_options(sort=s.get("sort_by_prob"), show_raw=s.get("show_raw"), log_y=s.get("log_scale"))
         self.text_view.set_colour(s.get("colour_by_prob"))
         if s.get("window/geometry"):
             self.restoreGeometry(QByteArray(s.get("window/geometry")))
@@ -180,7 +187,7 @@ class MainWindow(QMainWindow):
         s.set("seed", self.seed.value())
         s.set("length", self.length.value())
         s.set("primer", self.primer.text())
-        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             s.set(name, self.actions[name].isChecked())
         s.set("window/geometry", bytes(self.saveGeometry().data()))
         s.set("window/splitter", bytes(self.splitter.saveState().data()))
@@ -320,7 +327,10 @@ class MainWindow(QMainWindow):
         self.text_view.reset(shown)
         if self.piano_roll is not None and self.model.kind == "music":
             self.piano_roll.reset(self.codec, tokens)
-        self.generation.send("seed", None if self.seed.value() < 0 else self.seed.value())
+        # a random seed is drawn here, so the sample can be named by it and made again
+        self.used_seed = self.seed.value() if self.seed.value() >= 0 else random.randrange(2**31 - 1)
+        self.used_temperatures = set()
+        self.generation.send("seed", self.used_seed)
         self.generation.send("primer", tokens)
         self.send_settings()
         self._rate = (time.monotonic(), 0)
@@ -378,9 +388,13 @@ class MainWindow(QMainWindow):
             self.piano_roll.append_tokens(batch.tokens, batch.probs)
         else:
             self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
+        self.used_temperatures.add(batch.temperature)
+        settings = self.sampling_settings()
+        settings.temperature = batch.temperature
         self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
                                          f"Token {batch.count} at T = {batch.temperature:g}",
-                                         live=self.state == "running")
+                                         live=self.state == "running", settings=settings)
+        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
         t0, n0 = self._rate
         n0 += len(batch.tokens)
         dt = time.monotonic() - t0
@@ -392,8 +406,11 @@ class MainWindow(QMainWindow):
     def _previewed(self, p) -> None:
         t = self.dial.temperature()
         what = "greedy" if t == 0 else f"T = {t:g}"
+        settings = self.sampling_settings()
         self.histogram.show_distribution(p.probs, p.raw, None, p.entropy,
-                                         f"Next token ({self.state}) at {what}: click a bar to choose it")
+                                         f"Next token ({self.state}) at {what}: click a bar to choose it",
+                                         settings=settings)
+        self.curve.set_distribution(p.raw, settings.top_k, settings.top_p)
         self.count_label.setText(f"{p.count} tokens")
         self.previewed.emit(p)
 
@@ -417,6 +434,7 @@ class MainWindow(QMainWindow):
         }[state]
         for name in ("generate", "pause", "step", "stop", "undo", "clear"):
             self.actions[name].setEnabled(loaded and name in on)
+        self.actions["pause_resume"].setEnabled(loaded and state != "none")
         self.actions["generate"].setText("&Resume" if state == "paused" else "&Generate")
         self.actions["generate"].setIconText("Resume" if state == "paused" else "Generate")
         music = loaded and self.model.kind == "music"
@@ -430,7 +448,7 @@ class MainWindow(QMainWindow):
     # -- export -----------------------------------------------------------------------------
     def export_dialog(self, what: str) -> None:
         ext = {"text": "txt", "midi": "mid", "wav": "wav"}[what]
-        name = f"{self.model.name if self.model else 'guigen'}-sample.{ext}"
+        name = f"{self.sample_name()}.{ext}"
         start = str(Path(self.settings.get("last_dir") or Path.home()) / name)
         filters = {"text": "Text (*.txt)", "midi": "MIDI (*.mid *.midi)", "wav": "WAV audio (*.wav)"}[what]
         # Qt's dialog asks before replacing an existing file
@@ -443,6 +461,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved {path}", 5000)
         except (OSError, ValueError, RuntimeError) as e:
             self.show_error("Export failed", str(e))
+
+    def sample_name(self) -> str:
+        """model-T0.8-seed3: what the sample came from, for export file names."""
+        temps = sorted(self.used_temperatures) or [self.dial.temperature()]
+        t = f"{temps[0]:g}" if len(temps) == 1 else f"{temps[0]:g}-{temps[-1]:g}"
+        seed = f"-seed{self.used_seed}" if self.used_seed is not None else ""
+        return f"{self.model.name if self.model else 'guigen'}-T{t}{seed}"
+
+    def pause_resume(self) -> None:
+        """Space: pause when generating, else resume (or start)."""
+        if self.state == "running":
+            self.actions["pause"].trigger()
+        elif self.actions["generate"].isEnabled():
+            self.actions["generate"].trigger()
 
     def export_text(self, path, overwrite: bool = False) -> Path:
         """Write primer + generated text atomically; refuse to replace a file unless told."""
@@ -479,6 +511,7 @@ class MainWindow(QMainWindow):
             from guigen.app.music import drag_midi
 
             self.piano_roll = PianoRoll()
+            self.piano_roll.setAccessibleName("Piano roll")
             self.piano_roll.make_midi = lambda: drag_midi(self)
             self.piano_roll.set_colour(self.actions["colour_by_prob"].isChecked())
             self.actions["colour_by_prob"].toggled.connect(self.piano_roll.set_colour)

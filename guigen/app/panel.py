@@ -9,22 +9,27 @@ the widgets and connects the actions to what they do.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from guigen.app.widgets.dial import TemperatureDial
+from guigen.app.widgets.tempcurve import TemperatureCurve
 
 PANEL_WIDTH = 300
 
 
-class ControlsPanel(QScrollArea):
-    """actions: the main window's actions, by name (guigen.app.actions)."""
+class ControlsPanel(QWidget):
+    """actions: the main window's actions, by name (guigen.app.actions).
+
+    The settings scroll (self.scroll) when the window is short; the generation buttons stay below
+    them, always in view, so Generate, Pause and Undo are reachable at any window size.
+    """
 
     def __init__(self, actions, parent=None):
         super().__init__(parent)
         panel = QWidget()
-        col = QVBoxLayout(panel)
+        col = self.column = QVBoxLayout(panel)
         col.setContentsMargins(6, 6, 6, 6)
 
         box = QGroupBox("Model")
@@ -49,6 +54,8 @@ class ControlsPanel(QScrollArea):
 
         self.dial = TemperatureDial()
         col.addWidget(self.dial)
+        self.curve = TemperatureCurve()
+        col.addWidget(self.curve)
 
         box = QGroupBox("Sampling")
         form = QFormLayout(box)
@@ -70,6 +77,7 @@ class ControlsPanel(QScrollArea):
         self.length.setSingleStep(100)
         self.length.setToolTip("Tokens per Generate")
         self.primer = QLineEdit()
+        self.primer.setAccessibleName("Primer")
         self.primer.setPlaceholderText("(a line break)")
         self.primer.setToolTip("Text the model continues")
         self.primer_label = QLabel("Primer")
@@ -100,10 +108,9 @@ class ControlsPanel(QScrollArea):
             grid.addWidget(b, i // 3, i % 3)
             self.buttons[name] = b
         self.buttons["generate"].setStyleSheet("font-weight: bold;")
-        col.addLayout(grid)
 
         self.checks = {}
-        for name in ("colour_by_prob", "sort_by_prob", "show_raw"):
+        for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             c = QCheckBox(actions[name].text().replace("&", ""))
             c.setToolTip(actions[name].toolTip())
             c.toggled.connect(actions[name].setChecked)
@@ -111,9 +118,16 @@ class ControlsPanel(QScrollArea):
             col.addWidget(c)
             self.checks[name] = c
         col.addStretch(1)
-        self.setWidget(panel)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(panel)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 4)
+        outer.addWidget(self.scroll, 1)
+        grid.setContentsMargins(6, 0, 6, 0)
+        outer.addLayout(grid)
         self.setFixedWidth(PANEL_WIDTH)
 
 

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "colour_by_prob": False,  # colour output by the probability each token had
     "sort_by_prob": True,  # histogram sorted by probability, else vocabulary order
     "show_raw": True,  # overlay the model's T = 1 distribution
+    "log_scale": False,  # histogram probabilities on a log axis
     "qpm": 120.0,  # music tempo, quarter notes per minute
     "soundfont": "",  # .sf2/.sf3 file for playback and .wav export; "" = automatic, "builtin" = built-in synth
     "midi_port": "",  # MIDI output port playback goes to; "" = the sound device

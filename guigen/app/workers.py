@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time per timer tick, so commands get in between
@@ -258,6 +258,7 @@ class Generation(QObject):
     """The GUI thread's handle on a GenerationWorker in its own thread."""
 
     command = Signal(str, object)
+    command_and_wait = Signal(str, object)  # returns once the worker has handled it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -266,6 +267,7 @@ class Generation(QObject):
         self.worker = GenerationWorker()
         self.worker.moveToThread(self.thread)
         self.command.connect(self.worker.handle)
+        self.command_and_wait.connect(self.worker.handle, Qt.ConnectionType.BlockingQueuedConnection)
         self.thread.start()
 
     def send(self, cmd: str, arg=None) -> None:
@@ -274,7 +276,10 @@ class Generation(QObject):
     def shutdown(self) -> None:
         if not self.thread.isRunning():
             return
-        self.send("shutdown")
+        # wait for the worker to stop its timer and move back to this thread: a quit() queued behind a
+        # busy tick could end the thread's loop first, leaving a live timer to be destroyed from here
+        # ("QObject::killTimer: Timers cannot be stopped from another thread")
+        self.command_and_wait.emit("shutdown", None)
         self.thread.quit()
         self.thread.wait(5000)
 

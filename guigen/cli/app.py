@@ -9,13 +9,20 @@ def add_parser(sub):
     p = sub.add_parser("app", help="open the desktop app (the default)",
                        description="Open the GuiGen desktop app. With --screenshot, generate, save a picture "
                                    "of the window and exit (works without a display: QT_QPA_PLATFORM=offscreen).")
-    p.add_argument("file", nargs="?", help="a model file to open (as --model; the desktop menu passes it)")
+    p.add_argument("file", nargs="?", help="a model file (.safetensors, as --model) or a MIDI file to start the "
+                                           "music from (.mid; with the last music model, else bach-chorales); "
+                                           "the desktop menu passes it")
     p.add_argument("-m", "--model", help="model name or .safetensors path (default: the last one used, else shakespeare)")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a picture of the window and exit")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="generate N tokens once the model is loaded")
     p.add_argument("--seed", type=int, help="random seed for --generate")
     p.add_argument("-t", "--temperature", type=float, help="start at this temperature")
-    p.add_argument("--size", default="1280x800", help="window size for --screenshot (default 1280x800)")
+    p.add_argument("--size", default="1280x800", help="window size for --screenshot; the picture is exactly this "
+                                                       "size (default 1280x800)")
+    p.add_argument("--palette", choices=("light", "dark"), help="the Fusion style with a light or dark palette "
+                                                                 "(default: the system's look)")
+    p.add_argument("--variations", type=int, default=0, metavar="N",
+                   help="generate N variations of the primer side by side (--generate tokens each)")
     p.add_argument("--exit-when-ready", action="store_true",
                    help="quit once the window is shown and painted with the model loaded, printing "
                         "'guigen app: ready' to stderr (for timing startup: benchmarks/app_speed.py)")
@@ -42,9 +49,30 @@ def run(args) -> int:
             raise CliError("no display to open a window on (DISPLAY is not set); "
                            "for a picture without a screen use --screenshot FILE.png")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    if args.file and args.model:
-        raise CliError("give the model either as FILE or with --model, not both")
+    if w < 200 or h < 200:
+        raise CliError(f"--size {args.size} is too small; the window needs at least 200x200")
+    if not 0 <= args.variations <= 16:
+        raise CliError("--variations is 1 to 16 (0 = off)")
+    primer = None
+    model = args.model
+    if args.file:
+        from guigen.app.music import is_midi_primer
+
+        if is_midi_primer(args.file):
+            if not Path(args.file).is_file():
+                raise CliError(f"no such MIDI file: {args.file}")
+            primer = args.file
+        elif args.model:
+            raise CliError("give the model either as FILE or with --model, not both")
+        else:
+            model = args.file
+    if args.variations:
+        from guigen.app.main_window import MainWindow
+
+        if not hasattr(MainWindow, "generate_variations"):
+            raise CliError("--variations needs the variations view, which this GuiGen does not have yet")
     from guigen.app.main import run as run_app
 
-    return run_app(args.model or args.file, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,
-                   args.temperature, (w, h), exit_when_ready=args.exit_when_ready)
+    return run_app(model, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,
+                   args.temperature, (w, h), exit_when_ready=args.exit_when_ready, palette=args.palette,
+                   variations=args.variations, primer=primer)

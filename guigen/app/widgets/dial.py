@@ -51,14 +51,14 @@ class TemperatureDial(QWidget):
         self.spin.setToolTip("Type a temperature; 0 means greedy (always the likeliest token)")
         self.hint = QLabel()
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setWordWrap(True)  # the palette's own text colour: readable in light and dark
         title = QLabel("<b>Temperature</b>")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         ends = QHBoxLayout()
         for text, align in (("greedy", Qt.AlignmentFlag.AlignLeft), ("wild", Qt.AlignmentFlag.AlignRight)):
             lab = QLabel(text)
             lab.setAlignment(align)
-            lab.setStyleSheet("color: palette(mid); font-size: 9pt;")
+            lab.setStyleSheet("font-size: 9pt;")
             ends.addWidget(lab)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -86,7 +86,10 @@ class TemperatureDial(QWidget):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)
-        self.hint.setText(describe(t))
+        text = describe(t)
+        if t > T_MAX:  # typed past the dial's end: the dial stays pinned there, the value is used as typed
+            text = f"T = {t:g} is past the dial's end ({T_MAX:g}); the dial stays there. " + text
+        self.hint.setText(text)
         if emit:
             self.temperature_changed.emit(t)
 

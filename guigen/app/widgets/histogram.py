@@ -1,30 +1,35 @@
-"""The live next-token histogram: sampled distribution as bars, raw T = 1 overlaid, click to force.
+"""The live next-token histogram: the distribution sampled from as bars, the raw T = 1 overlaid.
 
-The plot items are made once and updated in place (setOpts), as pyqtgraph's examples do.
+What it says is what was sampled: the header gives the entropy of the distribution after
+temperature, top-k and top-p beside the model's own, as nats and as "about e^H equally likely
+choices", and how many tokens survive the cut. Sorted, it shows the top bars plus one "rest" bar,
+each labelled; unsorted, every bar that has room. Labels are set in the same call as the bars,
+so they never name another bar. Click a bar, or move the highlight with Left/Right and press
+Enter, to choose the next token. Plot items are made once and updated in place (setOpts).
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-BAR = QColor(70, 130, 200)
-CHOSEN = QColor(230, 120, 20)
-RAW = QColor(120, 120, 120)
-MAX_SORTED = 60  # bars shown when sorted by probability
-LABEL_PX = 13  # narrowest spacing at which every tick gets a label
-TICKS_S = 0.25  # while streaming, re-label the axis at most this often
-Y_TOPS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]  # the probability axis snaps to these
+from guigen.app import theme
+from guigen.core.sampling import summary
+
+TOP_N = 24  # bars shown when sorted, before the "rest" bar
+SIGNIFICANT = "0.1%"  # what summary() counts as carrying mass: p > 1e-3
+LOG_FLOOR = -4  # log scale: bars start at p = 1e-4
+Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
 
 
 class Histogram(QWidget):
-    """Shows a distribution over tokens; token_clicked(id) when a bar is clicked."""
+    """Shows a distribution over tokens; token_clicked(id) when a bar is clicked or chosen by key."""
 
     token_clicked = Signal(int)
 
@@ -33,46 +38,49 @@ class Histogram(QWidget):
         self.labels: list[str] = []
         self.sort = True
         self.show_raw = True
+        self.log_y = False
+        self.top_n = TOP_N
         self.probs = self.raw = None
         self.chosen: int | None = None
-        self.order = np.zeros(0, dtype=int)  # bar position -> token id
-        self._shown_ticks = None
-        self._ranges = None
-        self._ticks_at = 0.0
-        self.live = False
-        self.tick_timer = QTimer(self)
-        self.tick_timer.setSingleShot(True)
-        self.tick_timer.timeout.connect(self._late_ticks)
+        self.settings = None  # the SamplingSettings the distribution was made with (for the cut's label)
+        self.order = np.zeros(0, dtype=int)  # bar position -> token id; the rest bar is not in it
+        self.rest = np.zeros(0, dtype=int)  # tokens the rest bar stands for
+        self.highlight: int | None = None  # bar position picked with the keyboard
+        self.ticks: list[tuple[int, str]] = []  # (bar position, label) as last given to the axis
+        self._y_top = None
+        self._title = ""
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = pg.PlotWidget(background="w")
+        self.header.setWordWrap(True)
+        # the header wraps inside whatever width the window has; it never asks for more
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.header.setMinimumWidth(50)
+        self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setLabel("left", "probability")
         self.plot.showGrid(y=True, alpha=0.25)
-        self.plot.setToolTip("Click a bar to make that token the next one")
+        self.plot.setToolTip(HINT)
+        self.plot.setMinimumWidth(50)
         font = QFont()
-        font.setPointSize(10)
+        font.setPointSize(9)
+        self.metrics = QFontMetrics(font)
         self.axis = self.plot.getAxis("bottom")
         self.axis.setStyle(tickFont=font, tickTextOffset=2, hideOverlappingLabels=False)
-        self.metrics = QFontMetrics(font)
-        self.axis.setPen(pg.mkPen("k"))
-        self.axis.setTextPen(pg.mkPen("k"))
-        left = self.plot.getAxis("left")
-        left.enableAutoSIPrefix(False)
-        left.setPen(pg.mkPen("k"))
-        left.setTextPen(pg.mkPen("k"))
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR, pen=None)
-        self.raw_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=None,
-                                        pen=pg.mkPen(RAW, width=1.5, style=Qt.PenStyle.DashLine))
-        self.cut = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 40, 40), width=1.5, style=Qt.PenStyle.DotLine),
-                                   label="cut", labelOpts={"position": 0.92, "color": (200, 40, 40)})
+        self.left_axis = self.plot.getAxis("left")
+        self.left_axis.enableAutoSIPrefix(False)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.raw_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=None)
+        self.cut = pg.InfiniteLine(angle=90, label="", labelOpts={"position": 0.9, "anchors": [(1, 0), (1, 0)]})
         self.cut.hide()
-        self.plot.addItem(self.bars)
-        self.plot.addItem(self.raw_bars)
-        self.plot.addItem(self.cut)
-        self.legend = self.plot.addLegend(offset=(-10, 5), labelTextColor="k")
+        self.rest_text = pg.TextItem(anchor=(1.0, 1.0))  # right-aligned on the last bar: never clipped
+        self.rest_text.hide()
+        self.empty_text = pg.TextItem("no distribution yet", anchor=(0.5, 0.5))
+        for item in (self.bars, self.raw_bars, self.cut, self.rest_text, self.empty_text):
+            self.plot.addItem(item)
+        self.empty_text.setPos(0.5, 0.5)
+        self.legend = self.plot.addLegend(offset=(-10, 5))
         self.legend.addItem(self.bars, "sampled from")
         self.legend.addItem(self.raw_bars, "model at T = 1")
         self.plot.scene().sigMouseClicked.connect(self._clicked)
@@ -81,109 +89,266 @@ class Histogram(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.header)
         lay.addWidget(self.plot, 1)
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(160)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Next-token histogram")
+        self.setAccessibleDescription("Probability of each possible next token; Left and Right move the "
+                                      "highlight, Enter makes the highlighted token the next one")
+        self._restyle()
+        self.plot.setXRange(-0.6, 1.0, padding=0)
+        self.plot.setYRange(0, 1.0, padding=0)
 
     # -- data -------------------------------------------------------------------------------
     def set_labels(self, labels: list[str]) -> None:
         self.labels = list(labels)
         self.probs = self.raw = None
+        self.chosen = self.highlight = None
         self.header.setText("No distribution yet: press Generate or Step")
+        self.order = self.rest = np.zeros(0, dtype=int)
         self.bars.setOpts(x=[], height=[])
         self.raw_bars.setOpts(x=[], height=[])
         self.cut.hide()
+        self.rest_text.hide()
+        self.empty_text.show()
+        self._set_ticks([])
 
-    def set_options(self, sort: bool | None = None, show_raw: bool | None = None) -> None:
+    def set_options(self, sort: bool | None = None, show_raw: bool | None = None, log_y: bool | None = None,
+                    top_n: int | None = None) -> None:
         if sort is not None:
             self.sort = sort
         if show_raw is not None:
             self.show_raw = show_raw
+        if log_y is not None:
+            self.log_y = log_y
+            self._y_top = None
+        if top_n is not None:
+            self.top_n = max(1, int(top_n))
+        self.highlight = None
         if self.probs is not None:
             self._draw()
 
-    def show_distribution(self, probs, raw, chosen: int | None, entropy: float, title: str, live: bool = False) -> None:
-        """live: tokens are streaming; the axis labels then change at most a few times a second."""
-        self.probs, self.raw, self.chosen, self.live = np.asarray(probs), np.asarray(raw), chosen, live
-        bits = entropy / math.log(2)
-        kept = int((self.probs > 0).sum())
-        allowed = int((self.raw > 0).sum())  # a music encoding's rules give the others probability 0
-        text = (f"<b>{title}</b> &nbsp; entropy {entropy:.2f} nats ({bits:.2f} bits) &nbsp; "
-                f"{kept} of {allowed} tokens possible")
-        if allowed < len(self.raw):
-            text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
-        if chosen is not None and chosen < len(self.labels):
-            text += f" &nbsp; chose <b>{_html(self.labels[chosen])}</b> (p = {self.probs[chosen]:.3f})"
-        self.header.setText(text)
+    def show_distribution(self, probs, raw, chosen: int | None, entropy: float, title: str, live: bool = False,
+                          settings=None) -> None:
+        """probs: sampled from; raw: the model's T = 1 distribution, of entropy `entropy` nats.
+        live is accepted for callers that stream; labels are always set with the bars now."""
+        self.probs, self.raw, self.chosen = np.asarray(probs), np.asarray(raw), chosen
+        self.settings = settings
+        self._title = title
+        self._header(float(entropy))
         self._draw()
 
+    def label(self, token: int) -> str:
+        return self.labels[token] if 0 <= token < len(self.labels) else str(token)
+
+    def _header(self, raw_entropy: float) -> None:
+        h, kept, significant = summary(self.probs)
+        allowed = int((self.raw > 0).sum())  # a music encoding's rules give the others probability 0
+        text = f"<b>{_html(self._title)}</b>"
+        if self.chosen is not None:
+            text += (f" &nbsp; chose <b>{_html(self.label(self.chosen))}</b> "
+                     f"(p = {self.probs[self.chosen]:.3f})")
+        text += (f"<br>sampled from: entropy {h:.2f} nats, about {math.exp(h):.1f} equally likely choices; "
+                 f"{kept} of {allowed} tokens kept, {significant} above {SIGNIFICANT}")
+        if allowed < len(self.raw):
+            text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
+        text += (f"<br>model's own (T = 1): entropy {raw_entropy:.2f} nats, "
+                 f"about {math.exp(raw_entropy):.1f} equally likely choices")
+        self.header.setText(text)
+
+    # -- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
-        n = len(self.probs)
+        c = self._colours
+        allowed = np.flatnonzero(self.raw > 0)
+        if len(allowed) == 0:
+            allowed = np.arange(len(self.raw))
         if self.sort:
-            key = np.lexsort((-self.raw, -self.probs))  # sampled mass first, then the cut tokens by raw
-            allowed = max(int((self.raw > 0).sum()), 1)  # tokens the encoding rules out are left off
-            self.order = key[: min(allowed, MAX_SORTED)]
+            key = np.lexsort((-self.raw[allowed], -self.probs[allowed]))  # sampled mass first, then raw
+            ranked = allowed[key]
+            n = min(len(ranked), self._fit_bars(ranked))
+            order = ranked[:n]
+            if self.chosen is not None and n and self.chosen not in order:  # the orange bar is always shown
+                order = np.append(order[:-1], self.chosen)
+            self.order = order
+            self.rest = np.setdiff1d(ranked, order, assume_unique=True)
         else:
-            self.order = np.arange(n)
-        x = np.arange(len(self.order))
-        brushes = [pg.mkBrush(CHOSEN if t == self.chosen else BAR) for t in self.order]
-        self.bars.setOpts(x=x, height=self.probs[self.order], brushes=brushes)
+            self.order = np.arange(len(self.probs))
+            self.rest = np.zeros(0, dtype=int)
+        if self.highlight is not None and self.highlight >= len(self.order):
+            self.highlight = None
+        n = len(self.order)
+        heights = list(self.probs[self.order])
+        raw_heights = list(self.raw[self.order])
+        brushes = [pg.mkBrush(c["chosen"] if t == self.chosen else c["bar"]) for t in self.order]
+        if len(self.rest):
+            heights.append(float(self.probs[self.rest].sum()))
+            raw_heights.append(float(self.raw[self.rest].sum()))
+            brushes.append(pg.mkBrush(c["rest"]))
+        pens = [pg.mkPen(None)] * len(heights)
+        if self.highlight is not None:
+            pens[self.highlight] = pg.mkPen(c["highlight"], width=3)
+        x = np.arange(len(heights))
+        y0, top = self._y(np.array(heights)), self._y(np.array(raw_heights))
+        self.bars.setOpts(x=x, y0=y0[0], height=y0[1], brushes=brushes, pens=pens)
         if self.show_raw:
-            self.raw_bars.setOpts(x=x, height=self.raw[self.order])
+            self.raw_bars.setOpts(x=x, y0=top[0], height=top[1])
             self.raw_bars.show()
         else:
             self.raw_bars.hide()
-        kept = int((self.probs[self.order] > 0).sum())
-        if self.sort and kept < len(self.order):
-            self.cut.setValue(kept - 0.5)
-            self.cut.label.setFormat(f"top-k/top-p cut: {kept} kept")
+        self.empty_text.hide()
+        self._rest_label(n, heights)
+        self._cut_line()
+        shown = max(heights + (raw_heights if self.show_raw else []))
+        self._ranges(len(heights), shown)
+        self._set_ticks(self._tick_labels())
+
+    def _y(self, heights: np.ndarray):
+        """(bottom, height) of bars for probabilities, on the linear or the log scale."""
+        if not self.log_y:
+            return 0.0, heights
+        logs = np.log10(np.maximum(heights, 10.0 ** LOG_FLOOR))
+        return float(LOG_FLOOR), logs - LOG_FLOOR
+
+    def _fit_bars(self, ranked) -> int:
+        """How many sorted bars fit with every one labelled (at most top_n), leaving a slot for the rest."""
+        width = max(self.plot.width() - 70, 120)
+        names = [self.label(t) for t in ranked[: self.top_n]]
+        widest = max((self._label_width(s) for s in names), default=10)
+        fit = max(4, int(width // (widest + 6)) - 1)
+        n = min(self.top_n, fit)
+        return len(ranked) if len(ranked) <= n + 1 else n  # a rest of one token is just its bar
+
+    def _label_width(self, s: str) -> int:
+        return max(self.metrics.horizontalAdvance(line) for line in _wrap(s).split("\n"))
+
+    def _tick_labels(self) -> list[tuple[int, str]]:
+        names = [self.label(t) for t in self.order]
+        if self.sort:
+            ticks = [(i, _wrap(s)) for i, s in enumerate(names)]
+            if len(self.rest):
+                ticks.append((len(self.order), "rest"))
+            return ticks
+        # unsorted: likeliest first, each where it does not overlap a label already placed
+        px = max(self.plot.width() - 70, 120) / max(len(self.order), 1)
+        taken: list[tuple[float, float]] = []
+        ticks = []
+        first = [] if self.chosen is None else [self.chosen]
+        for t in first + list(np.argsort(-self.probs, kind="stable")):
+            if self.probs[t] <= 0 and self.raw[t] <= 0:
+                break
+            half = (self._label_width(names[t]) + 4) / 2 / px
+            lo, hi = t - half, t + half
+            if all(hi <= a or lo >= b for a, b in taken):
+                taken.append((lo, hi))
+                ticks.append((int(t), _wrap(names[t])))
+        return sorted(set(ticks))
+
+    def _set_ticks(self, ticks) -> None:
+        if ticks != self.ticks:  # re-laying out an axis costs more than drawing the bars
+            self.ticks = ticks
+            self.axis.setTicks([ticks, []])
+            lines = max((label.count("\n") + 1 for _, label in ticks), default=1)
+            height = lines * self.metrics.height() + 10  # two-line labels ("A4 / held") need the room
+            if self.axis.height() != height:
+                self.axis.setHeight(height)
+
+    def _rest_label(self, n: int, heights) -> None:
+        if len(self.rest):
+            p = float(self.probs[self.rest].sum())
+            self.rest_text.setText(f"rest: {len(self.rest)} tokens\np = {p:.3g}")
+            top = self._y(np.array([max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)]))
+            self.rest_text.setPos(n + 0.45, float(top[0] + top[1][0]))
+            self.rest_text.show()
+        else:
+            self.rest_text.hide()
+
+    def _cut_line(self) -> None:
+        """Sorted: a line after the last kept bar, saying which filter cut and how many it kept."""
+        kept = int((self.probs > 0).sum())
+        s = self.settings
+        filters = []
+        if s is not None and s.temperature > 0:
+            if 0 < s.top_k < len(self.probs):
+                filters.append(f"top-k {s.top_k}")
+            if s.top_p < 1:
+                filters.append(f"top-p {s.top_p:g}")
+        name = ", ".join(filters) or ("greedy" if s is not None and s.temperature == 0 else "cut")
+        cut_at = int((self.probs[self.order] > 0).sum())
+        if self.sort and kept < int((self.raw > 0).sum()) and cut_at <= len(self.order):
+            # every kept token is among the bars (sorted by sampled mass), so the line sits after them
+            self.cut.setValue(cut_at - 0.5)
+            self.cut.label.setFormat(f"{name}: {kept} kept")
             self.cut.show()
         else:
             self.cut.hide()
-        top = max(float(self.probs.max()), float(self.raw[self.order].max()) if self.show_raw else 0.0)
-        # few distinct ranges, with hysteresis: the axis rarely re-lays out, and bars visibly grow and shrink
-        y_top = self._ranges[0] if self._ranges else 0.0
-        if not 0.35 * y_top < top * 1.05 <= y_top:
-            y_top = next((y for y in Y_TOPS if top * 1.05 <= y), 1.0)
-        # leave room on the left for half the first bar's label: it is the likeliest token when sorted
-        first = self.labels[self.order[0]] if len(self.order) and self.order[0] < len(self.labels) else ""
-        px_per_bar = max(self.plot.width() - 60, 100) / max(len(self.order), 1)
-        left = max(0.6, 0.5 * (self.metrics.horizontalAdvance(first) + 6) / px_per_bar)
-        x_range = (-round(left, 1), len(self.order) - 0.4)
-        if (y_top, x_range) != self._ranges:  # unchanged ranges: leave the axes' cached pictures alone
-            self._ranges = (y_top, x_range)
-            self.plot.setYRange(0, y_top, padding=0)
-            self.plot.setXRange(*x_range, padding=0)
-        self._ticks()
 
-    def _ticks(self) -> None:
-        """Label as many bars as fit: every one for characters, every few for long music labels."""
-        now = time.monotonic()
-        if self.live and now - self._ticks_at < TICKS_S:  # unreadable faster, and costly to lay out
-            if not self.tick_timer.isActive():
-                self.tick_timer.start(int(TICKS_S * 1000))
-            return
-        self._ticks_at = now
-        width = max(self.plot.width() - 60, 100)
-        names = [self.labels[t] if t < len(self.labels) else str(t) for t in self.order]
-        widest = max((self.metrics.horizontalAdvance(s) for s in names), default=0)
-        stride = max(1, math.ceil(len(self.order) * max(LABEL_PX, widest + 5) / width))
-        ticks = [(i, name) for i, name in enumerate(names) if i % stride == 0]
-        if ticks != self._shown_ticks:  # re-laying out an axis costs more than drawing the bars
-            self._shown_ticks = ticks
-            self.axis.setTicks([ticks, []])
+    def _ranges(self, bars: int, shown: float) -> None:
+        if self.log_y:
+            y_range = (LOG_FLOOR, 0.05)
+            self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []])
+        else:
+            top = shown * 1.08
+            y = self._y_top
+            if y is None or top > y or top < 0.6 * y:  # the axis fits the data, with a little hysteresis
+                y = next((v for v in Y_TOPS if top <= v), 1.0)
+            self._y_top = y
+            y_range = (0.0, y)
+            self.left_axis.setTicks(None)
+        self.plot.setYRange(*y_range, padding=0)
+        self.plot.setXRange(-0.6, bars - 0.4, padding=0)
 
-    def _late_ticks(self) -> None:
+    # -- palette ----------------------------------------------------------------------------
+    def _restyle(self) -> None:
+        c = self._colours = theme.plot_colours(self.palette())
+        self.plot.setBackground(c["background"])
+        for axis in (self.axis, self.left_axis):
+            axis.setPen(pg.mkPen(c["text"]))
+            axis.setTextPen(pg.mkPen(c["text"]))
+        self.bars.setOpts(brush=pg.mkBrush(c["bar"]))  # what the legend's swatch shows
+        self.raw_bars.setOpts(pen=pg.mkPen(c["raw"], width=1.5, style=Qt.PenStyle.DashLine))
+        self.cut.setPen(pg.mkPen(c["cut"], width=1.5, style=Qt.PenStyle.DashLine))
+        self.cut.label.setColor(c["cut"])
+        self.rest_text.setColor(c["text"])
+        self.empty_text.setColor(c["text"])
+        self.legend.setLabelTextColor(c["text"])
+        for _, label in self.legend.items:  # setLabelTextColor alone leaves the drawn text as it was
+            label.setText(label.text, color=c["text"])
+        self.legend.setBrush(pg.mkBrush(c["background"]))
         if self.probs is not None:
-            self._ticks_at = 0.0
-            self._ticks()
+            self._draw()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.probs is not None:
-            self._ticks()
+            self._draw()  # how many bars fit depends on the width
+
+    # -- keyboard ---------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if self.probs is not None and len(self.order) and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            step = -1 if key == Qt.Key.Key_Left else 1
+            start = -1 if self.highlight is None and step > 0 else (len(self.order) if self.highlight is None
+                                                                   else self.highlight)
+            self.highlight = min(max(start + step, 0), len(self.order) - 1)
+            self._draw()
+            t = int(self.order[self.highlight])
+            msg = f"{self.label(t)}: p = {self.probs[t]:.4f}; Enter makes it the next token"
+            self.plot.setToolTip(msg)
+            self.setAccessibleDescription(msg)
+            self.highlighted_text = msg
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.highlight is not None:
+            self.token_clicked.emit(int(self.order[self.highlight]))
+            return
+        super().keyPressEvent(event)
 
     # -- clicks -----------------------------------------------------------------------------
     def token_at(self, scene_pos) -> int | None:
-        """The token whose bar column lies under a scene position, or None."""
+        """The token whose bar column lies under a scene position, or None (also for the rest bar)."""
         vb = self.plot.getPlotItem().vb
         if not vb.sceneBoundingRect().contains(scene_pos):
             return None
@@ -197,24 +362,30 @@ class Histogram(QWidget):
         """Scene position of the middle of a token's bar column (for tests and accessibility)."""
         i = int(np.flatnonzero(self.order == token)[0])
         vb = self.plot.getPlotItem().vb
-        return vb.mapViewToScene(pg.Point(i, vb.viewRange()[1][1] * 0.5))
+        lo, hi = vb.viewRange()[1]
+        return vb.mapViewToScene(pg.Point(i, (lo + hi) * 0.5))
 
     def _hover(self, scene_pos) -> None:
-        """Name the bar under the mouse, with both probabilities: not every bar has room for a label."""
+        """Name the bar under the mouse, with both probabilities."""
         token = self.token_at(scene_pos) if self.probs is not None else None
         if token is None:
-            self.plot.setToolTip("Click a bar to make that token the next one")
+            self.plot.setToolTip(HINT)
             return
-        name = self.labels[token] if token < len(self.labels) else str(token)
-        self.plot.setToolTip(f"{name}: p = {self.probs[token]:.4f} (model at T = 1: {self.raw[token]:.4f}). "
-                             "Click to make it the next token.")
+        self.plot.setToolTip(f"{self.label(token)}: p = {self.probs[token]:.4f} (model at T = 1: "
+                             f"{self.raw[token]:.4f}). Click to make it the next token.")
 
     def _clicked(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or self.probs is None:
             return
+        self.setFocus()
         token = self.token_at(ev.scenePos())
         if token is not None:
             self.token_clicked.emit(token)
+
+
+def _wrap(label: str) -> str:
+    """Two short lines instead of one long one under a bar ("A4 held" -> "A4\\nheld")."""
+    return label.replace(" ", "\n", 1) if len(label) > 4 and " " in label.strip() else label
 
 
 def _html(s: str) -> str:

@@ -1,18 +1,25 @@
-"""The text view: generated characters stream in; optionally each is coloured by its probability."""
+"""The text view: generated characters stream in; optionally each is coloured by its probability.
+
+The colours follow the palette: pale backgrounds under dark text in a light palette, deep ones
+under light text in a dark palette, so text keeps a contrast of at least 4.5:1 (WCAG AA).
+"""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit
 
+from guigen.app import theme
 
-def prob_colour(p: float) -> QColor:
+
+def prob_colour(p: float, dark: bool = False) -> QColor:
     """Background for a token that had probability p: red for surprising, green for expected."""
     # log scale: p = 1e-3 or below is fully red, p = 1 fully green
     f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
-    return QColor.fromHsvF(0.33 * f, 0.35, 1.0)
+    return QColor.fromHsvF(0.33 * f, 0.6, 0.34) if dark else QColor.fromHsvF(0.33 * f, 0.35, 1.0)
 
 
 class TextView(QTextEdit):
@@ -33,8 +40,8 @@ class TextView(QTextEdit):
         self.probs: list[float] = []
         self.plain = QTextCharFormat()
         self.primer_format = QTextCharFormat()
-        self.primer_format.setForeground(QColor(110, 110, 110))
-        self.primer_format.setFontWeight(QFont.Weight.Bold)
+        self.primer_format.setFontWeight(QFont.Weight.Bold)  # bold in the text colour: as readable as the rest
+        self.primer_format.setFontItalic(True)
 
     def text(self) -> str:
         """The generated text, primer included."""
@@ -51,9 +58,12 @@ class TextView(QTextEdit):
         self.chars.extend(chars)
         self.probs.extend(probs)
         if self.colour:
+            dark = theme.is_dark(self.palette())
+            text = self.palette().color(QPalette.ColorRole.Text)
             for ch, p in zip(chars, probs):
                 fmt = QTextCharFormat()
-                fmt.setBackground(prob_colour(p))
+                fmt.setBackground(prob_colour(p, dark))
+                fmt.setForeground(text)
                 self._insert(ch, fmt)
         else:
             self._insert("".join(chars), self.plain)
@@ -71,10 +81,18 @@ class TextView(QTextEdit):
         cur.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor, drop)
         cur.removeSelectedText()
 
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.colour:
+            self._redraw()  # backgrounds made for the old palette
+
     def set_colour(self, on: bool) -> None:
         if on == self.colour:
             return
         self.colour = on
+        self._redraw()
+
+    def _redraw(self) -> None:
         chars, probs = self.chars, self.probs
         self.reset(self.primer)
         self.append_tokens(chars, probs)
