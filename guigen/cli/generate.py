@@ -33,6 +33,9 @@ def add_parser(sub):
     p.add_argument("--outputs", type=int, default=1, help="independent samples, generated as one batch (default 1)")
     p.add_argument("--beam-size", type=int, default=0, help="beam search: sequences kept (0 = plain sampling)")
     p.add_argument("--branch-factor", type=int, default=2, help="beam search: samples branched per kept sequence")
+    p.add_argument("--trace", type=Path, metavar="FILE.jsonl",
+                   help="text models: also write one JSON object per generated token: token, p, entropy (of the "
+                   "distribution sampled from), raw_entropy (T = 1), kept, top and raw_top (the five likeliest)")
     t = p.add_argument_group("text models")
     t.add_argument("-n", "--length", type=int, default=500, help="characters to generate (default 500)")
     t.add_argument("--primer", help="text to start from (default: a line break)")
@@ -64,6 +67,8 @@ def run(args) -> int:
         raise CliError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for music models; "
                        f"{model.name} is a text model (give --primer TEXT)")
     if model.kind == "music":
+        if args.trace is not None:
+            raise CliError("--trace is for text models; a music model's steps are traced in the app's histogram")
         try:
             from guigen.music.generate import run_generate
         except ImportError:
@@ -89,6 +94,13 @@ def _text(args, model, settings) -> int:
     if len(ids) == 0:
         raise CliError("nothing is left of the primer once unknown characters are dropped")
     shown_primer = vocab.decode(ids) if args.primer is not None else ""
+    trace = None
+    if args.trace is not None:
+        from guigen.core.trace import Trace
+
+        if args.beam_size:
+            raise CliError("--trace follows plain sampling; beam search keeps and drops whole sequences")
+        trace = Trace(args.trace, vocab.token_label, overwrite=args.force)
     if args.beam_size:
         texts = []
         for i in range(args.outputs):
@@ -100,15 +112,18 @@ def _text(args, model, settings) -> int:
         return _emit(paths, texts)
     gen = Generator(model, settings, args.seed, batch=args.outputs, undo_depth=0)
     gen.feed(ids)
+    steps = gen.stream(args.length)
+    if trace is not None:
+        steps = trace.follow(steps)  # writes the trace file once the steps run out
     if args.output or args.outputs > 1:  # several samples, or a file: collect, then write
         rows = [[] for _ in range(args.outputs)]
-        for step in gen.stream(args.length):
+        for step in steps:
             for row, t in zip(rows, step.tokens):
                 row.append(t)
         return _emit(paths, [shown_primer + vocab.decode(r) for r in rows])
     out = sys.stdout
     out.write(shown_primer)
-    for step in gen.stream(args.length):  # stream as it is sampled
+    for step in steps:  # stream as it is sampled
         out.write(vocab.chars[step.token])
         out.flush()
     out.write("\n")
