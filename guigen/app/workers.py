@@ -53,6 +53,7 @@ class GenerationWorker(QObject):
     undone = Signal(int)  # tokens left in this sample
     state_changed = Signal(str)  # "idle", "running", "paused", "stopped"
     failed = Signal(str, str)  # (what failed, message)
+    cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)
 
     def __init__(self):
         super().__init__()
@@ -68,6 +69,7 @@ class GenerationWorker(QObject):
         self.last_emit = 0.0
         self.timer = None
         self.end_token = None
+        self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
 
     # -- commands ---------------------------------------------------------------------------
     @Slot(str, object)
@@ -175,6 +177,19 @@ class GenerationWorker(QObject):
         self.do_clear()
         self.moveToThread(QCoreApplication.instance().thread())
 
+    def do_cells(self, on) -> None:
+        """The Cells view opened (True) or closed: activations are kept only while it is open."""
+        self.record_cells = bool(on)
+        gen = self.generator
+        if gen is None:
+            return
+        if not on:
+            gen.cells = None
+        elif gen.cells is None:
+            gen.cells = []
+            if gen.ready:  # where recording begins; the view works out the activations before it
+                self.cells.emit(len(self.primer) + gen.count, None)
+
     def do_clear(self, _=None) -> None:
         self._stop_timer()
         self.generator, self.remaining, self.force = None, 0, None
@@ -190,6 +205,8 @@ class GenerationWorker(QObject):
         if not self.primer:
             raise ValueError("the primer is empty")
         self.generator = Generator(self.model, self.settings or SamplingSettings(), seed=self.seed)
+        if self.record_cells:
+            self.generator.cells = []
         self.generator.feed(self.primer)
         self.force = None
         self.batch = StepBatch()
@@ -237,7 +254,17 @@ class GenerationWorker(QObject):
         if self.batch.tokens:
             batch, self.batch = self.batch, StepBatch()
             self.stepped.emit(batch)
+        self._emit_cells()
         self.last_emit = time.monotonic()
+
+    def _emit_cells(self) -> None:
+        """The activations of the tokens fed since the last batch, sent after the batch itself."""
+        gen = self.generator
+        if gen is not None and gen.cells:
+            from guigen.core.cells import from_states
+
+            kept, gen.cells = gen.cells, []
+            self.cells.emit(len(self.primer) + gen.count - len(kept), from_states(kept))
 
     def _preview(self) -> None:
         if self.generator is not None and self.generator.ready:
