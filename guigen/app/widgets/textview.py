@@ -92,6 +92,27 @@ class TextView(QTextEdit):
         self.colour = on
         self._redraw()
 
+    def set_char_colours(self, start: int, colours) -> None:
+        """Paint the characters from document position `start` on (primer included) with (background,
+        text) colour pairs, over any other colouring: the Cells view's hook; _redraw() takes it off."""
+        doc = self.document()
+        n = min(len(colours), doc.characterCount() - 1 - start)
+        cur = QTextCursor(doc)
+        cur.beginEditBlock()
+        i = 0
+        while i < n:  # one format per run of equal colours
+            j = i + 1
+            while j < n and colours[j] == colours[i]:
+                j += 1
+            fmt = QTextCharFormat()
+            fmt.setBackground(colours[i][0])
+            fmt.setForeground(colours[i][1])
+            cur.setPosition(start + i)
+            cur.setPosition(start + j, QTextCursor.MoveMode.KeepAnchor)
+            cur.mergeCharFormat(fmt)
+            i = j
+        cur.endEditBlock()
+
     def _redraw(self) -> None:
         chars, probs = self.chars, self.probs
         self.reset(self.primer)
