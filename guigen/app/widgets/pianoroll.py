@@ -255,6 +255,7 @@ class PianoRoll(QWidget):
         self.tokens: list[int] = []
         self.probs: list[float] = []
         self.colour = False
+        self.step_colours = None  # the Cells view's: a fill per step, over the other colourings
         self.notes = []
         self.voices: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
         self.time_signature = (4, 4)
@@ -378,6 +379,12 @@ class PianoRoll(QWidget):
         self.colour = on
         self._redraw()
 
+    def set_step_colours(self, colours) -> None:
+        """Fill each note by the colour (QColor) of the step it starts in, primer included: the Cells
+        view's hook. None takes it off."""
+        self.step_colours = colours
+        self._redraw()
+
     def set_playhead(self, step: float | None) -> None:
         if step is None:
             self.playhead.hide()
@@ -432,11 +439,13 @@ class PianoRoll(QWidget):
         outline = pg.mkPen(c["outline"], width=1)
         brushes = []
         for i, n in enumerate(self.notes):
-            if self.colour:
+            if self.step_colours is not None and n.start < len(self.step_colours):
+                fill = QColor(self.step_colours[n.start])
+            elif self.colour:
                 fill = prob_fill(starts[(n.start, n.pitch)]) if (n.start, n.pitch) in starts else QColor(c["primer_note"])
             else:
                 fill = QColor(c["voices"][self.voices[i]] if self.voices is not None else c["one"])
-            if n.start < self.primer_steps:
+            if n.start < self.primer_steps and self.step_colours is None:
                 fill.setAlpha(120)
             brushes.append(pg.mkBrush(fill))
         return brushes, [outline] * len(self.notes)
