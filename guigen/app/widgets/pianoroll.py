@@ -146,6 +146,12 @@ class KeyboardAxis(pg.AxisItem):
         super().__init__("left")
         self.setWidth(KEYS_WIDTH)
 
+    @staticmethod
+    def keys(low: float, high: float) -> list[tuple[int, bool, str]]:
+        """(pitch, is a black key, its label: the note name of every C, else "") for the rows shown."""
+        return [(p, p % 12 in BLACK_KEYS, pitch_name(p) if p % 12 == 0 else "")
+                for p in range(max(0, math.ceil(low - 0.5)), min(127, math.floor(high + 0.5)) + 1)]
+
     def paint(self, p, opt, widget):
         view = self.linkedView()
         if view is None:
@@ -158,21 +164,20 @@ class KeyboardAxis(pg.AxisItem):
         font = QFont(p.font())
         font.setPointSizeF(7.5)
         p.setFont(font)
-        rows = range(max(0, math.floor(low)), min(127, math.ceil(high)) + 1)
         line = QPen(QColor(120, 120, 120))
         line.setCosmetic(True)
-        for pitch in rows:
+        for pitch, black, label in self.keys(low, high):
             top, bottom = ypx(pitch + 0.5), ypx(pitch - 0.5)
-            if pitch % 12 in BLACK_KEYS:
+            if black:
                 p.fillRect(QRectF(rect.left(), top, rect.width() * 0.62, bottom - top), QColor(25, 25, 25))
             elif (pitch + 1) % 12 in (0, 5):  # a white key with no black key above it: draw its top edge
                 p.setPen(line)
                 p.drawLine(QPointF(rect.left(), top), QPointF(rect.right(), top))
-            if pitch % 12 == 0:
+            if label:  # black on the white key: the keys look the same in any palette
                 p.setPen(QColor(0, 0, 0))
                 h = max(bottom - top, 10)
                 p.drawText(QRectF(rect.left(), bottom - h, rect.width() - 3, h),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
                 p.setPen(line)
                 p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
         p.setPen(QPen(QColor(90, 90, 90)))
@@ -467,11 +472,12 @@ class PianoRoll(QWidget):
     def _update_legend(self) -> None:
         c = self.colours
         text = c["text"].name()
-        if self.voices is not None:  # initials when the roll is narrow (the tooltip names them)
+        poly = getattr(self.codec, "name", "") == "polyphony"
+        if self.voices is not None or (poly and not self.notes):  # initials when narrow (the tooltip names them)
             short = self.width() < 640
             items = [(c["voices"][i], name[0] if short else name) for i, name in enumerate(VOICE_NAMES)]
-        elif getattr(self.codec, "name", "") == "polyphony":
-            items = [(c["one"], "notes (not four-voice texture)")]
+        elif poly:
+            items = [(c["one"], "notes (more than four voices)")]
         else:
             items = [(c["one"], "melody")]
         chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}" for col, name in items)
