@@ -1,0 +1,82 @@
+"""`guigen harmonize`: a polyphony model (bach-chorales) writes alto, tenor and bass under a melody."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from guigen.cli import CliError
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "harmonize", help="harmonise a melody in four parts with a chorale model",
+        description="The model writes three lower voices under the melody, which comes out exactly (every "
+        "note's pitch, onset and duration). The melody is the top line of MELODY (.mid, .abc, .musicxml, .mxl; "
+        "the highest track when there are several) or --pitches. A melody in any key is moved to the model's "
+        "key for it, and the result moved back. During a rest in the melody, the lower voices stay below its "
+        "nearest note.",
+        epilog="Example: guigen harmonize -m bach-chorales --pitches 67:4,67:4,69:4,71:4,72:8,71:8 -o hymn.musicxml")
+    p.add_argument("melody", nargs="?", type=Path, help="the melody: a .mid, .abc, .musicxml or .mxl file")
+    p.add_argument("-m", "--model", default="bach-chorales", help="a polyphony model (default bach-chorales)")
+    p.add_argument("--pitches", help="the melody as MIDI pitch:steps, 4 steps to a quarter note, e.g. "
+                   "67:4,67:4,69:8 (a length left out is 4; r:4 is a rest)")
+    p.add_argument("--tune", help="which tune of an ABC file: its X: number or title")
+    p.add_argument("-o", "--output", type=Path,
+                   help="a .mid (four named tracks, Soprano first) or .musicxml/.mxl (four parts) file; "
+                   "default: a new MELODY-harmonized.mid")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("-t", "--temperature", type=float, default=1.0,
+                   help="sampling temperature for the lower voices: 0 = greedy, <1 safer (default 1.0)")
+    p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest events only (0 = off)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (1 = off)")
+    p.add_argument("--beam-size", type=int, default=1,
+                   help="harmonisations kept at each step; the likeliest whole one is written (default 1: plain sampling)")
+    p.add_argument("--branch-factor", type=int, default=2, help="samples branched from each kept harmonisation (default 2)")
+    p.add_argument("--seed", type=int, help="random seed >= 0, for a reproducible harmonisation")
+    p.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the melody file's, else 100)")
+    p.add_argument("--program", help="General MIDI program 0-127 for all voices, or one per voice S,A,T,B, e.g. 52 or 0,0,42,42")
+    p.add_argument("--show", action="store_true", help="print the first four bars of each voice as note names")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from guigen.core import registry
+    from guigen.core.files import free_name
+    from guigen.core.sampling import SamplingSettings
+    from guigen.music.events import NoteSequence, Voice
+    from guigen.music.export import check_output, parse_programs, write_piece
+    from guigen.music.harmonize import describe, harmonize, parse_pitches, read_melody
+    from guigen.music.voices import split_voices
+
+    if (args.melody is None) == (args.pitches is None):
+        raise CliError("give the melody as a file (MELODY) or as --pitches, one of the two")
+    if args.beam_size < 1 or args.branch_factor < 1:
+        raise CliError("--beam-size and --branch-factor must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise CliError(f"--seed must be >= 0, not {args.seed}")
+    if args.qpm is not None and not 1 <= args.qpm <= 1000:
+        raise CliError(f"--qpm must be between 1 and 1000, not {args.qpm:g}")
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # ValueError names a bad value
+    programs = parse_programs(args.program)
+    stem = args.melody.stem if args.melody else "melody"
+    output = check_output(args.output or free_name(f"{stem}-harmonized", ".mid"))
+    if output.exists() and not args.force:
+        raise CliError(f"{output} exists; give --force to replace it")
+    model = registry.load(args.model)
+    source = None
+    if args.melody is not None:
+        melody, source = read_melody(args.melody, args.tune)
+    else:
+        melody = parse_pitches(args.pitches)
+    result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1)
+    qpm = args.qpm or (source.qpm if source else 100.0)
+    seq = NoteSequence(result.notes, [(0, float(qpm))], source.time_signature if source else (4, 4),
+                       [Voice(f"GuiGen {model.name}".strip(), programs[0] if programs else 0)], name=output.stem)
+    layout = write_piece(seq, output, True, programs, melody=result.melody, overwrite=args.force)
+    print(f"wrote {output} ({layout}): {len(result.melody)} melody notes harmonised with "
+          f"{len(result.notes) - len(result.melody)} notes, {seq.total_steps} steps, "
+          f"log-likelihood {result.logprob / max(result.events, 1):.3f} nats/event", file=sys.stderr)
+    if args.show:
+        print(describe(result.notes, split_voices(result.notes, result.melody)))
+    return 0

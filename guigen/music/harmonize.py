@@ -1,0 +1,241 @@
+"""Harmonising a melody: a polyphony model writes the lower voices under a fixed top line.
+
+In the polyphony encoding each step lists its notes highest first, so the melody's note is the
+step's first event (BachBot's way with an LSTM). Every step, through the one streaming Generator:
+- when the melody sounds, its event is forced: NEW_NOTE(pitch) where it strikes, CONTINUED_NOTE
+  where it holds; the grammar then allows only pitches below it for the rest of the step;
+- the model samples the lower voices (temperature, top-k, top-p as set), at most three notes, so
+  the texture stays four voices, then STEP_END (forced after the third);
+- during a melody rest the lower voices go on (or rest, as the model likes) below the melody's
+  nearest note (the lower of the notes before and after the rest), so the melody stays the top
+  line; END is never drawn: the piece ends with the melody;
+- where a melody note ends, no lower voice may hold its pitch on (that would lengthen the
+  melody's note); a lower voice may strike it again.
+The melody comes out exactly: every note's pitch, onset and duration.
+
+Beam search ranks whole harmonisations: each of beam_size harmonisations is branched into
+branch_factor samples every step, and the beam_size likeliest under the model (T = 1, melody
+events included) are kept; the likeliest at the end wins.
+
+Keys: a model trained in one key (bach-chorales: C major / A minor) gets the melody moved to that
+key, by the octave that puts its mean pitch nearest the middle of the training sopranos (B4 in C),
+and the harmonisation is moved back, so it comes out in the melody's key and octave. A melody
+that cannot lie within the model's pitch range there is refused, naming the range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guigen.core.generate import MASKED
+from guigen.core.sampling import SamplingSettings, distributions, draw
+from guigen.music.events import Note, pitch_name
+from guigen.music.polyphony import CONTINUED_NOTE, END, NEW_NOTE, START, STEP_END, PolyphonyEncoding
+
+LOWER_VOICES = 3  # notes the model may add under the melody in one step: four-voice texture
+SOPRANO_MIDDLE = 71  # B4: the mean pitch of the training chorales' sopranos, moved to C (70.7)
+
+
+@dataclass
+class Harmonisation:
+    notes: list[Note]  # the melody and the lower voices, in the melody's key and octave
+    melody: list[Note]  # the melody as given (on the grid)
+    logprob: float  # log-likelihood of all events under the model (T = 1), melody events included
+    events: int
+
+
+# -- melodies ----------------------------------------------------------------------------------------
+def parse_pitches(spec: str) -> list[Note]:
+    """'67:4,67:4,69:8,r:4,72' -> notes: MIDI pitch:length in 16th-note steps (4 = a quarter note,
+    the default when the length is left out); r:N is a rest of N steps."""
+    notes, t = [], 0
+    for item in str(spec).replace(" ", "").split(","):
+        if not item:
+            continue
+        pitch, _, length = item.partition(":")
+        try:
+            steps = int(length) if length else 4
+            p = None if pitch.lower() == "r" else int(pitch)
+        except ValueError:
+            raise ValueError(f"--pitches takes MIDI pitch:steps items like 67:4,67:4,69:8 (r:4 a rest), "
+                             f"not {item!r}") from None
+        if steps < 1 or (p is not None and not 0 <= p <= 127):
+            raise ValueError(f"--pitches: {item!r} needs a MIDI pitch 0-127 (or r) and at least one step")
+        if p is not None:
+            notes.append(Note(t, t + steps, p))
+        t += steps
+    if not notes:
+        raise ValueError("--pitches holds no notes")
+    return notes
+
+
+def top_line(notes: list[Note]) -> list[Note]:
+    """One line from a piece: where notes sound together the highest is kept, and a held note ends
+    where a higher or later one begins (as Magenta's melody extraction)."""
+    line: list[Note] = []
+    for n in sorted(notes, key=lambda n: (n.start, -n.pitch)):
+        if line and line[-1].start == n.start:
+            continue
+        if line and line[-1].end > n.start:
+            prev = line[-1]
+            if prev.pitch > n.pitch and prev.end >= n.end:
+                continue  # a lower note under a held melody note belongs to another voice
+            line[-1] = Note(prev.start, n.start, prev.pitch, prev.velocity)
+        line.append(Note(n.start, n.end, n.pitch, n.velocity))
+    return line
+
+
+def melody_of(seq) -> list[Note]:
+    """The melody of a file's NoteSequence: its highest voice (by mean pitch) when it has several,
+    then that voice's top line. A single-line file is taken as it is."""
+    notes = seq.pitched()
+    if not notes:
+        raise ValueError(f"{seq.name or 'the melody'}: no pitched notes")
+    voices = {n.voice for n in notes}
+    if len(voices) > 1:
+        top = max(voices, key=lambda v: np.mean([n.pitch for n in notes if n.voice == v]))
+        notes = [n for n in notes if n.voice == top]
+    line = top_line(notes)
+    start = line[0].start  # the melody starts at step 0, as a MIDI file of it would
+    return [Note(n.start - start, n.end - start, n.pitch, n.velocity) for n in line]
+
+
+def model_shift(codec: PolyphonyEncoding, melody: list[Note]) -> int:
+    """Semitones that move the melody to the model's key and a soprano's octave, within its range."""
+    key = codec.key_shift(melody, primer=True) if codec.key is not None else 0
+    mean = np.mean([n.pitch for n in melody])
+    low, high = min(n.pitch for n in melody), max(n.pitch for n in melody)
+    fits = [key + 12 * k for k in range(-10, 11)
+            if codec.min_pitch + 12 <= low + key + 12 * k and high + key + 12 * k <= codec.max_pitch]
+    if not fits:
+        room = f"{pitch_name(codec.min_pitch + 12)}-{pitch_name(codec.max_pitch)}"
+        raise ValueError(f"the melody spans {pitch_name(low)}-{pitch_name(high)}; this model harmonises melodies "
+                         f"that fit within {room} (an octave above its lowest pitch, for the bass) once moved to "
+                         f"its key")
+    return min(fits, key=lambda s: abs(mean + s - SOPRANO_MIDDLE))
+
+
+# -- decoding ----------------------------------------------------------------------------------------
+def _plan(melody: list[Note], shift: int):
+    """Per step, in the model's pitches: the melody's token or None, the pitch the lower voices
+    stay below, and the melody pitch that ended there (None: none did), which no lower voice
+    may hold on: that would lengthen the melody's note."""
+    total = max(n.end for n in melody)
+    token = [None] * total
+    sounding = [None] * total
+    ended = [None] * total
+    for n in melody:
+        p = n.pitch + shift
+        for s in range(n.start, n.end):
+            token[s] = (NEW_NOTE if s == n.start else CONTINUED_NOTE) + p
+            sounding[s] = p
+        if n.end < total:
+            ended[n.end] = p
+    ceiling = []
+    for s in range(total):
+        if sounding[s] is not None:
+            ceiling.append(sounding[s])
+            continue
+        before = next((sounding[t] for t in range(s - 1, -1, -1) if sounding[t] is not None), None)
+        after = next((sounding[t] for t in range(s + 1, total) if sounding[t] is not None), None)
+        ceiling.append(min(p for p in (before, after) if p is not None))
+    return token, ceiling, ended
+
+
+def harmonize(model, melody: list[Note], settings: SamplingSettings | None = None, seed=None, beam_size: int = 1,
+              branch_factor: int = 1, on_step=None) -> Harmonisation:
+    """Lower voices under `melody` (notes on the grid, one line) by constrained decoding."""
+    from guigen.music.generate import _BeamGenerator
+
+    codec = model.codec
+    if codec.name != "polyphony":
+        raise ValueError(f"{model.name or 'this model'} is a {codec.name} model; harmonising needs a polyphony "
+                         "model such as bach-chorales")
+    if not melody:
+        raise ValueError("the melody has no notes")
+    if any(b.start < a.end for a, b in zip(melody, melody[1:])) or any(n.end <= n.start for n in melody):
+        raise ValueError("the melody must be one line: its notes may not overlap")
+    if beam_size < 1 or branch_factor < 1:
+        raise ValueError("beam size and branch factor must be at least 1")
+    shift = model_shift(codec, melody)
+    tokens_plan, ceiling, ended = _plan(melody, shift)
+    settings = settings or SamplingSettings()
+    rows = beam_size * branch_factor
+    gen = _BeamGenerator(model, settings, seed, batch=rows, undo_depth=0)
+    gen.feed([START])
+    pitches = np.arange(128)
+    generated: list[list[int]] = [[] for _ in range(rows)]
+    logprob = np.zeros(rows)
+    for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
+        done = np.zeros(rows, dtype=bool)
+        listed = np.zeros(rows, dtype=np.int64)  # events so far in this step
+        while not done.all():
+            moving = ~done
+            if forced is not None and not listed.any():  # every row begins the step with the melody
+                tokens = np.full(rows, forced)
+            else:
+                logits = gen.logits.copy()
+                logits[:, [START, END]] = MASKED
+                high = pitches >= top
+                logits[:, NEW_NOTE:CONTINUED_NOTE][:, high] = MASKED
+                logits[:, CONTINUED_NOTE:][:, high] = MASKED
+                if released is not None:  # struck again it may be; held on, it would be the melody's
+                    logits[:, CONTINUED_NOTE + released] = MASKED
+                lower = listed - (forced is not None)
+                full = lower >= LOWER_VOICES
+                logits[full, :] = MASKED
+                logits[full, STEP_END] = 0.0
+                tokens = draw(distributions(logits, settings)[0], gen.rng)
+            step = gen.hold_step(tokens, moving)
+            for r in np.flatnonzero(moving):
+                t = int(tokens[r])
+                generated[r].append(t)
+                logprob[r] += step.logprob[r]
+                listed[r] += 1
+                done[r] = t == STEP_END
+            if on_step is not None:
+                on_step(step)
+        if rows > 1:
+            keep = np.repeat(np.argsort(-logprob, kind="stable")[:beam_size], branch_factor)
+            gen.reorder(keep)
+            generated = [list(generated[i]) for i in keep]
+            logprob = logprob[keep]
+    best = int(np.argmax(logprob))
+    ids = [START] + generated[best] + [END]
+    view = PolyphonyEncoding(None, shift, codec.min_pitch, codec.max_pitch)
+    notes = view.decode(ids)
+    missing = {n.key for n in melody} - {n.key for n in notes}
+    if missing:  # cannot happen while the melody's events are forced; never write a wrong melody
+        raise RuntimeError(f"the harmonisation lost melody notes {sorted(missing)[:3]}")
+    velocity = {n.key: n.velocity for n in melody}
+    notes = [Note(n.start, n.end, n.pitch, velocity.get(n.key, n.velocity)) for n in notes]
+    return Harmonisation(notes, list(melody), float(logprob[best]), len(generated[best]))
+
+
+def read_melody(path, tune=None):
+    """(melody notes, the file's NoteSequence) from a .mid, .abc or .musicxml file."""
+    path = Path(path)
+    if path.suffix.lower() in (".mid", ".midi"):
+        from guigen.music.midi import read_midi
+
+        seq = read_midi(path)
+    else:
+        from guigen.music.notation import is_notation, read_notation
+
+        if not is_notation(path):
+            raise ValueError(f"{path}: a melody is read from .mid, .abc, .musicxml, .mxl or .xml")
+        seq = read_notation(path, tune)
+    return melody_of(seq), seq
+
+
+def describe(notes: list[Note], parts=None, bars: int = 4, steps_per_bar: int = 16) -> str:
+    """The first bars of each voice as note names with lengths in steps, as a musician checks them."""
+    lines = []
+    for name, voice in zip(("S", "A", "T", "B"), parts or [notes]):
+        shown = [f"{pitch_name(n.pitch)}:{n.end - n.start}" for n in voice if n.start < bars * steps_per_bar]
+        lines.append(f"{name}: {' '.join(shown)}")
+    return "\n".join(lines)
+

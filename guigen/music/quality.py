@@ -1,0 +1,107 @@
+"""Four-part writing by numbers: what a teacher of chorale harmony would count.
+
+- four_voice_share: share of 16th-note steps (from the first to the last) with four notes sounding;
+- parallels: parallel fifths and octaves (unisons included) between two voices at consecutive
+  onsets: both voices move, in the same direction, a perfect fifth (or octave/unison, compound
+  intervals included) apart before and after. Counted per voice pair over the moves where both
+  voices move ("voice-pair moves"), the denominator of the rate;
+- crossings: share of steps (with at least two voices sounding) where a lower voice sounds above a
+  higher one;
+- ranges: each voice's lowest and highest pitch;
+- key_share: share of note-time whose pitch class lies in the best-fitting major scale (or its
+  relative minor).
+Voices are given as four lists of notes, soprano first (see guigen.music.voices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guigen.music.events import MAJOR_SCALE, Note
+
+FIFTH, OCTAVE, UNISON = 7, 12, 0  # intervals reduced by octaves, an octave kept an octave (as music21's semiSimple)
+
+
+def _reduced(a: int, b: int) -> int:
+    """The interval between two pitches without its octaves: 0 (unison), 1..12 (12: octave, double octave...)."""
+    d = abs(a - b)
+    return 0 if d == 0 else (d - 1) % 12 + 1
+
+
+def four_voice_share(notes: list[Note]) -> float:
+    if not notes:
+        return 0.0
+    first, last = min(n.start for n in notes), max(n.end for n in notes)
+    count = np.zeros(last - first, dtype=np.int64)
+    for n in notes:
+        count[n.start - first:n.end - first] += 1
+    return float(np.mean(count == 4))
+
+
+def _pitch_at(voice: list[Note], times) -> list[int | None]:
+    """The pitch each voice sounds at each time (None: resting)."""
+    out, i = [], 0
+    for t in times:
+        while i < len(voice) and voice[i].end <= t:
+            i += 1
+        out.append(voice[i].pitch if i < len(voice) and voice[i].start <= t else None)
+    return out
+
+
+def parallels(parts: list[list[Note]]) -> tuple[int, int, int]:
+    """(parallel fifths, parallel octaves or unisons, voice-pair moves) over every pair of voices."""
+    fifths = octaves = moves = 0
+    parts = [sorted(p) for p in parts]
+    for a in range(len(parts)):
+        for b in range(a + 1, len(parts)):
+            times = sorted({n.start for n in parts[a]} | {n.start for n in parts[b]})
+            pa, pb = _pitch_at(parts[a], times), _pitch_at(parts[b], times)
+            for k in range(1, len(times)):
+                a1, a2, b1, b2 = pa[k - 1], pa[k], pb[k - 1], pb[k]
+                if None in (a1, a2, b1, b2) or a1 == a2 or b1 == b2:
+                    continue  # a voice rests, or holds or repeats its note: not both moving
+                moves += 1
+                if np.sign(a2 - a1) != np.sign(b2 - b1):
+                    continue
+                before, after = _reduced(a1, b1), _reduced(a2, b2)
+                fifths += before == after == FIFTH
+                octaves += before == after and before in (OCTAVE, UNISON)  # unison to octave is not parallel
+    return fifths, octaves, moves
+
+
+def crossings(parts: list[list[Note]]) -> float:
+    """Share of steps (with two or more voices sounding) where a lower voice is above a higher one."""
+    last = max((n.end for p in parts for n in p), default=0)
+    pitch = np.full((len(parts), last), -1)
+    for v, p in enumerate(parts):
+        for n in p:
+            pitch[v, n.start:n.end] = n.pitch
+    crossed = np.zeros(last, dtype=bool)
+    for a in range(len(parts)):
+        for b in range(a + 1, len(parts)):
+            crossed |= (pitch[a] >= 0) & (pitch[b] >= 0) & (pitch[b] > pitch[a])
+    several = (pitch >= 0).sum(axis=0) >= 2
+    return float(crossed[several].mean()) if several.any() else 0.0
+
+
+def ranges(parts: list[list[Note]]) -> list[tuple[int, int] | None]:
+    return [(min(n.pitch for n in p), max(n.pitch for n in p)) if p else None for p in parts]
+
+
+def key_share(notes: list[Note]) -> float:
+    weight = np.zeros(12)
+    for n in notes:
+        weight[n.pitch % 12] += n.end - n.start
+    if not weight.sum():
+        return 0.0
+    return float(max(sum(weight[(t + d) % 12] for d in MAJOR_SCALE) for t in range(12)) / weight.sum())
+
+
+def measure(notes: list[Note], parts: list[list[Note]] | None) -> dict:
+    """All measures of one piece; the voice-leading ones need its four voices (parts)."""
+    out = {"four_voices": four_voice_share(notes), "key_share": key_share(notes)}
+    if parts is not None:
+        out["fifths"], out["octaves"], out["moves"] = parallels(parts)
+        out["crossings"] = crossings(parts)
+        out["ranges"] = ranges(parts)
+    return out

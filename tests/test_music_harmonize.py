@@ -1,0 +1,120 @@
+"""Harmonising a melody with the shipped bach-chorales model (guigen/music/harmonize.py and
+`guigen harmonize`): the melody comes out exactly, on top, in its own key; the files written
+are read back by pretty_midi and music21."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from guigen.core import registry
+from guigen.core.sampling import SamplingSettings
+from guigen.music.events import Note, NoteSequence, Voice, major_key
+from guigen.music.harmonize import harmonize, melody_of, parse_pitches
+from guigen.music.midi import read_midi, write_midi
+from guigen.music.quality import key_share
+from guigen.music.voices import split_voices
+
+TEST = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/test"
+# a hymn-like tune in D major: repeated notes, held notes, a rest, a leading note
+TUNE = "62:4,62:4,64:4,66:4,67:8,66:4,r:4,64:4,62:2,61:2,62:12"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return registry.load("bach-chorales")
+
+
+def sounding(notes, step):
+    return [n for n in notes if n.start <= step < n.end]
+
+
+def test_parse_pitches():
+    assert parse_pitches("67:4,67,69:8,r:2,72:1") == [Note(0, 4, 67), Note(4, 8, 67), Note(8, 16, 69), Note(18, 19, 72)]
+    for bad in ("67:0", "x:4", "128", "r:4", ""):
+        with pytest.raises(ValueError):
+            parse_pitches(bad)
+
+
+def test_the_melody_comes_out_exactly_on_top_in_its_key(model):
+    melody = parse_pitches(TUNE)
+    h = harmonize(model, melody, SamplingSettings(1.0), seed=3)
+    parts = split_voices(h.notes, h.melody)
+    assert parts is not None and parts[0] == melody  # every note's pitch, onset and duration
+    lower = [n for n in h.notes if n not in melody]
+    assert len(lower) >= 2 * len(melody)
+    for step in range(melody[-1].end):
+        top = [n.pitch for n in sounding(melody, step)]
+        others = [n.pitch for n in sounding(lower, step)]
+        assert len(others) <= 3
+        if top:
+            assert all(p < top[0] for p in others)
+        else:  # the rest: below the notes around it (F#4 before, E4 after)
+            assert all(p < 64 for p in others)
+    # moved to C for the model and back: the harmony is in D major too
+    assert major_key(lower) == 2 and key_share(lower) >= 0.85
+
+
+def test_beam_search_finds_likelier_harmonisations(model):
+    melody = parse_pitches(TUNE)
+    plain = harmonize(model, melody, SamplingSettings(1.0), seed=4)
+    beam = harmonize(model, melody, SamplingSettings(1.0), seed=4, beam_size=3, branch_factor=2)
+    assert split_voices(beam.notes, beam.melody)[0] == melody
+    assert beam.logprob / beam.events > plain.logprob / plain.events
+    same = harmonize(model, melody, SamplingSettings(1.0), seed=4, beam_size=1, branch_factor=1)
+    assert same.notes == plain.notes  # a beam of one, unbranched, is plain sampling
+
+
+def test_what_cannot_be_harmonised_says_why(model):
+    with pytest.raises(ValueError, match="G2-D6"):
+        harmonize(model, parse_pitches("30:4,100:4"))  # wider than the model's range in any octave
+    with pytest.raises(ValueError, match="one line"):
+        harmonize(model, [Note(0, 8, 67), Note(4, 8, 64)])
+    with pytest.raises(ValueError, match="polyphony model"):
+        harmonize(registry.load("bach-melody"), parse_pitches("67"))
+
+
+def guigen(*args):
+    r = subprocess.run([sys.executable, "-m", "guigen", *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_cli_harmonizes_a_midi_melody_into_four_tracks_and_four_parts(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    music21 = pytest.importorskip("music21")
+    chorale = read_midi(TEST / "chorale_test_005.mid")
+    soprano = [n for n in melody_of(chorale) if n.end <= 48]  # three bars of a held-out chorale's tune
+    write_midi(NoteSequence(soprano, [(0, 90.0)], (4, 4), [Voice("tune")]), tmp_path / "tune.mid")
+    guigen("harmonize", tmp_path / "tune.mid", "-o", tmp_path / "h.mid", "--seed", 2, "--program", "52,52,52,32")
+    guigen("harmonize", tmp_path / "tune.mid", "-o", tmp_path / "h.musicxml", "--seed", 2)
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "h.mid"))
+    assert [(i.name, i.program) for i in pm.instruments] == [("Soprano", 52), ("Alto", 52), ("Tenor", 52), ("Bass", 32)]
+    step = 60 / 90 / 4  # the tune's tempo is kept
+    top = [(round(n.start / step), round(n.end / step), n.pitch) for n in pm.instruments[0].notes]
+    assert top == [n.key for n in soprano]
+    score = music21.converter.parse(str(tmp_path / "h.musicxml"))
+    assert [p.partName for p in score.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+    sung = [(int(n.offset * 4), int((n.offset + n.quarterLength) * 4), n.pitch.midi)
+            for n in score.parts[0].stripTies().flatten().notes]
+    assert sung == [n.key for n in soprano]
+    # the same seed: the score holds the same harmonisation as the MIDI file
+    in_midi = sorted((round(n.start / step), round(n.end / step), n.pitch) for i in pm.instruments for n in i.notes)
+    in_score = sorted((int(n.offset * 4), int((n.offset + n.quarterLength) * 4), n.pitch.midi)
+                      for p in score.parts for n in p.stripTies().flatten().notes)
+    assert in_midi == in_score
+
+
+def test_cli_harmonizes_an_abc_tune(tmp_path):
+    pytest.importorskip("music21")
+    (tmp_path / "tunes.abc").write_text("X:1\nT:Hymn\nM:3/4\nL:1/4\nK:G\nG G A | B2 c | B A G | A3 |]\n"
+                                        "X:2\nT:Other\nM:4/4\nL:1/4\nK:C\nc d e f | g4 |]\n")
+    r = guigen("harmonize", tmp_path / "tunes.abc", "--tune", "Hymn", "-o", tmp_path / "h.mid", "--seed", 1,
+               "--show")
+    assert r.stdout.splitlines()[0] == "S: G4:4 G4:4 A4:4 B4:8 C5:4 B4:4 A4:4 G4:4 A4:12"
+    seq = read_midi(tmp_path / "h.mid")
+    assert seq.time_signature == (3, 4)
+    assert [n.key for n in seq.notes if n.voice == 0] == [(s, s + d, p) for s, d, p in [
+        (0, 4, 67), (4, 4, 67), (8, 4, 69), (12, 8, 71), (20, 4, 72), (24, 4, 71), (28, 4, 69), (32, 4, 67),
+        (36, 12, 69)]]
