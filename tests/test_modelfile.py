@@ -56,7 +56,7 @@ def expect_error(path, *words):
 
 def test_missing_file_and_directory(tmp_path):
     expect_error(tmp_path / "nope.safetensors", "no such")
-    expect_error(tmp_path, "no such")
+    expect_error(tmp_path, "a folder")
 
 
 def test_empty_and_truncated(good, tmp_path):

@@ -13,7 +13,7 @@ import sys
 
 from guigen import __version__
 
-SUBCOMMANDS = ["generate", "train", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
+SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
 
 
 STDOUT = "standard output"  # the name an OSError on stdout carries (see stdout_errors)
@@ -78,6 +78,8 @@ def _quiet_stdout() -> None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].lower().endswith((".mid", ".midi", ".safetensors")):
+        argv = ["app", *argv]  # `guigen FILE.mid`, as a file manager runs the desktop entry
     parser = build_parser()
     args = _parse(parser, argv)
     if args.command is None:

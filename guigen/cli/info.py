@@ -56,7 +56,9 @@ def _summary(info: dict) -> str:
         f"  parameters  {info['parameters']:,}  ({(info['file_bytes'] or 0) / 1e6:.1f} MB)",
     ]
     if tr:
-        data = ", ".join(tr.get("data", [])) or "?"
+        from guigen.core import facts
+
+        data = facts.data_line(tr) or "?"
         lines.append(f"  trained on  {data}" + (f" ({tr['data_chars']:,} chars)" if tr.get("data_chars") else ""))
         if "split" in tr:
             lines.append("  split       " + ", ".join(f"{k} {a:,}-{b:,}" for k, (a, b) in tr["split"].items()))
@@ -68,12 +70,13 @@ def _summary(info: dict) -> str:
         if tr.get("fine_tuned_from"):
             lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
         if tr.get("distilled_from"):
-            teachers = tr["distilled_from"]
+            teachers = facts.teachers(tr)
             weight = tr.get("train_config", {}).get("teacher_weight")
             lines.append(f"  distilled   from {', '.join(teachers)}"
                          + (f" (their mean prediction weighted {weight:g})" if weight is not None else ""))
-        if tr.get("val_loss") is not None:
-            lines.append(f"  validation  {tr['val_loss']:.4f} nats ({tr['val_bits']:.4f} bits) per token")
+        scores = facts.scores_line(tr, info["kind"])
+        if scores:
+            lines.append(f"  scores      {scores}")
         if tr.get("command"):
             lines.append(f"  command     {tr['command']}")
     return "\n".join(lines)
@@ -94,8 +97,14 @@ def run(args) -> int:
                 info = card(registry.load(str(path)))
                 print(f"{name:20s} {info['kind']:6s} {info['layers']}x{info['hidden']} LSTM  "
                       f"{info['parameters']:>10,} params  {path}")
-            except Exception as e:  # one broken file must not hide the others
-                print(f"{name:20s} unreadable: {e}")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:  # one broken file must not hide the others, whatever it raises
+                reason = (str(e).strip().splitlines() or [type(e).__name__])[0].removeprefix(f"{path}: ")
+                print(f"{name:20s} not usable: {reason}  {path}")
+        print("\nmodels are looked up in: " + ", ".join(str(d) for d in registry.model_dirs()))
+        print(f"your models go in:        {registry.user_models_dir()}")
+        print(f"the app's settings:       {registry.settings_file()}")
         return 0
     info = card(registry.load(args.model))
     print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else _summary(info))
