@@ -104,6 +104,12 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel()
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.state_label)
+        from guigen.app.cells_view import CellsDock  # the Cells view (View > Cells), hidden at first
+
+        self.cells_dock = CellsDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.cells_dock)
+        self.cells_dock.hide()
+        self.menus["&View"].addAction(self.cells_dock.toggleViewAction())
 
     def _connect(self) -> None:
         a = self.actions

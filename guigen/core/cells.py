@@ -84,11 +84,7 @@ def correlations(acts: np.ndarray, feature, kind: str = "cell") -> np.ndarray:
 
 def rank(acts: np.ndarray, feature, kind: str = "cell", layer: int | None = None, top: int = 5) -> list[Ranked]:
     """The `top` cells whose activation follows the feature best (largest |r|), best first."""
-    r = correlations(acts, feature, kind)
-    layers = range(r.shape[0]) if layer is None else [layer]
-    found = [Ranked(lay, kind, int(c), float(r[lay, c])) for lay in layers for c in range(r.shape[1])]
-    found.sort(key=lambda x: (-abs(x.r), x.layer, x.cell))
-    return found[:top]
+    return best(correlations(acts, feature, kind), kind, top, layer)
 
 
 def top_at(acts_step: np.ndarray, kind: str = "cell", count: int = 5) -> list[tuple[int, int, float]]:
@@ -96,3 +92,39 @@ def top_at(acts_step: np.ndarray, kind: str = "cell", count: int = 5) -> list[tu
     a = np.asarray(acts_step)[:, KINDS.index(kind)]
     flat = np.argsort(-np.abs(a), axis=None, kind="stable")[:count]
     return [(int(i // a.shape[1]), int(i % a.shape[1]), float(a.flat[i])) for i in flat]
+
+
+def table(acts: np.ndarray, features: dict, kind: str = "cell") -> dict[str, np.ndarray]:
+    """correlations() of every feature at once: the activations are centred once (float32), features
+    defined at every step share one matrix product; those with gaps (NaN) go one by one."""
+    x = np.asarray(acts)[:, :, KINDS.index(kind)].astype(np.float32)
+    steps = len(x)
+    x = x.reshape(steps, -1)
+    out: dict[str, np.ndarray] = {}
+    full = [n for n, f in features.items() if np.isfinite(f).all()]
+    for name in features:
+        if name not in full:
+            out[name] = correlations(acts, features[name], kind)
+    if full and steps >= 2:
+        xc = x - x.mean(axis=0)
+        sx = np.sqrt((xc * xc).mean(axis=0))
+        f = np.stack([np.asarray(features[n], dtype=np.float32) for n in full], axis=1)
+        fc = f - f.mean(axis=0)
+        sf = np.sqrt((fc * fc).mean(axis=0))
+        cov = fc.T @ xc / steps  # (features, cells)
+        den = sf[:, None] * sx[None, :]
+        r = np.divide(cov, den, out=np.zeros_like(cov), where=(sf[:, None] > 1e-6) & (sx[None, :] > 1e-6))
+        for i, name in enumerate(full):
+            out[name] = np.clip(r[i], -1, 1).astype(np.float64).reshape(acts.shape[1], acts.shape[3])
+    elif full:
+        for name in full:
+            out[name] = np.zeros((acts.shape[1], acts.shape[3]))
+    return out
+
+
+def best(r: np.ndarray, kind: str = "cell", top: int = 3, layer: int | None = None) -> list[Ranked]:
+    """The `top` cells of a correlation array (layers, H) with the largest |r|, best first."""
+    layers = range(r.shape[0]) if layer is None else [layer]
+    found = [Ranked(lay, kind, int(c), float(r[lay, c])) for lay in layers for c in range(r.shape[1])]
+    found.sort(key=lambda x: (-abs(x.r), x.layer, x.cell))
+    return found[:top]
