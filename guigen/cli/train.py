@@ -19,6 +19,9 @@ SIZE_DEFAULTS = {"layers": 2, "hidden": 512, "embed": 64, "dropout": 0.2}
 
 def _common(p):
     p.add_argument("-o", "--output", required=True, type=Path, help="model file to write (.safetensors)")
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="train from the shards `guigen prepare` wrote to DIR (memory stays flat, whatever the "
+                        "corpus size) instead of reading files; the data options were fixed there")
     g = p.add_argument_group("model size (taken from the checkpoint when resuming)")
     g.add_argument("--layers", type=int, help=f"LSTM layers (default {SIZE_DEFAULTS['layers']})")
     g.add_argument("--hidden", type=int, help=f"units per layer (default {SIZE_DEFAULTS['hidden']})")
@@ -51,22 +54,50 @@ def add_parser(sub):
     p = sub.add_parser("train", help="train a model on your own text or MIDI files")
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
     t = kinds.add_parser("text", help="train a character-level model on text files")
-    t.add_argument("files", nargs="+", type=Path, help="UTF-8 text files")
+    t.add_argument("files", nargs="*", type=Path, help="UTF-8 text files (none with --data)")
     t.add_argument("--val-frac", type=float, default=0.05, help="fraction after the training part used for validation")
     t.add_argument("--test-frac", type=float, default=0.0,
                    help="fraction at the end held out entirely, for `guigen eval --slice` (default 0)")
     t.add_argument("--drop-unknown", action="store_true",
                    help="with --init: leave out characters the model has never seen (counted, with a warning)")
     _common(t)
-    t.set_defaults(run=run, make_data=_text_data)
+    t.set_defaults(run=run, make_data=_text_data, data_options=["--val-frac", "--test-frac", "--drop-unknown"])
     try:
         from guigen.music import dataset as music_dataset
     except ImportError:
         return
-    m = kinds.add_parser("music", help="train a note-level model on folders of MIDI files")
+    m = kinds.add_parser("music", help="train a note-level model on folders of MIDI (or ABC, MusicXML) files")
     music_dataset.add_arguments(m)
     _common(m)
-    m.set_defaults(run=run, make_data=music_dataset.from_args)
+    m.set_defaults(run=run, make_data=_music_data, data_options=[
+        "--encoding", "--valid", "--transpose", "--min-pitch", "--max-pitch", "--to-key"])
+
+
+def _from_shards(args) -> bool:
+    """Whether this run reads prepared shards (--data); refuses sources or data options beside it."""
+    sources = args.files if args.kind == "text" else args.folders
+    if args.data is None:
+        if not sources:
+            raise CliError(f"give the {'text files' if args.kind == 'text' else 'MIDI folders'} to train on, "
+                           "or --data DIR (made by `guigen prepare`)")
+        return False
+    if sources:
+        raise CliError("--data trains from prepared shards: give no files or folders beside it")
+    fixed = [o for o in args.data_options if any(a == o or a.startswith(o + "=") for a in args.argv)]
+    if fixed:
+        raise CliError(f"{', '.join(fixed)}: fixed when the data was prepared (see {args.data}/manifest.json); "
+                       "run `guigen prepare` again to change")
+    return True
+
+
+def _music_data(args):
+    from guigen.music import dataset as music_dataset
+
+    if not _from_shards(args):
+        return music_dataset.from_args(args)
+    from guigen.core.shards import music_shard_data
+
+    return music_shard_data(args.data, fixed_codec=args.codec_from[1].codec if args.codec_from else None)
 
 
 def _text_data(args):
@@ -77,6 +108,10 @@ def _text_data(args):
         from guigen.core.codec import codec_from_meta
 
         vocab = codec_from_meta(args.resume_meta["codec"])
+    if _from_shards(args):
+        from guigen.core.shards import text_shard_data
+
+        return text_shard_data(args.data, vocab)
     if args.drop_unknown and vocab is None:
         print("note: --drop-unknown only matters with --init or --teacher: a new model's vocabulary holds every character",
               file=sys.stderr)

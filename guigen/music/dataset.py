@@ -1,4 +1,4 @@
-"""Training and evaluation data from folders of MIDI files, with a report of what was used and why not.
+"""Training and evaluation data from folders of MIDI (or ABC, MusicXML) files, with a report of what was used and why not.
 
 Each file becomes pieces for an encoding: the whole pitched texture for polyphony, each voice
 (track/channel) as its own melody for melody. Every epoch the pieces are shuffled, each is moved
@@ -23,6 +23,7 @@ from guigen.music.midi import MidiError, read_midi_report
 from guigen.music.polyphony import PolyphonyEncoding
 
 MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
+NOTATION_SUFFIXES = {".abc", ".musicxml", ".mxl", ".xml"}  # read by guigen.music.notation (music21), tune by tune
 MAX_TRACK_LINES = 20  # files whose melody tracks the report lists one by one
 CHORDS = "chord tracks (notes sounding together) reduced to their top line"
 
@@ -71,24 +72,63 @@ def midi_files(paths) -> list[Path]:
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and f.is_file())
+            found += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES | NOTATION_SUFFIXES
+                            and f.is_file())
         elif p.is_file():
             found.append(p)
         else:
             raise DataError(f"{p}: no such file or folder")
     if not found:
-        raise DataError(f"no MIDI files (*.mid, *.midi) in {', '.join(map(str, paths))}")
+        raise DataError(f"no MIDI, ABC or MusicXML files (*.mid, *.midi, *.abc, *.musicxml, *.mxl, *.xml) in "
+                        f"{', '.join(map(str, paths))}")
     return found
+
+
+def extract_tunes(codec, path: Path) -> tuple[list[list[Note]], Report]:
+    """The pieces of an ABC or MusicXML file: each tune as a file of its own would give them; a tune
+    that can't be read (or fitted) is rejected with its X: number and title, the others kept."""
+    from guigen.music.notation import MISSING, NotationError, read_tunes
+
+    report = Report()
+    try:
+        tunes = read_tunes(path)
+    except NotationError as e:
+        if str(e) == MISSING:  # every such file would say it: say it once
+            raise DataError(MISSING) from None
+        report.rejected.append((path, str(e).removeprefix(f"{path}: ")))
+        return [], report
+    pieces = []
+    for tune in tunes:
+        if tune.seq is None:
+            report.rejected.append((path, f"tune {tune.label}: {tune.error}"))
+            continue
+        got, r = extract_sequence(codec, path, tune.seq, tune.changes)
+        report.counts.update(r.counts)  # the tune's voices need no track lines: a tune is its file
+        report.rejected += [(path, f"tune {tune.label}: {why}") for _, why in r.rejected]
+        pieces += got
+    if pieces:
+        report.used.append(path)
+        report.pieces = len(pieces)
+    report.counts["tunes read from ABC/MusicXML"] += len(tunes)
+    return pieces, report
 
 
 def extract(codec, path: Path) -> tuple[list[list[Note]], Report]:
     """The pieces one file gives for this encoding."""
-    report = Report()
+    if path.suffix.lower() in NOTATION_SUFFIXES:
+        return extract_tunes(codec, path)
     try:
         seq, changes = read_midi_report(path)
     except MidiError as e:
+        report = Report()
         report.rejected.append((path, str(e).removeprefix(f"{path}: ")))
         return [], report
+    return extract_sequence(codec, path, seq, changes)
+
+
+def extract_sequence(codec, path: Path, seq, changes) -> tuple[list[list[Note]], Report]:
+    """The pieces a sequence read from `path` gives for this encoding (changes: what reading did)."""
+    report = Report()
     report.counts.update(changes)
     drums = len(seq.notes) - len(seq.pitched())
     if drums:
@@ -190,8 +230,9 @@ def parse_transpose(spec: str) -> tuple[int, int]:
 
 def add_arguments(p) -> None:
     """The data options of `guigen train music`."""
-    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER",
-                   help="folders searched recursively for MIDI files (or MIDI files)")
+    p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                   help="folders searched recursively for MIDI, ABC and MusicXML files (or such files; each tune of an "
+                   "ABC file is a piece); `train music --data DIR` takes none")
     p.add_argument("--encoding", choices=names(), default="polyphony",
                    help="polyphony: all voices together (as Magenta's polyphony_rnn, the default); "
                    "melody: each voice as its own melody (as melody_rnn)")
