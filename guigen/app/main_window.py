@@ -110,6 +110,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.cells_dock)
         self.cells_dock.hide()
         self.menus["&View"].addAction(self.cells_dock.toggleViewAction())
+        from guigen.app import transport, variations  # the music transport on the panel, the variations strip
+
+        transport.attach(self)
+        variations.attach(self)
 
     def _connect(self) -> None:
         a = self.actions
@@ -332,7 +336,8 @@ class MainWindow(QMainWindow):
             return False
         self.text_view.reset(shown)
         if self.piano_roll is not None and self.model.kind == "music":
-            self.piano_roll.reset(self.codec, tokens)
+            source = self.primer_source  # a MIDI file primer's metre draws the ruler's bars
+            self.piano_roll.reset(self.codec, tokens, source.time_signature if source else (4, 4))
         # a random seed is drawn here, so the sample can be named by it and made again
         self.used_seed = self.seed.value() if self.seed.value() >= 0 else random.randrange(2**31 - 1)
         self.used_temperatures = set()

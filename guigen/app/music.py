@@ -38,23 +38,30 @@ def read_primer(codec, text: str):
     return ids, source, codec
 
 
-def note_sequence(window):
-    """What the piano roll shows, as a NoteSequence: at the MIDI primer's tempo map, metre and
-    program when the primer came from a file (as `guigen generate --primer_midi`), else at the
-    window's tempo."""
+def note_sequence(window, notes=None, source=None):
+    """What the piano roll shows (or `notes`, a variation's), as a NoteSequence at the transport's
+    tempo and instrument. A MIDI file primer (`source`, default the window's) gives its metre and
+    its tempo map, scaled to the transport's tempo (as `guigen generate --primer_midi` keeps it)."""
     from guigen.music.events import NoteSequence, Voice
 
-    roll = window.piano_roll
-    if roll is None or not roll.notes:
+    if notes is None:
+        roll = window.piano_roll
+        notes = roll.notes if roll is not None else []
+    if not notes:
         raise ValueError("nothing to export yet: generate some music first")
     name = window.model.name if window.model else ""
-    source = getattr(window, "primer_source", None)
+    source = source if source is not None else getattr(window, "primer_source", None)
+    transport = getattr(window, "transport", None)
+    qpm = transport.qpm() if transport is not None else float(window.settings.get("qpm"))
     if source is not None:
         program = next((v.program for v in source.voices if not v.drum), 0)
-        return NoteSequence(sorted(roll.notes), list(source.tempos), source.time_signature,
-                            [Voice(f"GuiGen {name}".strip(), program)], name=name)
-    qpm = float(window.settings.get("qpm"))
-    return NoteSequence(notes=sorted(roll.notes), tempos=[(0, qpm)], name=name)
+        scale = qpm / source.qpm if transport is not None else 1.0
+        tempos, metre = [(s, q * scale) for s, q in source.tempos], source.time_signature
+    else:
+        program, tempos, metre = 0, [(0, qpm)], (4, 4)
+    if transport is not None:
+        program = transport.program()
+    return NoteSequence(sorted(notes), tempos, metre, [Voice(f"GuiGen {name}".strip(), program)], name=name)
 
 
 def step_at(seq, seconds: float) -> float:
@@ -69,21 +76,22 @@ def step_at(seq, seconds: float) -> float:
 
 
 # -- export ---------------------------------------------------------------------------------------
-def export_midi(window, path, overwrite: bool = False) -> Path:
+def export_midi(window, path, overwrite: bool = False, seq=None) -> Path:
     from guigen.music.midi import write_midi
 
-    return write_midi(note_sequence(window), path, overwrite=overwrite)
+    return write_midi(seq or note_sequence(window), path, overwrite=overwrite)
 
 
-def render(window):
-    """Audio of the current music with the chosen sound: a SoundFont file, the built-in synthesiser,
-    or (automatic) a system SoundFont when FluidSynth finds one, else the built-in synthesiser."""
+def render(window, seq=None):
+    """Audio of the current music (or `seq`) with the chosen sound: a SoundFont file, the built-in
+    synthesiser, or (automatic) a system SoundFont when FluidSynth finds one, else the built-in one."""
     from guigen.music.audio import render as render_audio
 
+    seq = seq or note_sequence(window)
     choice = window.settings.get("soundfont")
     if choice == BUILTIN:
-        return render_audio(note_sequence(window), engine="builtin")
-    return render_audio(note_sequence(window), soundfont=choice or None)
+        return render_audio(seq, engine="builtin")
+    return render_audio(seq, soundfont=choice or None)
 
 
 def export_wav(window, path, overwrite: bool = False) -> Path:
@@ -99,7 +107,7 @@ def drag_midi(window) -> Path | None:
     try:
         folder = Path(tempfile.gettempdir()) / "guigen-drag"
         folder.mkdir(exist_ok=True)
-        name = f"{window.model.name}-{len(window.piano_roll.tokens)}.mid"
+        name = f"{window.sample_name() if hasattr(window, 'sample_name') else window.model.name}.mid"
         return export_midi(window, folder / name, overwrite=True)
     except (OSError, ValueError) as e:
         window.show_error("Could not drag the music out", str(e))
@@ -125,9 +133,9 @@ class MidiPortPlayer(QThread):
     position = Signal(float)  # seconds from the start of the message just sent
     failed = Signal(str)
 
-    def __init__(self, seq, port: str, parent=None):
+    def __init__(self, seq, port: str, parent=None, loop=lambda: False):
         super().__init__(parent)
-        self.seq, self.port = seq, port
+        self.seq, self.port, self.loop = seq, port, loop
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -138,16 +146,20 @@ class MidiPortPlayer(QThread):
         from guigen.music import ports
         from guigen.music.midi import MidiError
 
-        messages = ports.play(self.seq, self.port, sleep=self._sleep)
-        try:
-            for when in messages:
-                self.position.emit(when)
-                if self.isInterruptionRequested():
-                    break
-        except (MidiError, OSError) as e:
-            self.failed.emit(str(e))
-        finally:
-            messages.close()
+        while True:  # once, or over and over while looping
+            messages = ports.play(self.seq, self.port, sleep=self._sleep)
+            try:
+                for when in messages:
+                    self.position.emit(when)
+                    if self.isInterruptionRequested():
+                        break
+            except (MidiError, OSError) as e:
+                self.failed.emit(str(e))
+                return
+            finally:
+                messages.close()
+            if self.isInterruptionRequested() or not self.loop():
+                return
 
 
 # -- playback -------------------------------------------------------------------------------------
@@ -157,12 +169,15 @@ class Player(QObject):
 
     started = Signal(str)  # what plays it: "SoundFont X.sf2", "built-in synthesiser", "MIDI port X"
     finished = Signal()
+    looped = Signal()  # playback went back to the start (loop on)
 
     def __init__(self, window):
         super().__init__(window)
         self.window = window
         self.sink = self.buffer = self.port_player = None
         self.seq = None
+        self.roll = None  # what shows the playhead: the piano roll, or a variation's small roll
+        self.loop = False  # start again at the end (the transport's Loop)
         self.t0 = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(30)
@@ -182,14 +197,16 @@ class Player(QObject):
         dev = QMediaDevices.defaultAudioOutput()
         return None if dev.isNull() else dev
 
-    def play(self) -> bool:
+    def play(self, seq=None, roll=None) -> bool:
+        """Play the piano roll's music, or `seq` (a variation) with its playhead on `roll`."""
         self.stop()
+        self.seq = seq or note_sequence(self.window)
+        self.roll = roll if seq is not None else self.window.piano_roll
         port = self.window.settings.get("midi_port")
         return self._play_port(port) if port else self._play_audio()
 
     def _play_port(self, port: str) -> bool:
-        self.seq = note_sequence(self.window)
-        self.port_player = MidiPortPlayer(self.seq, port, self)
+        self.port_player = MidiPortPlayer(self.seq, port, self, loop=lambda: self.loop)
         # bound methods of this GUI-thread object, so the thread's signals arrive queued in the GUI thread
         self.port_player.failed.connect(self._port_failed)
         self.port_player.finished.connect(self._port_done)
@@ -217,8 +234,7 @@ class Player(QObject):
                                    "Export MIDI or audio (File menu) to listen elsewhere, or pick a MIDI port "
                                    "(Sound menu).")
             return False
-        self.seq = note_sequence(self.window)
-        audio = render(self.window)
+        audio = render(self.window, self.seq)
         fmt = QAudioFormat()
         fmt.setSampleRate(audio.sample_rate)
         fmt.setChannelCount(2)
@@ -269,8 +285,8 @@ class Player(QObject):
             port_player.requestInterruption()
             port_player.wait(2000)
             port_player.deleteLater()
-        if self.window.piano_roll is not None:
-            self.window.piano_roll.set_playhead(None)
+        if self.roll is not None:
+            self.roll.set_playhead(None)
         if was:
             self.finished.emit()
 
@@ -285,15 +301,27 @@ class Player(QObject):
                 self.window.show_error("Playback stopped", f"the sound device failed ({err})")
                 return
             if state == "IdleState" and self.buffer.atEnd():  # played to the end, the tail included
+                if self.loop:  # again from the start: the same audio, not rendered again
+                    self.sink.stop()
+                    self.buffer.seek(0)
+                    self.sink.start(self.buffer)
+                    self.looped.emit()
+                    return
                 self.stop()
                 return
             seconds = self.sink.processedUSecs() / 1e6
         elif self.port_player is not None:
             seconds = time.monotonic() - self.t0
+            length = self.seq.seconds(self.seq.total_steps)
+            if self.loop and length > 0 and seconds > length:
+                self.t0 += length * (seconds // length)
+                seconds %= length
+                self.looped.emit()
         else:
             return
         step = step_at(self.seq, seconds)
-        self.window.piano_roll.set_playhead(min(step, self.seq.total_steps))
+        if self.roll is not None:
+            self.roll.set_playhead(min(step, self.seq.total_steps))
 
 
 def player(window) -> Player:

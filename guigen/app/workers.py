@@ -35,6 +35,27 @@ class StepBatch:
 
 
 @dataclass
+class VariationsJob:
+    """N continuations of one primer, made as one batch (the rows of one Generator)."""
+
+    primer: list[int]
+    count: int  # N, the batch
+    length: int  # tokens each
+    seed: int
+    settings: object  # SamplingSettings
+
+
+@dataclass
+class VariationsBatch:
+    """Tokens each variation gained since the last batch; `done` once they are complete."""
+
+    job: VariationsJob
+    tokens: np.ndarray  # (count, k) token ids
+    probs: np.ndarray  # (count, k) the probability each had in the distribution it was drawn from
+    done: bool = False
+
+
+@dataclass
 class Preview:
     """The next token's distribution under the current settings (paused, or after undo)."""
 
@@ -54,6 +75,7 @@ class GenerationWorker(QObject):
     state_changed = Signal(str)  # "idle", "running", "paused", "stopped"
     failed = Signal(str, str)  # (what failed, message)
     cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)
+    varied = Signal(object)  # VariationsBatch
 
     def __init__(self):
         super().__init__()
@@ -70,6 +92,8 @@ class GenerationWorker(QObject):
         self.timer = None
         self.end_token = None
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
+        self.variations = None  # (job, Generator, tokens so far, their probs, tokens already sent)
+        self.variations_timer = None
 
     # -- commands ---------------------------------------------------------------------------
     @Slot(str, object)
@@ -174,6 +198,7 @@ class GenerationWorker(QObject):
         """Stop, and hand this object (and its timer) back to the GUI thread, where it will be freed."""
         from PySide6.QtCore import QCoreApplication
 
+        self.do_stop_variations()
         self.do_clear()
         self.moveToThread(QCoreApplication.instance().thread())
 
@@ -194,6 +219,86 @@ class GenerationWorker(QObject):
         self._stop_timer()
         self.generator, self.remaining, self.force = None, 0, None
         self._set_state("idle")
+
+    # -- variations: N continuations of the primer at once, beside the sample ---------------------
+    def do_variations(self, job: VariationsJob) -> None:
+        """Start `job`: one Generator with batch = N, fed the primer once; stepped in timer slices
+        as the sample is, so commands (and the sample itself) go on meanwhile."""
+        from guigen.core.generate import Generator
+
+        if self.model is None:
+            raise RuntimeError("no model loaded")
+        if not job.primer:
+            raise ValueError("the primer is empty")
+        if not 1 <= job.count <= 16 or job.length < 1:
+            raise ValueError("variations: 1 to 16 of them, each at least one token long")
+        self.do_stop_variations()
+        gen = Generator(self.model, job.settings, seed=job.seed, batch=job.count, undo_depth=0)
+        gen.feed(job.primer)
+        self.variations = {"job": job, "gen": gen, "tokens": [], "probs": [], "sent": 0,
+                           "in_step": np.zeros(job.count, dtype=np.int64)}
+        if self.variations_timer is None:
+            self.variations_timer = QTimer(self)
+            self.variations_timer.setInterval(0)
+            self.variations_timer.timeout.connect(self._vary)
+        self.last_varied = time.monotonic()
+        self.variations_timer.start()
+
+    def do_stop_variations(self, _=None) -> None:
+        if self.variations_timer is not None:
+            self.variations_timer.stop()
+        self.variations = None
+
+    def _vary(self) -> None:
+        from guigen.core.sampling import draw
+
+        v = self.variations
+        job, gen, tokens, probs = v["job"], v["gen"], v["tokens"], v["probs"]
+        rows = np.arange(job.count)
+        end = time.monotonic() + SLICE_S
+        while len(tokens) < job.length and time.monotonic() < end:
+            p = gen.preview()[0]
+            if self.end_token is not None:  # polyphony: each runs its full length (as guigen generate)
+                from guigen.music.generate import MAX_NOTES_PER_STEP
+                from guigen.music.polyphony import STEP_END
+
+                p = p.copy()
+                p[:, self.end_token] = 0.0
+                p[v["in_step"] >= MAX_NOTES_PER_STEP] = 0.0
+                p[p.sum(axis=1) <= 0, STEP_END] = 1.0
+                p /= p.sum(axis=1, keepdims=True)
+            t = draw(p, gen.rng)
+            gen.step(force=t)
+            ends = np.array([self.model.codec.ends_step(x) for x in t]) if self.end_token is not None else None
+            if ends is not None:
+                v["in_step"] = np.where(ends, 0, v["in_step"] + 1)
+            tokens.append(t)
+            probs.append(p[rows, t])
+        done = len(tokens) >= job.length
+        now = time.monotonic()
+        if done or now - self.last_varied >= FRAME_S:
+            sent = v["sent"]
+            batch = VariationsBatch(job, np.array(tokens[sent:], dtype=np.int64).T.reshape(job.count, -1),
+                                    np.array(probs[sent:], dtype=float).T.reshape(job.count, -1), done)
+            v["sent"] = len(tokens)
+            self.last_varied = now
+            if done:
+                self.do_stop_variations()
+            self.varied.emit(batch)
+
+    def do_adopt(self, arg) -> None:
+        """(primer, tokens): make this the sample to continue from: fed and stepped (forced) here, so
+        Resume goes on from its end and Undo steps back through it; paused."""
+        primer, tokens = arg
+        self._stop_timer()
+        self.primer = list(primer)
+        self._restart()
+        for t in tokens:
+            self.generator.step(int(t))
+        self.remaining = 0
+        self.state = "stopped"  # so that paused is announced
+        self._set_state("paused")
+        self._preview()
 
     # -- the loop ---------------------------------------------------------------------------
     def _restart(self) -> None:
