@@ -69,7 +69,9 @@ class CellsDock(QDockWidget):
         self.acts: np.ndarray | None = None  # (T, layers, 2, H) for tokens 0..T-1 (primer included)
         self.pending: list | None = None  # chunks that came while the history runs
         self.epoch = 0  # bumped on a new model or sample: late history results are dropped
-        self.ranked: dict[str, list] = {}
+        self.ranked: dict[str, list] = {}  # feature -> its best cells (Ranked), from the last ranking
+        self.table: dict[str, np.ndarray] = {}  # feature -> r of every cell (layers, H), and for which kind
+        self.table_kind = ""
         self.hooked_roll = None
         self._build()
         window.generation.worker.cells.connect(self._recorded)
@@ -171,7 +173,7 @@ class CellsDock(QDockWidget):
 
     def _model(self, model) -> None:
         self.epoch += 1
-        self.acts, self.pending, self.ranked = None, None, {}
+        self.acts, self.pending, self.ranked, self.table = None, None, {}, {}
         cfg = model.config
         self.layer.setRange(0, cfg.layers - 1)
         self.cell.setRange(0, cfg.hidden - 1)
@@ -278,10 +280,9 @@ class CellsDock(QDockWidget):
     def _heading(self) -> None:
         layer, cell, kind = self.layer.value(), self.cell.value(), self.kind_name()
         text = f"<b>Layer {layer}, cell {cell}</b> ({KIND_LABELS[kind]})"
-        for name, found in self.ranked.items():
-            for c in found:
-                if (c.layer, c.cell, c.kind) == (layer, cell, kind):
-                    text += f"<br>follows <b>{name}</b>: r = {c.r:+.2f}"
+        if self.table and self.table_kind == kind:  # its strongest correlations in the last ranking
+            rs = sorted(((float(r[layer, cell]), name) for name, r in self.table.items()), key=lambda x: -abs(x[0]))
+            text += "<br>r over what is shown: " + ", ".join(f"<b>{name}</b> {r:+.2f}" for r, name in rs[:2])
         self.heading.setText(text)
         n = 0 if self.acts is None else len(self.acts)
         if self.pending is None:
@@ -304,6 +305,7 @@ class CellsDock(QDockWidget):
         n = min(len(self.acts), *(len(f) for f in feats.values()))
         acts = self.acts[:n]
         r = cells.table(acts, {k: f[:n] for k, f in feats.items()}, self.kind_name())
+        self.table, self.table_kind = r, self.kind_name()
         self.ranked = {}
         self.tree.clear()
         for name, f in feats.items():
