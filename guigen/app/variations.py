@@ -202,7 +202,6 @@ class VariationsView(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Variations")
         self.header = QLabel()
-        self.header.setWordWrap(True)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop making variations")
@@ -225,7 +224,7 @@ class VariationsView(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.strip)
         self.scroll.setWidgetResizable(True)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # when squeezed
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -233,7 +232,7 @@ class VariationsView(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.scroll, 1)
         self.cards: list[VariationCard] = []
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(150)  # a card's name, roll and buttons, the header and the scroll bar
 
     def set_cards(self, cards: list[VariationCard]) -> None:
         for c in self.cards:
@@ -291,17 +290,23 @@ class Variations:
         if not 1 <= count <= MAX_VARIATIONS:
             w.show_error("Bad number of variations", f"make 1 to {MAX_VARIATIONS} variations, not {count}")
             return False
-        try:
-            primer, shown = w.encode_primer(w.primer.text())
+        music = w.model.kind == "music"
+        try:  # the primer read as Generate reads it, leaving the sample's codec and histogram alone
+            if music:
+                from guigen.app.music import read_primer
+
+                primer, source, codec = read_primer(w.model.codec, w.primer.text())
+                shown = ""
+            else:
+                (primer, shown), source, codec = w.encode_primer(w.primer.text()), None, w.model.codec
             settings = w.sampling_settings()
         except ValueError as e:
             w.show_error("Bad primer", str(e))
             return False
+        self.count.setValue(count)
         seed = w.seed.value() if w.seed.value() >= 0 else random.randrange(2**31 - 1)
         names = variation_names(w.model.name, settings.temperature, seed, count)
-        music = w.model.kind == "music"
-        self.current = VariationSet(w.model.name, w.model.kind, w.codec if music else w.model.codec, list(primer),
-                                    shown, getattr(w, "primer_source", None) if music else None,
+        self.current = VariationSet(w.model.name, w.model.kind, codec, list(primer), shown, source,
                                     settings.temperature, seed, [Variation(n) for n in names])
         cards = []
         for i, name in enumerate(names):
@@ -363,10 +368,10 @@ class Variations:
     def _header(self) -> None:
         cur = self.current
         n = len(cur.items)
-        what = "made" if cur.done else "being made"
-        self.view.header.setText(f"<b>{n} variation{'s' * (n != 1)}</b> of the primer ({what}): {cur.model}, "
-                                 f"T = {cur.temperature:g}, seed {cur.seed}, one batch. Use one to continue from it; "
-                                 f"drag a name out to drop its file.")
+        self.view.header.setText(f"<b>{n} variation{'s' * (n != 1)}</b>{'' if cur.done else ' (being made)'} · "
+                                 f"T = {cur.temperature:g} · seed {cur.seed}")
+        self.view.header.setToolTip(f"{n} continuations of the primer, made at once (one batch). Use one to "
+                                    "continue from it; drag a name (or a small roll) out to drop its file.")
 
     def _refresh_all(self) -> None:
         cur = self.current
