@@ -121,7 +121,10 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
     def ready():
         window.repaint()  # a full paint of the window with the model's views, as a person would first see it
         app.processEvents()
-        print("guigen app: ready", file=sys.stderr, flush=True)
+        what = f" with {window.model.name}" if window.model is not None else ""
+        if window.primer.text():
+            what += f", primer {window.primer.text()}"
+        print(f"guigen app: ready{what}", file=sys.stderr, flush=True)
         window.close()
         app.quit()
 

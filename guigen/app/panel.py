@@ -8,12 +8,15 @@ the widgets and connects the actions to what they do.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from guigen.app.widgets.dial import TemperatureDial
+from guigen.core import facts
 from guigen.app.widgets.tempcurve import TemperatureCurve
 
 PANEL_WIDTH = 300
@@ -136,13 +139,15 @@ def model_card(model) -> str:
     c, t = model.config, model.training or {}
     params = model.num_parameters()
     size = f"{params / 1e6:.1f}M" if params >= 1e6 else f"{params / 1e3:.0f}k"
-    unit = "char" if model.kind == "text" else "event"
     lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {c.layers}&times;{c.hidden} LSTM, "
              f"{size} parameters, {c.vocab_size} tokens"]
-    data = t.get("data")
+    data = facts.data_line(t)
     if data:
-        data = ", ".join(data) if isinstance(data, list) else str(data)
-        lines.append(f"data: {data[:60]}")
-    if t.get("val_bits") is not None:
-        lines.append(f"validation: {t['val_bits']:.3f} bits/{unit} after {t.get('epochs', '?')} epochs")
+        lines.append(f"data: {html.escape(data[:100])}")
+    teachers = facts.teachers(t)
+    if teachers:
+        lines.append(f"distilled from {html.escape(', '.join(teachers))}")
+    scores = facts.scores_line(t, model.kind)
+    if scores:
+        lines.append(f"scores: {scores}")
     return "<br>".join(lines)

@@ -13,7 +13,7 @@ import sys
 
 from guigen import __version__
 
-SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
+SUBCOMMANDS = ["generate", "train", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
 
 
 STDOUT = "standard output"  # the name an OSError on stdout carries (see stdout_errors)
