@@ -8,13 +8,93 @@ Three things make it fast at batch 1, where a step is a few matrix-vector produc
 - matrices are kept as (outputs, inputs), so at batch 1 each product is W @ x, a matrix-vector
   product that BLAS streams through faster than x @ W (measured: 120 against 189 us for 2048x1024).
 All buffers are allocated once and updated in place.
+
+BLAS threads: a step's products are far too small to share among threads. Spread over two, each
+product waits on the other thread, and when another process holds a core the wait is a whole
+time slice: batch-1 generation ran 5-80x slower under load. So the fast path runs its products
+on ONE BLAS thread (measured faster at every batch from 1 to 1024 rows, idle and loaded, on a
+2-core machine: benchmarks/generation_speed.py --load), set through threadpoolctl around the
+work and put back after it, never by environment variables. Larger batches keep BLAS's own count.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from guigen.core.config import ModelConfig
+
+ONE_THREAD_MAX_BATCH = 1024  # rows per product up to which one BLAS thread is used (measured faster)
+
+
+class BlasThreads:
+    """`with blas_threads(batch):` runs numpy's BLAS on one thread for that stretch of work.
+
+    threadpoolctl's own limit() costs ~35 us (it walks every library each time); this keeps one
+    ThreadpoolController, made on first use, and sets the count directly (~2 us). The setting is
+    process-wide (OpenBLAS has one thread count), so it also covers the app's worker thread; holds
+    nest and count, so a whole run wrapped once makes the per-step holds inside it free.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._libs = None  # threadpoolctl's controllers of the BLAS libraries loaded
+        self._held = 0
+        self._saved: list[int] = []
+
+    def _controllers(self):
+        if self._libs is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            except Exception:  # threadpoolctl missing or a library it cannot drive: leave BLAS alone
+                libs = []
+            # threadpoolctl >= 3.6 lets only the first Python thread that limits OpenBLAS change its
+            # count later (silently ignoring the others), but the count is process-wide and the app
+            # generates in a worker thread: set it directly; the lock here keeps holds in step
+            self._libs = [(lib.get_num_threads, getattr(lib, "_real_set_num_threads", lib.set_num_threads))
+                          for lib in libs]
+        return self._libs
+
+    def __enter__(self):
+        with self._lock:
+            if self._held == 0:
+                libs = self._controllers()
+                self._saved = [get() for get, _ in libs]
+                for (_, set_threads), n in zip(libs, self._saved):
+                    if n != 1:
+                        set_threads(1)
+            self._held += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._held -= 1
+            if self._held == 0:
+                for (_, set_threads), n in zip(self._libs, self._saved):
+                    if n != 1:
+                        set_threads(n)
+        return False
+
+
+class _Unlimited:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_ONE_THREAD = BlasThreads()
+_UNLIMITED = _Unlimited()
+
+
+def blas_threads(batch: int = 1):
+    """The BLAS thread setting for a step's products at this batch: one thread up to
+    ONE_THREAD_MAX_BATCH rows, BLAS's own count above."""
+    return _ONE_THREAD if batch <= ONE_THREAD_MAX_BATCH else _UNLIMITED
 
 
 def _reorder(w: np.ndarray, h: int) -> np.ndarray:
@@ -86,6 +166,10 @@ class FastLSTM:
     def step(self, tokens: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Advance state in place by one token per row; return the next-token logits (batch, V)."""
         tokens = np.asarray(tokens).reshape(-1)
+        with blas_threads(len(tokens)):
+            return self._step(tokens, state)
+
+    def _step(self, tokens: np.ndarray, state: np.ndarray) -> np.ndarray:
         batch = len(tokens)
         self._buffers(batch)
         h = self.config.hidden

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from guigen.core.fastlstm import FastLSTM
+from guigen.core.fastlstm import FastLSTM, blas_threads
 from guigen.core.modelfile import LoadedModel
 from guigen.core.sampling import SamplingSettings, distributions, draw
 
@@ -73,8 +73,9 @@ class Generator:
             raise ValueError("nothing to feed: the primer is empty")
         if tokens.min() < 0 or tokens.max() >= self.model.config.vocab_size:
             raise ValueError("primer holds token ids outside the model's vocabulary")
-        for t in tokens:
-            self._advance(np.full(self.batch, t))
+        with blas_threads(self.batch):  # one hold for the whole primer (see fastlstm)
+            for t in tokens:
+                self._advance(np.full(self.batch, t))
 
     def _advance(self, tokens: np.ndarray) -> None:
         logits = self.net.step(tokens, self.state)
