@@ -295,3 +295,23 @@ def test_export_name_carries_model_temperature_and_seed(qtbot, window):
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped" and w.used_seed != 3, timeout=TIMEOUT)
     assert w.sample_name() == f"rand-T0.8-seed{w.used_seed}"
+
+
+@pytest.mark.parametrize("size,palette", [("800x600", "dark"), ("1024x640", "light")])
+def test_screenshot_is_exactly_the_size_asked_in_the_palette_asked(tmp_path, model_path, size, palette):
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    r = subprocess.run([sys.executable, "-m", "guigen", "app", "--screenshot", str(out), "--size", size,
+                        "--palette", palette, "--model", str(model_path), "--generate", "60", "--seed", "1"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    image = QImage(str(out))
+    assert f"{image.width()}x{image.height()}" == size
+    corner = image.pixelColor(image.width() - 3, image.height() // 2)  # the histogram's plot, right edge
+    assert (theme.luminance(corner) < 0.2) == (palette == "dark")

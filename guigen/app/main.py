@@ -132,8 +132,7 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         if exit_when_ready:
             QTimer.singleShot(0, ready)  # after the window has taken the model in
         elif variations > 0:
-            window.length.setValue(generate or window.length.value())
-            window.generate_variations(variations)  # H4's variations (guigen.app.main_window)
+            QTimer.singleShot(0, make_variations)
         elif generate > 0:
             window.length.setValue(generate)
             window.generate()
@@ -144,8 +143,19 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         if screenshot and generate > 0 and not variations and state == "stopped":
             QTimer.singleShot(200, shoot)
 
-    if variations and screenshot:  # H4's window says when the variations are all in
-        window.variations_done.connect(lambda *_: QTimer.singleShot(200, shoot))
+    def make_variations():
+        from guigen.app.variations import run_variations
+
+        if generate > 0:
+            window.length.setValue(generate)
+        try:
+            names = run_variations(window, variations, timeout_s)
+            print(f"guigen app: variations {', '.join(names)}", file=sys.stderr)
+        except (RuntimeError, TimeoutError) as e:
+            print(f"guigen app: {e}", file=sys.stderr)
+            status["rc"] = 1
+        if screenshot:
+            QTimer.singleShot(200, shoot)
 
     def give_up():
         print(f"guigen app: the screenshot was not ready after {timeout_s:.0f} s", file=sys.stderr)

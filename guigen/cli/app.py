@@ -66,11 +66,6 @@ def run(args) -> int:
             raise CliError("give the model either as FILE or with --model, not both")
         else:
             model = args.file
-    if args.variations:
-        from guigen.app.main_window import MainWindow
-
-        if not hasattr(MainWindow, "generate_variations"):
-            raise CliError("--variations needs the variations view, which this GuiGen does not have yet")
     from guigen.app.main import run as run_app
 
     return run_app(model, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,

@@ -46,7 +46,7 @@ class Histogram(QWidget):
         self.order = np.zeros(0, dtype=int)  # bar position -> token id; the rest bar is not in it
         self.rest = np.zeros(0, dtype=int)  # tokens the rest bar stands for
         self.highlight: int | None = None  # bar position picked with the keyboard
-        self.ticks: list[tuple[int, str]] = []  # (bar position, label) as last given to the axis
+        self.ticks: list[tuple[int, str]] | None = None  # (bar position, label) as last given to the axis
         self._y_top = None
         self._title = ""
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
@@ -95,6 +95,7 @@ class Histogram(QWidget):
         self.setAccessibleDescription("Probability of each possible next token; Left and Right move the "
                                       "highlight, Enter makes the highlighted token the next one")
         self._restyle()
+        self._set_ticks([])  # no numbers under an empty plot: the x axis counts bars, not values
         self.plot.setXRange(-0.6, 1.0, padding=0)
         self.plot.setYRange(0, 1.0, padding=0)
 
