@@ -92,3 +92,18 @@ def test_train_dialog_trains_a_music_model(qtbot, tmp_path):
 
     model = load_model(out)
     assert model.kind == "music" and model.codec.key == 0  # in C by default, as the shipped models
+
+
+def test_train_dialog_offers_the_devices_found(qtbot):
+    from guigen.core.devices import available_devices
+
+    d = TrainDialog()
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: "looking" not in d.device.itemText(0), timeout=60_000)  # the probe imports torch
+    found = available_devices()
+    offered = [d.device.itemData(i) for i in range(d.device.count())]
+    assert offered == ["auto", *found]
+    if len(found) == 1:
+        assert "no CUDA GPU found" in d.device.itemText(0)
+    d.device.setCurrentIndex(1)
+    assert d.job().device == "cpu"

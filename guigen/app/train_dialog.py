@@ -2,16 +2,18 @@
 
 Training runs in a TrainWorker thread (torch is imported there, not before). Cancel stops at
 the next step and writes a checkpoint; "continue" picks it up again. The finished model opens.
+The devices offered are found by a background thread (finding GPUs imports torch, seconds).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -32,6 +34,27 @@ def default_output(source: str) -> Path:
 
     stem = Path(source).stem or "my-model"
     return user_data_path("guigen") / "models" / f"{stem}.safetensors"
+
+
+class _DeviceProbe(QObject):
+    found = Signal(list)  # available_devices(), from a background thread
+
+    def start(self) -> None:
+        def probe():
+            try:
+                from guigen.core.devices import available_devices
+
+                self.found.emit(available_devices())
+            except Exception:  # no torch, a broken driver: the CPU it is
+                self.found.emit(["cpu"])
+
+        threading.Thread(target=probe, name="device probe", daemon=True).start()
+
+
+def _device_label(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"GPU {device} (CUDA, mixed precision)"
+    return "Apple GPU (MPS)" if device == "mps" else "CPU"
 
 
 class TrainDialog(QDialog):
@@ -65,6 +88,13 @@ class TrainDialog(QDialog):
         self.hidden.setSingleStep(64)
         self.embed.setRange(4, 1024)
         self.epochs.setRange(1, 1000)
+        self.device = QComboBox()
+        self.device.addItem("Automatic: a GPU if there is one, else the CPU (looking…)", "auto")
+        self.device.addItem(_device_label("cpu"), "cpu")
+        self.device.setToolTip("Where to train, as guigen train --device; the model file is the same either way")
+        self._probe = _DeviceProbe(self)
+        self._probe.found.connect(self._devices_found)
+        self._probe.start()
         self.resume = QCheckBox("Continue from the last checkpoint of this model, if there is one")
         # music in one key learns harmony; transposed to all keys it learned none (see models/bach-chorales.md)
         self.one_key = QCheckBox("Music: move every piece to C major / A minor first (primers are moved back)")
@@ -82,6 +112,7 @@ class TrainDialog(QDialog):
             sizes.addWidget(QLabel(label))
             sizes.addWidget(w)
         form.addRow("", sizes)
+        form.addRow("Device", self.device)
         form.addRow("", self.one_key)
         form.addRow("", self.resume)
         self.progress = QProgressBar()
@@ -114,6 +145,14 @@ class TrainDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._apply_preset()
+
+    def _devices_found(self, devices: list) -> None:
+        gpus = [d for d in devices if d.startswith("cuda")]
+        auto = f"Automatic: {gpus[0]}" if gpus else "Automatic: the CPU (no CUDA GPU found)"
+        self.device.setItemText(0, auto)
+        for d in devices:
+            if d != "cpu" and self.device.findData(d) < 0:
+                self.device.addItem(_device_label(d), d)
 
     def _kind_changed(self) -> None:
         text = self.kind.currentData() == "text"
@@ -156,7 +195,8 @@ class TrainDialog(QDialog):
             sizes={"layers": self.layers.value(), "hidden": self.hidden.value(), "embed": self.embed.value(),
                    "dropout": dropout if self.layers.value() > 1 else 0.0},
             train={"epochs": self.epochs.value(), "batch": batch, "seq_len": seq_len},
-            resume=self.resume.isChecked(), to_key=0 if self.one_key.isChecked() else None)
+            resume=self.resume.isChecked(), to_key=0 if self.one_key.isChecked() else None,
+            device=self.device.currentData())
 
     def start(self, confirm: bool = True) -> bool:
         job = self.job()

@@ -428,6 +428,7 @@ class TrainJob:
     train: dict  # TrainConfig fields
     resume: bool = False  # continue from out's checkpoint if there is one
     to_key: int | None = 0  # music: the key every piece is moved to (0 = C); None: polyphony transposed instead
+    device: str = "auto"  # auto|cpu|cuda:N|mps, as guigen train --device
 
 
 class TrainWorker(QObject):
@@ -453,6 +454,9 @@ class TrainWorker(QObject):
             self._run()
         except Exception as e:
             self.failed.emit(str(e) or type(e).__name__)
+        finally:
+            if getattr(self, "lock", None) is not None:
+                self.lock.release()
 
     def _make_data(self):
         if self.job.kind == "text":
@@ -478,9 +482,15 @@ class TrainWorker(QObject):
 
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the GUI and the generator
         out = Path(self.job.out)
+        from guigen.core.runlock import RunLock
+
+        self.lock = RunLock(out).acquire()  # as guigen train holds it; released by run(), however training ends
         data = self._make_data()
         cfg = ModelConfig(vocab_size=data.codec.num_classes, **self.job.sizes)
-        trainer = Trainer(data, cfg, TrainConfig(**self.job.train), out, extra_meta={"command": "guigen app: Train"})
+        from guigen.core.devices import resolve_device
+
+        trainer = Trainer(data, cfg, TrainConfig(**self.job.train), out, extra_meta={"command": "guigen app: Train"},
+                          device=resolve_device(self.job.device))
         ckpt = checkpoint_path_for(out)
         if self.job.resume and ckpt.exists():
             trainer.load_checkpoint(ckpt)
