@@ -45,11 +45,75 @@ def isolated_cost(gen, tokens: int, convert_every: int = 30) -> float:
     return (time.perf_counter() - t0) / tokens
 
 
+def app_lateness(model: str, tokens: int, rounds: int) -> None:
+    """The app generating `tokens` with the Cells view closed and open (alternating), while a 10 ms
+    QTimer in the GUI thread records its lateness, as benchmarks/app_speed.py measures it."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt, QTimer
+
+    from guigen.app.main import make_app
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    app = make_app()
+    tmp = tempfile.TemporaryDirectory(prefix="guigen-bench-")
+    w = MainWindow(Settings(os.path.join(tmp.name, "settings.ini")), save_settings=False)
+    w.quiet_errors = True
+    w.resize(1280, 800)
+    w.show()
+
+    def wait(cond, timeout_s=600.0):
+        end = time.monotonic() + timeout_s
+        while not cond():
+            if time.monotonic() > end:
+                raise TimeoutError("the app did not get there in time")
+            app.processEvents()
+            time.sleep(0.001)
+
+    w.load_model(model)
+    wait(lambda: w.model is not None)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    results = {False: [], True: []}
+    for r in range(2 * rounds):
+        open_ = r % 2 == 1
+        w.cells_dock.setVisible(open_)
+        wait(lambda: w.generation.worker.record_cells == open_)
+        ticks.clear()
+        timer.start()
+        w.seed.setValue(1)
+        w.length.setValue(tokens)
+        t0 = time.perf_counter()
+        w.generate()
+        wait(lambda: w.state == "running", 60)
+        wait(lambda: w.state == "stopped")
+        dt = time.perf_counter() - t0
+        timer.stop()
+        late = [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+        if open_:
+            wait(lambda: w.cells_dock.acts is not None and len(w.cells_dock.acts) > tokens)
+        results[open_].append((tokens / dt, np.percentile(late, 50), np.percentile(late, 95), max(late)))
+    w.close()
+    w.generation.shutdown()
+    for open_, label in ((False, "Cells view closed"), (True, "Cells view open  ")):
+        a = np.array(results[open_])
+        print(f"  {label}: {np.median(a[:, 0]):6.0f} tokens/s; 10 ms timer lateness p50 {np.median(a[:, 1]):4.1f}  "
+              f"p95 {np.median(a[:, 2]):5.1f}  max {a[:, 3].max():6.1f} ms (medians of {rounds} runs of {tokens})")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-m", "--model", action="append", help="model name or path (repeatable; default: the shipped ones)")
     p.add_argument("--tokens", type=int, default=300, help="steps per measurement")
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds; medians are printed")
+    p.add_argument("--app", type=int, default=0, metavar="TOKENS",
+                   help="also time the app generating TOKENS with the Cells view closed and open")
     args = p.parse_args(argv)
 
     from guigen.core import registry
@@ -76,6 +140,11 @@ def main(argv=None):
               f"x{np.median(ratios):.3f} (rounds: {ratios.min():.3f} to {ratios.max():.3f})")
         print(f"  the recording alone (copy + tanh per step): {np.median(alone) * 1e6:.1f} us = "
               f"{np.median(alone / plain) * 100:.1f}% of a step")
+
+    if args.app:
+        name = (args.model or ["shakespeare"])[0]
+        print(f"the app, {name}: GUI-thread lateness while generating (as benchmarks/app_speed.py)")
+        app_lateness(name, args.app, max(1, args.rounds // 3))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def test_every_character_is_coloured_by_the_chosen_cell_and_the_quote_cell_is_fo
     qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(tokens), timeout=TIMEOUT)
     assert len(tokens) == len(PRIMER) + 300
     # what was recorded while generating is what a teacher-forced run gives
-    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, tokens), atol=1e-5)
+    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, tokens), atol=2e-3)  # kept as float16
 
     # ranked when generation stopped: the planted cell (layer 0, cell 0) follows the quotes best
     qtbot.waitUntil(lambda: "quotes" in dock.ranked, timeout=TIMEOUT)
@@ -125,14 +125,14 @@ def test_opened_mid_sample_it_colours_what_came_before_and_records_only_while_op
     assert not worker.record_cells and worker.generator.cells is None  # closed: nothing kept
     dock.show()
     qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(PRIMER) + 120, timeout=TIMEOUT)
-    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=1e-5)
+    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)  # kept as float16
     values = dock.values()
     assert all((bg.red(), bg.green(), bg.blue()) == expected([values[i]])[0]
                for i, (bg, _) in backgrounds(w.text_view).items())
     # live from here on: step, undo
     w.actions["step"].trigger()
     qtbot.waitUntil(lambda: len(dock.acts) == len(PRIMER) + 121, timeout=TIMEOUT)
-    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=1e-5)
+    np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)  # kept as float16
     with qtbot.waitSignal(w.undone, timeout=TIMEOUT):
         w.actions["undo"].trigger()
     assert len(dock.acts) == len(PRIMER) + 120

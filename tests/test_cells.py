@@ -194,3 +194,18 @@ def test_cli_on_a_midi_file_with_a_music_model(tmp_path):
     assert all(-1 <= r <= 1 for row in doc["table"] for r in row["r"].values())
     blocks = re.findall(r"<pre>(.*?)</pre>", (tmp_path / "o.html").read_text(), re.S)
     assert [len(re.findall(r'<span class="s\d+"', b)) for b in blocks] == [doc["tokens"]] * 2
+
+
+def test_a_recording_grows_and_starts_again_where_told():
+    rec = cells.Recording((1, 2, 3))
+    a = np.random.default_rng(0).uniform(-1, 1, (300, 1, 2, 3)).astype(np.float32)
+    rec.put(0, a[:200])
+    rec.put(200, a[200:])  # past the first buffer
+    np.testing.assert_allclose(rec.array, a, atol=1e-3)
+    rec.put(250, a[:10])  # after an undo, recording goes on from 250
+    assert len(rec) == 260
+    np.testing.assert_allclose(rec.array[250:], a[:10], atol=1e-3)
+    rec.truncate(100)
+    assert len(rec) == 100
+    with pytest.raises(ValueError, match="only 100"):
+        rec.put(101, a[:1])

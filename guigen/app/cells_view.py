@@ -66,7 +66,7 @@ class CellsDock(QDockWidget):
         self.setObjectName("cells_dock")
         self.win = window
         self.shades = _qshades()
-        self.acts: np.ndarray | None = None  # (T, layers, 2, H) for tokens 0..T-1 (primer included)
+        self.rec: cells.Recording | None = None  # activations of tokens 0, 1, ... (primer included)
         self.pending: list | None = None  # chunks that came while the history runs
         self.epoch = 0  # bumped on a new model or sample: late history results are dropped
         self.ranked: dict[str, list] = {}  # feature -> its best cells (Ranked), from the last ranking
@@ -152,6 +152,14 @@ class CellsDock(QDockWidget):
         """Tokens fed but not shown in the text view: the line break fed for an empty primer."""
         return max(len(self.win.generation.worker.primer) - len(self.win.text_view.primer), 0)
 
+    @property
+    def acts(self) -> np.ndarray | None:
+        """(T, layers, 2, H) for tokens 0 .. T - 1, primer included; None while closed."""
+        return None if self.rec is None else self.rec.array
+
+    def _width(self) -> tuple[int, int, int]:
+        return self.model.config.layers, 2, self.model.config.hidden
+
     def kind_name(self) -> str:
         return self.kind.currentData()
 
@@ -167,13 +175,13 @@ class CellsDock(QDockWidget):
         if on:
             self.paint()
         else:
-            self.acts, self.pending = None, None
+            self.rec, self.pending = None, None
             self.epoch += 1
             self._uncolour()
 
     def _model(self, model) -> None:
         self.epoch += 1
-        self.acts, self.pending, self.ranked, self.table = None, None, {}, {}
+        self.rec, self.pending, self.ranked, self.table = None, None, {}, {}
         cfg = model.config
         self.layer.setRange(0, cfg.layers - 1)
         self.cell.setRange(0, cfg.hidden - 1)
@@ -189,19 +197,19 @@ class CellsDock(QDockWidget):
         """Activations of tokens start, start + 1, ... from the worker (None: recording begins at start)."""
         if not self.isVisible() or self.model is None:
             return
-        width = (self.model.config.layers, 2, self.model.config.hidden)
-        acts = np.zeros((0, *width), np.float32) if acts is None else acts
+        acts = np.zeros((0, *self._width()), np.float32) if acts is None else acts
         if start == 0:  # a new sample
             self.epoch += 1
-            self.acts, self.pending = acts, None
+            self.rec, self.pending = cells.Recording(self._width()), None
+            self.rec.put(0, acts)
             self.paint()
             return
         if self.pending is not None:  # the history is still running
             self.pending.append((start, acts))
             return
-        have = 0 if self.acts is None else len(self.acts)
+        have = 0 if self.rec is None else len(self.rec)
         if start <= have:
-            self.acts = np.concatenate([self.acts[:start], acts])
+            self.rec.put(start, acts)
             self.paint(start)
         else:  # opened mid-sample: run what came before through the model once, off the GUI thread
             self.pending = [(start, acts)]
@@ -223,19 +231,20 @@ class CellsDock(QDockWidget):
     def _history_done(self, epoch: int, acts) -> None:
         if epoch != self.epoch or self.pending is None:
             return
-        width = (self.model.config.layers, 2, self.model.config.hidden)
-        self.acts = np.zeros((0, *width), np.float32) if acts is None else acts
+        self.rec = cells.Recording(self._width())
+        if acts is not None:
+            self.rec.put(0, acts)
         pending, self.pending = self.pending, None
         for start, chunk in pending:
-            if start <= len(self.acts):
-                self.acts = np.concatenate([self.acts[:start], chunk])
+            if start <= len(self.rec):
+                self.rec.put(start, chunk)
         self.paint()
         if self.win.state in ("paused", "stopped"):
             self.rank()
 
     def _undone(self, count: int) -> None:
-        if self.acts is not None:
-            self.acts = self.acts[:len(self.win.generation.worker.primer) + count]
+        if self.rec is not None:
+            self.rec.truncate(len(self.win.generation.worker.primer) + count)
 
     def _state(self, state: str) -> None:
         if state in ("paused", "stopped") and self.isVisible():

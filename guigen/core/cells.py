@@ -128,3 +128,35 @@ def best(r: np.ndarray, kind: str = "cell", top: int = 3, layer: int | None = No
     found = [Ranked(lay, kind, int(c), float(r[lay, c])) for lay in layers for c in range(r.shape[1])]
     found.sort(key=lambda x: (-abs(x.r), x.layer, x.cell))
     return found[:top]
+
+
+class Recording:
+    """Activations of a growing sequence (the app's): float16, which halves the memory (4 KB a token
+    for 2 x 512 cells) and is finer than any colour shade, in a buffer that doubles as it fills."""
+
+    def __init__(self, width: tuple[int, int, int]):
+        self._buf = np.zeros((256, *width), dtype=np.float16)
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def array(self) -> np.ndarray:
+        """(T, layers, 2, H), a view: valid until the next put."""
+        return self._buf[:self.n]
+
+    def put(self, start: int, acts: np.ndarray) -> None:
+        """The activations of tokens start, start + 1, ...; whatever came after start is dropped."""
+        if not 0 <= start <= self.n:
+            raise ValueError(f"activations from token {start}, but only {self.n} are recorded")
+        end = start + len(acts)
+        if end > len(self._buf):
+            grown = np.zeros((max(end, 2 * len(self._buf)), *self._buf.shape[1:]), dtype=np.float16)
+            grown[:start] = self._buf[:start]
+            self._buf = grown
+        self._buf[start:end] = acts
+        self.n = end
+
+    def truncate(self, n: int) -> None:
+        self.n = max(0, min(self.n, n))
