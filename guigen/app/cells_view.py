@@ -352,6 +352,30 @@ class CellsDock(QDockWidget):
         else:
             self.info.setText(f"No cell to show for {name}: it is constant over what is shown.")
 
+    def choose(self, spec: str) -> None:
+        """Colour by `spec`: a feature's name (its best cell over what is shown) or LAYER:CELL
+        (`guigen app --cells`); ValueError names what is wrong."""
+        if self.model is None:
+            raise ValueError("no model loaded")
+        names = features.names(self.model.kind)
+        if spec in names:
+            self.rank()
+            found = self.ranked.get(spec)
+            if not found:
+                raise ValueError(f"{spec} is constant over what is shown: no cell follows it")
+            self.feature.setCurrentIndex(self.feature.findData(spec))
+            self.select(found[0].layer, found[0].cell)
+            return
+        try:
+            layer, cell = (int(v) for v in spec.split(":"))
+        except ValueError:
+            raise ValueError(f"--cells {spec!r}: give a feature ({', '.join(names)}) or LAYER:CELL") from None
+        cfg = self.model.config
+        if not (0 <= layer < cfg.layers and 0 <= cell < cfg.hidden):
+            raise ValueError(f"--cells {spec}: the model has layers 0-{cfg.layers - 1}, cells 0-{cfg.hidden - 1}")
+        self.rank()
+        self.select(layer, cell)
+
     def select(self, layer: int, cell: int) -> None:
         """Colour by this cell."""
         self.layer.blockSignals(True)

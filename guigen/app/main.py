@@ -71,8 +71,9 @@ def default_music_model(settings) -> str | None:
 def run(model: str | None = None, screenshot: str | None = None, generate: int = 0, seed: int | None = None,
         temperature: float | None = None, size=(1280, 800), timeout_s: float = 120.0,
         exit_when_ready: bool = False, palette: str | None = None, variations: int = 0,
-        primer: str | None = None) -> int:
-    """primer: a MIDI file to start from (`guigen FILE.mid`); variations: H4's side-by-side samples."""
+        primer: str | None = None, cells: str | None = None) -> int:
+    """primer: a MIDI file to start from (`guigen FILE.mid`); variations: H4's side-by-side samples;
+    cells: open the Cells view, coloured by this feature's best cell or LAYER:CELL once generated."""
     from PySide6.QtCore import QTimer
 
     from guigen.app import theme
@@ -139,7 +140,17 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         elif screenshot:
             QTimer.singleShot(200, shoot)
 
+    if cells:
+        window.cells_dock.show()
+        window.splitter.setSizes([520, 240])  # room for the coloured text
+
     def on_state(state):
+        if cells and state == "stopped":
+            try:
+                window.cells_dock.choose(cells)
+            except ValueError as e:
+                print(f"guigen app: {e}", file=sys.stderr)
+                status["rc"] = 1
         if screenshot and generate > 0 and not variations and state == "stopped":
             QTimer.singleShot(200, shoot)
 

@@ -23,6 +23,9 @@ def add_parser(sub):
                                                                  "(default: the system's look)")
     p.add_argument("--variations", type=int, default=0, metavar="N",
                    help="generate N variations of the primer side by side (--generate tokens each)")
+    p.add_argument("--cells", metavar="FEATURE|LAYER:CELL",
+                   help="open the Cells view; once generated, colour by the best cell for FEATURE (e.g. "
+                        "line_position) or by LAYER:CELL")
     p.add_argument("--exit-when-ready", action="store_true",
                    help="quit once the window is shown and painted with the model loaded, printing "
                         "'guigen app: ready' to stderr (for timing startup: benchmarks/app_speed.py)")
@@ -70,4 +73,4 @@ def run(args) -> int:
 
     return run_app(model, str(args.screenshot) if args.screenshot else None, args.generate, args.seed,
                    args.temperature, (w, h), exit_when_ready=args.exit_when_ready, palette=args.palette,
-                   variations=args.variations, primer=primer)
+                   variations=args.variations, primer=primer, cells=args.cells)
