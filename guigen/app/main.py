@@ -142,7 +142,6 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
 
     if cells:
         window.cells_dock.show()
-        window.splitter.setSizes([520, 240])  # room for the coloured text
 
     def on_state(state):
         if cells and state == "stopped":
