@@ -8,6 +8,7 @@
     full speed with the histogram visible, while a 10 ms QTimer in the GUI thread records how late
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
     histogram repaints (frames per second) against the 30 Hz the worker batches tokens at.
+(c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 Nothing is asserted: these machines are shared, so read the ratios.
 """
 
@@ -158,6 +159,57 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
           f"(the worker batches at 30/s: ratio {frames / gen_s / 30:.2f})")
 
 
+def variations_responsiveness(model: str, count: int, tokens: int, settings_dir: Path) -> None:
+    """(c) The same 10 ms timer while `count` variations of `tokens` each are made in one batch (the
+    worker steps a Generator with batch = count; the strip of cards redraws as they grow)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+    from PySide6.QtCore import Qt, QTimer
+
+    from guigen.app.main import make_app
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    app = make_app()
+    w = MainWindow(Settings(str(settings_dir / "variations.ini")), save_settings=False)
+    w.quiet_errors = True
+    w.resize(1280, 800)
+    w.show()
+    end = time.monotonic() + 600
+    w.load_model(model)
+    while w.model is None and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    if w.model.kind == "music":
+        w.primer.setText("60,64,67")
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    w.seed.setValue(1)
+    w.length.setValue(tokens)
+    batches = []
+    w.generation.worker.varied.connect(lambda b: batches.append(b.tokens.shape))
+    timer.start()
+    t0 = time.perf_counter()
+    if not w.variations.start(count):
+        raise RuntimeError(w.errors[-1])
+    while not w.variations.current.done:
+        app.processEvents()
+        time.sleep(0.001)
+    gen_s = time.perf_counter() - t0
+    timer.stop()
+    late = [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+    w.close()
+    w.generation.shutdown()
+    a = np.array(late)
+    print(f"(c) variations: {count} x {tokens} tokens in one batch in {gen_s:.2f} s "
+          f"({count * tokens / gen_s:,.0f} tokens/s), {len(batches)} batches to the strip")
+    print(f"    10 ms timer lateness, making them:  {percentiles(late)}")
+    print(f"    p95 / 30 ms budget: {np.percentile(a, 95) / 30:.2f}; max / 50 ms budget: {a.max() / 50:.2f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-m", "--model", default="shakespeare", help="model name or file (default: shakespeare)")
@@ -165,6 +217,10 @@ def main(argv=None) -> int:
                    help="use a random-weight text model of this size instead, e.g. 3x512")
     p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
     p.add_argument("--tokens", type=int, default=2000, help="tokens generated for (b)")
+    p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
+    p.add_argument("--variation-tokens", type=int, default=300, help="tokens per variation for (c)")
+    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness"],
+                   help="parts to leave out")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="guigen-bench-") as tmp:
         tmp = Path(tmp)
@@ -176,9 +232,14 @@ def main(argv=None) -> int:
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         print(f"model: {args.random and f'random weights, {args.random}' or model}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        startup(model, args.runs, env)
+        if "startup" not in args.skip:
+            startup(model, args.runs, env)
         os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
-        responsiveness(model, args.tokens, tmp)
+        if "responsiveness" not in args.skip:
+            responsiveness(model, args.tokens, tmp)
+        if args.variations:
+            variations_responsiveness(model, args.variations, args.variation_tokens, tmp)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

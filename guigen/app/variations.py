@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalette, QPen
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalette, QPen, QTextCursor
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -244,10 +244,12 @@ class VariationsView(QWidget):
 
 
 # -- the controller ---------------------------------------------------------------------------------
-class Variations:
-    """Made by attach(): the panel's "Variations: N" controls, the strip, and what they do."""
+class Variations(QObject):
+    """Made by attach(): the panel's "Variations: N" controls, the strip, and what they do. A QObject
+    of the GUI thread, so the worker's batches arrive queued here, never run in the worker's thread."""
 
     def __init__(self, window):
+        super().__init__(window)
         self.window = window
         self.current: VariationSet | None = None
         self.box = QGroupBox("Variations")
@@ -323,7 +325,8 @@ class Variations:
         self.view.stop_button.setEnabled(True)
         self.view.export_all_button.setEnabled(False)
         self._header()
-        self.current.job = VariationsJob(list(primer), count, int(w.length.value()), seed, settings)
+        self.current.job = VariationsJob(list(primer), count, int(w.length.value()), seed, settings,
+                                         codec if music else None)
         w.generation.send("variations", self.current.job)
         return True
 
@@ -350,10 +353,16 @@ class Variations:
         cur = self.current
         if cur is None or batch.job is not cur.job:
             return  # a run that was replaced
-        for v, toks, probs in zip(cur.items, batch.tokens, batch.probs):
+        for i, (v, toks, probs) in enumerate(zip(cur.items, batch.tokens, batch.probs)):
             v.tokens.extend(int(t) for t in toks)
             v.probs.extend(float(p) for p in probs)
-        self._refresh_all()
+            card = self.view.cards[i]
+            if batch.notes is not None:  # decoded by the worker, now and then: here they are only drawn
+                card.roll.set_notes(batch.notes[i], cur.codec.count_steps(cur.primer),
+                                    batch.voices[i] if batch.voices else None)
+            elif cur.kind == "text" and len(toks):
+                card.body.moveCursor(QTextCursor.MoveOperation.End)
+                card.body.insertPlainText("".join(cur.codec.chars[t] for t in toks))
         if batch.done:
             cur.done = True
             self._finish()
@@ -377,17 +386,9 @@ class Variations:
         cur = self.current
         for v, card in zip(cur.items, self.view.cards):
             if cur.kind == "music":
-                notes = self.notes(v)
-                card.roll.set_notes(notes, cur.codec.count_steps(cur.primer), self._voices(notes))
+                card.roll.set_notes(self.notes(v), cur.codec.count_steps(cur.primer))
             else:
                 card.body.setPlainText(self.text(v))
-
-    def _voices(self, notes):
-        if getattr(self.current.codec, "name", "") != "polyphony" or not notes:
-            return None
-        from guigen.music.voices import assign_voices
-
-        return assign_voices(notes)
 
     # -- what each variation is -------------------------------------------------------------------
     def notes(self, v: Variation):

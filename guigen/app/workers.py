@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time per timer tick, so commands get in between
+DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class VariationsJob:
     length: int  # tokens each
     seed: int
     settings: object  # SamplingSettings
+    codec: object = None  # music: decodes each variation's notes for drawing (here, off the GUI thread)
 
 
 @dataclass
@@ -53,6 +55,8 @@ class VariationsBatch:
     tokens: np.ndarray  # (count, k) token ids
     probs: np.ndarray  # (count, k) the probability each had in the distribution it was drawn from
     done: bool = False
+    notes: list | None = None  # music, now and then: each variation's notes so far (primer included)
+    voices: list | None = None  # polyphony, when done: each note's voice (guigen.music.voices) or None
 
 
 @dataclass
@@ -282,9 +286,22 @@ class GenerationWorker(QObject):
                                     np.array(probs[sent:], dtype=float).T.reshape(job.count, -1), done)
             v["sent"] = len(tokens)
             self.last_varied = now
+            if job.codec is not None and (done or now - v.get("decoded", 0.0) >= DECODE_S):
+                self._decode(batch, np.array(tokens, dtype=np.int64).T.reshape(job.count, -1))
+                v["decoded"] = time.monotonic()
             if done:
                 self.do_stop_variations()
             self.varied.emit(batch)
+
+    @staticmethod
+    def _decode(batch: VariationsBatch, rows: np.ndarray) -> None:
+        """Notes (and, once done, voices) of each variation: decoding is the costly part of drawing."""
+        job = batch.job
+        batch.notes = [job.codec.decode(list(job.primer) + row.tolist()) for row in rows]
+        if batch.done and job.codec.name == "polyphony":
+            from guigen.music.voices import assign_voices
+
+            batch.voices = [assign_voices(n) if n else None for n in batch.notes]
 
     def do_adopt(self, arg) -> None:
         """(primer, tokens): make this the sample to continue from: fed and stepped (forced) here, so
