@@ -484,8 +484,9 @@ class PianoRoll(QWidget):
         self.voice_legend.setText(f"<span style='color:{text}'>{chips}</span>")
         self.voice_legend.setToolTip("Voice colours (soprano, alto, tenor, bass in four-voice texture). "
                                      "The primer is shaded; its notes are paler.")
-        self.voice_legend.setVisible(not self.colour)
-        self.prob_legend.setVisible(self.colour)
+        cells = self.step_colours is not None  # the Cells view's colours: its own legend explains them
+        self.voice_legend.setVisible(not self.colour and not cells)
+        self.prob_legend.setVisible(self.colour and not cells)
 
     # -- view: scroll, zoom, follow -----------------------------------------------------------
     def total_steps(self) -> int:
