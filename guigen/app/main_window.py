@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
     def choose_primer_midi(self) -> None:
         """Pick a MIDI file whose notes start the music; its path goes in the primer field."""
         path, _ = QFileDialog.getOpenFileName(self, "Open MIDI Primer", self.settings.get("last_dir") or str(Path.home()),
-                                              "MIDI files (*.mid *.midi);;All files (*)")
+                                              "MIDI, ABC or MusicXML files (*.mid *.midi *.abc *.musicxml *.mxl *.xml);;All files (*)")
         if path:
             self.settings.set("last_dir", str(Path(path).parent))
             self.primer.setText(path)

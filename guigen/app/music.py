@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 BUILTIN = "builtin"  # the "soundfont" setting's value for the built-in synthesiser ("" = automatic)
-MIDI_SUFFIXES = (".mid", ".midi")
+MIDI_SUFFIXES = (".mid", ".midi", ".abc", ".musicxml", ".mxl", ".xml")  # ABC/MusicXML: the first tune (music21)
 
 
 # -- primers --------------------------------------------------------------------------------------

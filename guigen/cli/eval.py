@@ -16,7 +16,8 @@ def add_parser(sub):
     p.add_argument("-m", "--model", required=True, action="append",
                    help="model name or .safetensors path; give several to score their ensemble (the mean of "
                    "their next-token distributions, what distilling from them as --teacher aims at)")
-    p.add_argument("files", nargs="+", type=Path, help="text files, or MIDI files for a music model")
+    p.add_argument("files", nargs="+", type=Path, help="text files, or MIDI, ABC or MusicXML files or folders for a music model "
+                   "(ABC and MusicXML need `pip install 'guigen[notation]'`; each tune of an ABC file is a piece)")
     p.add_argument("--slice", help="text only: score this part, as fractions START:END (e.g. 0.95:1 for a "
                    "model trained with --test-frac 0.05)")
     p.add_argument("--drop-unknown", action="store_true", help="text only: skip characters the model never saw")

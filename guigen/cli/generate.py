@@ -43,7 +43,11 @@ def add_parser(sub):
                    help="drop primer characters the model never saw (with a warning) instead of stopping")
     m = p.add_argument_group("music models")
     m.add_argument("--steps", type=int, default=128, help="16th-note steps to generate (default 128)")
-    m.add_argument("--primer-midi", type=Path, help="MIDI file to continue (its tempo is kept)")
+    m.add_argument("--primer-midi", "--primer-file", dest="primer_midi", type=Path, metavar="FILE",
+                   help="file to continue: MIDI (.mid), ABC (.abc) or MusicXML (.musicxml, .mxl, .xml; these two "
+                   "need `pip install 'guigen[notation]'`); its tempo is kept")
+    m.add_argument("--tune", help="with an ABC primer holding several tunes: the tune's X: number or title "
+                   "(default: the first)")
     m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67: "
                    "a chord held for a quarter note for polyphony models, a tune of quarter notes for melody models")
     m.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the primer's, else 120)")

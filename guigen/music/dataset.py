@@ -79,7 +79,7 @@ def midi_files(paths) -> list[Path]:
         else:
             raise DataError(f"{p}: no such file or folder")
     if not found:
-        raise DataError(f"no MIDI, ABC or MusicXML files (*.mid, *.midi, *.abc, *.musicxml, *.mxl, *.xml) in "
+        raise DataError(f"no MIDI files (*.mid, *.midi) or ABC/MusicXML files (*.abc, *.musicxml, *.mxl, *.xml) in "
                         f"{', '.join(map(str, paths))}")
     return found
 

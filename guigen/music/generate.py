@@ -128,8 +128,11 @@ def cut_primer(seq: NoteSequence, steps: int = MAX_PRIMER_STEPS) -> NoteSequence
                    time_signature_changes=[m for m in seq.time_signature_changes if m[0] < steps])
 
 
-def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None) -> tuple[list[Note], NoteSequence | None]:
-    """The primer's notes on the grid, and the MIDI file they came from (for its tempo and program).
+def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None,
+           tune=None) -> tuple[list[Note], NoteSequence | None]:
+    """The primer's notes on the grid, and the file they came from (for its tempo and program).
+
+    primer_midi is a MIDI, ABC or MusicXML file (by its suffix); tune picks one of an ABC file's tunes.
 
     Pitches are a chord held for a quarter note for polyphony (as Magenta's --primer_pitches), a
     tune of quarter notes for melody. With no primer a melody starts from one random note. A file
@@ -147,9 +150,9 @@ def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None) -
             raise ValueError(f"primer pitches {outside} are outside the model's range {codec.min_pitch}-{codec.max_pitch}")
         return [Note(i * q, (i + 1) * q, p) for i, p in enumerate(pitches)], None
     if primer_midi:
-        from guigen.music.midi import read_midi
+        from guigen.music.notation import read_score
 
-        seq = read_midi(primer_midi)
+        seq = read_score(primer_midi, tune)
         if seq.total_steps > MAX_PRIMER_STEPS:
             seconds = seq.seconds(MAX_PRIMER_STEPS)
             (note or (lambda line: print(line, file=sys.stderr)))(
@@ -186,7 +189,7 @@ def run_generate(args, model) -> int:
     if args.qpm is not None and not MIN_QPM <= args.qpm <= 1000:  # MIDI can't state a slower tempo
         raise ValueError(f"--qpm {args.qpm:g} is not between {MIN_QPM:g} and 1000 quarter notes per minute")
     settings = SamplingSettings(args.temperature, args.top_k or 0, 1.0 if args.top_p is None else args.top_p)
-    notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed)
+    notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed, tune=getattr(args, "tune", None))
     codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
     primer_ids = codec.primer(notes)
     beam = getattr(args, "beam_size", 0) or 0  # 0 or None: plain sampling, whatever the branch factor

@@ -137,7 +137,7 @@ def abc_meters(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _sequence(score, name: str, changes: Counter, meters=None) -> tuple[NoteSequence, str]:
+def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> tuple[NoteSequence, str]:
     """A parsed music21 score (or part) as a NoteSequence on the grid, and its key's name.
     meters: an ABC tune's own M: fields (music21 invents short ones for incomplete bars)."""
     m21 = _music21()
@@ -147,7 +147,8 @@ def _sequence(score, name: str, changes: Counter, meters=None) -> tuple[NoteSequ
         if expanded is not None:
             score = expanded
     except Exception:  # music21's ExpanderException and friends: repeats it cannot follow
-        changes["tunes whose repeats could not be written out (kept as written)"] += 1
+        if repeats:  # (music21 also refuses a tune of three bars or fewer, which it reads without measures)
+            changes["tunes whose repeats could not be written out (kept as written)"] += 1
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     notes, voices = [], []
     first_offset = None
@@ -225,7 +226,8 @@ def _parse_abc_tune(number, title, text, stem) -> Tune:
         if score is None:
             raise NotationError("no music")
         name = title or (f"{stem} X:{number}" if number is not None else stem)
-        tune.seq, tune.key = _sequence(score, name, tune.changes, abc_meters(text))
+        tune.seq, tune.key = _sequence(score, name, tune.changes, abc_meters(text),
+                                        repeats=bool(re.search(r":\||\|:|::", text)))
     except NotationError as e:
         tune.error = str(e)
     except Exception as e:  # music21 raises many kinds for broken ABC; the reason is kept for the report
@@ -283,7 +285,9 @@ def pick_tune(tunes: list[Tune], tune: str | int | None, path) -> Tune:
     if tune is None or str(tune).strip() == "":
         usable = [t for t in tunes if t.seq is not None]
         if not usable:
-            raise NotationError(f"{path}: no readable tune ({tunes[0].label}: {tunes[0].error})")
+            if len(tunes) == 1:
+                raise NotationError(f"{path}: cannot be read ({tunes[0].error})")
+            raise NotationError(f"{path}: none of its {len(tunes)} tunes can be read ({tunes[0].label}: {tunes[0].error})")
         return usable[0]
     spec = str(tune).strip()
     if spec.isdigit():
@@ -460,3 +464,16 @@ def write_musicxml(seq: NoteSequence, path, parts=None, names=None, programs=Non
     refuse_overwrite(path, overwrite)
     atomic_write_bytes(path, musicxml_bytes(seq, parts, names, programs, path.suffix.lower() == ".mxl"))
     return path
+
+
+def read_score(path, tune: str | int | None = None) -> NoteSequence:
+    """A MIDI, ABC or MusicXML file as a NoteSequence, by its suffix: what a primer or a dropped
+    file is read with. MidiError or NotationError (both ValueError) with a one-line reason."""
+    path = Path(path)
+    if is_notation(path):
+        return read_notation(path, tune)
+    if tune is not None:
+        raise NotationError(f"--tune picks a tune of an ABC or MusicXML file; {path.name} is not one")
+    from guigen.music.midi import read_midi
+
+    return read_midi(path)
