@@ -76,3 +76,59 @@ def test_render_command(tmp_path):
         assert np.abs(peak_cents(samples, w.getframerate())).max() < 10
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "exists" in r.stderr  # no --force: the file is kept
+
+
+# -- loudness and streaming (issue 13 item 7, issue 11 item 3) ---------------------------------------
+def read_wav(path):
+    with wave.open(str(path)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768, w.getframerate()
+
+
+def strongest_hz(samples, sample_rate, start_s=0.1, end_s=0.9):
+    seg = samples[int(start_s * sample_rate):int(end_s * sample_rate), 0]
+    spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), n=1 << 17))
+    return np.fft.rfftfreq(1 << 17, 1 / sample_rate)[spectrum.argmax()]
+
+
+ENGINES = ["builtin"] + (["soundfont"] if audio.find_soundfont() and audio.fluidsynth_available() else [])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_both_back_ends_peak_near_minus_1_dbfs_at_the_right_pitch(tmp_path, engine):
+    a4 = NoteSequence([Note(0, 8, 69, 100)], [(0, 120.0)], voices=[Voice("a", 0)])  # A4 for a second
+    mid = write_midi(a4, tmp_path / "a4.mid")
+    info = audio.render_midi_file(mid, tmp_path / "a4.wav", engine=engine)
+    samples, rate = read_wav(tmp_path / "a4.wav")
+    peak_dbfs = 20 * np.log10(np.abs(samples).max())
+    assert -3 <= peak_dbfs <= -0.1, peak_dbfs
+    assert peak_dbfs == pytest.approx(audio.PEAK_DBFS, abs=0.05)
+    hz = strongest_hz(samples, rate)
+    cents = 1200 * np.log2(hz / 440.0)
+    assert abs((cents + 600) % 1200 - 600) < 20, hz  # A (a SoundFont piano's strongest partial may be A5)
+    if engine == "builtin":
+        assert abs(cents) < 10
+    assert info.seconds == pytest.approx(1.0 + audio.TAIL_SECONDS, abs=0.01)
+    in_memory = audio.render(a4, engine=engine)  # the app's playback: the same target
+    assert 20 * np.log10(np.abs(in_memory.samples).max()) == pytest.approx(audio.PEAK_DBFS, abs=0.05)
+
+
+def test_a_long_render_streams_in_bounded_memory(tmp_path):
+    """40 minutes, mostly rest: memory does not follow the duration (a 420 MB WAV, the process far less)."""
+    minutes = 40
+    seq = NoteSequence([Note(0, 4, 60), Note(8 * 60 * minutes - 8, 8 * 60 * minutes, 67)], [(0, 120.0)])
+    mid = write_midi(seq, tmp_path / "long.mid")
+    code = ("import resource, sys; from guigen.music.audio import render_midi_file; "
+            "r = render_midi_file(sys.argv[1], sys.argv[2], engine='builtin'); "
+            "print(r.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    out = subprocess.run([sys.executable, "-c", code, str(mid), str(tmp_path / "long.wav")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seconds, peak_mb = map(float, out.stdout.split())
+    assert seconds == pytest.approx(60 * minutes + audio.TAIL_SECONDS, abs=0.1)
+    assert peak_mb < 200, peak_mb  # the audio alone would be 850 MB as float32
+    with wave.open(str(tmp_path / "long.wav")) as w:
+        assert abs(w.getnframes() - seconds * 44100) < 2
+        w.setpos(w.getnframes() - 44100 * 2)
+        end = np.frombuffer(w.readframes(44100), "<i2")
+    assert np.abs(end).max() > 0.5 * 32767  # the last note sounds, scaled like the first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mid", "long.wav"]  # no scratch left behind
