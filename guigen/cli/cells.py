@@ -16,7 +16,8 @@ def add_parser(sub):
                        "correlation with named features of the input, print the best, and optionally write an "
                        "HTML page (each character coloured by a cell's activation) and a JSON table.")
     p.add_argument("-m", "--model", required=True, help="model name or .safetensors path")
-    p.add_argument("file", type=Path, help="a text file, or a MIDI file for a music model")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="text file(s), or MIDI file(s) for a music model (each run from the start)")
     p.add_argument("--layer", type=int, help="only this layer (0 = the lowest)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--cell", type=int, help="show this one cell (of --layer, default 0) against every feature")
@@ -33,29 +34,31 @@ def add_parser(sub):
 
 
 def _sample(args, model):
-    """(token ids, tokens as shown, features by name, separator between shown tokens)."""
-    from guigen.core import features
+    """(activations, tokens as shown, features by name, separator between shown tokens). Several MIDI
+    files are run one by one, each from the zero state, and put one after the other."""
+    from guigen.core import cells, features
 
     if model.kind == "text":
         from guigen.core.data import parse_slice, read_text, take_slice
 
-        text = read_text([args.file])
+        text = read_text(args.files)
         if args.slice:
             text = take_slice(text, *parse_slice(args.slice))
         if not text:
-            raise CliError(f"{args.file}: no text to run")
-        ids = model.codec.encode(text)
-        return ids, list(text), features.text_features(text), ""
+            raise CliError("no text to run")
+        return cells.run_tokens(model, model.codec.encode(text)), list(text), features.text_features(text), ""
     if args.slice:
         raise CliError("--slice applies to text models only")
     from guigen.music.dataset import encode_files
 
-    sequences, _, report = encode_files(model.codec, [args.file])
+    sequences, _, report = encode_files(model.codec, args.files)
     if not sequences:
-        raise CliError(f"{args.file}: no notes the model can take" + (f" ({report})" if report else ""))
-    ids = sequences[0]
-    shown = [model.codec.token_label(i) for i in ids]
-    return ids, shown, features.music_features(model.codec, ids), " "
+        raise CliError("no notes the model can take in the MIDI file(s)" + (f" ({report})" if report else ""))
+    acts = np.concatenate([cells.run_tokens(model, ids) for ids in sequences])
+    shown = [model.codec.token_label(i) for ids in sequences for i in ids]
+    per_piece = [features.music_features(model.codec, ids) for ids in sequences]
+    feats = {name: np.concatenate([f[name] for f in per_piece]) for name in per_piece[0]}
+    return acts, shown, feats, " "
 
 
 def _check(args, model) -> None:
@@ -82,8 +85,8 @@ def run(args) -> int:
     for out in (args.html, args.json):
         if out is not None:
             check_output(out, args.force)
-    ids, shown, feats, sep = _sample(args, model)
-    acts = cells.run_tokens(model, ids)
+    acts, shown, feats, sep = _sample(args, model)
+    source = str(args.files[0]) + (f" and {len(args.files) - 1} more" if len(args.files) > 1 else "")
     wanted = [args.feature] if args.feature else list(names(model.kind))
     if args.cell is not None:
         layer = args.layer or 0
@@ -96,7 +99,7 @@ def run(args) -> int:
         for c in found:
             c.r = float(r_all[name][c.layer, c.cell])
 
-    lines = [f"{model.name}: {len(ids):,} tokens of {args.file}, {args.kind} activations "
+    lines = [f"{model.name}: {len(acts):,} tokens of {source}, {args.kind} activations "
              f"({'tanh of the cell state' if args.kind == 'cell' else 'hidden output h'})"]
     for name, found in chosen.items():
         note = "" if varies(feats[name]) else "  constant over this sample: no cell can follow it"
@@ -114,7 +117,7 @@ def run(args) -> int:
                 seen.add((layer, cell))
                 table.append({"layer": layer, "cell": cell, "kind": args.kind,
                               "r": {n: round(float(r_all[n][layer, cell]), 4) for n in feats}})
-        doc = {"model": model.name, "file": str(args.file), "tokens": int(len(ids)), "kind": args.kind,
+        doc = {"model": model.name, "file": source, "tokens": int(len(acts)), "kind": args.kind,
                "features": {n: [{"layer": c.layer, "cell": c.cell, "r": round(c.r, 4)} for c in found]
                             for n, found in chosen.items()},
                "constant": [n for n in wanted if not varies(feats[n])], "table": table}
@@ -125,7 +128,7 @@ def run(args) -> int:
         k = cells.KINDS.index(args.kind)
         blocks = [(f"layer {layer}, cell {cell} — {name}, r = {r_all[name][layer, cell]:+.3f}", shown,
                    acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
-        intro = (f"{model.name} on {args.file.name} ({len(ids):,} tokens). Each token's background is the cell's "
+        intro = (f"{model.name} on {source} ({len(acts):,} tokens). Each token's background is the cell's "
                  f"{'cell state through tanh' if args.kind == 'cell' else 'hidden output'} after reading it: "
                  "blue negative, red positive. r: Pearson correlation with the feature over the whole sample.")
         atomic_write_text(args.html, page(f"GuiGen cells: {model.name}", intro, blocks, sep))
