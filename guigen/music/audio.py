@@ -34,7 +34,7 @@ TAIL_SECONDS = 1.0  # let the last notes ring out
 PEAK_DBFS = -1.0  # every render is scaled to this sample peak (see the module's docstring)
 MAX_SECONDS = 3600.0  # the longest audio rendered: an hour, a 635 MB WAV file
 BLOCK = 1 << 15  # frames rendered at a time (0.74 s): what memory a render holds
-RING_SECONDS = 5.0  # FluidSynth renders this long after the last note-off before silence is skipped
+RING_SECONDS = 5.0  # FluidSynth renders at least this long after each event before silence is skipped
 SILENT = 1e-5  # a block whose peak is below this (-100 dBFS) has stopped ringing
 DECAY_SECONDS = 1.5  # the built-in synthesiser's decay time constant: a note is inaudible after 15 of them
 SOUNDFONT_PLACES = [
@@ -201,8 +201,8 @@ def _float_writer(synth, fluidsynth):
 
 
 def _soundfont_blocks(seq: NoteSequence, soundfont: Path, sample_rate: int, name: str) -> Iterator[np.ndarray | int]:
-    """FluidSynth, block by block; once every note is off and the sound has died away, the
-    silence up to the next note is skipped (an int: that many frames of silence)."""
+    """FluidSynth, block by block; once the sound has died away (RING_SECONDS after an event, a
+    block below SILENT), the silence up to the next event is skipped (an int: that many frames)."""
     import fluidsynth
 
     starts, ends, total = _frames(seq, sample_rate, name)
@@ -218,11 +218,11 @@ def _soundfont_blocks(seq: NoteSequence, soundfont: Path, sample_rate: int, name
             ch = 9 if voice.drum else v + (v >= 9)
             synth.program_select(ch, sfid, 128 if voice.drum else 0, voice.program)
         write = _float_writer(synth, fluidsynth)
-        done, sounding, quiet_at, last_peak = 0, 0, 0, 1.0
+        done, quiet_at, last_peak = 0, 0, 1.0
         for frame, on, ch, pitch, velocity in events:
             while done < frame:
-                if sounding == 0 and done >= quiet_at and last_peak < SILENT:
-                    yield frame - done  # nothing sounds until the next event
+                if done >= quiet_at and last_peak < SILENT:
+                    yield frame - done  # died away (notes off, or held notes decayed): silent to the next event
                     done = frame
                     break
                 block = write(min(BLOCK, frame - done))
@@ -231,12 +231,9 @@ def _soundfont_blocks(seq: NoteSequence, soundfont: Path, sample_rate: int, name
                 yield block
             if on == 1:
                 synth.noteon(ch, pitch, velocity)
-                sounding += 1
             elif on == 0:
                 synth.noteoff(ch, pitch)
-                sounding -= 1
-                if sounding == 0:
-                    quiet_at, last_peak = frame + int(RING_SECONDS * sample_rate), 1.0
+            quiet_at, last_peak = frame + int(RING_SECONDS * sample_rate), 1.0  # let every event ring
     finally:
         synth.delete()
 
