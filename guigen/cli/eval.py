@@ -47,7 +47,10 @@ def run(args) -> int:
         text = read_text(args.files)
         if args.slice:
             text = take_slice(text, *parse_slice(args.slice))
-        ids = model.codec.encode(text, drop_unknown=args.drop_unknown)
+        try:
+            ids = model.codec.encode(text, drop_unknown=args.drop_unknown)
+        except ValueError as e:  # say which file(s) held the characters
+            raise CliError(f"{', '.join(map(str, args.files))}: {e}") from None
         if len(ids) < 2:
             raise CliError("need at least two characters to score")
         total, count = nll(models, [ids], device)
@@ -63,7 +66,9 @@ def run(args) -> int:
 
         sequences, steps, report = encode_files(model.codec, args.files)
         if not sequences:
-            raise CliError("none of the MIDI files held notes the model can score")
+            why = "; ".join(f"{path}: {reason}" for path, reason in report.rejected)
+            raise CliError(f"none of the files held notes {model.name} can score" + (f" ({why})" if why else
+                           f": {', '.join(map(str, args.files))}"))
         total, count = nll(models, sequences, device)
         result = {"model": name, "files": len(sequences), "events_scored": count, "steps": steps,
                   "nats_per_event": total / count, "bits_per_event": bits(total / count),

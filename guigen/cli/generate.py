@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from guigen.cli import CliError
+from guigen.cli import CliError, stdout_errors
 
 
 def _temperature(s: str) -> float:
@@ -20,29 +20,45 @@ def _temperature(s: str) -> float:
 
 
 def add_parser(sub):
-    p = sub.add_parser("generate", help="generate text or music from a model",
-                       description="Sample from a model. MODEL is a shipped model's name (see `guigen info`) or a path.")
+    p = sub.add_parser(
+        "generate", help="generate text or music from a model",
+        description="Sample from a model. MODEL is a shipped model's name (see `guigen info`) or a path. "
+        "-n sets how much to generate for either kind of model: characters for text, 16th-note steps for music. "
+        "An option for the other kind of model (text: --primer, --drop-unknown; music: --steps, --primer-file, --tune, "
+        "--primer-pitches, --qpm, --program) is refused, never silently ignored.",
+        epilog="Where the output goes: text is streamed to stdout unless -o is given. Music without -o is "
+        "MIDI on stdout when stdout is a pipe or a file (`> x.mid`), and otherwise a new file in the current "
+        "folder, named after the model, temperature and seed and never replacing one (bach-chorales-T0.9-seed1.mid, "
+        "then ...-2.mid); its name is printed. -o - means stdout for both. -o writes regular files only (a "
+        "device, FIFO or socket is refused, even with --force), follows a symlink to write its target, and "
+        "creates missing folders.")
     p.add_argument("-m", "--model", default="shakespeare", help="model name or .safetensors path (default shakespeare)")
+    p.add_argument("-n", "--length", type=int,
+                   help="how much to generate: characters for a text model (default 500), "
+                   "16th-note steps for a music model (default 128)")
     p.add_argument("-t", "--temperature", type=_temperature, default=1.0,
                    help="sampling temperature: 0 = greedy, <1 safer, >1 wilder (default 1.0)")
     p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens only (0 = off)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: smallest set holding this mass (1 = off)")
-    p.add_argument("--seed", type=int, help="random seed, for reproducible output")
-    p.add_argument("-o", "--output", type=Path, help="write to this file (atomically) instead of stdout")
+    p.add_argument("--seed", type=int, help="random seed >= 0, for reproducible output")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write to this file (atomically; missing folders are created), or - for stdout")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-    p.add_argument("--outputs", type=int, default=1, help="independent samples, generated as one batch (default 1)")
+    p.add_argument("--outputs", type=int, default=1,
+                   help="independent samples, generated as one batch (default 1); with -o out.txt they go to "
+                   "out_1.txt ... out_N.txt")
     p.add_argument("--beam-size", type=int, default=0, help="beam search: sequences kept (0 = plain sampling)")
     p.add_argument("--branch-factor", type=int, default=2, help="beam search: samples branched per kept sequence")
     p.add_argument("--trace", type=Path, metavar="FILE.jsonl",
                    help="text models: also write one JSON object per generated token: token, p, entropy (of the "
                    "distribution sampled from), raw_entropy (T = 1), kept, top and raw_top (the five likeliest)")
+    # every option in these two groups defaults to None, so "given" never depends on the value given
     t = p.add_argument_group("text models")
-    t.add_argument("-n", "--length", type=int, default=500, help="characters to generate (default 500)")
     t.add_argument("--primer", help="text to start from (default: a line break)")
-    t.add_argument("--drop-unknown", action="store_true",
+    t.add_argument("--drop-unknown", action="store_true", default=None,
                    help="drop primer characters the model never saw (with a warning) instead of stopping")
     m = p.add_argument_group("music models")
-    m.add_argument("--steps", type=int, default=128, help="16th-note steps to generate (default 128)")
+    m.add_argument("--steps", type=int, help="the same as -n for music models: 16th-note steps (default 128)")
     m.add_argument("--primer-midi", "--primer-file", dest="primer_midi", type=Path, metavar="FILE",
                    help="file to continue: MIDI (.mid), ABC (.abc) or MusicXML (.musicxml, .mxl, .xml; these two "
                    "need `pip install 'guigen[notation]'`); its tempo is kept")
@@ -50,51 +66,116 @@ def add_parser(sub):
                    "(default: the first)")
     m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67: "
                    "a chord held for a quarter note for polyphony models, a tune of quarter notes for melody models")
-    m.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the primer's, else 120)")
-    m.add_argument("--program", type=int, help="General MIDI program 0-127 for the output (default 0, piano)")
-    p.set_defaults(run=run)
+    m.add_argument("--qpm", type=float, help="tempo in quarter notes per minute, 1-1000 (default: the primer's, else 120)")
+    m.add_argument("--program", help="General MIDI program 0-127 for the output (default 0, piano); for a "
+                   "four-voice chorale one for all or one per voice, S,A,T,B, e.g. 0,0,42,42")
+    p.set_defaults(run=run, kind_groups={"text": t, "music": m})
+
+
+def _given(args, group) -> list[str]:
+    """The options of an argument group that the user gave (their defaults are all None)."""
+    return [a.option_strings[-1] for a in group._group_actions if getattr(args, a.dest, None) is not None]
+
+
+def _check_ranges(args) -> None:
+    """Each range error names its option, before anything is loaded."""
+    rules = [("--seed", args.seed, 0, None), ("--outputs", args.outputs, 1, None),
+             ("--beam-size", args.beam_size, 0, None), ("--branch-factor", args.branch_factor, 1, None),
+             ("--top-k", args.top_k, 0, None), ("--length", args.length, 0, None),
+             ("--steps", getattr(args, "steps", None), 1, None), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
+    if getattr(args, "program", None) is not None:  # one program 0-127, or four (S,A,T,B)
+        from guigen.music.export import parse_programs
+
+        parse_programs(args.program)
+    for name, value, low, high in rules:
+        if value is None:
+            continue
+        if not value >= low:  # `not >=` also catches NaN
+            raise CliError(f"{name} must be >= {low}" + (f" and <= {high}" if high is not None else "") + f", not {value:g}")
+        if high is not None and value > high:
+            raise CliError(f"{name} must be between {low} and {high}, not {value:g}")
+    if not 0 < args.top_p <= 1:
+        raise CliError(f"--top-p must be in (0, 1] (1 = off), not {args.top_p:g}")
+
+
+def _check_kind(args, model) -> None:
+    """Refuse an option that does not apply to the model's kind, naming the one that does."""
+    other = "music" if model.kind == "text" else "text"
+    wrong = _given(args, args.kind_groups[other])
+    if not wrong:
+        return
+    if model.kind == "text":
+        hint = {"--steps": "-n/--length counts characters for a text model"}.get(wrong[0], "give --primer TEXT for a text model")
+    else:
+        hint = {"--drop-unknown": "a music model's primer is --primer-file FILE or --primer-pitches"}.get(
+            wrong[0], "give --primer-file FILE (.mid, .abc, .musicxml) or --primer-pitches 60,64,67 for a music model")
+    verb = "is" if len(wrong) == 1 else "are"
+    raise CliError(f"{' and '.join(wrong)} {verb} for {other} models; {model.name} is a {model.kind} model ({hint})")
 
 
 def run(args) -> int:
     from guigen.core import registry
     from guigen.core.sampling import SamplingSettings
 
-    if args.outputs < 1:
-        raise CliError("--outputs must be at least 1")
-    if args.beam_size < 0 or args.branch_factor < 1:
-        raise CliError("--beam-size must be >= 0 and --branch-factor >= 1")
+    _check_ranges(args)
+    if args.length is not None and args.steps is not None:
+        raise CliError("-n/--length and --steps are the same option; give one")
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # raises ValueError on bad values
     model = registry.load(args.model)
-    given = [f"--{k.replace('_', '-')}" for k in ("primer_midi", "primer_pitches", "qpm", "program")
-             if getattr(args, k, None) is not None]
-    if model.kind == "text" and given:
-        raise CliError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for music models; "
-                       f"{model.name} is a text model (give --primer TEXT)")
+    _check_kind(args, model)
+    if args.length is None:
+        args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
+    args.steps = args.length  # music's name for it
     if model.kind == "music":
         if args.trace is not None:
             raise CliError("--trace is for text models; a music model's steps are traced in the app's histogram")
+        if args.length < 1:
+            raise CliError(f"-n/--length must be >= 1 for a music model, not {args.length}")
         try:
             from guigen.music.generate import run_generate
         except ImportError:
             raise CliError("this GuiGen has no music support installed") from None
+        args.output = _music_output(args, model)
         return run_generate(args, model)
+    if str(args.output) == "-":
+        args.output = None
     return _text(args, model, settings)
 
 
+def _music_output(args, model):
+    """Where MIDI goes: -o; else stdout when it is not a terminal; else a new file named after the run."""
+    from guigen.core.files import check_output, free_name, output_paths
+
+    out = args.output
+    if out is not None and str(out) == "-" or out is None and args.outputs == 1 and not sys.stdout.isatty():
+        if sys.stdout.isatty():
+            raise CliError("not writing binary MIDI to a terminal; give -o FILE.mid, or redirect stdout")
+        if args.outputs > 1:
+            raise CliError("stdout holds one MIDI file; give -o NAME.mid for several outputs (NAME_1.mid ...)")
+        return "-"
+    if out is None:  # a new name, so that running it again never fails on "exists"
+        stem = f"{model.name or 'music'}-T{args.temperature:g}" + (f"-seed{args.seed}" if args.seed is not None else "")
+        out = free_name(stem, ".mid", args.outputs)
+    if out.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl"):
+        raise CliError(f"{out}: music is written as a MIDI file (.mid) or a MusicXML score (.musicxml, .mxl)")
+    for p in output_paths(out, args.outputs):  # before any work, so nothing is generated only to be refused
+        check_output(p, args.force, size_estimate=64 * args.length + 4096)
+    return out
+
+
 def _text(args, model, settings) -> int:
-    from guigen.core.files import output_paths, refuse_overwrite
+    from guigen.core.files import check_output, output_paths
     from guigen.core.generate import Generator, beam_search
 
-    if args.length < 0:
-        raise CliError("--length must be >= 0")
-    paths = output_paths(args.output, args.outputs) if args.output else []
-    for p in paths:  # before any work, so nothing is generated only to be refused
-        refuse_overwrite(p, args.force)
     vocab = model.codec
+    paths = output_paths(args.output, args.outputs) if args.output else []
+    size = args.length * max(len(c.encode("utf-8")) for c in vocab.chars) + len((args.primer or "").encode("utf-8"))
+    for p in paths:  # before any work, so nothing is generated only to be refused
+        check_output(p, args.force, size_estimate=size)
     primer = args.primer if args.primer is not None else ("\n" if "\n" in vocab.index else vocab.chars[0])
     if not primer:
         raise CliError("--primer is empty; leave it out to start from a line break")
-    ids = vocab.encode(primer, drop_unknown=args.drop_unknown)
+    ids = vocab.encode(primer, drop_unknown=bool(args.drop_unknown))
     if len(ids) == 0:
         raise CliError("nothing is left of the primer once unknown characters are dropped")
     shown_primer = vocab.decode(ids) if args.primer is not None else ""
@@ -126,11 +207,13 @@ def _text(args, model, settings) -> int:
                 row.append(t)
         return _emit(paths, [shown_primer + vocab.decode(r) for r in rows])
     out = sys.stdout
-    out.write(shown_primer)
-    for step in steps:  # stream as it is sampled
-        out.write(vocab.chars[step.token])
+    with stdout_errors():
+        out.write(shown_primer)
+        for step in steps:  # stream as it is sampled
+            out.write(vocab.chars[step.token])
+            out.flush()
+        out.write("\n")
         out.flush()
-    out.write("\n")
     return 0
 
 
@@ -139,10 +222,12 @@ def _emit(paths, texts) -> int:
     from guigen.core.files import atomic_write_text
 
     if not paths:
-        for i, text in enumerate(texts, 1):
-            if len(texts) > 1:
-                print(f"=== sample {i} ===")
-            print(text)
+        with stdout_errors():
+            for i, text in enumerate(texts, 1):
+                if len(texts) > 1:
+                    print(f"=== sample {i} ===")
+                print(text)
+            sys.stdout.flush()
         return 0
     for p, text in zip(paths, texts):
         atomic_write_text(p, text)

@@ -97,8 +97,14 @@ def run(args) -> int:
                 info = card(registry.load(str(path)))
                 print(f"{name:20s} {info['kind']:6s} {info['layers']}x{info['hidden']} LSTM  "
                       f"{info['parameters']:>10,} params  {path}")
-            except Exception as e:  # one broken file must not hide the others
-                print(f"{name:20s} unreadable: {e}")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:  # one broken file must not hide the others, whatever it raises
+                reason = (str(e).strip().splitlines() or [type(e).__name__])[0].removeprefix(f"{path}: ")
+                print(f"{name:20s} not usable: {reason}  {path}")
+        print("\nmodels are looked up in: " + ", ".join(str(d) for d in registry.model_dirs()))
+        print(f"your models go in:        {registry.user_models_dir()}")
+        print(f"the app's settings:       {registry.settings_file()}")
         return 0
     info = card(registry.load(args.model))
     print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else _summary(info))

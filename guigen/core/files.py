@@ -161,7 +161,7 @@ def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
         except OSError:
             continue
         pid = int(match[1]) if match[1] else None  # None: written before part files named their pid
-        gone = pid is None or pid == os.getpid() or not _pid_alive(pid)
+        gone = pid is None or not _pid_alive(pid)
         if (gone and age > STALE_PART_SECONDS) or age > ABANDONED_PART_SECONDS:
             with contextlib.suppress(OSError):
                 part.unlink()

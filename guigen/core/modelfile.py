@@ -123,6 +123,15 @@ def _json(path: Path, raw: bytes | str, what: str):
     return value
 
 
+def _json_type(v) -> str:
+    """What a JSON value is, in JSON's words."""
+    for kind, name in ((bool, "true/false"), (str, "a string"), ((int, float), "a number"), (list, "an array"),
+                       (dict, "an object")):
+        if isinstance(v, kind):
+            return name
+    return "null"
+
+
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -195,12 +204,12 @@ def _sniff(path: Path, data_head: bytes, size: int) -> None:
             f"{path}: looks like a pickle or a torch.save() archive; GuiGen only reads safetensors "
             "model files and never unpickles anything"
         )
+    if data_head[8:9] == b"{" and n > size - 8:
+        raise ModelFileError(f"{path}: the header is {n:,} bytes long but the file holds {size - 8:,}; "
+                             "it is truncated")
     if data_head[8:9] == b"{" and n > MAX_HEADER:
         raise ModelFileError(f"{path}: a safetensors header of {n:,} bytes; GuiGen reads headers of up to "
                              f"{MAX_HEADER:,} bytes")
-    if data_head[8:9] == b"{":
-        raise ModelFileError(f"{path}: the header is {n:,} bytes long but the file holds {size - 8:,}; "
-                             "it is truncated")
     raise ModelFileError(f"{path}: not a safetensors file (bad header), or the file is truncated")
 
 
@@ -224,7 +233,7 @@ def _read_meta(path: Path, header: Header) -> dict:
         raise ModelFileError(f"{path}: model format {meta.get('format')!r}; this GuiGen reads format {FORMAT}")
     for key, kind in (("config", dict), ("codec", dict), ("training", dict)):
         if key in meta and not isinstance(meta[key], kind):
-            raise ModelFileError(f"{path}: model metadata '{key}' is a {type(meta[key]).__name__}, not a JSON object")
+            raise ModelFileError(f"{path}: model metadata '{key}' is {_json_type(meta[key])}, not a JSON object")
     _check_codec(path, meta.get("codec") or {})
     _check_training(path, meta.get("training") or {})
     return meta
@@ -247,9 +256,9 @@ def _check_codec(path: Path, codec: dict) -> None:
 
 _NUMBER = (int, float)
 TRAINING_TYPES = {  # the training summary's fields that info and the app show, and their types
-    "data": list, "valid_data": list, "data_chars": int, "split": dict, "steps": int, "epochs": int,
+    "data": (list, str), "data_chars": int, "split": dict, "steps": int, "epochs": int,
     "train_seconds": _NUMBER, "val_loss": _NUMBER, "val_bits": _NUMBER, "command": str,
-    "fine_tuned_from": str, "distilled_from": list, "train_config": dict, "history": list,
+    "fine_tuned_from": str, "distilled_from": list, "train_config": dict,
 }
 
 
@@ -257,9 +266,9 @@ def _check_training(path: Path, training: dict) -> None:
     for key, kind in TRAINING_TYPES.items():
         v = training.get(key)
         if v is not None and (not isinstance(v, kind) or isinstance(v, bool)):
-            raise ModelFileError(f"{path}: training summary '{key}' has the wrong type ({type(v).__name__})")
-    for key in ("data", "valid_data", "distilled_from"):
-        if not all(isinstance(x, str) for x in training.get(key) or []):
+            raise ModelFileError(f"{path}: training summary '{key}' is {_json_type(v)}, the wrong type")
+    for key in ("data", "distilled_from"):
+        if isinstance(training.get(key), list) and not all(isinstance(x, str) for x in training[key]):
             raise ModelFileError(f"{path}: training summary '{key}' is not a list of names")
     for part, span in (training.get("split") or {}).items():
         if not (isinstance(span, list) and len(span) == 2 and all(_is_int(x) for x in span)):
@@ -322,8 +331,8 @@ def read_tensors(path, expected: dict[str, tuple[int, ...]]) -> dict[str, np.nda
                 if w.shape != shape:  # the file changed under us
                     raise ModelFileError(f"{path}: tensor {name} changed while it was read")
                 if not np.isfinite(w).all():
-                    raise ModelFileError(f"{path}: tensor {name} holds NaN or infinite values; "
-                                         "the training that wrote it diverged")
+                    raise ModelFileError(f"{path}: tensor {name} holds NaN or infinite values; not using it "
+                                         "(a training that diverged writes such weights)")
                 weights[name] = w
     except ModelFileError:
         raise

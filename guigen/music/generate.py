@@ -172,18 +172,18 @@ def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None,
 
 
 def run_generate(args, model) -> int:
-    """`guigen generate` for a music model: write `outputs` MIDI files; returns the exit status."""
-    from guigen.music.midi import write_midi
+    """`guigen generate` for a music model: write `outputs` MIDI files or MusicXML scores; returns the exit status."""
+    from guigen.music.export import check_output, parse_programs, write_piece
 
     codec = model.codec
-    output = Path(args.output) if args.output else Path(f"{model.name or 'music'}.mid")
-    if output.suffix.lower() not in (".mid", ".midi"):
-        raise ValueError(f"{output}: music is written as a MIDI file; give an output ending in .mid")
-    paths = output_paths(output, args.outputs)
-    for p in paths:  # before any work, so nothing is generated only to be refused
+    to_stdout = str(args.output) == "-"  # the command line chose stdout (see guigen/cli/generate.py)
+    output = Path("-") if to_stdout else check_output(Path(args.output) if args.output else Path(f"{model.name or 'music'}.mid"))
+    paths = [output] if to_stdout else output_paths(output, args.outputs)
+    for p in paths if not to_stdout else []:  # before any work, so nothing is generated only to be refused
         refuse_overwrite(p, args.force)
-    if args.program is not None and not 0 <= args.program <= 127:
-        raise ValueError(f"program {args.program} is not a General MIDI program (0-127)")
+    programs = parse_programs(args.program)
+    if programs and len(programs) > 1 and codec.name != "polyphony":
+        raise ValueError("a melody is one track: give --program one General MIDI program")
     from guigen.music.midi import MIN_QPM
 
     if args.qpm is not None and not MIN_QPM <= args.qpm <= 1000:  # MIDI can't state a slower tempo
@@ -197,15 +197,30 @@ def run_generate(args, model) -> int:
     results = generate_events(model, primer_ids, args.steps, settings, args.seed, args.outputs, max(beam, 1), branch)
     # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
     tempos = [(0, float(args.qpm))] if args.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
-    program = args.program if args.program is not None else (
-        next((v.program for v in source.voices if not v.drum), 0) if source else 0)
+    program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)
     for path, res in zip(paths, results):
         seq = NoteSequence(codec.decode(res.ids), tempos, source.time_signature if source else (4, 4),
                            [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
                            list(source.time_signature_changes) if source else [])
-        write_midi(seq, path, overwrite=args.force)
+        if to_stdout:
+            layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs), "MIDI to stdout"
+        else:
+            layout = write_piece(seq, path, codec.name == "polyphony", programs, overwrite=args.force)
         per_event = res.logprob / max(res.events, 1)
-        print(f"wrote {path}: {len(seq.notes)} notes, {seq.total_steps} steps "
+        print(f"wrote {path} ({layout}): {len(seq.notes)} notes, {seq.total_steps} steps "
               f"({seq.seconds(seq.total_steps):.1f} s at {seq.qpm:g} qpm), "
               f"log-likelihood {per_event:.3f} nats/event", file=sys.stderr)
     return 0
+
+
+def _midi_to_stdout(seq: NoteSequence, polyphony: bool, programs) -> str:
+    """Write the piece as a MIDI file to stdout (a pipe or a redirect); returns its layout, for people."""
+    from guigen.cli import stdout_errors
+    from guigen.music.export import arrange
+    from guigen.music.midi import to_midifile
+
+    seq, parts = arrange(seq, polyphony, programs)
+    with stdout_errors():
+        to_midifile(seq).save(file=sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    return "four tracks (Soprano, Alto, Tenor, Bass)" if parts else "one track"
