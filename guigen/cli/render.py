@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from guigen.core.files import check_output
     from guigen.music.audio import render_midi_file
 
     if args.builtin_synth and args.soundfont:
@@ -27,7 +29,10 @@ def run(args) -> int:
     if args.output.suffix.lower() != ".wav":
         raise ValueError(f"{args.output}: the output must be a .wav file")
     if not args.input.is_file():
-        raise FileNotFoundError(f"{args.input}: no such MIDI file")
+        why = "a folder, not a MIDI file" if args.input.is_dir() else (
+            "not a regular file" if os.path.lexists(args.input) else "no such MIDI file")
+        raise FileNotFoundError(f"{args.input}: {why}")
+    check_output(args.output, args.force)  # before any work: a device, folder or unwritable place is refused now
     engine = "builtin" if args.builtin_synth else "auto"
     audio = render_midi_file(args.input, args.output, args.soundfont, engine, overwrite=args.force)
     print(f"wrote {args.output}: {audio.seconds:.1f} s, {audio.sample_rate} Hz stereo, {audio.engine}", file=sys.stderr)

@@ -91,8 +91,7 @@ def check_output(path: str | os.PathLike, overwrite: bool = False, size_estimate
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path)) if stat.S_ISDIR(st.st_mode) \
-                else OSError(errno.EINVAL, f"is {_kind(st.st_mode)}; GuiGen writes regular files only "
-                                           "(leave out -o, or give -o -, to write to stdout)", str(path))
+                else OSError(errno.EINVAL, f"is {_kind(st.st_mode)}; GuiGen writes regular files only", str(path))
         refuse_overwrite(path, overwrite)
     folder = _existing_ancestor(target)
     _probe(folder)
