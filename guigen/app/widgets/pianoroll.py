@@ -14,15 +14,17 @@ away from the end leaves follow mode; scrolling back to the end (or the Follow b
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
 from guigen.music.events import NOTE_NAMES, STEPS_PER_QUARTER, pitch_name
+from guigen.music.incremental import StreamDecoder
 
 BLACK_KEYS = {1, 3, 6, 8, 10}  # pitch classes of the black keys
 VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
@@ -33,6 +35,7 @@ KEYS_WIDTH = 46  # px: the keyboard strip
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
 MIN_SPAN, MAX_SPAN = 16, 100_000
 FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
+VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
 
 
 # -- colours ---------------------------------------------------------------------------------------
@@ -116,7 +119,9 @@ class RulerAxis(pg.AxisItem):
             return
         (x0, x1), _ = view.viewRange()
         rect = self.boundingRect()
-        xpx = lambda x: self.mapFromScene(view.mapViewToScene(QPointF(x, 0))).x()  # noqa: E731
+        px0 = self.mapFromScene(view.mapViewToScene(QPointF(x0, 0))).x()  # linear: map two points only
+        scale = (self.mapFromScene(view.mapViewToScene(QPointF(x1, 0))).x() - px0) / max(x1 - x0, 1e-9)
+        xpx = lambda x: px0 + (x - x0) * scale  # noqa: E731
         _, numbered, other = self.marks(x0, x1, view.width())
         _, bar = metre_steps(self.time_signature)
         font = QFont(p.font())
@@ -158,7 +163,9 @@ class KeyboardAxis(pg.AxisItem):
             return
         low, high = view.viewRange()[1]
         rect = self.boundingRect()
-        ypx = lambda y: self.mapFromScene(view.mapViewToScene(QPointF(0, y))).y()  # noqa: E731
+        y0 = self.mapFromScene(view.mapViewToScene(QPointF(0, low))).y()  # linear: map two points only
+        scale = (self.mapFromScene(view.mapViewToScene(QPointF(0, high))).y() - y0) / max(high - low, 1e-9)
+        ypx = lambda y: y0 + (y - low) * scale  # noqa: E731
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.fillRect(rect, QColor(250, 250, 250))
         font = QFont(p.font())
@@ -272,7 +279,16 @@ class PianoRoll(QWidget):
         self._press = None
         self._scrolling = False  # the scroll bar is being set by the program, not the user
         self._pitch_range = None
-        self._voice_cache: tuple | None = None
+        self._voice_cache: tuple | None = None  # (when, {(start, pitch): voice} or None): see _voices
+        self._voice_timer = QTimer(self)  # the full voice pass after provisional voices
+        self._voice_timer.setSingleShot(True)
+        self._voice_timer.setInterval(int(VOICES_S * 1000))
+        self._voice_timer.timeout.connect(self._exact_voices)
+        self._brushes: dict = {}  # QBrush per colour: notes share them
+        self._decoder = None  # StreamDecoder: decodes only what came after the last clean cut
+        self._probs_cache = None  # (probabilities by (step, pitch), step, tokens read): see _event_probs
+        self._drawn_range = None  # the steps whose notes the plot holds
+        self.drawn: list[int] = []  # indices (into notes) of the notes the plot holds
         self.setAccessibleName("Piano roll")
         self.setAccessibleDescription("Notes over time: a keyboard on the left, bars and beats on top")
 
@@ -364,6 +380,8 @@ class PianoRoll(QWidget):
         self.primer_steps = codec.count_steps(self.primer) if (codec is not None and self.primer) else 0
         self._pitch_range = None
         self._voice_cache = None
+        self._decoder = StreamDecoder(codec) if codec is not None else None
+        self._probs_cache = None
         self.set_follow(True)
         self._redraw()
         self.primer_changed.emit()
@@ -375,6 +393,9 @@ class PianoRoll(QWidget):
 
     def truncate(self, count: int) -> None:
         del self.tokens[count:], self.probs[count:]
+        self._voice_cache = self._probs_cache = None
+        if self._decoder is not None:
+            self._decoder.reset()
         self._redraw()
 
     def ids(self) -> list[int]:
@@ -402,20 +423,12 @@ class PianoRoll(QWidget):
         if self.codec is None:
             return
         ids = self.ids()
-        self.notes = self.codec.decode(ids) if ids else []
+        self.notes = self._decoder.decode(ids) if ids else []
         self.steps = self.codec.count_steps(ids) if ids else 0
         self.now.setValue(self.steps)
         self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
         self.voices = self._voices()
-        if not self.notes:
-            self.bars.setOpts(x0=[], y0=[], width=[], height=[], brushes=None, pens=None)
-        else:
-            start = np.array([n.start for n in self.notes], dtype=float)
-            end = np.array([n.end for n in self.notes], dtype=float)
-            pitch = np.array([n.pitch for n in self.notes], dtype=float)
-            brushes, pens = self._styles()
-            self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
-                              brushes=brushes, pens=pens)
+        self._drawn_range = None  # the bars are set anew for the steps in view (see _draw_bars)
         self.primer_text.setVisible(self.primer_steps > 0)
         num, den = self.time_signature
         self.position.setText(f"{bar_beat(self.steps, self.time_signature)} · {num}/{den}")
@@ -423,19 +436,65 @@ class PianoRoll(QWidget):
         self._show_range()
 
     def _voices(self) -> list[int] | None:
-        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None."""
+        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None.
+
+        Assigning reads the whole piece, so while it grows it is redone at most every VOICES_S; a
+        note struck since gets its rank from the top among the notes sounding with it (the rule in
+        four-voice texture) until the next full pass, which a timer makes sure comes."""
         if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
             return None
-        key = tuple(self.notes)
-        if self._voice_cache is not None and self._voice_cache[0] == key:
-            return self._voice_cache[1]
         from guigen.music.voices import assign_voices
 
-        voices = assign_voices(self.notes)
-        self._voice_cache = (key, voices)
-        return voices
+        now = time.monotonic()
+        if self._voice_cache is None or now - self._voice_cache[0] >= VOICES_S:
+            voices = assign_voices(self.notes)
+            known = None if voices is None else {(n.start, n.pitch): v for n, v in zip(self.notes, voices)}
+            self._voice_cache = (now, known)
+            return voices
+        known = self._voice_cache[1]
+        if known is None:
+            return None
+        out, tail = [], self.notes[-64:]
+        for n in self.notes:
+            v = known.get((n.start, n.pitch))
+            if v is None:
+                above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
+                v = min(above, 3)
+                self._voice_timer.start()
+            out.append(v)
+        return out
 
-    def _styles(self):
+    def _exact_voices(self) -> None:
+        self._voice_cache = None
+        self._redraw()
+
+    def _brush(self, colour: QColor):
+        key = colour.rgba()
+        brush = self._brushes.get(key)
+        if brush is None:
+            brush = self._brushes[key] = pg.mkBrush(colour)
+        return brush
+
+    def _draw_bars(self) -> None:
+        """The notes in and near the view go to the plot, not the whole piece: a frame costs what shows."""
+        x0, x1 = self.view_range()
+        if self._drawn_range is not None and self._drawn_range[0] <= x0 and x1 <= self._drawn_range[1]:
+            return
+        lo, hi = x0 - (x1 - x0), x1 + (x1 - x0)
+        self._drawn_range = (lo, hi)
+        self.drawn = [i for i, n in enumerate(self.notes) if n.end > lo and n.start < hi]
+        if not self.drawn:
+            self.bars.setOpts(x0=[], y0=[], width=[], height=[], brushes=None, pens=None)
+            return
+        notes = [self.notes[i] for i in self.drawn]
+        start = np.array([n.start for n in notes], dtype=float)
+        end = np.array([n.end for n in notes], dtype=float)
+        pitch = np.array([n.pitch for n in notes], dtype=float)
+        brushes, pens = self._styles(self.drawn)
+        self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
+                          brushes=brushes, pens=pens)
+
+    def _styles(self, drawn: list[int]):
         """(brushes, pens) per note: one colour means one thing at a time. Normally the voice's
         colour; colouring by probability, the probability of the event that struck the note (notes
         are a few pixels high, too small to show both). Primer notes are paler."""
@@ -443,7 +502,8 @@ class PianoRoll(QWidget):
         starts = self._event_probs() if self.colour else {}
         outline = pg.mkPen(c["outline"], width=1)
         brushes = []
-        for i, n in enumerate(self.notes):
+        for i in drawn:
+            n = self.notes[i]
             if self.step_colours is not None and n.start < len(self.step_colours):
                 fill = QColor(self.step_colours[n.start])
             elif self.colour:
@@ -452,14 +512,17 @@ class PianoRoll(QWidget):
                 fill = QColor(c["voices"][self.voices[i]] if self.voices is not None else c["one"])
             if n.start < self.primer_steps and self.step_colours is None:
                 fill.setAlpha(120)
-            brushes.append(pg.mkBrush(fill))
-        return brushes, [outline] * len(self.notes)
+            brushes.append(self._brush(fill))
+        return brushes, [outline] * len(drawn)
 
     def _event_probs(self) -> dict:
-        """(step, pitch) -> probability of the generated event that named that pitch at that step."""
-        out, step = {}, self.primer_steps
+        """(step, pitch) -> probability of the generated event that named that pitch at that step.
+        Kept between frames: only the tokens added since are read."""
+        if self._probs_cache is None:
+            self._probs_cache = ({}, self.primer_steps, 0)
+        out, step, done = self._probs_cache
         label = self.codec.token_label
-        for t, p in zip(self.tokens, self.probs):
+        for t, p in zip(self.tokens[done:], self.probs[done:]):
             name = label(t)
             if name and name[0] in "ABCDEFG" and not name.endswith("held"):
                 pitch_class = NOTE_NAMES.index(name[:2] if len(name) > 1 and name[1] == "#" else name[0])
@@ -467,6 +530,7 @@ class PianoRoll(QWidget):
                 out[(step, (octave + 1) * 12 + pitch_class)] = p
             if self.codec.ends_step(t):
                 step += 1
+        self._probs_cache = (out, step, len(self.tokens))
         return out
 
     def _update_legend(self) -> None:
@@ -541,6 +605,7 @@ class PianoRoll(QWidget):
         self.view.setXRange(left, left + self.span, padding=0)
         self._fit_pitches()
         self._sync_scrollbar()
+        self._draw_bars()
 
     def _fit_pitches(self) -> None:
         """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
