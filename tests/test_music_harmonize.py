@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from guigen.core import registry
@@ -118,3 +119,27 @@ def test_cli_harmonizes_an_abc_tune(tmp_path):
     assert [n.key for n in seq.notes if n.voice == 0] == [(s, s + d, p) for s, d, p in [
         (0, 4, 67), (4, 4, 67), (8, 4, 69), (12, 8, 71), (20, 4, 72), (24, 4, 71), (28, 4, 69), (32, 4, 67),
         (36, 12, 69)]]
+
+
+def test_the_rule_against_parallels_by_hand():
+    from guigen.music.harmonize import parallel_pitches
+
+    prev = np.array([79, 72, 64, 48])  # G5 C5 E4 C3: soprano and alto a fifth apart, S and B a twelfth
+    bad = parallel_pitches(prev, np.array([81]))  # the soprano rises to A5: the alto may not rise a tone
+    assert bad[74] and not bad[72] and not bad[69] and bad[:81].sum() == 1  # below the soprano
+    bad = parallel_pitches(prev, np.array([81, 74, 64]))  # the bass may not rise to D3 (twelfths), nor A3 ...
+    assert bad[50] and not bad[46] and not bad[48]
+    assert not parallel_pitches(prev, np.array([79])).any()  # the soprano holds: nothing is parallel
+    assert not parallel_pitches(prev[:3], np.array([81])).any()  # no four voices before: ranks say nothing
+
+
+def test_strict_harmonisations_have_fewer_parallels(model):
+    from guigen.music.quality import parallels
+
+    melody = [n for n in melody_of(read_midi(TEST / "chorale_test_001.mid")) if n.end <= 96]
+    counts = {}
+    for strict in (False, True):
+        h = harmonize(model, melody, SamplingSettings(1.0), seed=0, strict=strict)
+        f, o, moves = parallels(split_voices(h.notes, h.melody))
+        counts[strict] = f + o
+    assert counts[True] < counts[False] and counts[True] <= 1

@@ -20,6 +20,8 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
     "clear": ("&Clear", "Ctrl+L", "Clear the output and start over", False),
     "play": ("Pla&y", "Ctrl+Space", "Play the generated music", False),
     "stop_playback": ("Stop Playback", "Ctrl+.", "Stop playback", False),
+    "harmonize": ("&Harmonize Melody…", "Ctrl+Shift+H", "Write alto, tenor and bass under a melody (.mid, .abc, "
+                  ".musicxml) with the chorale model, at the dial's temperature", False),
     "open_primer_midi": ("Open MIDI &Primer…", "Ctrl+Shift+O", "Start music from the notes of a MIDI file (its tempo is kept)", False),
     "choose_soundfont": ("Choose &SoundFont…", None, "Play and export audio with a SoundFont (.sf2) file", False),
     "soundfont_auto": ("&Automatic Sound", None, "A system SoundFont when one is installed, else the built-in synthesiser", True),
@@ -38,7 +40,7 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
 
 MENUS = {
     "&File": ["open", "open_primer_midi", None, "export_text", "export_midi", "export_wav", None, "train", None, "quit"],
-    "&Generate": ["generate", "pause", "pause_resume", "step", "stop", None, "undo", "clear", None, "temperature_up",
+    "&Generate": ["generate", "pause", "pause_resume", "step", "stop", None, "harmonize", None, "undo", "clear", None, "temperature_up",
                   "temperature_down"],
     "&Sound": ["play", "stop_playback", None, "soundfont_auto", "soundfont_builtin", "choose_soundfont", None],
     "&View": ["colour_by_prob", "sort_by_prob", "show_raw", "log_scale"],

@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         a["open"].triggered.connect(self.open_dialog)
         a["open_primer_midi"].triggered.connect(self.choose_primer_midi)
+        a["harmonize"].triggered.connect(self.harmonize_dialog)
         a["export_text"].triggered.connect(lambda: self.export_dialog("text"))
         a["export_midi"].triggered.connect(lambda: self.export_dialog("midi"))
         a["export_wav"].triggered.connect(lambda: self.export_dialog("wav"))
@@ -208,6 +209,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.save_settings:
             self.save_state()
+        from guigen.app.harmonize import stop as stop_harmony
+
+        stop_harmony(self)
         self.generation.shutdown()
         super().closeEvent(event)
 
@@ -247,6 +251,7 @@ class MainWindow(QMainWindow):
         music = model.kind == "music"
         self.primer_button.setVisible(music)
         self.actions["open_primer_midi"].setEnabled(music)
+        self.actions["harmonize"].setEnabled(music and model.codec.name == "polyphony")
         if music:
             self._ensure_piano_roll()
             self.piano_roll.reset(model.codec)
@@ -461,7 +466,8 @@ class MainWindow(QMainWindow):
         ext = {"text": "txt", "midi": "mid", "wav": "wav"}[what]
         name = f"{self.sample_name()}.{ext}"
         start = str(Path(self.settings.get("last_dir") or Path.home()) / name)
-        filters = {"text": "Text (*.txt)", "midi": "MIDI (*.mid *.midi)", "wav": "WAV audio (*.wav)"}[what]
+        filters = {"text": "Text (*.txt)", "midi": "MIDI (*.mid *.midi);;MusicXML score (*.musicxml *.mxl)",
+                   "wav": "WAV audio (*.wav)"}[what]
         # Qt's dialog asks before replacing an existing file
         path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", start, filters)
         if not path:
@@ -494,6 +500,11 @@ class MainWindow(QMainWindow):
         refuse_overwrite(path, overwrite)
         atomic_write_text(path, self.text_view.text())
         return Path(path)
+
+    def harmonize_dialog(self) -> None:
+        from guigen.app.harmonize import ask
+
+        ask(self)
 
     def export_midi(self, path, overwrite: bool = False) -> Path:
         from guigen.app.music import export_midi

@@ -77,9 +77,14 @@ def step_at(seq, seconds: float) -> float:
 
 # -- export ---------------------------------------------------------------------------------------
 def export_midi(window, path, overwrite: bool = False, seq=None) -> Path:
-    from guigen.music.midi import write_midi
+    """A .mid (a named track per voice for a four-voice chorale), or a .musicxml/.mxl score."""
+    from guigen.app.harmonize import melody_of_window
+    from guigen.music.export import write_piece
 
-    return write_midi(seq or note_sequence(window), path, overwrite=overwrite)
+    polyphony = getattr(getattr(window.model, "codec", None), "name", "") == "polyphony"
+    melody = melody_of_window(window) if seq is None else None
+    write_piece(seq or note_sequence(window), path, polyphony, melody=melody, overwrite=overwrite)
+    return Path(path)
 
 
 def render(window, seq=None):

@@ -33,6 +33,10 @@ def add_parser(sub):
     p.add_argument("--beam-size", type=int, default=1,
                    help="harmonisations kept at each step; the likeliest whole one is written (default 1: plain sampling)")
     p.add_argument("--branch-factor", type=int, default=2, help="samples branched from each kept harmonisation (default 2)")
+    p.add_argument("--free", action="store_true",
+                   help="the model and the encoding's grammar alone: without the rules that rule out parallel "
+                   "fifths and octaves and ask for three notes under every melody note (Bach kept both; the "
+                   "model alone writes about 3 parallels per 100 moves of two voices, and 87%% of steps in four voices)")
     p.add_argument("--seed", type=int, help="random seed >= 0, for a reproducible harmonisation")
     p.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the melody file's, else 100)")
     p.add_argument("--program", help="General MIDI program 0-127 for all voices, or one per voice S,A,T,B, e.g. 52 or 0,0,42,42")
@@ -69,7 +73,8 @@ def run(args) -> int:
         melody, source = read_melody(args.melody, args.tune)
     else:
         melody = parse_pitches(args.pitches)
-    result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1)
+    result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1,
+                       strict=not args.free, four=not args.free)
     qpm = args.qpm or (source.qpm if source else 100.0)
     seq = NoteSequence(result.notes, [(0, float(qpm))], source.time_signature if source else (4, 4),
                        [Voice(f"GuiGen {model.name}".strip(), programs[0] if programs else 0)], name=output.stem)

@@ -308,6 +308,8 @@ class PianoRoll(QWidget):
         self.view.addItem(self.backdrop, ignoreBounds=True)
         self.bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
         self.view.addItem(self.bars)
+        self.guide = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])  # set_guide's outlines
+        self.view.addItem(self.guide)
         # the next-step label left of its line (in follow mode the line is near the right edge)
         self.now = pg.InfiniteLine(angle=90, label="next step", labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
         self.playhead = pg.InfiniteLine(angle=90, label="playhead", labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
@@ -410,6 +412,16 @@ class PianoRoll(QWidget):
         view's hook. None takes it off."""
         self.step_colours = colours
         self._redraw()
+
+    def set_guide(self, notes) -> None:
+        """Outline notes fixed ahead of the music (the melody being harmonised, guigen.app.harmonize);
+        [] takes them off."""
+        pen = pg.mkPen(self.palette().color(QPalette.ColorRole.Text), width=1.5, style=Qt.PenStyle.DashLine)
+        notes = list(notes)
+        self.guide.setOpts(x0=[n.start for n in notes], y0=[n.pitch - 0.42 for n in notes],
+                           width=[n.end - n.start for n in notes], height=[0.84] * len(notes), pen=pen, brush=None)
+        self.guide_pitches = [n.pitch for n in notes]  # in view from the start (see _fit_pitches)
+        self._show_range()
 
     def set_playhead(self, step: float | None) -> None:
         if step is None:
@@ -609,8 +621,9 @@ class PianoRoll(QWidget):
 
     def _fit_pitches(self) -> None:
         """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
-        if self.notes:
-            low, high = min(n.pitch for n in self.notes), max(n.pitch for n in self.notes)
+        pitches = [n.pitch for n in self.notes] + getattr(self, "guide_pitches", [])
+        if pitches:
+            low, high = min(pitches), max(pitches)
         else:
             low, high = 60, 72
         if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:

@@ -1,0 +1,57 @@
+"""The app's Harmonize action with the shipped bach-chorales model: the melody is outlined fixed
+in the piano roll, the harmonisation grows under it, and exports as four tracks and four parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_helpers import TIMEOUT, open_window
+
+from guigen.core import registry
+from guigen.music.events import NoteSequence, Voice
+from guigen.music.harmonize import melody_of
+from guigen.music.midi import read_midi, write_midi
+
+TEST = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/test"
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    yield from open_window(qtbot, tmp_path, registry.shipped_dir() / "bach-chorales.safetensors")
+
+
+def test_harmonize_grows_under_the_fixed_melody_and_exports_four_voices(qtbot, window, tmp_path):
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    assert w.actions["harmonize"].isEnabled()
+    tune = [n for n in melody_of(read_midi(TEST / "chorale_test_010.mid")) if n.end <= 64]
+    write_midi(NoteSequence(tune, [(0, 80.0)], (3, 4), [Voice("tune")]), tmp_path / "tune.mid")
+    w.seed.setValue(1)
+    assert start_harmony(w, tmp_path / "tune.mid")
+    assert len(w.piano_roll.guide.opts["x0"]) == len(tune)  # the whole melody is outlined from the start
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=6 * TIMEOUT)
+    w.piano_roll.grab().save(str(tmp_path / "harmonized.png"))
+    notes = w.piano_roll.notes
+    assert {n.key for n in tune} <= {n.key for n in notes}
+    assert len(notes) >= 2 * len(tune)
+    assert len(w.piano_roll.guide.opts["x0"]) == 0  # done: the outline gives way to the music
+    w.export_midi(tmp_path / "h.mid")
+    seq = read_midi(tmp_path / "h.mid")
+    assert [v.name for v in seq.voices] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [n.key for n in seq.notes if n.voice == 0] == [n.key for n in tune]
+    assert seq.qpm == 80 and seq.time_signature == (3, 4)  # the melody file's tempo and metre
+    if pytest.importorskip("music21"):
+        w.export_midi(tmp_path / "h.musicxml")
+        assert (tmp_path / "h.musicxml").read_text().count("<score-part ") == 4
+
+
+def test_harmonize_refuses_what_it_cannot_use(qtbot, window, tmp_path):
+    from guigen.app.harmonize import start_harmony
+
+    (tmp_path / "bad.mid").write_bytes(b"not midi")
+    errors = []
+    window.show_error = lambda title, message: errors.append((title, message))
+    assert not start_harmony(window, tmp_path / "bad.mid")
+    assert errors and "not a MIDI file" in errors[0][1]
