@@ -168,3 +168,32 @@ def test_the_piano_roll_notes_take_the_cells_colour(qtbot, tmp_path):
         assert roll.step_colours is None
     finally:
         w.generation.shutdown()
+
+
+def test_choose_by_feature_or_layer_and_cell(qtbot, window):
+    w, dock = window, window.cells_dock
+    dock.show()
+    generate(qtbot, w, 80)
+    qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(PRIMER) + 80, timeout=TIMEOUT)
+    dock.choose("quotes")
+    assert (dock.layer.value(), dock.cell.value()) == (0, 0) and dock.feature.currentData() == "quotes"
+    dock.choose("0:3")
+    assert (dock.layer.value(), dock.cell.value()) == (0, 3)
+    for bad, message in (("1:0", "layers 0-0"), ("0:6", "cells 0-5"), ("beat", "give a feature")):
+        with pytest.raises(ValueError, match=message):
+            dock.choose(bad)
+
+
+def test_app_screenshot_with_the_cells_view(planted_path, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "cells.png"
+    p = subprocess.run([sys.executable, "-m", "guigen", "app", "-m", str(planted_path), "--generate", "60", "--seed",
+                        "1", "--cells", "quotes", "--screenshot", str(out), "--size", "1024x640"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1024, 640)
