@@ -285,3 +285,22 @@ def test_the_app_shows_the_error_and_stays_usable(corpus, qtbot):
     assert len(failures) == 4 and not loaded and all("\n" not in m for m in failures), failures
     worker.handle("load", str(SHIPPED))
     assert len(loaded) == 1 and loaded[0].kind == "music"
+
+
+def test_the_main_window_says_why_and_loads_the_next_model(corpus, qtbot, tmp_path):
+    """The whole app: a hostile file is a message in the window, which then loads and runs a good model."""
+    from app_helpers import TIMEOUT, open_window
+
+    d, files = corpus
+    gen = open_window(qtbot, tmp_path, SHIPPED)
+    w = next(gen)
+    try:
+        for name in ("huge-shape-sparse", "pickle.safetensors", "symlink-loop"):
+            with qtbot.waitSignal(w.failed, timeout=TIMEOUT):
+                w.load_model(str(files[name]))
+            assert str(files[name].name) in w.errors[-1] and "Loading" not in w.statusBar().currentMessage()
+        with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+            w.load_model(str(SHIPPED))
+        assert w.model is not None and w.model.name == "bach-melody"
+    finally:
+        next(gen, None)
