@@ -1,4 +1,6 @@
-"""Training throughput (chars/s): guigen's Trainer against a plain PyTorch loop of the same model.
+"""Training throughput (chars/s): guigen's Trainer against a plain PyTorch loop of the same model,
+against the compute ceiling (the time the step's matrix products alone take, each timed on its
+own at the same shapes on the same device), and with 2 processes (DDP, gloo) against 1 on the CPU.
 
 With --teachers N it also times distillation from N copies of the shipped Shakespeare model:
 the teachers read the text once ahead of training (what `guigen train text --teacher` does),
@@ -28,7 +30,12 @@ def main(argv=None):
     p.add_argument("--teachers", type=int, default=3, help="time distillation from this many teachers (0: don't)")
     p.add_argument("--ahead-chars", type=int, default=150_000,
                    help="characters of the text the read-ahead pass is timed on")
+    p.add_argument("--ddp", type=int, default=2, help="also time this many processes (DDP, gloo) against 1 (0: don't)")
+    p.add_argument("--quick", action="store_true", help="a 2x256 model, 6 steps, no distillation part")
     args = p.parse_args(argv)
+    if args.quick:
+        args.hidden, args.steps, args.teachers = 256, 6, 0
+    print(f"load before: {loadavg()}  ({os.cpu_count()} cores)")
 
     import torch
     from torch import nn
@@ -81,8 +88,102 @@ def main(argv=None):
     print(f"guigen Trainer        {ours:8,.0f} chars/s")
     print(f"plain PyTorch loop    {plain:8,.0f} chars/s")
     print(f"ratio                 {ours / plain:8.2f}")
+    ceiling, flops = matmul_ceiling(args.batch, args.seq_len, 64, args.hidden, args.layers, cfg.vocab_size, args.steps)
+    print(f"compute ceiling       {ceiling:8,.0f} chars/s  (the step's matrix products alone, "
+          f"{flops * ceiling / (args.batch * args.seq_len) / 1e9:,.1f} GFLOP/s at these shapes)")
+    print(f"ratio to the ceiling  {ours / ceiling:8.2f}   (target 0.75 on the CPU; load: {loadavg()})")
+    if args.ddp > 1:
+        ddp_scaling(args)
     if args.teachers:
         distillation(args, timed, cfg, tcfg, ours)
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "n/a"
+
+
+def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps):
+    """(chars/s, FLOPs per step) if a training step took only the time of its matrix products.
+
+    Forward: per layer the input projection of all steps at once (B*T x in x 4H) and one
+    recurrent product per step (B x H x 4H); the head (B*T x H x V). Backward: for each, the
+    gradient of its input (same size) and of its weight, summed over the window in one product.
+    """
+    import torch
+
+    bt = batch * seq_len
+    shapes = []  # (m, k, n, count)
+    for layer in range(layers):
+        n_in = embed if layer == 0 else hidden
+        shapes += [(bt, n_in, 4 * hidden, 1), (bt, 4 * hidden, n_in, 1), (n_in, bt, 4 * hidden, 1)]  # input projection
+        shapes += [(batch, hidden, 4 * hidden, seq_len), (batch, 4 * hidden, hidden, seq_len),  # recurrent
+                   (hidden, bt, 4 * hidden, 1)]
+    shapes += [(bt, hidden, vocab, 1), (bt, vocab, hidden, 1), (hidden, bt, vocab, 1)]  # head
+    total, flops = 0.0, 0
+    for m, k, n, count in shapes:
+        a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+        inner = max(1, min(200, 2_000_000_000 // (2 * m * k * n)))
+        times = []
+        for _ in range(max(3, reps // 2)):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                torch.mm(a, b, out=out)
+            times.append((time.perf_counter() - t0) / inner)
+        total += sorted(times)[len(times) // 2] * count
+        flops += 2 * m * k * n * count
+    return bt / total, flops
+
+
+def _ddp_worker(rank, world, port, args, queue):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    import torch
+    import torch.distributed as dist
+
+    from guigen.core.config import ModelConfig
+    from guigen.core.data import text_data
+    from guigen.core.train import Progress, Trainer, TrainConfig
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # the cores shared among the processes
+    if world > 1:
+        dist.init_process_group("gloo")
+    data = text_data([args.text], 0.05, 0.05)
+    cfg = ModelConfig(data.codec.num_classes, 64, args.hidden, args.layers, 0.2)
+    trainer = Trainer(data, cfg, TrainConfig(seq_len=args.seq_len, batch=args.batch, epochs=1),
+                      Path(f"/tmp/guigen-bench-ddp-{os.getpid()}.safetensors"))
+    events = (ev for ev in trainer.run() if isinstance(ev, Progress))
+    next(events), next(events)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        next(events)
+    rate = args.steps * args.batch * args.seq_len / (time.perf_counter() - t0)
+    if rank == 0:
+        queue.put(rate)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def ddp_scaling(args):
+    """Chars/s of the same global batch trained by 1 process (all cores) and by N (cores shared)."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    rates = {}
+    for world in (1, args.ddp):
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_ddp_worker, args=(r, world, 29400 + os.getpid() % 500, args, queue))
+                 for r in range(world)]
+        for proc in procs:
+            proc.start()
+        rates[world] = queue.get(timeout=600)
+        for proc in procs:
+            proc.join()
+    print(f"DDP on the CPU (gloo), global batch {args.batch}, {os.cpu_count()} cores shared:")
+    print(f"  1 process             {rates[1]:8,.0f} chars/s")
+    print(f"  {args.ddp} processes           {rates[args.ddp]:8,.0f} chars/s")
+    print(f"  ratio {args.ddp} / 1             {rates[args.ddp] / rates[1]:8.2f}   (load: {loadavg()})")
 
 
 def distillation(args, timed, cfg, tcfg, undistilled):
