@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from app_helpers import TIMEOUT, make_model, open_window
+from test_app_playback import pulse  # noqa: F401  (the PulseAudio null-sink fixture)
 
 from guigen.app.transport import GM_PROGRAMS
 from guigen.core import registry
@@ -86,3 +87,25 @@ def test_play_without_a_sound_device_says_so_and_export_still_works(qtbot, melod
     w.transport.buttons["play"].click()
     assert "No sound device" in w.errors[-1] and not player(w).playing
     assert w.export_wav(tmp_path / "d.wav").stat().st_size > 44
+
+
+def test_loop_and_a_variation_play_on_a_real_audio_device(pulse, tmp_path):
+    """On a PulseAudio null sink (a real audio device): Loop plays the piece round and round (the
+    playhead back near the start each time) until Stop; then a variation plays to its end."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app_helpers import make_music_model
+
+    model = make_music_model(tmp_path / "melody.safetensors", "melody")
+    child = subprocess.run([sys.executable, str(Path(__file__).with_name("app_loop_child.py")), str(model),
+                            str(tmp_path / "settings.ini")], env=pulse, capture_output=True, text=True, timeout=90)
+    assert child.returncode == 0, child.stderr[-2000:]
+    out = json.loads(child.stdout.strip().splitlines()[-1])
+    assert out["device"], f"Qt saw no audio output on the PulseAudio server: {out}"
+    assert out["errors"] == [] and out["playing"]
+    assert out["loops"] >= 2 and out["stopped"]
+    assert out["loop_s"] > 2 * 1.0  # twice round a piece of at least a second (2 quarter notes at 120 qpm)
+    assert out["variation_playing"] and out["variation_done"], json.dumps(out)
