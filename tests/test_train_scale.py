@@ -154,3 +154,50 @@ def test_stream_windows_match_batch_streams_and_split_by_rows():
         assert (np.concatenate([halves[0][k][0], halves[1][k][0]]) == x).all()
     skipped = list(stream_windows(tokens, 8, 16, 5, first=3))
     assert len(skipped) == len(whole) - 3 and (skipped[0][0] == whole[3][0]).all()
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return sorted(kids)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds torchrun's processes in /proc")
+def test_sigterm_to_one_of_two_processes_saves_once_and_stops_both(small_text, tmp_path):
+    out = tmp_path / "m.safetensors"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", str(30500 + os.getpid() % 1000), "-m", "guigen", "train", "text", str(small_text),
+           "-o", str(out), "--epochs", "500", "--device", "cpu", *TINY]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    err = ""
+    while "model:" not in err:
+        line = proc.stderr.readline()
+        assert line, f"training ended early: {err}"
+        err += line
+    time.sleep(1.0)
+    workers = _children(proc.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[1], signal.SIGTERM)  # the second process only
+    err += proc.communicate(timeout=60)[1]
+    assert err.count("checkpoint saved to") == 1, err
+    from guigen.core.train import Trainer
+
+    assert Trainer.read_checkpoint_meta(tmp_path / "m.ckpt.safetensors")["step"] > 0
+    assert not _children(proc.pid)
+
+
+def test_eval_on_a_device_that_is_not_there_is_one_line(tiny_model_path, small_text, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["eval", "-m", str(tiny_model_path), str(small_text), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA GPU here" in err and len(err.strip().splitlines()) == 1
+    assert main(["eval", "-m", str(tiny_model_path), str(small_text), "--device", "cpu"]) == 0

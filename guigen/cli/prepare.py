@@ -237,10 +237,10 @@ def _prepare(args, out, files, valid, options, old) -> int:
     used = [e for e in entries if e.get("spans") or e.get("pieces")]
     skipped = [e for e in entries if e.get("why")]
     tokens = manifest["counts"]["tokens"]
-    print(f"prepared {len(entries):,} files in {seconds:.1f} s ({len(entries) / max(seconds, 1e-9):,.0f} files/s, "
+    print(f"prepared {len(entries):,} file{'' if len(entries) == 1 else 's'} in {seconds:.1f} s ({len(entries) / max(seconds, 1e-9):,.0f} files/s, "
           f"{args.workers} process{'es' if args.workers > 1 else ''}): {new:,} read, {cached:,} unchanged, "
           f"{len(skipped):,} skipped", file=sys.stderr)
-    print(f"{tokens:,} tokens from {len(used):,} files in {len(manifest['shards'])} shard(s) "
+    print(f"{tokens:,} tokens from {len(used):,} file{'' if len(used) == 1 else 's'} in {len(manifest['shards'])} shard(s) "
           f"({bytes_of(tokens, np.uint32 if args.kind == 'text' else np.uint16)}); {manifest['describe']}",
           file=sys.stderr)
     for e in skipped[:20]:

@@ -177,7 +177,7 @@ class Trainer:
         """
         n, per = len(tokens), -(-len(tokens) // streams)
         padded = np.zeros(streams * per, dtype=np.int64)
-        padded[:n] = tokens  # the padding trails the last stream, so no real position sees it
+        padded[:n] = tokens[0:n]  # (a slice reads shards too) the padding trails the last stream: no real position sees it
         x_all = torch.from_numpy(padded.reshape(streams, per)).to(self.device)
         out = torch.empty(streams, per, self.model.cfg.vocab_size, dtype=torch.float16)
         states = [None] * len(self.teachers)
@@ -379,7 +379,8 @@ class Trainer:
         cfg = self.model.cfg
         if (loaded.config.vocab_size, loaded.config.embed, loaded.config.hidden, loaded.config.layers) != (
                 cfg.vocab_size, cfg.embed, cfg.hidden, cfg.layers):
-            raise ModelFileError(f"{loaded.name or 'the model'} is of another size ({loaded.config}) than {cfg}")
+            raise ModelFileError(f"{loaded.name or 'the model'} is of another size "
+                                 f"({describe_size(loaded.config.to_meta())}) than this run's ({describe_size(cfg.to_meta())})")
         if loaded.codec.to_meta() != self.data.codec.to_meta():
             raise ModelFileError(f"{loaded.name or 'the model'} has another vocabulary or encoding than the data")
         self.model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in loaded.weights.items()})
