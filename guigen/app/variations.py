@@ -22,6 +22,7 @@ from guigen.app.widgets.pianoroll import BLACK_KEYS, ONE_COLOUR, VOICE_COLOURS, 
 
 MAX_VARIATIONS = 16
 CARD_WIDTH = 190
+TEXT_CARD_WIDTH = 250
 
 
 @dataclass
@@ -118,7 +119,7 @@ class VariationCard(QFrame):
         self.make_file = None  # called to write the file to drag out; returns its path
         self._press = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(CARD_WIDTH)
+        self.setFixedWidth(CARD_WIDTH if music else TEXT_CARD_WIDTH)  # text needs the room
         self.setAccessibleName(f"Variation {index + 1}: {name}")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 3, 4, 3)

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
@@ -364,6 +364,9 @@ class PianoRoll(QWidget):
         self.colours: dict = {}
         self._apply_palette()
         self._show_range()
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 400)  # the music is the main thing to see: ask the splitter for room
 
     def _tool(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
         b = QToolButton()
