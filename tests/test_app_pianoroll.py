@@ -71,7 +71,8 @@ def test_the_whole_piece_scrolls_follows_and_zooms(qtbot, melody):
 
     span = roll.span
     roll.zoom(0.5)
-    assert roll.span == pytest.approx(span / 2) and roll.view_range()[1] - roll.view_range()[0] == pytest.approx(span / 2)
+    x0, x1 = roll.view_range()
+    assert roll.span == pytest.approx(span / 2) and x1 - x0 == pytest.approx(span / 2)
     roll.show_all()
     assert roll.view_range() == pytest.approx((0, roll.total_steps() + FOLLOW_MARGIN))
     roll.follow_button.setChecked(False)
@@ -120,7 +121,8 @@ def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     assert probs and all(0 < p <= 1 for p in probs.values())
     drawn = [roll.notes[i] for i in roll.drawn]  # the notes the plot holds: all of them here, in view
     assert len(drawn) == len(roll.notes)
-    generated = [(b.color().name(), n) for b, n in zip(roll.bars.opts["brushes"], drawn) if n.start >= roll.primer_steps]
+    generated = [(b.color().name(), n) for b, n in zip(roll.bars.opts["brushes"], drawn)
+                 if n.start >= roll.primer_steps]
     assert all(c == prob_fill(probs[(n.start, n.pitch)]).name() for c, n in generated if (n.start, n.pitch) in probs)
 
 

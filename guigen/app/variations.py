@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalett
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from guigen.app.widgets.pianoroll import BLACK_KEYS, ONE_COLOUR, VOICE_COLOURS, is_dark, readable
+from guigen.app.widgets.pianoroll import ONE_COLOUR, VOICE_COLOURS, is_dark, readable
 
 MAX_VARIATIONS = 16
 CARD_WIDTH = 190
@@ -456,7 +456,8 @@ class Variations(QObject):
 
     def export_all_dialog(self) -> None:
         w = self.window
-        folder = QFileDialog.getExistingDirectory(w, "Export All Variations To", w.settings.get("last_dir") or str(Path.home()))
+        start = w.settings.get("last_dir") or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(w, "Export All Variations To", start)
         if folder:
             w.settings.set("last_dir", folder)
             try:

@@ -311,8 +311,10 @@ class PianoRoll(QWidget):
         self.guide = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])  # set_guide's outlines
         self.view.addItem(self.guide)
         # the next-step label left of its line (in follow mode the line is near the right edge)
-        self.now = pg.InfiniteLine(angle=90, label="next step", labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
-        self.playhead = pg.InfiniteLine(angle=90, label="playhead", labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
+        self.now = pg.InfiniteLine(angle=90, label="next step",
+                                   labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
+        self.playhead = pg.InfiniteLine(angle=90, label="playhead",
+                                        labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
         self.playhead.hide()
         self.view.addItem(self.now, ignoreBounds=True)
         self.view.addItem(self.playhead, ignoreBounds=True)
@@ -522,7 +524,8 @@ class PianoRoll(QWidget):
             if self.step_colours is not None and n.start < len(self.step_colours):
                 fill = QColor(self.step_colours[n.start])
             elif self.colour:
-                fill = prob_fill(starts[(n.start, n.pitch)]) if (n.start, n.pitch) in starts else QColor(c["primer_note"])
+                p = starts.get((n.start, n.pitch))
+                fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
             else:
                 fill = QColor(c["voices"][self.voices[i]] if self.voices is not None else c["one"])
             if n.start < self.primer_steps and self.step_colours is None:
@@ -559,7 +562,8 @@ class PianoRoll(QWidget):
             items = [(c["one"], "notes (more than four voices)")]
         else:
             items = [(c["one"], "melody")]
-        chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}" for col, name in items)
+        chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}"
+                                    for col, name in items)
         self.voice_legend.setText(f"<span style='color:{text}'>{chips}</span>")
         self.voice_legend.setToolTip("Voice colours (soprano, alto, tenor, bass in four-voice texture). "
                                      "The primer is shaded; its notes are paler.")
