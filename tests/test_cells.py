@@ -209,3 +209,18 @@ def test_a_recording_grows_and_starts_again_where_told():
     assert len(rec) == 100
     with pytest.raises(ValueError, match="only 100"):
         rec.put(101, a[:1])
+
+
+def test_cli_colours_characters_the_model_never_saw_with_the_state_before_them(planted_file, tmp_path):
+    text = 'ab (a "b) a\n[b" a]'  # brackets and parentheses are not in the planted model's vocabulary
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    out_json, out_html = tmp_path / "o.json", tmp_path / "o.html"
+    p = run_cli("-m", planted_file / "planted.safetensors", tmp_path / "t.txt", "--feature", "parens", "--top", "1",
+                "--json", out_json, "--html", out_html)
+    assert p.returncode == 0, p.stderr
+    assert "4 character(s) the model never saw ('(' ')' '[' ']')" in p.stderr
+    spans = re.findall(r'<span class="s\d+" title="([-+]\d\.\d\d)">(.*?)</span>', out_html.read_text(), re.S)
+    assert len(spans) == len(text)
+    values = [float(v) for v, _ in spans]
+    assert values[text.index("(")] == values[text.index("(") - 1]  # not read: the state before it
+    assert -1 <= json.loads(out_json.read_text())["features"]["parens"][0]["r"] <= 1

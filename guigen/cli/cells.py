@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def _sample(args, model):
             text = take_slice(text, *parse_slice(args.slice))
         if not text:
             raise CliError("no text to run")
-        return cells.run_tokens(model, model.codec.encode(text)), list(text), features.text_features(text), ""
+        return _run_text(model, text), list(text), features.text_features(text), ""
     if args.slice:
         raise CliError("--slice applies to text models only")
     from guigen.music.dataset import encode_files
@@ -59,6 +60,26 @@ def _sample(args, model):
     per_piece = [features.music_features(model.codec, ids) for ids in sequences]
     feats = {name: np.concatenate([f[name] for f in per_piece]) for name in per_piece[0]}
     return acts, shown, feats, " "
+
+
+def _run_text(model, text: str) -> np.ndarray:
+    """Activations per character. Characters the model never saw are not fed to it: they show the
+    state before them (zero before the first known one), and a note on stderr says so."""
+    from guigen.core import cells
+
+    known = np.fromiter((c in model.codec.index for c in text), dtype=bool, count=len(text))
+    if not known.any():
+        raise CliError("none of the text's characters is in the model's vocabulary")
+    acts = cells.run_tokens(model, model.codec.encode("".join(c for c, k in zip(text, known) if k)))
+    if known.all():
+        return acts
+    unseen = sorted({c for c, k in zip(text, known) if not k})
+    print(f"note: {int((~known).sum()):,} character(s) the model never saw ({' '.join(map(repr, unseen[:12]))}) "
+          "were not fed to it; they show the state before them", file=sys.stderr)
+    last = np.cumsum(known) - 1  # the known character at or before each position
+    out = acts[np.maximum(last, 0)]
+    out[last < 0] = 0
+    return out
 
 
 def _check(args, model) -> None:
