@@ -141,3 +141,15 @@ def test_part_files_of_killed_writes_are_removed_at_the_next_write(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_inputs_that_are_not_files_are_named_and_never_waited_on(tmp_path, capsys):
+    fifo = tmp_path / "primer.mid"
+    os.mkfifo(fifo)
+    args = ["generate", "-m", "bach-melody", "-n", "4", "--primer-midi", fifo, "-o", tmp_path / "x.mid"]
+    r = subprocess.run([sys.executable, "-m", "guigen", *map(str, args)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "FIFO" in one_line(r.stderr) and str(fifo) in r.stderr
+    assert main(["eval", "-m", "shakespeare", str(fifo)]) == 2  # in-process: a subprocess would import torch again
+    assert f"{fifo}: a FIFO (named pipe), not a text file" in one_line(capsys.readouterr().err)
+    assert main(["eval", "-m", "shakespeare", str(tmp_path)]) == 2
+    assert f"{tmp_path}: a folder, not a text file" in one_line(capsys.readouterr().err)

@@ -207,6 +207,10 @@ def _run(args, out, device, world) -> int:
     if ckpt.exists() and not (args.force or args.resume):
         raise CliError(f"{ckpt} holds an earlier training run; continue it with --resume {ckpt}, "
                        "or start over with --force")
+    from guigen.core.files import check_output
+
+    for path in (out, ckpt):  # before any training: a device, folder or unwritable place is refused now
+        check_output(path, overwrite=True)
     lock, refused = RunLock(out), None
     if world.main:  # the one process that writes holds the lock on what it writes
         try:

@@ -20,7 +20,9 @@ def read_text(paths) -> str:
     parts = []
     for p in map(Path, paths):
         if not p.is_file():
-            raise DataError(f"{p}: no such file")
+            from guigen.core.files import why_not_a_file
+
+            raise DataError(f"{p}: {why_not_a_file(p, 'text file')}")
         try:
             parts.append(p.read_text(encoding="utf-8-sig"))
         except UnicodeDecodeError as e:

@@ -122,6 +122,29 @@ def _mkstemp(prefix: str, folder: Path) -> tuple[int, str]:
         raise OSError(e.errno, f"can't create a file in this folder ({e.strerror})", str(folder)) from None
 
 
+# -- reading -------------------------------------------------------------------------------------
+def open_regular(path: str | os.PathLike, what: str = "file"):
+    """Open a regular file for reading (binary); never wait on a FIFO. OSError naming what is there otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO would block here
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL, f"is {_kind(mode)}, not a {what}", str(path))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def why_not_a_file(path: str | os.PathLike, what: str = "file") -> str:
+    """Why `path` can't be read as a `what`, in a few words: 'no such file', 'a folder, not a text file'..."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link" if os.path.islink(path) else "no such file"
+    except OSError as e:
+        return "a symbolic link loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
+    return "a regular file" if stat.S_ISREG(mode) else f"{_kind(mode)}, not a {what}"
+
+
 def refuse_overwrite(path: str | os.PathLike, overwrite: bool) -> None:
     """Raise FileExistsError unless the path is free or the caller said it may be replaced."""
     if not overwrite and Path(path).exists():

@@ -77,7 +77,9 @@ def midi_files(paths) -> list[Path]:
         elif p.is_file():
             found.append(p)
         else:
-            raise DataError(f"{p}: no such file or folder")
+            from guigen.core.files import why_not_a_file
+
+            raise DataError(f"{p}: {why_not_a_file(p, 'music file or folder')}")
     if not found:
         raise DataError(f"no MIDI files (*.mid, *.midi) or ABC/MusicXML files (*.abc, *.musicxml, *.mxl, *.xml) in "
                         f"{', '.join(map(str, paths))}")

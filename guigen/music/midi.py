@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mido
 
-from guigen.core.files import atomic_path, refuse_overwrite
+from guigen.core.files import atomic_path, open_regular, refuse_overwrite
 from guigen.music.events import DEFAULT_QPM, STEPS_PER_QUARTER, Note, NoteSequence, Voice
 
 TICKS_PER_QUARTER = 480
@@ -51,7 +51,7 @@ class _Raw:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "MIDI file") as f:  # a FIFO or device is refused, never waited on
             data = f.read(MAX_BYTES + 1)  # never more, whatever the file's size
     except OSError as e:
         raise MidiError(f"{path}: cannot read ({e.strerror or e})") from None

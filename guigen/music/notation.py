@@ -72,9 +72,12 @@ def _music21():
 
 def _text(path: Path) -> str:
     try:
-        if path.stat().st_size > MAX_BYTES:
+        from guigen.core.files import open_regular
+
+        with open_regular(path, "tune book") as f:  # a FIFO or device is refused, never waited on
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
             raise NotationError(f"{path}: too large to be a tune book")
-        data = path.read_bytes()
     except OSError as e:
         raise NotationError(f"{path}: cannot read ({e.strerror or e})") from None
     # ABC files of the 1990s are often Latin-1; music21 itself reads them as such when UTF-8 fails
