@@ -120,13 +120,13 @@ def run(args) -> int:
         for c in found:
             c.r = float(r_all[name][c.layer, c.cell])
 
-    lines = [f"{model.name}: {len(acts):,} tokens of {source}, {args.kind} activations "
+    unit = "characters" if model.kind == "text" else "events"
+    lines = [f"{model.name}: {len(acts):,} {unit} of {source}, {args.kind} activations "
              f"({'tanh of the cell state' if args.kind == 'cell' else 'hidden output h'})"]
     for name, found in chosen.items():
         note = "" if varies(feats[name]) else "  constant over this sample: no cell can follow it"
         lines.append(f"{name}:{note}")
         lines += [f"  layer {c.layer} cell {c.cell:<4d} r = {c.r:+.3f}" for c in found]
-    print("\n".join(lines))
 
     listed = []
     for name, found in chosen.items():
@@ -149,10 +149,12 @@ def run(args) -> int:
         k = cells.KINDS.index(args.kind)
         blocks = [(f"layer {layer}, cell {cell} — {name}, r = {r_all[name][layer, cell]:+.3f}", shown,
                    acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
-        intro = (f"{model.name} on {source} ({len(acts):,} tokens). Each token's background is the cell's "
-                 f"{'cell state through tanh' if args.kind == 'cell' else 'hidden output'} after reading it: "
+        one = "character" if model.kind == "text" else "event"
+        intro = (f"{model.name} on {source} ({len(acts):,} {one}s). Each {one}'s background is the cell's "
+                 f"{'state through tanh' if args.kind == 'cell' else 'hidden output h'} after reading it: "
                  "blue negative, red positive. r: Pearson correlation with the feature over the whole sample.")
         atomic_write_text(args.html, page(f"GuiGen cells: {model.name}", intro, blocks, sep))
+    print("\n".join(lines))  # after the files: a closed pipe (`| head`) loses only the summary
     return 0
 
 
