@@ -153,3 +153,27 @@ def test_inputs_that_are_not_files_are_named_and_never_waited_on(tmp_path, capsy
     assert f"{fifo}: a FIFO (named pipe), not a text file" in one_line(capsys.readouterr().err)
     assert main(["eval", "-m", "shakespeare", str(tmp_path)]) == 2
     assert f"{tmp_path}: a folder, not a text file" in one_line(capsys.readouterr().err)
+
+
+def test_permissions_as_a_user_without_root_s_override(tmp_path):
+    """Root reads and writes past file modes; setpriv drops that power (CAP_DAC_OVERRIDE) for one child."""
+    import shutil
+
+    from test_hostile_models import SHIPPED
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop root's permission override")
+    drop = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps",
+            "-dac_override,-dac_read_search", sys.executable, "-m", "guigen"]
+    model = tmp_path / "locked.safetensors"
+    model.write_bytes(SHIPPED.read_bytes())
+    model.chmod(0)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    for args, said in [(["info", "-m", model], "permission denied"),
+                       (["generate", "-m", "shakespeare", "-n", "5", "-o", ro / "x.txt"], "Permission denied")]:
+        r = subprocess.run([*drop, *map(str, args)], capture_output=True, text=True, timeout=120)
+        if r.returncode and "setpriv" in r.stderr:
+            pytest.skip(f"setpriv refused here: {r.stderr.strip()}")
+        assert r.returncode in (1, 2) and said in one_line(r.stderr) and str(args[2] if args[0] == "info" else ro) in r.stderr
