@@ -95,6 +95,12 @@ def test_every_character_is_coloured_by_the_chosen_cell_and_the_quote_cell_is_fo
     # inside quotes red (positive), outside blue or white
     assert shown[text.index('"') + 1][0].red() > 150 and shown[0][0].red() < 250
 
+    # switching the text view's own colouring on and off keeps the cell's colours
+    w.actions["colour_by_prob"].toggle()
+    qtbot.waitUntil(lambda: backgrounds(w.text_view).get(0, (QColor(),))[0].getRgb()[:3] == expected([values[0]])[0],
+                    timeout=TIMEOUT)
+    w.actions["colour_by_prob"].toggle()
+
     # another cell: the colours follow it
     dock.select(0, 2)
     values = dock.values()
@@ -162,6 +168,11 @@ def test_the_piano_roll_notes_take_the_cells_colour(qtbot, tmp_path):
         ends = dock._step_ends()
         for s, c in enumerate(roll.step_colours):
             assert (c.red(), c.green(), c.blue()) == expected([values[ends[s]]])[0]
+        # hovering a note's step names the cells most active at the end of that step
+        step = roll.primer_steps + 2
+        at = roll.plot.mapFromScene(roll.view.mapViewToScene(QPointF(step + 0.5, 60)))
+        tip = dock._tip_at(roll.plot.viewport(), QPointF(at))
+        assert tip.startswith(f"step {step + 1}:") and "layer 0 cell" in tip
         dock.rank()
         assert set(dock.ranked) == {"beat", "voices", "to_rest", "bass"}
         dock.hide()

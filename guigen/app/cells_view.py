@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFormLayout, QLabel, QPushButton, QSpinBox, QToolTip,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -84,6 +84,8 @@ class CellsDock(QDockWidget):
         show.setShortcut("Ctrl+Shift+C")
         show.setStatusTip("Show the Cells view: colour the output by one LSTM cell, find cells that mean something")
         self.visibilityChanged.connect(self._visible)
+        # the views redraw their own colouring when it is switched: paint over it again, after them
+        window.actions["colour_by_prob"].toggled.connect(lambda _: QTimer.singleShot(0, self.paint))
         window.text_view.viewport().setMouseTracking(True)
         window.text_view.viewport().installEventFilter(self)
 
