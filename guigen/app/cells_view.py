@@ -226,7 +226,10 @@ class CellsDock(QDockWidget):
                 acts = cells.run_tokens(model, tokens) if tokens else None
             except ValueError:
                 acts = None
-            self.history_ready.emit(epoch, acts)
+            try:
+                self.history_ready.emit(epoch, acts)
+            except RuntimeError:  # the window closed meanwhile
+                pass
 
         threading.Thread(target=work, name="guigen-cells-history", daemon=True).start()
 
