@@ -51,8 +51,9 @@ class Legend(QWidget):
             p.fillRect(8 + x, 2, 1, h, QColor(*colour(-1 + 2 * x / max(w - 1, 1))))
         p.setPen(self.palette().color(self.foregroundRole()))
         p.drawRect(QRectF(8, 2, w, h))
-        for text, x, align in (("−1", 8, Qt.AlignmentFlag.AlignLeft), ("0", 8 + w / 2 - 20, Qt.AlignmentFlag.AlignHCenter),
-                               ("+1", 8 + w - 40, Qt.AlignmentFlag.AlignRight)):
+        a = Qt.AlignmentFlag
+        for text, x, align in (("−1", 8, a.AlignLeft), ("0", 8 + w / 2 - 20, a.AlignHCenter),
+                               ("+1", 8 + w - 40, a.AlignRight)):
             p.drawText(QRectF(x, h + 3, 40, 16), align, text)
 
 
