@@ -82,3 +82,15 @@ def test_music_without_o_goes_to_a_pipe_or_to_a_new_file(tmp_path):
     assert names == ["bach-chorales-T0.9-seed1.mid", "bach-chorales-T0.9-seed1-2.mid"]
     for name in names:
         assert pretty_midi.PrettyMIDI(str(tmp_path / name)).instruments
+
+
+@pytest.mark.parametrize("option, value, said", [
+    ("--epochs", "0", "--epochs must be >= 1, not 0"), ("--lr", "-1", "--lr must be > 0"),
+    ("--seed", "-1", "--seed must be >= 0"), ("--dropout", "1", "--dropout must be >= 0 and < 1"),
+    ("--hidden", "0", "--hidden must be >= 1"), ("--batch", "0", "--batch must be >= 1"),
+])
+def test_training_range_errors_name_the_option(capsys, tmp_path, option, value, said):
+    text = tmp_path / "t.txt"
+    text.write_text("some text to train on\n" * 20)
+    rc, _, err = run(capsys, "train", "text", text, "-o", tmp_path / "m.safetensors", option, value)
+    assert rc == 2 and said in err

@@ -178,6 +178,7 @@ def run(args) -> int:
     from guigen.core import distributed
     from guigen.core.devices import DeviceError, resolve_device
 
+    _check_ranges(args)
     out = args.output
     if out.suffix != ".safetensors":
         raise CliError(f"{out}: the output model file must end in .safetensors")
@@ -191,6 +192,28 @@ def run(args) -> int:
         return _run(args, out, device, distributed.current())
     finally:
         distributed.stop()
+
+
+# option: (lowest, highest; a bound in [] is allowed itself, in () not): every range error names its option
+RANGES = {"layers": "[1, )", "hidden": "[1, )", "embed": "[1, )", "dropout": "[0, 1)", "seq_len": "[1, )",
+          "batch": "[1, )", "epochs": "[1, )", "lr": "(0, )", "weight_decay": "[0, )", "seed": "[0, )",
+          "checkpoint_minutes": "(0, )", "teacher_weight": "[0, 1]", "val_frac": "[0, 1)", "test_frac": "[0, 1)"}
+
+
+def _check_ranges(args) -> None:
+    for name, spec in RANGES.items():
+        v = getattr(args, name, None)
+        if v is None:
+            continue
+        low, high = (x.strip(" [](") for x in spec[:-1].split(","))
+        fits = (v >= float(low) if spec[0] == "[" else v > float(low))  # `not` of these also catches NaN
+        if high:
+            fits = fits and (v <= float(high) if spec[-1] == "]" else v < float(high))
+        if not fits:
+            bound = f"{'>=' if spec[0] == '[' else '>'} {low}"
+            if high:
+                bound += f" and {'<=' if spec[-1] == ']' else '<'} {high}"
+            raise CliError(f"--{name.replace('_', '-')} must be {bound}, not {v:g}")
 
 
 def _run(args, out, device, world) -> int:
