@@ -61,7 +61,8 @@ def note_sequence(window, notes=None, source=None):
         program, tempos, metre = 0, [(0, qpm)], (4, 4)
     if transport is not None:
         program = transport.program()
-    return NoteSequence(sorted(notes), tempos, metre, [Voice(f"GuiGen {name}".strip(), program)], name=name)
+    return NoteSequence(sorted(notes), tempos, metre, [Voice(f"GuiGen {name}".strip(), program)], name=name,
+                        time_signature_changes=list(source.time_signature_changes) if source is not None else [])
 
 
 def step_at(seq, seconds: float) -> float:

@@ -312,7 +312,9 @@ def to_midifile(seq: NoteSequence) -> mido.MidiFile:
               (0, mido.MetaMessage("time_signature", numerator=num, denominator=den))]
     events += [(step * per_step, mido.MetaMessage("time_signature", numerator=n, denominator=d))
                for step, n, d in seq.time_signature_changes]
-    events += [(step * per_step, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm))) for step, qpm in seq.tempos]
+    # a tempo is written as 1..0xFFFFFF microseconds per quarter: anything slower or faster is clamped
+    events += [(step * per_step, mido.MetaMessage("set_tempo", tempo=min(max(mido.bpm2tempo(qpm), 1), 0xFFFFFF)))
+               for step, qpm in seq.tempos]
     mid.tracks.append(_track(events))
     channels = _channels(seq)
     for v, voice in enumerate(seq.voices):
