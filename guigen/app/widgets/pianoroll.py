@@ -35,6 +35,7 @@ KEYS_WIDTH = 46  # px: the keyboard strip
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
 MIN_SPAN, MAX_SPAN = 16, 100_000
 FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
+MIN_REDRAW_S, MAX_REDRAW_S = 1 / 30, 0.25  # the piano roll redraws at most 30 times a second, at least 4
 VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
 
 
@@ -268,11 +269,17 @@ class PianoRoll(QWidget):
         self.probs: list[float] = []
         self.colour = False
         self.step_colours = None  # the Cells view's: a fill per step, over the other colourings
-        self.notes = []
-        self.voices: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
+        self._notes = []  # the notes, voices and steps as last drawn (see the properties below)
+        self._voices_now: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
         self.time_signature = (4, 4)
         self.primer_steps = 0
-        self.steps = 0  # steps so far: the next step's index
+        self._steps = 0  # steps so far: the next step's index
+        self._dirty = False  # tokens came in that are not drawn yet (see _schedule)
+        self._redraw_cost = 0.0  # seconds the last redraw took
+        self._last_redraw = 0.0
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self._flush)
         self.span = DEFAULT_SPAN  # steps visible
         self.follow = True
         self.make_midi = None
@@ -396,7 +403,37 @@ class PianoRoll(QWidget):
     def append_tokens(self, tokens, probs) -> None:
         self.tokens.extend(int(t) for t in tokens)
         self.probs.extend(probs)
-        self._redraw()
+        self._schedule()
+
+    # what was drawn; reading it draws what came in since, so it is never behind the tokens
+    @property
+    def notes(self) -> list:
+        self._flush()
+        return self._notes
+
+    @property
+    def steps(self) -> int:
+        self._flush()
+        return self._steps
+
+    @property
+    def voices(self) -> list[int] | None:
+        self._flush()
+        return self._voices_now
+
+    def _schedule(self) -> None:
+        """Redraw now, or (when redrawing costs much of a frame) a little later, so that drawing a long
+        piece takes at most about a third of the GUI thread's time; tokens coming in meanwhile join."""
+        self._dirty = True
+        wait = max(MIN_REDRAW_S, 3 * self._redraw_cost) - (time.monotonic() - self._last_redraw)
+        if wait <= 0:
+            self._flush()
+        elif not self._redraw_timer.isActive():
+            self._redraw_timer.start(int(min(wait, MAX_REDRAW_S) * 1000))
+
+    def _flush(self) -> None:
+        if self._dirty:
+            self._redraw()
 
     def truncate(self, count: int) -> None:
         del self.tokens[count:], self.probs[count:]
@@ -437,20 +474,25 @@ class PianoRoll(QWidget):
             self.playhead.show()
 
     def _redraw(self) -> None:
+        self._dirty = False
+        self._redraw_timer.stop()
         if self.codec is None:
             return
+        t0 = time.monotonic()
         ids = self.ids()
-        self.notes = self._decoder.decode(ids) if ids else []
-        self.steps = self.codec.count_steps(ids) if ids else 0
+        self._notes = self._decoder.decode(ids) if ids else []
+        self._steps = self.codec.count_steps(ids) if ids else 0
         self.now.setValue(self.steps)
         self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
-        self.voices = self._voices()
+        self._voices_now = self._voices()
         self._drawn_range = None  # the bars are set anew for the steps in view (see _draw_bars)
         self.primer_text.setVisible(self.primer_steps > 0)
         num, den = self.time_signature
         self.position.setText(f"{bar_beat(self.steps, self.time_signature)} · {num}/{den}")
         self._update_legend()
         self._show_range()
+        self._last_redraw = time.monotonic()
+        self._redraw_cost = self._last_redraw - t0
 
     def _voices(self) -> list[int] | None:
         """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None.
@@ -518,7 +560,7 @@ class PianoRoll(QWidget):
         c = self.colours
         starts = self._event_probs() if self.colour else {}
         outline = pg.mkPen(c["outline"], width=1)
-        brushes = []
+        brushes, voices = [], self._voices_now
         for i in drawn:
             n = self.notes[i]
             if self.step_colours is not None and n.start < len(self.step_colours):
@@ -527,7 +569,7 @@ class PianoRoll(QWidget):
                 p = starts.get((n.start, n.pitch))
                 fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
             else:
-                fill = QColor(c["voices"][self.voices[i]] if self.voices is not None else c["one"])
+                fill = QColor(c["voices"][voices[i]] if voices is not None else c["one"])
             if n.start < self.primer_steps and self.step_colours is None:
                 fill.setAlpha(120)
             brushes.append(self._brush(fill))
