@@ -52,9 +52,10 @@ def test_one_length_option_for_both_kinds(capsys, tmp_path):
 
 
 def test_a_model_name_without_dash_m_gets_a_hint(capsys):
-    for command in ("generate", "info"):
+    for argv in (["generate", "shakespeare"], ["info", "shakespeare"], ["eval", "shakespeare", "my.txt"],
+                 ["generate", "-n", "5", "shakespeare"]):
         with pytest.raises(SystemExit) as e:
-            main([command, "shakespeare"])
+            main(argv)
         assert e.value.code == 2 and "did you mean -m shakespeare?" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ import sys
 
 from guigen import __version__
 
-SUBCOMMANDS = ["generate", "train", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
+SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
 
 
 STDOUT = "standard output"  # the name an OSError on stdout carries (see stdout_errors)
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """parse_args, with a hint when a model name is given without -m (`guigen generate shakespeare`)."""
+    _model_name_hint(parser, argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         sub = parser.commands.get(args.command) if args.command else None
@@ -66,6 +67,21 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
             sub.error(f"unexpected argument {word!r}; did you mean -m {word}?")
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     return args
+
+
+def _model_name_hint(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """`guigen eval shakespeare my.txt`: a model's name where a command taking -m expects a file."""
+    sub = parser.commands.get(argv[0]) if argv else None
+    if sub is None or "-m" not in sub._option_string_actions or len(argv) < 2 or argv[1].startswith("-"):
+        return
+    if any(a in ("-m", "--model") or a.startswith(("--model=", "-m")) for a in argv[1:]):
+        return
+    word = argv[1]
+    if not os.path.lexists(word):
+        from guigen.core import registry
+
+        if word in registry.available():
+            sub.error(f"{word!r} is a model's name; did you mean -m {word}?")
 
 
 def _quiet_stdout() -> None:
