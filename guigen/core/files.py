@@ -22,6 +22,7 @@ from pathlib import Path
 STALE_PART_SECONDS = 60  # a part file untouched this long, whose writer is gone, is a leftover
 ABANDONED_PART_SECONDS = 24 * 3600  # untouched this long: a leftover whatever its pid says (pids get reused)
 SPACE_MARGIN = 1 << 20  # keep this much free beyond the estimate
+PROBE = "guigen-probe"  # check_output's test file: .guigen-probe.PID.XXXXXXXX.part, removed at once
 _PART_TAIL = re.compile(r"(?:(\d+)\.)?[a-z0-9_]{8}\.part")  # after ".NAME.": "PID.XXXXXXXX.part" (mkstemp's 8)
 
 
@@ -109,7 +110,7 @@ def _mb(n: int) -> str:
 
 def _probe(folder: Path) -> None:
     """Create and remove a part file in `folder`: proves it can be written (read-only disks, permissions)."""
-    fd, tmp = _mkstemp(f".guigen-probe.{os.getpid()}.", folder)
+    fd, tmp = _mkstemp(f".{PROBE}.{os.getpid()}.", folder)
     os.close(fd)
     os.unlink(tmp)
 
@@ -171,11 +172,12 @@ def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     removed, now = [], time.time()
     try:
-        candidates = list(path.parent.glob(f".{_glob_escape(path.name)}.*.part"))
+        candidates = [(p, path.name) for p in path.parent.glob(f".{_glob_escape(path.name)}.*.part")]
+        candidates += [(p, PROBE) for p in path.parent.glob(f".{PROBE}.*.part")]  # check_output's, if killed
     except OSError:
         return removed
-    for part in candidates:
-        match = _PART_TAIL.match(part.name[len(path.name) + 2:])
+    for part, name in candidates:
+        match = _PART_TAIL.match(part.name[len(name) + 2:])
         if match is None:
             continue  # the part file of another name that starts like this one
         try:
