@@ -68,8 +68,9 @@ def test_melody_report_names_tracks_and_flags_chords(tmp_path):
                     "left out 'Rumble' (out of range)")
 
 
-def test_the_slowest_tempo_survives_generation_and_qpm_is_checked_first(tmp_path):
-    slow = tune([60, 62, 64, 65], tmp_path / "slow.mid", tempos=[(0, MIN_QPM)])
+def test_the_slowest_tempo_and_metre_changes_survive_generation_and_qpm_is_checked_first(tmp_path):
+    slow = tune([60, 62, 64, 65], tmp_path / "slow.mid", tempos=[(0, MIN_QPM)], time_signature=(2, 4),
+                time_signature_changes=[(8, 3, 4)])
     mid = mido.MidiFile(slow)  # make it the slowest tempo a file can state: 0xFFFFFF us per quarter
     for track in mid.tracks:
         for msg in track:
@@ -81,7 +82,8 @@ def test_the_slowest_tempo_survives_generation_and_qpm_is_checked_first(tmp_path
     r = subprocess.run(cmd + ["--primer-midi", str(slow), "-o", str(out)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
-    assert read_midi(out).qpm == MIN_QPM
+    back = read_midi(out)
+    assert back.qpm == MIN_QPM and (back.time_signature, back.time_signature_changes) == ((2, 4), [(8, 3, 4)])
     r = subprocess.run(cmd + ["--qpm", "1", "-o", str(tmp_path / "never.mid")], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2 and "--qpm" in r.stderr and len(r.stderr.strip().splitlines()) == 1
