@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
     p.add_argument("--tokens", type=int, default=2000, help="tokens generated for (b)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
-    p.add_argument("--variation-tokens", type=int, default=300, help="tokens per variation for (c)")
+    p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
     p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness"],
                    help="parts to leave out")
     args = p.parse_args(argv)
