@@ -330,4 +330,6 @@ def render_midi_file(midi_path, wav_path, soundfont=None, engine: str = "auto", 
 
     refuse_overwrite(wav_path, overwrite)
     seq = read_midi(midi_path, steps_per_quarter=96)
+    if not seq.notes:
+        raise ValueError(f"{midi_path}: no notes to render")
     return render_to_wav(seq, wav_path, soundfont, engine, overwrite=overwrite, name=str(midi_path))
