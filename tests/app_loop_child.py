@@ -72,9 +72,9 @@ def main(model: str, ini: str) -> int:
         out["variation_playing"] = p.playing and p.roll is w.variations.view.cards[0].roll
 
     def loaded(_model):
-        w.primer.setText("60,64")
+        w.primer.setText("60")  # a quarter note, then 4 sixteenth steps: about a second at 120 qpm
         w.seed.setValue(1)
-        w.length.setValue(8)
+        w.length.setValue(4)
         w.generate()
 
     w.model_loaded.connect(loaded)

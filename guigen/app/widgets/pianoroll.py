@@ -325,7 +325,7 @@ class PianoRoll(QWidget):
         self.playhead.hide()
         self.view.addItem(self.now, ignoreBounds=True)
         self.view.addItem(self.playhead, ignoreBounds=True)
-        self.primer_text = pg.TextItem("primer", anchor=(0, 1))
+        self.primer_text = pg.TextItem("primer", anchor=(-0.08, 1))  # clear of the keyboard's edge
         self.view.addItem(self.primer_text, ignoreBounds=True)
         self.plot.viewport().installEventFilter(self)
         self.plot.setToolTip("Wheel: scroll; Ctrl + wheel: zoom. Drag the notes to a DAW or file manager "
