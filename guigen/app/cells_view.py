@@ -24,6 +24,7 @@ from guigen.core.diverging import LEVELS, colour, shades
 KIND_LABELS = {"cell": "cell state (tanh c)", "hidden": "hidden output h"}
 TOP = 3  # cells listed per feature
 HOVER_TOP = 5  # cells named under the mouse
+ROLL_MS = 150  # live, the piano roll is recoloured at most this often
 
 
 def _qshades() -> list[tuple[QColor, QColor]]:
@@ -74,6 +75,10 @@ class CellsDock(QDockWidget):
         self.table: dict[str, np.ndarray] = {}  # feature -> r of every cell (layers, H), and for which kind
         self.table_kind = ""
         self.hooked_roll = None
+        self.roll_timer = QTimer(self)
+        self.roll_timer.setSingleShot(True)
+        self.roll_timer.setInterval(ROLL_MS)
+        self.roll_timer.timeout.connect(self.paint)
         self._build()
         window.generation.worker.cells.connect(self._recorded)
         window.model_loaded.connect(self._model)
@@ -213,7 +218,7 @@ class CellsDock(QDockWidget):
         have = 0 if self.rec is None else len(self.rec)
         if start <= have:
             self.rec.put(start, acts)
-            self.paint(start)
+            self.paint(start, live=True)
         else:  # opened mid-sample: run what came before through the model once, off the GUI thread
             self.pending = [(start, acts)]
             self._run_history(start)
@@ -261,9 +266,14 @@ class CellsDock(QDockWidget):
         self._heading()
         self.paint()
 
-    def paint(self, start: int = 0) -> None:
-        """Colour the view by the chosen cell from token `start` on."""
+    def paint(self, start: int = 0, live: bool = False) -> None:
+        """Colour the view by the chosen cell from token `start` on. Live batches of music wait for the
+        roll timer: the roll redraws every note to recolour them, so at most every ROLL_MS."""
         if not self.isVisible() or self.model is None or self.acts is None:
+            return
+        if self._music() and live:
+            if not self.roll_timer.isActive():
+                self.roll_timer.start()
             return
         shade = shade_index(self.values())
         if self._music():
