@@ -186,7 +186,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from guigen.core.shards import ShardWriter, bytes_of, corpus_hash, write_manifest
+    from guigen.core.shards import ShardWriter, bytes_of, write_manifest
 
     entries_before = old["files"] if old else []
     job = {"kind": args.kind, "options": options,

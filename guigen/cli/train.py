@@ -222,7 +222,7 @@ def _run(args, out, device, world) -> int:
 
     from guigen.core import distributed
     from guigen.core.runlock import LockedError, RunLock
-    from guigen.core.train import Trainer, checkpoint_path_for
+    from guigen.core.train import checkpoint_path_for
 
     if out.exists() and not (args.force or args.resume):
         raise CliError(f"{out} exists; use --force to replace it, or --resume to continue its training")
