@@ -9,6 +9,8 @@
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
     histogram repaints (frames per second) against the 30 Hz the worker batches tokens at.
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
+(d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
+    header's, and one update of the histogram and the curve, painted, as the window does per batch.
 Nothing is asserted: these machines are shared, so read the ratios.
 """
 
@@ -137,10 +139,11 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
     w.seed.setValue(1)
     w.length.setValue(tokens)
     Paints.count = 0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     w.generate()
     wait(lambda: w.state == "stopped")
     gen_s = time.perf_counter() - t0
+    gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
     busy = lateness()
     frames = Paints.count
     timer.stop()
@@ -157,6 +160,8 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
           f"max generating / 50 ms budget: {max(busy) / 50:.2f}")
     print(f"    histogram repaints: {frames} in {gen_s:.2f} s = {frames / gen_s:.1f} frames/s "
           f"(the worker batches at 30/s: ratio {frames / gen_s / 30:.2f})")
+    print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
+          f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
 
 
 def variations_responsiveness(model: str, count: int, tokens: int, settings_dir: Path) -> None:
@@ -210,6 +215,93 @@ def variations_responsiveness(model: str, count: int, tokens: int, settings_dir:
     print(f"    p95 / 30 ms budget: {np.percentile(a, 95) / 30:.2f}; max / 50 ms budget: {a.max() / 50:.2f}")
 
 
+def display_cost(model: str, steps: int, settings_dir: Path) -> None:
+    """(d) What showing a step costs beside what making it costs, in this process: one Generator step
+    at the app's settings (undo on; T 0.8, top-k 20, top-p 0.95), the temperature curve's maths
+    (entropy_curve over 36 temperatures) and the header's (summary), and one update of the histogram
+    and the curve with both painted (repaint: synchronous), as the window does for each batch."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+
+    from guigen.app.main import make_app
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+    from guigen.core import registry
+    from guigen.core.generate import Generator
+    from guigen.core.sampling import CURVE_TEMPERATURES, SamplingSettings, entropy_curve, summary
+
+    settings = SamplingSettings(0.8, 20, 0.95)
+    loaded = registry.load(model)
+    gen = Generator(loaded, settings, seed=1)
+    gen.feed([0])
+    for _ in range(20):  # warm up
+        gen.step()
+    shown = []
+    t0 = time.perf_counter()
+    for i in range(steps):
+        s = gen.step()
+        if i % max(steps // 40, 1) == 0:
+            shown.append((s.probs[0], s.raw_probs[0], s.token, float(s.entropy[0])))
+    step_s = (time.perf_counter() - t0) / steps
+
+    def per_call(fn, n=200):
+        t = time.perf_counter()
+        for k in range(n):
+            fn(k)
+        return (time.perf_counter() - t) / n
+
+    with np.errstate(divide="ignore"):
+        logs = [np.log(raw) for _, raw, _, _ in shown]
+    curve_s = per_call(lambda k: entropy_curve(logs[k % len(logs)], CURVE_TEMPERATURES, 20, 0.95))
+    summary_s = per_call(lambda k: summary(shown[k % len(shown)][0]))
+
+    app = make_app()
+    w = MainWindow(Settings(str(settings_dir / "display.ini")), save_settings=False)
+    w.quiet_errors = True
+    w.resize(1280, 800)
+    w.show()
+    w.load_model(model)
+    end = time.monotonic() + 600
+    while w.model is None and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()
+    h, curve = w.histogram, w.curve
+
+    def update(k):
+        probs, raw, token, ent = shown[k % len(shown)]
+        h.show_distribution(probs, raw, token, ent, f"Token {k} at T = 0.8", live=True, settings=settings)
+        curve.set_distribution(raw, 20, 0.95)
+        h.plot.viewport().repaint()
+        curve.plot.viewport().repaint()
+        h.header.repaint()
+
+    update(0)
+    update_s = per_call(update, 100)
+
+    def update_hist(k):
+        probs, raw, token, ent = shown[k % len(shown)]
+        h.show_distribution(probs, raw, token, ent, f"Token {k} at T = 0.8", live=True, settings=settings)
+        h.plot.viewport().repaint()
+        h.header.repaint()
+
+    hist_s = per_call(update_hist, 100)
+    w.close()
+    w.generation.shutdown()
+    print(f"(d) display cost, {loaded.name} ({loaded.config.vocab_size} classes), T 0.8, top-k 20, top-p 0.95:")
+    print(f"    one Generator step (undo on):                       {step_s * 1e3:7.3f} ms")
+    print(f"    temperature curve maths (36 temperatures):          {curve_s * 1e3:7.3f} ms = "
+          f"{curve_s / step_s:.1%} of a step")
+    print(f"    header maths (entropy, kept, above 0.1%):           {summary_s * 1e3:7.3f} ms = "
+          f"{summary_s / step_s:.1%} of a step")
+    print(f"    histogram update + paint:                           {hist_s * 1e3:7.3f} ms")
+    print(f"    histogram + curve update + paint (one batch shown): {update_s * 1e3:7.3f} ms "
+          f"(the curve adds {(update_s - hist_s) * 1e3:.2f} ms)")
+    share = 30 * update_s  # GUI seconds per second of generating, at the worker's 30 batches a second
+    print(f"    at 30 batches a second that is {share:.1%} of each second of generating: per token made, "
+          f"{share:.1%} of the token's step time ({1 / step_s:,.0f} tokens/s)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-m", "--model", default="shakespeare", help="model name or file (default: shakespeare)")
@@ -217,6 +309,7 @@ def main(argv=None) -> int:
                    help="use a random-weight text model of this size instead, e.g. 3x512")
     p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
     p.add_argument("--tokens", type=int, default=2000, help="tokens generated for (b)")
+    p.add_argument("--display-steps", type=int, default=400, help="generator steps timed for (d); 0 skips (d)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
     p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
     p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness"],
@@ -237,6 +330,8 @@ def main(argv=None) -> int:
         os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
         if "responsiveness" not in args.skip:
             responsiveness(model, args.tokens, tmp)
+        if args.display_steps:
+            display_cost(model, args.display_steps, tmp)
         if args.variations:
             variations_responsiveness(model, args.variations, args.variation_tokens, tmp)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

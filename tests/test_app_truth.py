@@ -63,18 +63,20 @@ def check_labels(h):
 
 def test_labels_belong_to_their_bars_after_every_update(qtbot, window):
     w = window
-    checked = []
+    checked, tokens = [], []
 
-    def on_step(batch):
+    def on_shown():
         check_labels(w.histogram)
-        assert w.histogram.chosen == batch.tokens[-1]
-        checked.append(batch.count)
+        checked.append(w.histogram.chosen)
 
-    w.stepped.connect(on_step)
+    w.histogram.shown.connect(on_shown)
+    w.stepped.connect(lambda b: tokens.append(b.tokens[-1]))
     w.length.setValue(400)
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
-    assert len(checked) >= 2
+    shown_steps = [t for t in checked if t is not None]
+    assert len(shown_steps) >= 2 and checked[-1] is None  # steps while streaming, then the next token's preview
+    assert set(shown_steps) <= set(tokens)
     w.actions["sort_by_prob"].setChecked(False)  # unsorted: the likeliest and the chosen bar get a label
     h = w.histogram
     check_labels(h)
@@ -315,3 +317,20 @@ def test_screenshot_is_exactly_the_size_asked_in_the_palette_asked(tmp_path, mod
     assert f"{image.width()}x{image.height()}" == size
     corner = image.pixelColor(image.width() - 3, image.height() // 2)  # the histogram's plot, right edge
     assert (theme.luminance(corner) < 0.2) == (palette == "dark")
+
+
+def test_music_labels_the_rest_bar_and_names_the_piano_roll(qtbot, tmp_path):
+    from app_helpers import generate_music, make_music_model
+
+    path = make_music_model(tmp_path / "poly.safetensors", "polyphony")
+    for w in open_window(qtbot, tmp_path, path):
+        checked = []
+        w.histogram.shown.connect(lambda: (check_labels(w.histogram), checked.append(1)))
+        generate_music(qtbot, w, 120)
+        h = w.histogram
+        assert checked and w.piano_roll.accessibleName() == "Piano roll"
+        allowed = int((h.raw > 0).sum())
+        assert len(h.order) + len(h.rest) == allowed  # ruled-out events are left off, the rest are all counted
+        assert f"({len(h.raw) - allowed} ruled out by the encoding)" in h.header.text()
+        held = [label for pos, label in h.ticks if pos < len(h.order) and h.label(int(h.order[pos])).endswith(" held")]
+        assert all(label.endswith("\nheld") for label in held)  # "A4 held" is written on two lines

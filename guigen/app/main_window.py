@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
                                QWidget)
 
@@ -27,6 +27,8 @@ from guigen.app.widgets.textview import TextView
 from guigen.app.workers import Generation
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
+
+DISTRIBUTION_S = 1 / 15  # while streaming, the histogram and the curve are redrawn at most this often
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +56,11 @@ class MainWindow(QMainWindow):
         self._rate = (time.monotonic(), 0)
         self.used_seed: int | None = None  # the seed of the sample shown (a random one is drawn and kept)
         self.used_temperatures: set[float] = set()  # temperatures its tokens were drawn at
+        self._latest = None  # the newest batch whose distribution is not shown yet
+        self._shown_at = 0.0
+        self._show_timer = QTimer(self)
+        self._show_timer.setSingleShot(True)
+        self._show_timer.timeout.connect(self._show_latest)
         self._build()
         self._connect()
         self._restore()
@@ -389,6 +396,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Next token set to {self.codec.token_label(token)}", 3000)
 
     def clear(self) -> None:
+        self._show_timer.stop()
+        self._latest = None
         self.generation.send("clear")
         self.text_view.reset("")
         if self.model is not None:
@@ -405,12 +414,14 @@ class MainWindow(QMainWindow):
         else:
             self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
         self.used_temperatures.add(batch.temperature)
-        settings = self.sampling_settings()
-        settings.temperature = batch.temperature
-        self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
-                                         f"Token {batch.count} at T = {batch.temperature:g}",
-                                         live=self.state == "running", settings=settings)
-        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
+        # streaming, the histogram and the curve show the newest distribution at most DISTRIBUTION_S apart
+        # (painting them is what costs); a step, a pause or a stop shows at once
+        self._latest = batch
+        wait = self._shown_at + DISTRIBUTION_S - time.monotonic()
+        if self.state != "running" or wait <= 0:
+            self._show_latest()
+        elif not self._show_timer.isActive():
+            self._show_timer.start(int(wait * 1000) + 1)
         t0, n0 = self._rate
         n0 += len(batch.tokens)
         dt = time.monotonic() - t0
@@ -419,7 +430,21 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{batch.count} tokens{rate}")
         self.stepped.emit(batch)
 
+    def _show_latest(self) -> None:
+        batch, self._latest = self._latest, None
+        if batch is None or batch.last_probs is None:
+            return
+        self._shown_at = time.monotonic()
+        settings = self.sampling_settings()
+        settings.temperature = batch.temperature
+        self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
+                                         f"Token {batch.count} at T = {batch.temperature:g}",
+                                         live=self.state == "running", settings=settings)
+        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
+
     def _previewed(self, p) -> None:
+        self._show_timer.stop()  # a step's distribution still waiting is older than this one
+        self._latest = None
         t = self.dial.temperature()
         what = "greedy" if t == 0 else f"T = {t:g}"
         settings = self.sampling_settings()

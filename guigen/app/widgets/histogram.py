@@ -32,6 +32,7 @@ class Histogram(QWidget):
     """Shows a distribution over tokens; token_clicked(id) when a bar is clicked or chosen by key."""
 
     token_clicked = Signal(int)
+    shown = Signal()  # after each distribution is drawn, bars, labels and header together
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -48,6 +49,7 @@ class Histogram(QWidget):
         self.highlight: int | None = None  # bar position picked with the keyboard
         self.ticks: list[tuple[int, str]] | None = None  # (bar position, label) as last given to the axis
         self._y_top = None
+        self._shown_ranges = None
         self._title = ""
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -137,6 +139,7 @@ class Histogram(QWidget):
         self._title = title
         self._header(float(entropy))
         self._draw()
+        self.shown.emit()
 
     def label(self, token: int) -> str:
         return self.labels[token] if 0 <= token < len(self.labels) else str(token)
@@ -285,7 +288,6 @@ class Histogram(QWidget):
     def _ranges(self, bars: int, shown: float) -> None:
         if self.log_y:
             y_range = (LOG_FLOOR, 0.05)
-            self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []])
         else:
             top = shown * 1.08
             y = self._y_top
@@ -293,7 +295,11 @@ class Histogram(QWidget):
                 y = next((v for v in Y_TOPS if top <= v), 1.0)
             self._y_top = y
             y_range = (0.0, y)
-            self.left_axis.setTicks(None)
+        ranges = (y_range, bars, self.log_y)
+        if ranges == self._shown_ranges:  # unchanged: leave the axes' cached pictures alone
+            return
+        self._shown_ranges = ranges
+        self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []] if self.log_y else None)
         self.plot.setYRange(*y_range, padding=0)
         self.plot.setXRange(-0.6, bars - 0.4, padding=0)
 

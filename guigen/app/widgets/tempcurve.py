@@ -27,6 +27,7 @@ class TemperatureCurve(QWidget):
         self.curve_h = np.zeros(0)
         self.marker_h = float("nan")  # entropy at the dial's T
         self.raw_h = float("nan")  # entropy at T = 1
+        self._allowed = 0
         self.caption = QLabel("Entropy against temperature: shown once there is a distribution")
         self.caption.setWordWrap(True)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -67,7 +68,9 @@ class TemperatureCurve(QWidget):
         self.line.setData(CURVE_TEMPERATURES, self.curve_h)
         self.raw_marker.setData([1.0], [self.raw_h])
         allowed = int(np.isfinite(self.logits).sum())
-        self.plot.setYRange(0, max(math.log(max(allowed, 2)), float(self.curve_h.max())) * 1.05, padding=0)
+        if allowed != self._allowed:  # the y axis ends at log(tokens possible); re-laid out only when that moves
+            self._allowed = allowed
+            self.plot.setYRange(0, math.log(max(allowed, 2)) * 1.05, padding=0)
         self._marker()
 
     def set_temperature(self, t: float) -> None:
