@@ -224,3 +224,20 @@ def test_cli_colours_characters_the_model_never_saw_with_the_state_before_them(p
     values = [float(v) for v, _ in spans]
     assert values[text.index("(")] == values[text.index("(") - 1]  # not read: the state before it
     assert -1 <= json.loads(out_json.read_text())["features"]["parens"][0]["r"] <= 1
+
+
+def test_cli_on_a_feature_the_sample_never_shows_names_the_cells_that_vary_most(planted_file, tmp_path):
+    (tmp_path / "t.txt").write_text("ab ba\nab. a b\n" * 20, encoding="utf-8")  # no quotes at all
+    out_json, out_html = tmp_path / "o.json", tmp_path / "o.html"
+    p = run_cli("-m", planted_file / "planted.safetensors", tmp_path / "t.txt", "--feature", "quotes", "--top", "2",
+                "--json", out_json, "--html", out_html)
+    assert p.returncode == 0, p.stderr
+    assert "constant over this sample, so r = 0 for every cell" in p.stdout
+    doc = json.loads(out_json.read_text())
+    assert doc["constant"] == ["quotes"]
+    listed = doc["features"]["quotes"]
+    assert len(listed) == 2 and all(c["r"] == 0 for c in listed) and listed[0]["std"] >= listed[1]["std"] > 0
+    page = out_html.read_text(encoding="utf-8")
+    assert page.count("quotes is constant over this sample") == 2
+    blocks = re.findall(r"<pre>(.*?)</pre>", page, re.S)
+    assert [len(re.findall(r'<span class="s\d+"', b)) for b in blocks] == [len("ab ba\nab. a b\n" * 20)] * 2

@@ -112,10 +112,14 @@ def run(args) -> int:
     if args.cell is not None:
         layer = args.layer or 0
         chosen = {name: [cells.Ranked(layer, args.kind, args.cell, 0.0)] for name in wanted}
-    else:  # a feature constant over the sample (no quotes in it, say) has no cells to rank
-        chosen = {name: cells.rank(acts, feats[name], args.kind, args.layer, args.top) if varies(feats[name]) else []
+    r_all = cells.table(acts, feats, args.kind)
+    k = cells.KINDS.index(args.kind)
+    spread = acts[:, :, k].astype(np.float32).std(axis=0)  # (layers, H)
+    if args.cell is None:
+        # a feature constant over the sample (no quotes in it, say) has no cells to rank: the cells
+        # that vary most are shown instead, and said to be
+        chosen = {name: cells.best(r_all[name] if varies(feats[name]) else spread, args.kind, args.top, args.layer)
                   for name in wanted}
-    r_all = {name: cells.correlations(acts, f, args.kind) for name, f in feats.items()}
     for name, found in chosen.items():
         for c in found:
             c.r = float(r_all[name][c.layer, c.cell])
@@ -124,9 +128,11 @@ def run(args) -> int:
     lines = [f"{model.name}: {len(acts):,} {unit} of {source}, {args.kind} activations "
              f"({'tanh of the cell state' if args.kind == 'cell' else 'hidden output h'})"]
     for name, found in chosen.items():
-        note = "" if varies(feats[name]) else "  constant over this sample: no cell can follow it"
-        lines.append(f"{name}:{note}")
-        lines += [f"  layer {c.layer} cell {c.cell:<4d} r = {c.r:+.3f}" for c in found]
+        constant = not varies(feats[name])
+        lines.append(f"{name}:" + ("  constant over this sample, so r = 0 for every cell; shown: the cells that "
+                                   "vary most" if constant and args.cell is None else ""))
+        lines += [f"  layer {c.layer} cell {c.cell:<4d} r = {c.r:+.3f}  (std {spread[c.layer, c.cell]:.3f})"
+                  for c in found]
 
     listed = []
     for name, found in chosen.items():
@@ -139,16 +145,21 @@ def run(args) -> int:
                 table.append({"layer": layer, "cell": cell, "kind": args.kind,
                               "r": {n: round(float(r_all[n][layer, cell]), 4) for n in feats}})
         doc = {"model": model.name, "file": source, "tokens": int(len(acts)), "kind": args.kind,
-               "features": {n: [{"layer": c.layer, "cell": c.cell, "r": round(c.r, 4)} for c in found]
+               "features": {n: [{"layer": c.layer, "cell": c.cell, "r": round(c.r, 4),
+                                 "std": round(float(spread[c.layer, c.cell]), 4)} for c in found]
                             for n, found in chosen.items()},
                "constant": [n for n in wanted if not varies(feats[n])], "table": table}
         atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
     if args.html is not None:
         from guigen.cli.cells_html import page
 
-        k = cells.KINDS.index(args.kind)
-        blocks = [(f"layer {layer}, cell {cell} — {name}, r = {r_all[name][layer, cell]:+.3f}", shown,
-                   acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
+        def heading(layer, cell, name):
+            if varies(feats[name]) or args.cell is not None:
+                return f"layer {layer}, cell {cell} — {name}, r = {r_all[name][layer, cell]:+.3f}"
+            return (f"layer {layer}, cell {cell} — {name} is constant over this sample (r = 0 for every cell); "
+                    f"shown instead: a cell that varies most (std {spread[layer, cell]:.3f})")
+
+        blocks = [(heading(layer, cell, name), shown, acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
         one = "character" if model.kind == "text" else "event"
         intro = (f"{model.name} on {source} ({len(acts):,} {one}s). Each {one}'s background is the cell's "
                  f"{'state through tanh' if args.kind == 'cell' else 'hidden output h'} after reading it: "
