@@ -135,3 +135,18 @@ def test_training_from_shards_keeps_no_token_array_in_memory(corpus, tmp_path):
         assert isinstance(stream, TokenStream)
         assert all(isinstance(s, np.memmap) for s in stream.shards)
         assert stream.span_len.nbytes < 100  # a few numbers per file, not the tokens
+
+
+def test_a_big_text_file_goes_through_disk_in_blocks(alice_slice, tmp_path, monkeypatch):
+    from guigen.cli import prepare
+    from guigen.core.shards import text_shard_data
+
+    monkeypatch.setattr(prepare, "BLOCK_BYTES", 4096)  # "big" = more than two blocks; in this process (--workers 1)
+    text = alice_slice.read_text(encoding="utf-8")[:30_000] + "ünïcödé ✓ " * 500  # blocks split characters
+    (tmp_path / "big.txt").write_text(text, encoding="utf-8-sig")
+    shards = tmp_path / "shards"
+    assert main(["prepare", "text", str(tmp_path / "big.txt"), "-o", str(shards), "--workers", "1", "--quiet"]) == 0
+    manifest = json.loads((shards / "manifest.json").read_text())
+    assert len(manifest["files"][0]["spans"]) > 1 and not list(shards.glob(".prepare-*"))
+    data = text_shard_data(shards)
+    assert data.codec.decode(np.concatenate([data.train[:], data.val[:]])) == text

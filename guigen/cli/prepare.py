@@ -15,6 +15,7 @@ from pathlib import Path
 from guigen.cli import CliError
 
 TEXT_SUFFIXES = {".txt"}
+BLOCK_BYTES = 1 << 24  # a text file is decoded in blocks of this many bytes: a huge file never sits in memory
 
 
 def add_parser(sub):
@@ -89,15 +90,47 @@ def _task(path: str) -> dict:
 
 
 def _text(path: str) -> dict:
+    """Code points of a UTF-8 file (a BOM dropped): in memory when small, else in a file beside the shards."""
+    import codecs
+    import tempfile
+
     import numpy as np
 
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    chars, blocks, n, spill, done = set(), [], 0, None, 0
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(BLOCK_BYTES)
+                text = decoder.decode(data, final=not data)
+                if text:
+                    chars.update(text)
+                    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+                    n += len(points)
+                    if spill is None and len(blocks) >= 2:  # a big file: its code points go to disk
+                        spill = tempfile.NamedTemporaryFile(dir=_job["out"], prefix=".prepare-", suffix=".u32",
+                                                            delete=False)
+                        for b in blocks:
+                            spill.write(b.tobytes())
+                        blocks = []
+                    if spill is not None:
+                        spill.write(points.tobytes())
+                    else:
+                        blocks.append(points)
+                done += len(data)
+                if not data:
+                    break
     except UnicodeDecodeError as e:
-        return {"why": f"not UTF-8 text ({e.reason} at byte {e.start})"}
-    if not text:
+        if spill is not None:
+            spill.close()
+            os.unlink(spill.name)
+        return {"why": f"not UTF-8 text ({e.reason} at byte {done + e.start})"}
+    if not n:
         return {"why": "empty"}
-    return {"tokens": np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), "chars": "".join(sorted(set(text)))}
+    if spill is not None:
+        spill.close()
+        return {"tokens_file": spill.name, "count": n, "chars": "".join(sorted(chars))}
+    return {"tokens": np.concatenate(blocks), "chars": "".join(sorted(chars))}
 
 
 def _music(path: str) -> dict:
@@ -188,8 +221,10 @@ def _prepare(args, out, files, valid, options, old) -> int:
 
     from guigen.core.shards import ShardWriter, bytes_of, write_manifest
 
+    for leftover in out.glob(".prepare-*.u32"):  # a killed run's spilled text (we hold the lock)
+        leftover.unlink(missing_ok=True)
     entries_before = old["files"] if old else []
-    job = {"kind": args.kind, "options": options,
+    job = {"kind": args.kind, "options": options, "out": str(out),
            "by_path": {e["path"]: (e.get("size"), e.get("mtime_ns"), e["sha256"]) for e in entries_before},
            "by_sha": {e["sha256"]: e for e in entries_before if e["sha256"]}}
     generation = old["generation"] + 1 if old else 0
@@ -209,13 +244,19 @@ def _prepare(args, out, files, valid, options, old) -> int:
             results = pool.map(_task, paths, chunksize=max(1, min(64, len(paths) // (8 * args.workers))))
         for r in results:
             bar.update()
-            entry = {k: v for k, v in r.items() if k not in ("tokens", "pieces", "cached")}
+            entry = {k: v for k, v in r.items() if k not in ("tokens", "tokens_file", "count", "pieces", "cached")}
             if r.get("cached"):
                 was = job["by_sha"][r["sha256"]]
                 entry = {**{k: v for k, v in was.items() if k != "split"}, **entry}
                 cached += 1
             elif "tokens" in r:
                 entry["spans"] = [list(writer.add(r["tokens"]))]
+                new += 1
+            elif "tokens_file" in r:  # a big text file, copied a block at a time
+                spilled = np.memmap(r["tokens_file"], dtype=np.uint32, mode="r", shape=(r["count"],))
+                entry["spans"] = [list(writer.add(spilled[a : a + BLOCK_BYTES])) for a in range(0, r["count"], BLOCK_BYTES)]
+                del spilled
+                os.unlink(r["tokens_file"])
                 new += 1
             elif "pieces" in r:
                 entry["pieces"] = [[*writer.add(ids), int(low), int(high)] for ids, low, high in r["pieces"]]
