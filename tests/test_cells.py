@@ -77,6 +77,11 @@ def test_constant_features_and_cells_correlate_zero_not_nan():
     assert cells.correlations(acts, f)[0, 1] == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="steps"):
         cells.correlations(acts, np.ones(49))
+    # all features at once (the app's and the command's way) agree with one at a time
+    feats = {"random": feature, "constant": np.ones(50), "gaps": f}
+    table = cells.table(acts, feats)
+    for name, values in feats.items():
+        np.testing.assert_allclose(table[name], cells.correlations(acts, values), atol=1e-6)
 
 
 def test_text_features():

@@ -114,7 +114,7 @@ def run(args) -> int:
         chosen = {name: [cells.Ranked(layer, args.kind, args.cell, 0.0)] for name in wanted}
     r_all = cells.table(acts, feats, args.kind)
     k = cells.KINDS.index(args.kind)
-    spread = acts[:, :, k].astype(np.float32).std(axis=0)  # (layers, H)
+    spread = acts[:, :, k].std(axis=0)  # (layers, H)
     if args.cell is None:
         # a feature constant over the sample (no quotes in it, say) has no cells to rank: the cells
         # that vary most are shown instead, and said to be

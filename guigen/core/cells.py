@@ -106,8 +106,9 @@ def table(acts: np.ndarray, features: dict, kind: str = "cell") -> dict[str, np.
         if name not in full:
             out[name] = correlations(acts, features[name], kind)
     if full and steps >= 2:
-        xc = x - x.mean(axis=0)
-        sx = np.sqrt((xc * xc).mean(axis=0))
+        xc = x
+        xc -= x.mean(axis=0)  # in place: x is already a copy
+        sx = np.sqrt(np.einsum("tc,tc->c", xc, xc) / steps)
         f = np.stack([np.asarray(features[n], dtype=np.float32) for n in full], axis=1)
         fc = f - f.mean(axis=0)
         sf = np.sqrt((fc * fc).mean(axis=0))
