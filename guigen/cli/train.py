@@ -212,7 +212,8 @@ def _check_ranges(args) -> None:
         if not fits:
             bound = f"{'>=' if spec[0] == '[' else '>'} {low}"
             if high:
-                bound += f" and {'<=' if spec[-1] == ']' else '<'} {high}"
+                bound = f"between {low} and {high}" if spec[0] + spec[-1] == "[]" else \
+                    f"{bound} and {'<=' if spec[-1] == ']' else '<'} {high}"
             raise CliError(f"--{name.replace('_', '-')} must be {bound}, not {v:g}")
 
 
