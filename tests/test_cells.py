@@ -158,8 +158,9 @@ def test_cli_writes_json_and_html_naming_the_planted_cell(planted_file, tmp_path
     # one cell against every feature, nothing overwritten without --force
     p = run_cli("-m", model, sample, "--cell", "0", "--json", out_json)
     assert p.returncode == 2 and "exists" in p.stderr and len(p.stderr.strip().splitlines()) == 1
-    p = run_cli("-m", model, sample, "--cell", "0", "--json", out_json, "--force")
+    p = run_cli("-m", model, sample, "--cell", "0", "--json", out_json, "--html", out_html, "--force")
     assert p.returncode == 0, p.stderr
+    assert re.findall(r"<h2>layer 0, cell 0 — r: quotes \+(?:0\.9\d\d|1\.000), parens", out_html.read_text())
     doc = json.loads(out_json.read_text())
     assert set(doc["features"]) == set(features.TEXT_FEATURES)
     assert doc["table"][0]["r"]["quotes"] > 0.95

@@ -159,7 +159,13 @@ def run(args) -> int:
             return (f"layer {layer}, cell {cell} — {name} is constant over this sample (r = 0 for every cell); "
                     f"shown instead: a cell that varies most (std {spread[layer, cell]:.3f})")
 
-        blocks = [(heading(layer, cell, name), shown, acts[:, layer, k, cell].tolist()) for layer, cell, name in listed]
+        if args.cell is not None:  # one cell: one block, its correlation with every feature in the heading
+            layer = args.layer or 0
+            rs = ", ".join(f"{n} {r_all[n][layer, args.cell]:+.3f}" for n in wanted)
+            blocks = [(f"layer {layer}, cell {args.cell} — r: {rs}", shown, acts[:, layer, k, args.cell].tolist())]
+        else:
+            blocks = [(heading(layer, cell, name), shown, acts[:, layer, k, cell].tolist())
+                      for layer, cell, name in listed]
         one = "character" if model.kind == "text" else "event"
         intro = (f"{model.name} on {source} ({len(acts):,} {one}s). Each {one}'s background is the cell's "
                  f"{'state through tanh' if args.kind == 'cell' else 'hidden output h'} after reading it: "
