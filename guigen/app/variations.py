@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalette, QPen, QTextCursor
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -530,6 +530,5 @@ def run_variations(window, count: int, timeout_s: float = 120.0) -> list[str]:
             raise TimeoutError(f"{count} variations took longer than {timeout_s:g} s")
         app.processEvents()
         time.sleep(0.002)
-    QTimer.singleShot(0, lambda: None)
-    app.processEvents()
+    app.processEvents()  # the strip takes the last batch in and repaints
     return [v.name for v in window.variations.current.items]
