@@ -32,9 +32,18 @@ def main(argv=None):
                    help="characters of the text the read-ahead pass is timed on")
     p.add_argument("--ddp", type=int, default=2, help="also time this many processes (DDP, gloo) against 1 (0: don't)")
     p.add_argument("--quick", action="store_true", help="a 2x256 model, 6 steps, no distillation part")
+    p.add_argument("--device", default="cpu",
+                   help="also time the Trainer on this device (e.g. cuda) against the CPU: the ratio, and the "
+                        "projected wall time of the shipped Shakespeare recipe's 20 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.hidden, args.steps, args.teachers = 256, 6, 0
+    from guigen.core.devices import DeviceError, autocast_dtype, describe, resolve_device
+
+    try:
+        device = resolve_device(args.device)  # a device that is not there: one line, before any timing
+    except DeviceError as e:
+        raise SystemExit(f"training_speed.py: {e}") from None
     print(f"load before: {loadavg()}  ({os.cpu_count()} cores)")
 
     import torch
@@ -92,6 +101,12 @@ def main(argv=None):
     print(f"compute ceiling       {ceiling:8,.0f} chars/s  (the step's matrix products alone, "
           f"{flops * ceiling / (args.batch * args.seq_len) / 1e9:,.1f} GFLOP/s at these shapes)")
     print(f"ratio to the ceiling  {ours / ceiling:8.2f}   (target 0.75 on the CPU; load: {loadavg()})")
+    if args.device != "cpu":
+        on_device = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench-dev.safetensors"), device=device))
+        epochs = 20 * len(data.train)  # the shipped recipe: 20 epochs over the training part
+        print(f"guigen Trainer on {describe(device, autocast_dtype(device))}: {on_device:,.0f} chars/s, "
+              f"{on_device / ours:.1f}x the CPU; 20 epochs of this text: {epochs / on_device / 60:.1f} min "
+              f"(CPU: {epochs / ours / 60:.0f} min)")
     if args.ddp > 1:
         ddp_scaling(args)
     if args.teachers:
