@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         return args.run(args) or 0
     except (CliError, ModelFileError, DataError, ValueError) as e:
         print(f"{say} {e}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_status", 2)  # a model file the system could not read: 1, as for an OSError
     except KeyboardInterrupt:
         print(f"guigen {args.command}: interrupted", file=sys.stderr)
         return 130

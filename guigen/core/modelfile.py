@@ -28,7 +28,14 @@ MAX_HEADER = 4 << 20  # a safetensors header larger than this is not one of ours
 
 
 class ModelFileError(Exception):
-    """A model file could not be read; the message says which file and why."""
+    """A model file could not be read; the message says which file and why.
+
+    exit_status: 2 when the file is wrong, 1 when the system could not read it (as for any OSError).
+    """
+
+    def __init__(self, message: str, exit_status: int = 2):
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 @dataclass
@@ -90,7 +97,8 @@ def _open_file(path: Path) -> int:
                errno.EACCES: "permission denied: this user can't read the model file",
                errno.EPERM: "permission denied: this user can't read the model file",
                errno.ENOTDIR: "no such model file (a part of the path is a file, not a folder)"}
-        raise ModelFileError(f"{path}: {why.get(e.errno, f'can not be opened ({e.strerror})')}") from None
+        status = 2 if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP) else 1  # a wrong name; else the system's
+        raise ModelFileError(f"{path}: {why.get(e.errno, f'can not be opened ({e.strerror})')}", status) from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
@@ -148,7 +156,7 @@ def read_header(path) -> Header:
         raw = os.pread(fd, n, 8)
         allocated = os.fstat(fd).st_blocks * 512
     except OSError as e:
-        raise ModelFileError(f"{path}: can't be read ({e.strerror})") from None
+        raise ModelFileError(f"{path}: can't be read ({e.strerror})", 1) from None
     finally:
         os.close(fd)
     if len(raw) != n:
