@@ -237,18 +237,24 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     for _ in range(20):  # warm up
         gen.step()
     shown = []
-    t0 = time.perf_counter()
-    for i in range(steps):
-        s = gen.step()
-        if i % max(steps // 40, 1) == 0:
-            shown.append((s.probs[0], s.raw_probs[0], s.token, float(s.entropy[0])))
-    step_s = (time.perf_counter() - t0) / steps
+    blocks = []  # the shared machine preempts us: each figure is the best of 10 blocks' means
+    for b in range(10):
+        t0 = time.perf_counter()
+        for i in range(max(steps // 10, 1)):
+            s = gen.step()
+            if i % 4 == 0:
+                shown.append((s.probs[0], s.raw_probs[0], s.token, float(s.entropy[0])))
+        blocks.append((time.perf_counter() - t0) / max(steps // 10, 1))
+    step_s = min(blocks)
 
     def per_call(fn, n=200):
-        t = time.perf_counter()
-        for k in range(n):
-            fn(k)
-        return (time.perf_counter() - t) / n
+        best = float("inf")
+        for b in range(10):
+            t = time.perf_counter()
+            for k in range(max(n // 10, 1)):
+                fn(b * n + k)
+            best = min(best, (time.perf_counter() - t) / max(n // 10, 1))
+        return best
 
     with np.errstate(divide="ignore"):
         logs = [np.log(raw) for _, raw, _, _ in shown]
@@ -288,7 +294,8 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     hist_s = per_call(update_hist, 100)
     w.close()
     w.generation.shutdown()
-    print(f"(d) display cost, {loaded.name} ({loaded.config.vocab_size} classes), T 0.8, top-k 20, top-p 0.95:")
+    print(f"(d) display cost, {loaded.name} ({loaded.config.vocab_size} classes), T 0.8, top-k 20, top-p 0.95 "
+          "(best of 10 blocks, wall time):")
     print(f"    one Generator step (undo on):                       {step_s * 1e3:7.3f} ms")
     print(f"    temperature curve maths (36 temperatures):          {curve_s * 1e3:7.3f} ms = "
           f"{curve_s / step_s:.1%} of a step")
@@ -297,9 +304,12 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     print(f"    histogram update + paint:                           {hist_s * 1e3:7.3f} ms")
     print(f"    histogram + curve update + paint (one batch shown): {update_s * 1e3:7.3f} ms "
           f"(the curve adds {(update_s - hist_s) * 1e3:.2f} ms)")
-    share = 30 * update_s  # GUI seconds per second of generating, at the worker's 30 batches a second
-    print(f"    at 30 batches a second that is {share:.1%} of each second of generating: per token made, "
-          f"{share:.1%} of the token's step time ({1 / step_s:,.0f} tokens/s)")
+    from guigen.app.main_window import DISTRIBUTION_S
+
+    rate = 1 / DISTRIBUTION_S
+    share = rate * update_s  # GUI seconds per second of generating, at the window's update rate
+    print(f"    shown {rate:g} times a second while streaming, that is {share:.1%} of each second of generating "
+          f"(in the GUI thread; the model runs in the worker's)")
 
 
 def main(argv=None) -> int:
