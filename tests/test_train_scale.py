@@ -201,3 +201,33 @@ def test_eval_on_a_device_that_is_not_there_is_one_line(tiny_model_path, small_t
     err = capsys.readouterr().err
     assert "no CUDA GPU here" in err and len(err.strip().splitlines()) == 1
     assert main(["eval", "-m", str(tiny_model_path), str(small_text), "--device", "cpu"]) == 0
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_mixed_precision_path_trains_saves_float32_and_resumes(alice_slice, tmp_path, monkeypatch, dtype):
+    """The GPU's mixed-precision code (autocast; float16 with a grad scaler), run on the CPU's autocast."""
+    import torch
+
+    from guigen.core import train as train_module
+    from guigen.core.config import ModelConfig
+    from guigen.core.data import text_data
+    from guigen.core.modelfile import load_model
+    from guigen.core.train import EpochEnd, Trainer, TrainConfig
+
+    monkeypatch.setattr(train_module, "autocast_dtype", lambda device: getattr(torch, dtype))
+    if dtype == "float16":  # the CPU's LSTM has no float16 kernel: forward in bfloat16, the grad scaler as on a GPU
+        monkeypatch.setattr(train_module, "autocast", lambda device, _dtype: torch.autocast("cpu", torch.bfloat16))
+    data = text_data([alice_slice], val_frac=0.1)
+    cfg = ModelConfig(data.codec.num_classes, embed=8, hidden=24, layers=1, dropout=0.0)
+    out = tmp_path / "m.safetensors"
+    t = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=1, lr=1e-2, warmup=5), out)
+    assert (t.scaler is not None) == (dtype == "float16")
+    ends = [ev for ev in t.run() if isinstance(ev, EpochEnd)]
+    assert np.isfinite(ends[0].val_loss) and ends[0].val_loss < np.log(data.codec.num_classes)
+    model = load_model(out)
+    assert all(w.dtype == np.float32 for w in model.weights.values())
+    t2 = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=2, lr=1e-2, warmup=5), out)
+    t2.load_checkpoint(t.ckpt)
+    if dtype == "float16":
+        assert t2.scaler.get_scale() == t.scaler.get_scale()
+    assert [ev.epoch for ev in t2.run() if isinstance(ev, EpochEnd)] == [2]

@@ -110,7 +110,7 @@ class Trainer:
         self.device = torch.device(device)
         self.amp = autocast_dtype(self.device)  # None: float32
         # float16 needs its loss scaled so small gradients survive; bfloat16 has float32's range
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.amp == torch.float16 else None
         torch.manual_seed(config.seed)
         self.model = LSTMModel(model_config).to(self.device)  # made on the CPU: the same start on any device
         self._seed_dropout()
@@ -414,7 +414,7 @@ class Trainer:
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         if self.scaler is not None and "amp.scale" in tensors:
-            self.scaler = torch.amp.GradScaler("cuda", init_scale=float(tensors["amp.scale"][0]))
+            self.scaler = torch.amp.GradScaler(self.device.type, init_scale=float(tensors["amp.scale"][0]))
         self._seed_dropout(salt=int(meta["step"]))
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
         self.best_val = meta["best_val"] if meta["best_val"] is not None else math.inf
