@@ -35,8 +35,8 @@ def add_parser(sub):
     p.add_argument("--branch-factor", type=int, default=2, help="samples branched from each kept harmonisation (default 2)")
     p.add_argument("--free", action="store_true",
                    help="the model and the encoding's grammar alone: without the rules that rule out parallel "
-                   "fifths and octaves and ask for three notes under every melody note (Bach kept both; the "
-                   "model alone writes about 3 parallels per 100 moves of two voices, and 87%% of steps in four voices)")
+                   "fifths and octaves and favour three notes under every melody note (Bach kept both; the "
+                   "model alone writes about 3 parallels per 100 moves of two voices, and 88%% of steps in four voices)")
     p.add_argument("--seed", type=int, help="random seed >= 0, for a reproducible harmonisation")
     p.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the melody file's, else 100)")
     p.add_argument("--program", help="General MIDI program 0-127 for all voices, or one per voice S,A,T,B, e.g. 52 or 0,0,42,42")
