@@ -49,10 +49,11 @@ def summary(label: str, pieces: list[dict]) -> dict:
            "octaves": 100 * sum(p["octaves"] for p in voiced) / max(moves, 1),
            "crossings": np.mean([p["crossings"] for p in voiced]) if voiced else float("nan")}
     spans = []
-    for v in range(4):
-        r = [p["ranges"][v] for p in voiced if p["ranges"][v]]
-        spans.append(f"{pitch_name(min(a for a, _ in r))}-{pitch_name(max(b for _, b in r))}" if r else "-")
-    row["ranges"] = " ".join(spans)
+    for v in range(4):  # the middle 90% of each voice's notes, and (in brackets) its lowest and highest
+        r = [x for p in voiced for x in p["pitches"][v]]
+        low, high = np.percentile(r, [5, 95]).round().astype(int) if r else (0, 0)
+        spans.append(f"{pitch_name(low)}-{pitch_name(high)} ({pitch_name(min(r))}-{pitch_name(max(r))})" if r else "-")
+    row["ranges"] = ", ".join(spans)
     row.update({k: np.mean([p[k] for p in pieces]) for k in ("loglik", "seconds") if all(k in p for p in pieces)})
     return row
 
@@ -61,7 +62,7 @@ def show(row: dict) -> None:
     extra = "".join(f", {k} {row[k]:.3f}" for k in ("loglik", "seconds") if k in row)
     print(f"{row['label']:<34} n={row['pieces']:<3} four voices {row['four_voices']:.3f} (min {row['four_voices_min']:.3f})"
           f" | per 100 moves: fifths {row['fifths']:.2f} octaves {row['octaves']:.2f} ({row['voiced']} in four voices)"
-          f" | crossings {row['crossings']:.3f} | in key {row['key_share']:.3f} | S A T B {row['ranges']}{extra}",
+          f" | crossings {row['crossings']:.3f} | in key {row['key_share']:.3f} | S, A, T, B: {row['ranges']}{extra}",
           flush=True)
 
 

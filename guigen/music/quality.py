@@ -104,4 +104,5 @@ def measure(notes: list[Note], parts: list[list[Note]] | None) -> dict:
         out["fifths"], out["octaves"], out["moves"] = parallels(parts)
         out["crossings"] = crossings(parts)
         out["ranges"] = ranges(parts)
+        out["pitches"] = [[n.pitch for n in p] for p in parts]
     return out
