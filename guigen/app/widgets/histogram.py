@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
 from guigen.core.sampling import summary
@@ -72,6 +72,8 @@ class Histogram(QWidget):
         self.axis.setStyle(tickFont=font, tickTextOffset=2, hideOverlappingLabels=False)
         self.left_axis = self.plot.getAxis("left")
         self.left_axis.enableAutoSIPrefix(False)
+        for axis in (self.axis, self.left_axis):  # repainting the bars blits the axes (and grid) from a cache
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.raw_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=None)
         self.cut = pg.InfiniteLine(angle=90, label="", labelOpts={"position": 0.9, "anchors": [(1, 0), (1, 0)]})

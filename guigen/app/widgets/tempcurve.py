@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
 from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
@@ -46,6 +46,8 @@ class TemperatureCurve(QWidget):
                                               []])
         self.plot.setToolTip("Entropy of the next token's distribution at each temperature (this step, "
                              "top-k and top-p applied); the filled dot is the dial's T, the ring T = 1")
+        for name in ("bottom", "left"):  # the axes rarely change: repaints blit them from a cache
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.line = self.plot.plot([], [])
         # PlotDataItems, not bare scatter items: they follow the plot's log x axis
         self.raw_marker = self.plot.plot([], [], pen=None, symbol="o", symbolSize=10)
