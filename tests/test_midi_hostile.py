@@ -231,10 +231,12 @@ def test_primer_midi_through_the_cli(tmp_path, name):
             assert "are the primer" in r.stderr  # cut, and said so in one line
 
 
-def test_render_of_two_notes_hours_apart_is_refused_in_one_line(tmp_path):
-    path = tmp_path / "apart.mid"
-    path.write_bytes(HOSTILE["silence_then_note"])
-    r, seconds, peak_mb, _ = run_cli("render", path, tmp_path / "apart.wav", "--builtin-synth")
+@pytest.mark.parametrize("name, why", [("silence_then_note", "silence_then_note.mid lasts 5:00:01"),
+                                       ("notes_200k", "notes_200k.mid holds 200,000 notes")])
+def test_renders_beyond_the_bounds_are_refused_in_one_line(tmp_path, name, why):
+    path = tmp_path / f"{name}.mid"
+    path.write_bytes(HOSTILE[name])
+    r, seconds, peak_mb, _ = run_cli("render", path, tmp_path / "out.wav", "--builtin-synth")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
-    assert "apart.mid lasts 5:00:01" in r.stderr and not (tmp_path / "apart.wav").exists()
+    assert why in r.stderr and not (tmp_path / "out.wav").exists()
     assert peak_mb < 400

@@ -113,8 +113,8 @@ def test_both_back_ends_peak_near_minus_1_dbfs_at_the_right_pitch(tmp_path, engi
 
 
 def test_a_long_render_streams_in_bounded_memory(tmp_path):
-    """40 minutes, mostly rest: memory does not follow the duration (a 420 MB WAV, the process far less)."""
-    minutes = 40
+    """25 minutes, mostly rest: memory does not follow the duration (a 265 MB WAV, the process far less)."""
+    minutes = 25
     seq = NoteSequence([Note(0, 4, 60), Note(8 * 60 * minutes - 8, 8 * 60 * minutes, 67)], [(0, 120.0)])
     mid = write_midi(seq, tmp_path / "long.mid")
     code = ("import resource, sys; from guigen.music.audio import render_midi_file; "
@@ -125,7 +125,7 @@ def test_a_long_render_streams_in_bounded_memory(tmp_path):
     assert out.returncode == 0, out.stderr
     seconds, peak_mb = map(float, out.stdout.split())
     assert seconds == pytest.approx(60 * minutes + audio.TAIL_SECONDS, abs=0.1)
-    assert peak_mb < 200, peak_mb  # the audio alone would be 850 MB as float32
+    assert peak_mb < 200, peak_mb  # the audio alone would be 530 MB as float32
     with wave.open(str(tmp_path / "long.wav")) as w:
         assert abs(w.getnframes() - seconds * 44100) < 2
         w.setpos(w.getnframes() - 44100 * 2)

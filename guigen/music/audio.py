@@ -11,8 +11,9 @@ filtering; a SoundFont render (FluidSynth alone peaks near -18 dBFS) is then as 
 built-in synthesiser's and as anything else a user plays. The scale needs the whole render's
 peak, so a WAV is made in two passes over bounded blocks: the audio goes as float32 to a
 temporary file (silence as holes, so hours of rest cost nothing), then is scaled into the WAV.
-Memory stays the same whatever the duration; audio longer than MAX_SECONDS is refused before
-anything is rendered.
+Memory stays the same whatever the duration; audio longer than MAX_SECONDS (half an hour) or of
+more than MAX_NOTES notes is refused before anything is rendered, so no file costs more than
+seconds of work.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from guigen.music.events import NoteSequence
 SAMPLE_RATE = 44100
 TAIL_SECONDS = 1.0  # let the last notes ring out
 PEAK_DBFS = -1.0  # every render is scaled to this sample peak (see the module's docstring)
-MAX_SECONDS = 3600.0  # the longest audio rendered: an hour, a 635 MB WAV file
+# What one render may make, refused before any work beyond it (about 10 s of work on a 2-core machine):
+MAX_SECONDS = 1800.0  # half an hour of audio, a 318 MB WAV file
+MAX_NOTES = 20_000  # notes (a long piano piece holds a few thousand)
 BLOCK = 1 << 15  # frames rendered at a time (0.74 s): what memory a render holds
 RING_SECONDS = 5.0  # FluidSynth renders at least this long after each event before silence is skipped
 SILENT = 1e-5  # a block whose peak is below this (-100 dBFS) has stopped ringing
@@ -119,6 +122,8 @@ def _choose(soundfont, engine: str) -> Path | None:
 def _frames(seq: NoteSequence, sample_rate: int, name: str = "the music") -> tuple[np.ndarray, np.ndarray, int]:
     """Start and end frames of every note, and the frames of the whole render; refuses audio
     longer than MAX_SECONDS before any is made."""
+    if len(seq.notes) > MAX_NOTES:
+        raise ValueError(f"{name} holds {len(seq.notes):,} notes; audio is rendered for up to {MAX_NOTES:,}")
     starts = np.array([n.start for n in seq.notes], dtype=np.float64)
     ends = np.array([n.end for n in seq.notes], dtype=np.float64)
     start_s, end_s = seq.seconds_array(starts), seq.seconds_array(ends)
