@@ -10,7 +10,7 @@ crossings, each voice's range, share of note-time in one key. Measured on
   and octaves at most twice Bach's rate.
 And bach-melody's tunes: share of note-time in one key.
 
-Usage: python benchmarks/music_quality.py [--seeds 5] [--chorales 77] [--jobs 1]
+Usage: python benchmarks/music_quality.py [SEEDS | --seeds 5] [--chorales 77] [--jobs 1]
        [--harmonize "1.0:1:free,1.0:1,0.8:1,1.0:4"]   (temperature:beam size, beam search branching
        2 ways; ":free" harmonises without the rules against parallels and incomplete chords)
 """
@@ -115,12 +115,15 @@ def harmonisations(paths, temperature, beam, strict, four, jobs) -> list[dict]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5, help="free chorales: 4 samples of 128 steps per seed")
+    ap.add_argument("seeds_given", nargs="?", type=int, metavar="SEEDS", help="the same as --seeds")
+    ap.add_argument("--seeds", type=int, default=5, help="free chorales and tunes: 4 samples of 128 steps per seed")
     ap.add_argument("--chorales", type=int, default=77, help="test chorales (of 77) whose sopranos are harmonised")
     ap.add_argument("--harmonize", default="1.0:1:free,1.0:1,0.8:1,1.0:4",
                     help="temperature:beam size, comma-separated; :free harmonises without the rules (--free)")
     ap.add_argument("--jobs", type=int, default=1, help="harmonisations in parallel processes")
     args = ap.parse_args(argv)
+    if args.seeds_given is not None:
+        args.seeds = args.seeds_given
     paths = sorted(TEST.glob("*.mid"))
     chosen = paths[:args.chorales]
     print(f"load {os.getloadavg()[0]:.2f}; {len(chosen)} test chorales harmonised, {args.seeds * 4} free chorales")
