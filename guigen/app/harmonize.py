@@ -115,6 +115,9 @@ def start_harmony(window, path) -> bool:
     from guigen.music.harmonize import model_shift, read_melody
     from guigen.music.polyphony import START, PolyphonyEncoding
 
+    if window.state == "running":  # its last tokens would land in the harmonisation's piano roll
+        window.show_error("Still generating", "Stop or pause generating first (Esc or F6), then harmonize.")
+        return False
     stop(window)
     codec = window.model.codec
     try:
