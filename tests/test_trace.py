@@ -44,3 +44,23 @@ def test_trace_counts_what_top_k_keeps_and_refuses_to_overwrite(tmp_path, capsys
     assert all(r["kept"] <= 3 and r["top"][3][1] == 0 for r in records)
     assert main(["generate", "-m", "shakespeare", "-n", "5", "--trace", str(tmp_path / "trace-1.0.jsonl")]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_trace_of_a_music_model_records_each_event_as_drawn(tmp_path):
+    from guigen.core.registry import load
+
+    labels = {load("bach-chorales").codec.token_label(i) for i in range(259)}
+    traces = {}
+    for t in (0.2, 3.0):
+        out = tmp_path / f"music-{t}.jsonl"
+        assert main(["generate", "-m", "bach-chorales", "-n", "12", "-t", str(t), "--seed", "2",
+                     "--primer-pitches", "60,64,67", "-o", str(tmp_path / f"m-{t}.mid"), "--trace", str(out)]) == 0
+        traces[t] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    for t, records in traces.items():
+        assert sum(r["token"] == "next step" for r in records) == 12  # one STEP_END per 16th-note step
+        for r in records:
+            assert r["token"] in labels and r["p"] > 0 and r["kept"] >= 1
+            assert r["entropy"] <= math.log(r["kept"]) + 1e-6
+            assert "end" not in [label for label, _ in r["top"][:r["kept"]]]  # the piece ends when we say so
+    assert all(r["entropy"] < r["raw_entropy"] for r in traces[0.2] if r["raw_entropy"] > 0.05)
+    assert sum(r["entropy"] > r["raw_entropy"] for r in traces[3.0]) > 0.8 * len(traces[3.0])

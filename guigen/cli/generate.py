@@ -50,8 +50,9 @@ def add_parser(sub):
     p.add_argument("--beam-size", type=int, default=0, help="beam search: sequences kept (0 = plain sampling)")
     p.add_argument("--branch-factor", type=int, default=2, help="beam search: samples branched per kept sequence")
     p.add_argument("--trace", type=Path, metavar="FILE.jsonl",
-                   help="text models: also write one JSON object per generated token: token, p, entropy (of the "
-                   "distribution sampled from), raw_entropy (T = 1), kept, top and raw_top (the five likeliest)")
+                   help="also write one JSON object per generated token (character or music event): token, p, "
+                   "entropy (of the distribution sampled from), raw_entropy (T = 1), kept, top and raw_top "
+                   "(the five likeliest)")
     # every option in these two groups defaults to None, so "given" never depends on the value given
     t = p.add_argument_group("text models")
     t.add_argument("--primer", help="text to start from (default: a line break)")
@@ -127,8 +128,6 @@ def run(args) -> int:
         args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
     args.steps = args.length  # music's name for it
     if model.kind == "music":
-        if args.trace is not None:
-            raise CliError("--trace is for text models; a music model's steps are traced in the app's histogram")
         if args.length < 1:
             raise CliError(f"-n/--length must be >= 1 for a music model, not {args.length}")
         try:

@@ -52,8 +52,9 @@ class _BeamGenerator(Generator):
 
 
 def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, seed=None, outputs: int = 1,
-                    beam_size: int = 1, branch_factor: int = 1, on_step=None) -> list[Result]:
-    """Sample `steps` 16th-note steps after the primer, `outputs` times; beam search when beam/branch > 1."""
+                    beam_size: int = 1, branch_factor: int = 1, on_step=None, trace=None) -> list[Result]:
+    """Sample `steps` 16th-note steps after the primer, `outputs` times; beam search when beam/branch > 1.
+    trace: a guigen.core.trace.Trace that records each event with the distribution it was drawn from."""
     codec = model.codec
     if steps < 1 or outputs < 1 or beam_size < 1 or branch_factor < 1:
         raise ValueError("steps, outputs, beam size and branch factor must each be at least 1")
@@ -77,6 +78,8 @@ def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, s
                 probs /= probs.sum(axis=1, keepdims=True)
             tokens = draw(probs, gen.rng)
             step = gen.hold_step(tokens, moving)
+            if trace is not None:  # what was drawn from: the rules above applied, not the step's own probs
+                trace.add(replace(step, probs=probs, forced=False), np.flatnonzero(moving))
             for r in np.flatnonzero(moving):
                 t = int(tokens[r])
                 generated[r].append(t)
@@ -194,7 +197,17 @@ def run_generate(args, model) -> int:
     primer_ids = codec.primer(notes)
     beam = getattr(args, "beam_size", 0) or 0  # 0 or None: plain sampling, whatever the branch factor
     branch = (getattr(args, "branch_factor", 1) or 1) if beam else 1
-    results = generate_events(model, primer_ids, args.steps, settings, args.seed, args.outputs, max(beam, 1), branch)
+    trace = None
+    if getattr(args, "trace", None) is not None:
+        if beam:
+            raise ValueError("--trace follows plain sampling; beam search keeps and drops whole sequences")
+        from guigen.core.trace import Trace
+
+        trace = Trace(args.trace, codec.token_label, overwrite=args.force)
+    results = generate_events(model, primer_ids, args.steps, settings, args.seed, args.outputs, max(beam, 1), branch,
+                              trace=trace)
+    if trace is not None:
+        print(f"wrote {trace.save()} ({len(trace.lines)} events)", file=sys.stderr)
     # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
     tempos = [(0, float(args.qpm))] if args.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
     program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)
