@@ -150,3 +150,25 @@ def test_a_big_text_file_goes_through_disk_in_blocks(alice_slice, tmp_path, monk
     assert len(manifest["files"][0]["spans"]) > 1 and not list(shards.glob(".prepare-*"))
     data = text_shard_data(shards)
     assert data.codec.decode(np.concatenate([data.train[:], data.val[:]])) == text
+
+
+def test_abc_tunes_are_prepared_as_train_music_reads_them(tmp_path):
+    pytest.importorskip("music21")
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "book.abc").write_text(
+        "X:1\nT:One\nM:4/4\nL:1/8\nK:G\nGABc dedB|dedB dedB|c2ec B2dB|c2A2 A2BA|\n\n"
+        "X:2\nT:Two\nM:3/4\nL:1/8\nK:D\nA2 FA df|ed cB AF|G2 EG ce|dc BA GE|\n", encoding="utf-8")
+    valid = sorted((CHORALES / "valid").glob("*.mid"))[:1]
+    shards = tmp_path / "shards"
+    assert main(["prepare", "music", str(folder), "--valid", *map(str, valid), "--encoding", "melody",
+                 "-o", str(shards), "--workers", "1", "--quiet"]) == 0
+    from guigen.core.shards import music_shard_data
+    from guigen.music.dataset import music_data
+
+    ours = music_shard_data(shards)
+    theirs = music_data([folder], encoding="melody", valid=valid, log=None)
+    assert len(ours.pieces) == len(theirs.pieces) == 2  # the book's two tunes
+    np.testing.assert_array_equal(ours.train_tokens(0, np.random.default_rng(0))[:],
+                                  theirs.train_tokens(0, np.random.default_rng(0)))
+    np.testing.assert_array_equal(ours.val[:], theirs.val)

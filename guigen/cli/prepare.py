@@ -149,7 +149,7 @@ def _music(path: str) -> dict:
 
 # -- the whole run ------------------------------------------------------------------------------------
 def _sources(args) -> tuple[list[Path], set]:
-    """The files in order, and those for validation (music with --valid)."""
+    """The files in order, and the indices of those for validation (music: --valid, else every 10th)."""
     if args.kind == "text":
         files = []
         for p in args.files:
@@ -167,10 +167,11 @@ def _sources(args) -> tuple[list[Path], set]:
     files = midi_files(args.folders)
     if args.valid:
         valid = midi_files(args.valid)
-        return files + valid, {str(f) for f in valid}
+        return files + valid, set(range(len(files), len(files) + len(valid)))  # as train music: listed twice if in both
     if len(files) < 2:
         raise CliError("one file can't be split into training and validation; add files or give --valid")
-    return files, {str(f) for f in _held_out(files)[1]}
+    held = {str(f) for f in _held_out(files)[1]}
+    return files, {i for i, f in enumerate(files) if str(f) in held}
 
 
 def _options(args) -> dict:
@@ -242,7 +243,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
             results = map(_task, paths)
         else:
             results = pool.map(_task, paths, chunksize=max(1, min(64, len(paths) // (8 * args.workers))))
-        for r in results:
+        for i, r in enumerate(results):
             bar.update()
             entry = {k: v for k, v in r.items() if k not in ("tokens", "tokens_file", "count", "pieces", "cached")}
             if r.get("cached"):
@@ -262,7 +263,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
                 entry["pieces"] = [[*writer.add(ids), int(low), int(high)] for ids, low, high in r["pieces"]]
                 new += 1
             if args.kind == "music":
-                entry["split"] = "val" if r["path"] in valid else "train"
+                entry["split"] = "val" if i in valid else "train"
             entries.append(entry)
     finally:
         bar.close()
