@@ -231,3 +231,22 @@ def test_mixed_precision_path_trains_saves_float32_and_resumes(alice_slice, tmp_
     if dtype == "float16":
         assert t2.scaler.get_scale() == t.scaler.get_scale()
     assert [ev.epoch for ev in t2.run() if isinstance(ev, EpochEnd)] == [2]
+
+
+def test_a_gpu_trains_the_same_kind_of_model_file(small_text, tmp_path):
+    """Runs only where there is a CUDA GPU: mixed precision, cuDNN's LSTM, and a float32 CPU model file."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    from guigen.core.modelfile import read_metadata
+
+    cpu, gpu = tmp_path / "cpu.safetensors", tmp_path / "gpu.safetensors"
+    assert main(["train", "text", str(small_text), "-o", str(cpu), "--epochs", "2", "--device", "cpu", *TINY]) == 0
+    assert main(["train", "text", str(small_text), "-o", str(gpu), "--epochs", "2", "--device", "cuda", *TINY]) == 0
+    wc, wg = _weights(cpu), _weights(gpu)
+    assert {k: (v.dtype, v.shape) for k, v in wc.items()} == {k: (v.dtype, v.shape) for k, v in wg.items()}
+    mc, mg = read_metadata(cpu), read_metadata(gpu)
+    assert mc["config"] == mg["config"] and mc["codec"] == mg["codec"]
+    assert abs(mc["training"]["val_loss"] - mg["training"]["val_loss"]) < 0.1  # bf16/fp16 rounding, not another model
+    assert main(["generate", "-m", str(gpu), "-n", "20", "--seed", "1", "-o", str(tmp_path / "g.txt")]) == 0
