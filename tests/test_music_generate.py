@@ -130,5 +130,5 @@ def test_run_generate_melody_with_beam(tmp_path):
     seq = read_midi(out)
     assert [n.key for n in seq.notes[:1]] == [(0, 4, 60)] and seq.total_steps <= 8 + 12 + 1
     assert all(48 <= n.pitch <= 83 for n in seq.notes)
-    with pytest.raises(ValueError, match="MIDI file"):
+    with pytest.raises(ValueError, match=r"written as MIDI \(\.mid\)"):
         run_generate(args_for(tmp_path / "tune.wav"), model)
