@@ -75,7 +75,13 @@ def add_parser(sub):
 
 def _given(args, group) -> list[str]:
     """The options of an argument group that the user gave (their defaults are all None)."""
-    return [a.option_strings[-1] for a in group._group_actions if getattr(args, a.dest, None) is not None]
+    typed = getattr(args, "argv", [])
+
+    def name(a):  # the spelling the user typed (--primer-midi or --primer-file), else the last
+        return next((o for o in a.option_strings if any(t == o or t.startswith(o + "=") for t in typed)),
+                    a.option_strings[-1])
+
+    return [name(a) for a in group._group_actions if getattr(args, a.dest, None) is not None]
 
 
 def _check_ranges(args) -> None:
