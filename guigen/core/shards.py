@@ -195,7 +195,7 @@ def text_shard_data(folder: Path, vocab=None) -> TokenData:
     split = manifest["split"]
     train, val = whole.part(*split["train"]), whole.part(*split["val"])
     summary = {
-        "data": [f"{folder.name}/ ({len(used)} files prepared by guigen prepare)"],
+        "data": [f"{folder.name}/ ({len(used)} file{'' if len(used) == 1 else 's'} prepared by guigen prepare)"],
         "data_sha256": manifest["corpus_sha256"],
         "data_chars": len(whole),
         "split": split,
