@@ -11,7 +11,7 @@ crossings, each voice's range, share of note-time in one key. Measured on
 And bach-melody's tunes: share of note-time in one key.
 
 Usage: python benchmarks/music_quality.py [SEEDS | --seeds 5] [--chorales 77] [--jobs 1]
-       [--harmonize "1.0:1:free,1.0:1,0.8:1,1.0:4"]   (temperature:beam size, beam search branching
+       [--harmonize "1.0:1:free,1.0:1,0.8:1,0.8:4"]   (temperature:beam size, beam search branching
        2 ways; ":free" harmonises without the rules against parallels and incomplete chords)
 """
 
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
     ap.add_argument("seeds_given", nargs="?", type=int, metavar="SEEDS", help="the same as --seeds")
     ap.add_argument("--seeds", type=int, default=5, help="free chorales and tunes: 4 samples of 128 steps per seed")
     ap.add_argument("--chorales", type=int, default=77, help="test chorales (of 77) whose sopranos are harmonised")
-    ap.add_argument("--harmonize", default="1.0:1:free,1.0:1,0.8:1,1.0:4",
+    ap.add_argument("--harmonize", default="1.0:1:free,1.0:1,0.8:1,0.8:4",
                     help="temperature:beam size, comma-separated; :free harmonises without the rules (--free)")
     ap.add_argument("--jobs", type=int, default=1, help="harmonisations in parallel processes")
     args = ap.parse_args(argv)

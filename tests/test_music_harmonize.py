@@ -131,6 +131,8 @@ def test_the_rule_against_parallels_by_hand():
     assert bad[50] and not bad[46] and not bad[48]
     assert not parallel_pitches(prev, np.array([79])).any()  # the soprano holds: nothing is parallel
     assert not parallel_pitches(prev[:3], np.array([81])).any()  # no four voices before: ranks say nothing
+    bad = parallel_pitches(np.array([79, 64, 48]), np.array([81]), top_held_over=True)  # ... but the melody's known
+    assert set(np.flatnonzero(bad[:81])) == {50, 62, 74}  # C3 may not rise to any D with it (fifths, compound)
 
 
 def test_strict_harmonisations_have_fewer_parallels(model):

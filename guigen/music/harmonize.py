@@ -156,22 +156,28 @@ def _plan(melody: list[Note], shift: int):
     return token, ceiling, ended
 
 
-def parallel_pitches(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = False) -> np.ndarray:
     """(128,) bool: the pitches whose striking, as the next note of a step, would move in parallel
     fifths or octaves (unisons) with a voice above it.
 
     prev: the previous step's pitches, highest first; cur: this step's so far, highest first.
     Voices are told apart by rank, as in four-part writing without crossings: the k-th note of
-    a step continues the k-th of the step before, which therefore needs four notes (S A T B).
+    a step continues the k-th of the step before, when that step had four notes (S A T B). After
+    a step of fewer, only the top voice is known (top_held_over: the melody sounded in it): the
+    new note is kept out of parallels with the melody from whichever note it may continue.
     """
     bad = np.zeros(128, dtype=bool)
     j = len(cur)  # the rank the next note takes
-    if len(prev) < 4 or j == 0 or j >= len(prev):
+    if j == 0:
+        return bad
+    if len(prev) >= 4 and j < len(prev):
+        pairs = [(int(prev[i]), int(cur[i]), int(prev[j])) for i in range(j)]
+    elif top_held_over and len(prev) >= 2:
+        pairs = [(int(prev[0]), int(cur[0]), int(x0)) for x0 in prev[1:]]
+    else:
         return bad
     x = np.arange(128)
-    x0 = prev[j]
-    for i in range(j):
-        y0, y = int(prev[i]), int(cur[i])
+    for y0, y, x0 in pairs:
         if y == y0:
             continue  # the upper voice holds or repeats: no parallel motion
         d = abs(y0 - x0)
@@ -228,7 +234,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                 if strict and forced is not None:
                     for r in np.flatnonzero(moving):
                         bad = parallel_pitches(np.flatnonzero(gen.grammar.prev[r])[::-1],
-                                               np.flatnonzero(gen.grammar.cur[r])[::-1])
+                                               np.flatnonzero(gen.grammar.cur[r])[::-1],
+                                               s > 0 and tokens_plan[s - 1] is not None)
                         logits[r, NEW_NOTE:CONTINUED_NOTE][bad] = MASKED
                 lower = listed - (forced is not None)
                 full = lower >= LOWER_VOICES
