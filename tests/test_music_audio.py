@@ -117,9 +117,11 @@ def test_a_long_render_streams_in_bounded_memory(tmp_path):
     minutes = 25
     seq = NoteSequence([Note(0, 4, 60), Note(8 * 60 * minutes - 8, 8 * 60 * minutes, 67)], [(0, 120.0)])
     mid = write_midi(seq, tmp_path / "long.mid")
-    code = ("import resource, sys; from guigen.music.audio import render_midi_file; "
+    # VmHWM: this process image's own peak (ru_maxrss would count the copy of pytest it was forked from)
+    code = ("import re, sys; from guigen.music.audio import render_midi_file; "
             "r = render_midi_file(sys.argv[1], sys.argv[2], engine='builtin'); "
-            "print(r.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+            "peak = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1); "
+            "print(r.seconds, int(peak) // 1024)")
     out = subprocess.run([sys.executable, "-c", code, str(mid), str(tmp_path / "long.wav")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
