@@ -164,6 +164,8 @@ def _sources(args) -> tuple[list[Path], set]:
         return files, set()
     from guigen.music.dataset import _held_out, midi_files
 
+    if not args.folders:
+        raise CliError("give the folders (or files) of MIDI, ABC or MusicXML music to prepare")
     files = midi_files(args.folders)
     if args.valid:
         valid = midi_files(args.valid)
