@@ -129,6 +129,8 @@ def test_two_gloo_processes_train_the_weights_of_one(small_text, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "2 processes of 2 streams each" in run.stderr
     assert main([*args, "-o", str(one)]) == 0
+    assert main(["generate", "-m", str(two), "-n", "40", "--seed", "1", "-o", str(tmp_path / "two.txt")]) == 0
+    assert len((tmp_path / "two.txt").read_text(encoding="utf-8")) >= 40  # the DDP run's model generates
     w1, w2 = _weights(one), _weights(two)
     assert w1.keys() == w2.keys()
     for k in w1:
