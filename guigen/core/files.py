@@ -140,7 +140,8 @@ def why_not_a_file(path: str | os.PathLike, what: str = "file") -> str:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return "a broken symbolic link" if os.path.islink(path) else "no such file"
+        missing = "no such file or folder" if "folder" in what else "no such file"
+        return "a broken symbolic link" if os.path.islink(path) else missing
     except OSError as e:
         return "a symbolic link loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
     return "a regular file" if stat.S_ISREG(mode) else f"{_kind(mode)}, not a {what}"
