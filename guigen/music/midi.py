@@ -155,6 +155,8 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
                     if queue:  # first in, first out: the oldest sounding note of this pitch ends
                         start, velocity = queue.popleft()
                         raw.notes.append((start, tick, a, velocity, (t, channel)))
+                        if len(raw.notes) > MAX_NOTES:
+                            raise MidiError(f"{path}: more than {MAX_NOTES:,} notes, too many to read")
                     else:
                         report["note-offs without a note-on ignored"] += 1
                 elif high == 0xC0:
