@@ -144,6 +144,8 @@ def hostile_files() -> dict[str, bytes]:
         "header_only": smf(count=3),
         "format2": smf(note(60, 480) + END, fmt=2),
         "many_program_changes": smf(b"\x00\xc0\x01" + b"\x00\x02" * 400_000 + END),
+        "note_ons_2M": smf(b"\x00\x90\x3c\x50" + b"\x00\x3c\x50" * 1_999_990 + END),  # never released
+        "notes_1M": smf(b"\x00\x90\x3c\x50" + b"\x00\x3c\x00\x00\x3c\x50" * 999_999 + END),
         "silence_then_note": smf(note(60, 480) + note(64, 480, 480 * 2 * 3600 * 5) + END),  # 5 h later at 120 qpm
     }
 
@@ -157,7 +159,8 @@ def test_hostile_files_end_in_one_line_errors_or_sound_results(tmp_path, name):
     path.write_bytes(HOSTILE[name])
     seq = read_or_refuse(path)
     expected_error = {"absurd_delta", "smpte", "zero_division", "running_status_garbage", "undefined_status",
-                      "track_longer_than_file", "chunk_length_huge", "meta_longer_than_track", "format2"}
+                      "track_longer_than_file", "chunk_length_huge", "meta_longer_than_track", "format2",
+                      "note_ons_2M", "notes_1M"}
     assert (seq is None) == (name in expected_error), name
 
 
@@ -221,7 +224,7 @@ def run_cli(*args, timeout=60):
     return r, seconds, int(peak_kb) / 1024
 
 
-@pytest.mark.parametrize("name", ["max_delta", "notes_200k", "absurd_delta", "many_program_changes"])
+@pytest.mark.parametrize("name", ["max_delta", "notes_200k", "absurd_delta", "many_program_changes", "note_ons_2M"])
 def test_primer_midi_through_the_cli(tmp_path, name):
     path = tmp_path / f"{name}.mid"
     path.write_bytes(HOSTILE[name])

@@ -108,7 +108,7 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
     last_tick, events = MAX_QUARTERS * tpq, 0
     for t, (i, end) in enumerate(tracks):
         where = f"{path}: broken MIDI file (track {t + 1}"
-        tick, status = 0, 0
+        tick, status, held = 0, 0, 0
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)  # (channel, pitch) -> (tick, velocity)
         while i < end:
             b = data[i]
@@ -150,13 +150,15 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
                 high, channel = kind & 0xF0, kind & 0x0F
                 if high == 0x90 and v:
                     sounding[channel, a].append((tick, v))
+                    held += 1
+                    if held + len(raw.notes) > MAX_NOTES:  # notes still sounding count too
+                        raise MidiError(f"{path}: more than {MAX_NOTES:,} notes, too many to read")
                 elif high == 0x80 or high == 0x90:
                     queue = sounding.get((channel, a))
                     if queue:  # first in, first out: the oldest sounding note of this pitch ends
                         start, velocity = queue.popleft()
+                        held -= 1
                         raw.notes.append((start, tick, a, velocity, (t, channel)))
-                        if len(raw.notes) > MAX_NOTES:
-                            raise MidiError(f"{path}: more than {MAX_NOTES:,} notes, too many to read")
                     else:
                         report["note-offs without a note-on ignored"] += 1
                 elif high == 0xC0:
