@@ -5,9 +5,9 @@ note_on with velocity 0, overlapping notes, tempo changes) and quantises to the 
 ticks, that is in beats: the tempo map says how long a beat lasts, not where it falls, so notes
 land on the same grid whatever the tempo changes, and the map (and every time signature) is kept
 for playback and writing. It walks the bytes itself, within documented bounds (MAX_BYTES,
-MAX_EVENTS, MAX_NOTES, MAX_QUARTERS), so a broken or hostile file ends in a one-line MidiError
-or a clean result in seconds and megabytes. Writing (through mido) makes format 1 files at 480
-ticks per quarter, atomically.
+MAX_EVENTS, MAX_NOTES, MAX_QUARTERS, MAX_CHANGES), so a broken or hostile file ends in a
+one-line MidiError or a clean result in seconds and megabytes. Writing (through mido) makes
+format 1 files at 480 ticks per quarter, atomically.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ MAX_BYTES = 16 << 20  # real MIDI files are well under 1 MB; 16 MB holds 2 milli
 MAX_EVENTS = 2_000_000  # events in all tracks together (about 3 s of reading at most)
 MAX_NOTES = 400_000  # notes kept (about 150 MB); a file with more is refused
 MAX_QUARTERS = 100_000  # quarter notes read (14 hours at 120 qpm); later events are left out, counted
+MAX_CHANGES = 100_000  # tempo changes kept, and time signatures; later ones are left out, counted
 MIN_QPM = 3.577  # the slowest tempo a MIDI file can state (0xFFFFFF us per quarter), rounded up to 0.001
 _SYSTEM_DATA = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
 
@@ -191,15 +192,19 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
                     break  # end of track: whatever follows is not part of it
                 if meta == 0x51 and len(payload) >= 3:
                     tempo = int.from_bytes(payload[:3], "big")
-                    if tempo:
+                    if not tempo:
+                        report["tempos of 0 ignored"] += 1
+                    elif len(raw.tempos) < MAX_CHANGES:
                         raw.tempos.append((tick, tempo))
                     else:
-                        report["tempos of 0 ignored"] += 1
+                        report[f"tempo changes after the first {MAX_CHANGES:,} left out"] += 1
                 elif meta == 0x58 and len(payload) >= 2:
-                    if payload[0] and payload[1] <= 6:
+                    if not payload[0] or payload[1] > 6:
+                        report["impossible time signatures ignored"] += 1
+                    elif len(raw.meters) < MAX_CHANGES:
                         raw.meters.append((tick, payload[0], 1 << payload[1]))
                     else:
-                        report["impossible time signatures ignored"] += 1
+                        report[f"time signatures after the first {MAX_CHANGES:,} left out"] += 1
                 elif meta == 0x03 and t not in raw.names:
                     raw.names[t] = payload.decode("latin-1").strip()
                 continue
