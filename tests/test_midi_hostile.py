@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guigen.music.dataset import extract
 from guigen.music.events import Note, NoteSequence, Voice
+from guigen.music.melody import MelodyEncoding
 from guigen.music.midi import MAX_QUARTERS, MIN_QPM, MidiError, read_midi, read_midi_report, to_midifile
 
 
@@ -145,6 +147,7 @@ def hostile_files() -> dict[str, bytes]:
         "format2": smf(note(60, 480) + END, fmt=2),
         "many_program_changes": smf(b"\x00\xc0\x01" + b"\x00\x02" * 400_000 + END),
         "note_ons_2M": smf(b"\x00\x90\x3c\x50" + b"\x00\x3c\x50" * 1_999_990 + END),  # never released
+        "tracks_65535": smf(*[note(60 + t % 12, 480) + END for t in range(65535)]),  # a voice each
         "notes_1M": smf(b"\x00\x90\x3c\x50" + b"\x00\x3c\x00\x00\x3c\x50" * 999_999 + END),
         "silence_then_note": smf(note(60, 480) + note(64, 480, 480 * 2 * 3600 * 5) + END),  # 5 h later at 120 qpm
     }
@@ -179,6 +182,10 @@ def test_what_hostile_files_read_as(tmp_path):
     assert seq.total_steps == MAX_QUARTERS * 4 and report[f"events after quarter note {MAX_QUARTERS:,} left out"]
     seq, _ = read("notes_200k")
     assert len(seq.notes) == 200_000
+    seq, _ = read("tracks_65535")
+    assert len(seq.voices) == 65535
+    pieces, extraction = extract(MelodyEncoding(48, 83), tmp_path / "tracks_65535.mid")
+    assert len(pieces) == 65535 and all(len(line) < 400 for line in extraction.lines("training data"))
     seq, _ = read("tempo_map_100k")
     assert len(seq.tempos) == 100_001  # one change per step, kept (the first at step 0 is the default 120)
     assert seq.seconds_array([seq.total_steps])[0] == pytest.approx(seq.seconds(seq.total_steps))

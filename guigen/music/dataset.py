@@ -51,8 +51,8 @@ class Report:
         out += [f"  rejected {path}: {why}" for path, why in self.rejected]
         shown = self.tracks[:MAX_TRACK_LINES]
         for path, used, left in shown:  # which tracks melodies came from, chord tracks flagged
-            out.append(f"  {path.name}: melodies from {', '.join(used) or 'no track'}"
-                       + (f"; left out {', '.join(left)}" if left else ""))
+            out.append(f"  {path.name}: melodies from {_names(used) or 'no track'}"
+                       + (f"; left out {_names(left)}" if left else ""))
         if len(self.tracks) > len(shown):
             out.append(f"  ... and {len(self.tracks) - len(shown)} more file(s)")
         return out
@@ -65,6 +65,12 @@ class Report:
 
     def to_meta(self) -> dict:
         return {"files": len(self.used), "pieces": self.pieces, "rejected": len(self.rejected), **dict(self.counts)}
+
+
+def _names(tracks: list[str], most: int = 12) -> str:
+    """Track names for one report line: the first dozen, then how many more."""
+    more = f" and {len(tracks) - most:,} more" if len(tracks) > most else ""
+    return ", ".join(tracks[:most]) + more
 
 
 def midi_files(paths) -> list[Path]:
@@ -136,7 +142,10 @@ def extract_sequence(codec, path: Path, seq, changes) -> tuple[list[list[Note]],
     if drums:
         report.counts["drum notes left out"] += drums
     if codec.name == "melody":
-        groups = [[n for n in seq.pitched() if n.voice == v] for v in range(len(seq.voices))]
+        by_voice: dict[int, list[Note]] = {}  # one pass: a file may hold thousands of voices
+        for n in seq.pitched():
+            by_voice.setdefault(n.voice, []).append(n)
+        groups = [by_voice.get(v, []) for v in range(len(seq.voices))]
         names = [repr(v.name) for v, g in zip(seq.voices, groups) if g]
         groups = [g for g in groups if g]
     else:

@@ -13,7 +13,7 @@ format 1 files at 480 ticks per quarter, atomically.
 from __future__ import annotations
 
 import struct
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +239,7 @@ def read_midi_report(path, steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[
         return (2 * tick * steps_per_quarter + tpq) // (2 * tpq)  # round half up, in integers
 
     keys = sorted({key for *_, key in raw.notes})
+    per_track = Counter(t for t, _ in keys)  # voices per track: a track with several names its channels
     channel_programs: dict[int, int] = {}
     for (t, channel), program in sorted(raw.programs.items()):
         channel_programs.setdefault(channel, program)
@@ -246,7 +247,7 @@ def read_midi_report(path, steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[
     for t, channel in keys:
         index[t, channel] = len(voices)
         name = raw.names.get(t) or f"track {t + 1}"
-        if sum(1 for k in keys if k[0] == t) > 1:
+        if per_track[t] > 1:
             name += f" channel {channel + 1}"
         program = raw.programs.get((t, channel), channel_programs.get(channel, 0))
         voices.append(Voice(name, program, channel == DRUM_CHANNEL))
