@@ -145,3 +145,16 @@ def test_strict_harmonisations_have_fewer_parallels(model):
         f, o, moves = parallels(split_voices(h.notes, h.melody))
         counts[strict] = f + o
     assert counts[True] < counts[False] and counts[True] <= 1
+
+
+def test_harmonizing_imports_neither_torch_nor_qt_nor_music21_for_midi(tmp_path):
+    code = ("import sys\n"
+            "from guigen.core import registry\n"
+            "from guigen.music.harmonize import harmonize, parse_pitches\n"
+            "from guigen.music.export import write_piece\n"
+            "from guigen.music.events import NoteSequence\n"
+            "h = harmonize(registry.load('bach-chorales'), parse_pitches('67:4,69:4,71:8'), seed=0)\n"
+            f"write_piece(NoteSequence(h.notes), {str(tmp_path / 'h.mid')!r}, True, melody=h.melody)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph', 'music21')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
