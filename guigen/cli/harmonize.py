@@ -84,5 +84,6 @@ def run(args) -> int:
           f"{len(result.notes) - len(result.melody)} notes, {seq.total_steps} steps, "
           f"log-likelihood {result.logprob / max(result.events, 1):.3f} nats/event", file=sys.stderr)
     if args.show:
-        print(describe(result.notes, split_voices(result.notes, result.melody)))
+        num, den = seq.time_signature
+        print(describe(result.notes, split_voices(result.notes, result.melody), steps_per_bar=num * 16 // den))
     return 0
