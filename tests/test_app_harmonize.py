@@ -37,6 +37,8 @@ def test_harmonize_grows_under_the_fixed_melody_and_exports_four_voices(qtbot, w
     assert {n.key for n in tune} <= {n.key for n in notes}
     assert len(notes) >= 2 * len(tune)
     assert len(w.piano_roll.guide.opts["x0"]) == 0  # done: the outline gives way to the music
+    roll = w.piano_roll
+    assert sorted(n.key for n, v in zip(roll.notes, roll.voices) if v == 0) == [n.key for n in tune]  # soprano colour
     w.export_midi(tmp_path / "h.mid")
     seq = read_midi(tmp_path / "h.mid")
     assert [v.name for v in seq.voices] == ["Soprano", "Alto", "Tenor", "Bass"]

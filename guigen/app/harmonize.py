@@ -95,6 +95,7 @@ class Harmonizer(QObject):
         self.thread.quit()
         w = self.window
         w.piano_roll.set_guide([])
+        w.piano_roll.set_top_line(result.melody)
         w._set_state("stopped")  # export and play see it as a finished sample
         w.statusBar().showMessage(f"Harmonized {self.path.name}: {len(result.melody)} melody notes, "
                                   f"{len(result.notes) - len(result.melody)} notes below", 8000)

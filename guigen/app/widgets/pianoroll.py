@@ -269,6 +269,7 @@ class PianoRoll(QWidget):
         self.probs: list[float] = []
         self.colour = False
         self.step_colours = None  # the Cells view's: a fill per step, over the other colourings
+        self.top_line = None  # a harmonised melody: always the soprano in the voice colours (set_top_line)
         self._notes = []  # the notes, voices and steps as last drawn (see the properties below)
         self._voices_now: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
         self.time_signature = (4, 4)
@@ -396,6 +397,7 @@ class PianoRoll(QWidget):
         self._voice_cache = None
         self._decoder = StreamDecoder(codec) if codec is not None else None
         self._probs_cache = None
+        self.top_line = None
         self.set_follow(True)
         self._redraw()
         self.primer_changed.emit()
@@ -465,6 +467,12 @@ class PianoRoll(QWidget):
         self.guide_pitches = [n.pitch for n in notes]  # in view from the start (see _fit_pitches)
         self._show_range()
 
+    def set_top_line(self, notes) -> None:
+        """The melody a finished harmonisation was written under: coloured as the soprano."""
+        self.top_line = list(notes) or None
+        self._voice_cache = None
+        self._redraw()
+
     def set_playhead(self, step: float | None) -> None:
         if step is None:
             self.playhead.hide()
@@ -506,7 +514,7 @@ class PianoRoll(QWidget):
 
         now = time.monotonic()
         if self._voice_cache is None or now - self._voice_cache[0] >= VOICES_S:
-            voices = assign_voices(self.notes)
+            voices = assign_voices(self.notes, self.top_line)
             known = None if voices is None else {(n.start, n.pitch): v for n, v in zip(self.notes, voices)}
             self._voice_cache = (now, known)
             return voices
