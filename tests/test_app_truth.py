@@ -71,8 +71,10 @@ def test_labels_belong_to_their_bars_after_every_update(qtbot, window):
 
     w.histogram.shown.connect(on_shown)
     w.stepped.connect(lambda b: tokens.append(b.tokens[-1]))
-    w.length.setValue(400)
+    w.length.setValue(w.length.maximum())  # long enough to see several updates whatever the machine's speed
     w.generate()
+    qtbot.waitUntil(lambda: sum(t is not None for t in checked) >= 3, timeout=TIMEOUT)
+    w.actions["stop"].trigger()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     shown_steps = [t for t in checked if t is not None]
     assert len(shown_steps) >= 2 and checked[-1] is None  # steps while streaming, then the next token's preview
