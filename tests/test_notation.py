@@ -15,9 +15,9 @@ from guigen.music.melody import MelodyEncoding  # noqa: E402
 from guigen.music.midi import read_midi  # noqa: E402
 from guigen.music.notation import MISSING, NotationError, pick_tune, read_notation, read_score, read_tunes  # noqa: E402
 
-# Three tunes: a jig in D with a repeat, a reel in A minor with first and second endings, and a
+# Four tunes: a jig in D with a repeat and chord symbols, a reel in A minor with first and second endings, and a
 # tune whose body is not ABC music at all (an unclosed chord and an unknown decoration), which
-# must be skipped with its number and title while the others are read.
+# must be skipped with its number and title while the others are read, and a waltz with a triplet.
 BOOK = """\
 %abc-2.1
 X:1
@@ -26,7 +26,7 @@ M:6/8
 L:1/8
 Q:1/4=120
 K:D
-|:DFA dAF|GBd B2A|FAd AFD|E3 D3:|
+|:"D"DFA dAF|"G"GBd B2A|FAd AFD|"A"E3 "D"D3:|
 
 X:2
 T:Minor Reel
@@ -94,6 +94,7 @@ def test_book_tunes_on_the_grid_with_repeats_written_out(book):
     assert jig.seq.notes[9].end - jig.seq.notes[9].start == 4  # B2: a quarter
     assert jig.seq.notes[len(once)].start == 48  # the repeat starts after four bars of 6/8 (12 steps each)
     assert jig.seq.time_signature == (6, 8) and jig.seq.qpm == 120 and jig.key == "D major"
+    assert jig.changes["chord symbols left out"] == 8  # "D" "G" "A" "D" over the tune, twice: not melody
     # two bars and the first ending, then the two bars again and the second ending
     body = [69, 72, 69, 71, 74, 71, 72, 76, 69]
     assert [n.pitch for n in reel.seq.notes] == body + [64, 67, 64] + body + [64, 68, 69]

@@ -164,6 +164,9 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
         voices.append(Voice(part.partName or (f"part {v + 1}" if len(parts) > 1 else name), program))
         tied: dict[int, int] = {}  # pitch -> index in notes of the note its tie continues
         for n in flat.notes:
+            if isinstance(n, m21.harmony.Harmony):  # an ABC "Am" over the tune: accompaniment, not melody
+                changes["chord symbols left out"] += 1
+                continue
             if n.duration.isGrace or n.quarterLength == 0:
                 changes["grace notes left out"] += 1
                 continue
@@ -242,6 +245,13 @@ def _parse_musicxml(path: Path) -> Tune:
     m21 = _music21()
     tune = Tune(None, path.stem)
     try:
+        from guigen.core.files import open_regular
+
+        with open_regular(path, "score") as f:  # a FIFO or device is refused, never waited on
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise NotationError("too large to be a score")
+        # music21 tells MusicXML from compressed .mxl by the file name, so it gets the path
         score = m21.converter.parse(str(path), forceSource=True)
         if isinstance(score, m21.stream.Opus):
             score = score.scores[0] if score.scores else None
@@ -252,6 +262,8 @@ def _parse_musicxml(path: Path) -> Tune:
         tune.seq, tune.key = _sequence(score, tune.title, tune.changes)
     except NotationError as e:
         tune.error = str(e)
+    except OSError as e:
+        tune.error = str(e.strerror or e)
     except Exception as e:
         tune.error = f"{type(e).__name__}: {e}".strip()[:200]
     return tune
