@@ -158,3 +158,11 @@ def test_harmonizing_imports_neither_torch_nor_qt_nor_music21_for_midi(tmp_path)
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph', 'music21')]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_cli_harmonize_names_a_folder_in_the_way(tmp_path, capsys):
+    from guigen.cli import main
+
+    (tmp_path / "h.mid").mkdir()
+    assert main(["harmonize", "--pitches", "60:4,62:4", "-o", str(tmp_path / "h.mid")]) == 1
+    assert "is a folder" in capsys.readouterr().err

@@ -64,3 +64,14 @@ def test_trace_of_a_music_model_records_each_event_as_drawn(tmp_path):
             assert "end" not in [label for label, _ in r["top"][:r["kept"]]]  # the piece ends when we say so
     assert all(r["entropy"] < r["raw_entropy"] for r in traces[0.2] if r["raw_entropy"] > 0.05)
     assert sum(r["entropy"] > r["raw_entropy"] for r in traces[3.0]) > 0.8 * len(traces[3.0])
+
+
+def test_trace_onto_a_folder_or_an_output_file_is_refused_by_name(tmp_path, capsys):
+    (tmp_path / "folder").mkdir()
+    assert main(["generate", "-m", "shakespeare", "-n", "5", "--trace", str(tmp_path / "folder")]) == 1
+    assert "is a folder" in capsys.readouterr().err  # not "exists; use --force", which would not help
+    out = tmp_path / "out.txt"
+    for extra in ([], ["--force"]):  # one of the two would silently replace the other
+        assert main(["generate", "-m", "shakespeare", "-n", "5", "-o", str(out), "--trace", str(out), *extra]) == 2
+        assert "also an output file" in capsys.readouterr().err
+    assert not out.exists()

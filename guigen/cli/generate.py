@@ -120,6 +120,18 @@ def _check_kind(args, model) -> None:
     raise CliError(f"{' and '.join(wrong)} {verb} for {other} models; {model.name} is a {model.kind} model ({hint})")
 
 
+def _check_trace_path(args) -> None:
+    """Refuse a --trace file that is also an output file: one would silently replace the other."""
+    import os
+
+    from guigen.core.files import output_paths
+
+    if args.trace is None or args.output is None or str(args.output) == "-":
+        return
+    if os.path.realpath(args.trace) in {os.path.realpath(p) for p in output_paths(args.output, args.outputs)}:
+        raise CliError(f"--trace {args.trace} is also an output file (-o); give the trace another name")
+
+
 def run(args) -> int:
     from guigen.core import registry
     from guigen.core.sampling import SamplingSettings
@@ -130,6 +142,7 @@ def run(args) -> int:
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # raises ValueError on bad values
     model = registry.load(args.model)
     _check_kind(args, model)
+    _check_trace_path(args)
     if args.length is None:
         args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
     args.steps = args.length  # music's name for it

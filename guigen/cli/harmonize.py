@@ -66,8 +66,9 @@ def run(args) -> int:
     programs = parse_programs(args.program)
     stem = args.melody.stem if args.melody else "melody"
     output = check_output(args.output or free_name(f"{stem}-harmonized", ".mid"))
-    if output.exists() and not args.force:
-        raise CliError(f"{output} exists; give --force to replace it")
+    from guigen.core.files import check_output as check_writable
+
+    check_writable(output, args.force)  # a folder or device in the way, or an existing file without --force
     model = registry.load(args.model)
     source = None
     if args.melody is not None:

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from guigen.core.files import atomic_write_text, refuse_overwrite
+from guigen.core.files import atomic_write_text, check_output
 from guigen.core.sampling import summary
 
 TOP = 5
@@ -24,7 +24,7 @@ class Trace:
     def __init__(self, path, label, overwrite: bool = False):
         """label(token id) -> str names tokens; refuses an existing file unless overwrite."""
         self.path = Path(path)
-        refuse_overwrite(self.path, overwrite)
+        check_output(self.path, overwrite)  # a folder or device there is named, not called 'exists'
         self.label = label
         self.lines: list[str] = []
 
