@@ -95,3 +95,15 @@ def test_training_range_errors_name_the_option(capsys, tmp_path, option, value, 
     text.write_text("some text to train on\n" * 20)
     rc, _, err = run(capsys, "train", "text", text, "-o", tmp_path / "m.safetensors", option, value)
     assert rc == 2 and said in err
+
+
+def test_dropped_primer_characters_are_one_warning_line(capsys):
+    rc, out, err = run(capsys, "generate", "-m", "shakespeare", "--primer", "R€:", "--drop-unknown", "-n", "3", "--seed", "1")
+    assert rc == 0 and out.startswith("R:")
+    assert err.strip().splitlines() == ["guigen generate: warning: 1 character(s) not in the model's vocabulary: "
+                                        "'€' were dropped"]  # not Python's file:line and source line
+
+
+def test_harmonize_with_a_text_model_says_so(capsys):
+    rc, _, err = run(capsys, "harmonize", "-m", "shakespeare", "--pitches", "60:4")
+    assert rc == 2 and "shakespeare is a text model; harmonising needs a polyphony model" in err

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 
 from guigen import __version__
 
@@ -110,6 +111,8 @@ def main(argv=None) -> int:
 
     args.argv = list(argv)  # recorded in what training writes, to say how a model was made
     say = f"guigen {args.command}: error:"
+    warnings.showwarning = lambda message, *_, **__: print(f"guigen {args.command}: warning: {message}",
+                                                           file=sys.stderr)  # one line, not a source line
     try:
         return args.run(args) or 0
     except (CliError, ModelFileError, DataError, ValueError) as e:

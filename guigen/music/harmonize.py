@@ -198,8 +198,9 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     from guigen.music.generate import _BeamGenerator
 
     codec = model.codec
-    if codec.name != "polyphony":
-        raise ValueError(f"{model.name or 'this model'} is a {codec.name} model; harmonising needs a polyphony "
+    kind = getattr(codec, "name", model.kind)  # a text model's vocabulary has no encoding name
+    if kind != "polyphony":
+        raise ValueError(f"{model.name or 'this model'} is a {kind} model; harmonising needs a polyphony "
                          "model such as bach-chorales")
     if not melody:
         raise ValueError("the melody has no notes")
