@@ -220,7 +220,7 @@ def run_generate(args, model) -> int:
         else:
             layout = write_piece(seq, path, codec.name == "polyphony", programs, overwrite=args.force)
         per_event = res.logprob / max(res.events, 1)
-        print(f"wrote {path} ({layout}): {len(seq.notes)} notes, {seq.total_steps} steps "
+        print(f"wrote {path} ({layout}): {len(seq.notes)} note{'' if len(seq.notes) == 1 else 's'}, {seq.total_steps} steps "
               f"({seq.seconds(seq.total_steps):.1f} s at {seq.qpm:g} qpm), "
               f"log-likelihood {per_event:.3f} nats/event", file=sys.stderr)
     return 0
