@@ -107,3 +107,9 @@ def test_dropped_primer_characters_are_one_warning_line(capsys):
 def test_harmonize_with_a_text_model_says_so(capsys):
     rc, _, err = run(capsys, "harmonize", "-m", "shakespeare", "--pitches", "60:4")
     assert rc == 2 and "shakespeare is a text model; harmonising needs a polyphony model" in err
+
+
+def test_text_is_not_written_under_a_music_name(capsys, tmp_path):
+    rc, _, err = run(capsys, "generate", "-m", "shakespeare", "-n", "3", "-o", tmp_path / "song.mid")
+    assert rc == 2 and "shakespeare is a text model; its output is text" in err
+    assert not (tmp_path / "song.mid").exists()

@@ -187,6 +187,8 @@ def _text(args, model, settings) -> int:
 
     vocab = model.codec
     paths = output_paths(args.output, args.outputs) if args.output else []
+    if args.output and Path(args.output).suffix.lower() in (".mid", ".midi", ".musicxml", ".mxl", ".wav"):
+        raise CliError(f"{args.output}: {model.name} is a text model; its output is text (.txt), not music")
     size = args.length * max(len(c.encode("utf-8")) for c in vocab.chars) + len((args.primer or "").encode("utf-8"))
     for p in paths:  # before any work, so nothing is generated only to be refused
         check_output(p, args.force, size_estimate=size)
