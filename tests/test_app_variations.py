@@ -29,7 +29,7 @@ def make(qtbot, w, n: int, length: int, primer: str, seed: int = 5):
     w.variations.count.setValue(n)
     w.variations.button.click()
     qtbot.waitUntil(lambda: w.variations.current is not None and w.variations.current.done, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: batches and batches[-1].done, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: bool(batches) and batches[-1].done, timeout=TIMEOUT)  # [] is not a bool to pytest-qt
     return w.variations.current, batches
 
 
