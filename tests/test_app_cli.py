@@ -51,6 +51,15 @@ def test_screenshot_of_a_bad_model_fails_cleanly(tmp_path):
     assert r.returncode == 2 and "no model named" in r.stderr
 
 
+def test_screenshot_with_a_broken_midi_primer_says_so_at_once(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd" + bytes(range(200)))
+    env = {**ENV, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    r = guigen("app", str(bad), "--screenshot", str(tmp_path / "x.png"), "--generate", "10", env=env, timeout=60)
+    assert r.returncode == 1 and "Bad primer" in r.stderr and "not ready" not in r.stderr, r.stderr  # not a 120 s wait
+    assert (tmp_path / "x.png").exists()
+
+
 def test_the_window_comes_up_without_torch():
     code = ("import sys; from guigen.app.main import make_app; from guigen.app.main_window import MainWindow;"
             "app = make_app(); w = MainWindow(save_settings=False); w.show(); app.processEvents();"

@@ -136,7 +136,11 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
             QTimer.singleShot(0, make_variations)
         elif generate > 0:
             window.length.setValue(generate)
+            errors = len(window.errors)
             window.generate()
+            if screenshot and len(window.errors) > errors:  # refused (a bad primer): shoot now, not after the timeout
+                status["rc"] = 1
+                QTimer.singleShot(200, shoot)
         elif screenshot:
             QTimer.singleShot(200, shoot)
 
