@@ -177,3 +177,15 @@ def test_permissions_as_a_user_without_root_s_override(tmp_path):
         if r.returncode and "setpriv" in r.stderr:
             pytest.skip(f"setpriv refused here: {r.stderr.strip()}")
         assert r.returncode == 1 and said in one_line(r.stderr) and str(args[2] if args[0] == "info" else ro) in r.stderr
+
+
+def test_a_full_disk_while_writing_names_the_file_and_leaves_nothing(tmp_path):
+    from guigen.core.files import atomic_path
+
+    target = tmp_path / "out.wav"
+    with pytest.raises(OSError) as e:
+        with atomic_path(target):
+            with open("/dev/full", "wb") as full:  # a real ENOSPC, as a streaming render meets on a full disk
+                full.write(b"x" * 10)
+    assert describe_os_error(e.value) == f"{target}: No space left on device"
+    assert list(tmp_path.iterdir()) == []

@@ -99,8 +99,8 @@ def check_output(path: str | os.PathLike, overwrite: bool = False, size_estimate
     if size_estimate:
         free = shutil.disk_usage(folder).free + (st.st_size if st is not None else 0)
         if size_estimate + SPACE_MARGIN > free:
-            raise OSError(errno.ENOSPC, f"needs about {_mb(size_estimate)} but {folder} has {_mb(free)} free",
-                          str(path))
+            raise OSError(errno.ENOSPC, f"needs about {_mb(size_estimate + SPACE_MARGIN)} (the file and 1 MB to "
+                          f"spare) but {folder} has {_mb(free)} free", str(path))
     return target
 
 
@@ -222,9 +222,12 @@ def atomic_path(path: str | os.PathLike):
         with open(tmp, "rb+") as f:  # flush to disk before the rename makes it visible
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno and e.filename in (None, tmp, str(tmp)):
+            # a full disk or an I/O error while writing: name the user's file, not the hidden part file
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(target.parent, os.O_RDONLY)
