@@ -10,6 +10,7 @@ durations), splits the tunes 90/5/5 with the seed, and writes each tune's top li
 note where a fiddle plays two) as a single-line MIDI file with our MIDI writer:
 
     OUT/train/*.mid  OUT/valid/*.mid  OUT/test/*.mid
+    OUT/test-44-68/*.mid  the test tunes in 4/4 and 6/8 again (the metres of the issue's held-out set)
     OUT/other/*.mid  Aird's Selection (airdsAirs, 1782-1803) in 4/4 and 6/8, minus any tune whose
                      opening is in the books: a differently sourced check, never trained on
     OUT/report.json  what was read, skipped and why (with file and X: number)
@@ -139,6 +140,7 @@ def main(argv=None) -> int:
     splits = {"test": tunes[:n_test], "valid": tunes[n_test:n_test + n_valid], "train": tunes[n_test + n_valid:]}
     for name, part in splits.items():
         write(part, args.out / name)
+    write([t for t in splits["test"] if t["seq"].time_signature in OTHER_METRES], args.out / "test-44-68")
     # a differently sourced check: tunes of Aird's Selection whose opening is not in the books
     other_report, other_skipped = Counter(), []
     book_openings = {opening(t["notes"]) for t in tunes}
