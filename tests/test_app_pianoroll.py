@@ -8,8 +8,8 @@ import pytest
 from app_helpers import TIMEOUT, generate_music, open_window
 from PySide6.QtGui import QColor, QPalette
 
-from guigen.app.widgets.pianoroll import (FOLLOW_MARGIN, VOICE_NAMES, KeyboardAxis, contrast, metre_steps, prob_fill,
-                                          readable)
+from guigen.app.theme import contrast, readable
+from guigen.app.widgets.pianoroll import FOLLOW_MARGIN, VOICE_NAMES, KeyboardAxis, metre_steps, prob_fill
 from guigen.core import registry
 
 

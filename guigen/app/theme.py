@@ -26,6 +26,20 @@ def contrast(a: QColor, b: QColor) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+def readable(colour: QColor, background: QColor, ratio: float = 4.5) -> QColor:
+    """colour, darkened (on light backgrounds) or lightened (on dark) until it reads at `ratio`."""
+    c = QColor(colour)
+    dark_bg = luminance(background) < 0.18
+    for _ in range(40):
+        if contrast(c, background) >= ratio:
+            break
+        h, s, v, a = c.getHsvF()
+        c = QColor.fromHsvF(max(h, 0.0), s * (0.9 if dark_bg else 1.0), min(1.0, v + 0.05) if dark_bg else v * 0.9, a)
+        if dark_bg and v >= 1.0:
+            c = QColor.fromHsvF(max(h, 0.0), s * 0.8, 1.0, a)
+    return c
+
+
 def is_dark(palette: QPalette | None = None) -> bool:
     palette = palette or _app_palette()
     return luminance(palette.color(QPalette.ColorRole.Base)) < 0.2

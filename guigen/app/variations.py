@@ -18,7 +18,8 @@ from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalett
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from guigen.app.widgets.pianoroll import ONE_COLOUR, VOICE_COLOURS, is_dark, readable
+from guigen.app.theme import is_dark, readable
+from guigen.app.widgets.pianoroll import ONE_COLOUR, VOICE_COLOURS
 
 MAX_VARIATIONS = 16
 CARD_WIDTH = 190

@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
+from guigen.app.theme import is_dark, readable
 from guigen.music.events import NOTE_NAMES, STEPS_PER_QUARTER, pitch_name
 from guigen.music.incremental import StreamDecoder
 
@@ -40,42 +41,11 @@ VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this 
 
 
 # -- colours ---------------------------------------------------------------------------------------
-def luminance(c: QColor) -> float:
-    """WCAG relative luminance."""
-    def lin(v: float) -> float:
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
-
-
-def contrast(a: QColor, b: QColor) -> float:
-    """WCAG contrast ratio of two colours, 1 to 21."""
-    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def readable(colour: QColor, background: QColor, ratio: float = 4.5) -> QColor:
-    """colour, darkened (on light backgrounds) or lightened (on dark) until it reads at `ratio`."""
-    c = QColor(colour)
-    dark_bg = luminance(background) < 0.18
-    for _ in range(40):
-        if contrast(c, background) >= ratio:
-            break
-        h, s, v, a = c.getHsvF()
-        c = QColor.fromHsvF(max(h, 0.0), s * (0.9 if dark_bg else 1.0), min(1.0, v + 0.05) if dark_bg else v * 0.9, a)
-        if dark_bg and v >= 1.0:
-            c = QColor.fromHsvF(max(h, 0.0), s * 0.8, 1.0, a)
-    return c
-
-
 def prob_fill(p: float) -> QColor:
     """A note's fill for the probability p its event had: red surprising (p <= 0.001) to green (p = 1),
     on a log scale, saturated enough to read on light and dark backgrounds."""
     f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
     return QColor.fromHsvF(0.33 * f, 0.8, 0.85)
-
-
-def is_dark(palette: QPalette) -> bool:
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
 
 
 # -- time ------------------------------------------------------------------------------------------
