@@ -336,3 +336,28 @@ def test_music_labels_the_rest_bar_and_names_the_piano_roll(qtbot, tmp_path):
         assert f"({len(h.raw) - allowed} ruled out by the encoding)" in h.header.text()
         held = [label for pos, label in h.ticks if pos < len(h.order) and h.label(int(h.order[pos])).endswith(" held")]
         assert all(label.endswith("\nheld") for label in held)  # "A4 held" is written on two lines
+
+
+def test_a_tall_rest_bar_keeps_its_label_in_view_and_clear_of_the_legend(qtbot):
+    """A barely trained model (the README's two-epoch one) is nearly uniform: the rest bar is the tallest."""
+    from guigen.app.widgets.histogram import Histogram
+
+    h = Histogram()
+    qtbot.addWidget(h)
+    h.resize(490, 370)  # the histogram's size in an 800x600 window (below 1.0 there is no more room to give)
+    h.show()
+    h.set_labels([chr(65 + i) for i in range(61)])
+    probs = np.full(61, 1 / 61)
+    h.show_distribution(probs, probs, None, float(np.log(61)), "uniform")
+    rest = float(probs[h.rest].sum())
+    assert rest > 0.5 and h.rest_text.isVisible()
+    view = h.plot.getViewBox()
+    (_, _), (y0, y1) = view.viewRange()
+    assert y1 > rest
+    from PySide6.QtCore import QPointF, QRectF
+
+    n = len(h.order)
+    bar = QRectF(view.mapViewToScene(QPointF(n - 0.4, rest)), view.mapViewToScene(QPointF(n + 0.4, 0))).normalized()
+    label = h.rest_text.sceneBoundingRect()
+    assert view.sceneBoundingRect().contains(label) and label.right() <= bar.left() + 1  # in view, beside the bar
+    assert not h.legend.sceneBoundingRect().intersects(bar)

@@ -49,6 +49,7 @@ class Histogram(QWidget):
         self.highlight: int | None = None  # bar position picked with the keyboard
         self.ticks: list[tuple[int, str]] | None = None  # (bar position, label) as last given to the axis
         self._y_top = None
+        self._rest_tall = False  # the rest bar nearly the tallest: its label beside it, room above it
         self._shown_ranges = None
         self._title = ""
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
@@ -261,10 +262,20 @@ class Histogram(QWidget):
         if len(self.rest):
             p = float(self.probs[self.rest].sum())
             self.rest_text.setText(f"rest: {len(self.rest)} tokens\np = {p:.3g}")
-            top = self._y(np.array([max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)]))
-            self.rest_text.setPos(n + 0.45, float(top[0] + top[1][0]))
+            rest_top = max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)
+            tallest = max(max(heights), max(self.raw[self.order], default=0) if self.show_raw else 0)
+            self._rest_tall = rest_top >= 0.75 * tallest
+            if self._rest_tall:  # no room above it (the axis ends just over the tallest bar):
+                bottom, height = self._y(np.array([rest_top / 2]))  # beside it, halfway up, over the small bars
+                self.rest_text.setAnchor((1.0, 0.5))
+                self.rest_text.setPos(n - 0.5, float(bottom + height[0]))
+            else:
+                bottom, height = self._y(np.array([rest_top]))
+                self.rest_text.setAnchor((1.0, 1.0))
+                self.rest_text.setPos(n + 0.45, float(bottom + height[0]))
             self.rest_text.show()
         else:
+            self._rest_tall = False
             self.rest_text.hide()
 
     def _cut_line(self) -> None:
@@ -291,7 +302,12 @@ class Histogram(QWidget):
         if self.log_y:
             y_range = (LOG_FLOOR, 0.05)
         else:
+            # a tall rest bar stands at the right, under the legend: give it the legend's room above it
             top = shown * 1.08
+            box = self.plot.getViewBox().sceneBoundingRect()
+            if self._rest_tall and box.height() > 0:  # the bar ends below the legend's bottom edge
+                below = (self.legend.sceneBoundingRect().bottom() + 6 - box.top()) / box.height()
+                top = max(top, shown / max(1.0 - below, 0.3))
             y = self._y_top
             if y is None or top > y or top < 0.6 * y:  # the axis fits the data, with a little hysteresis
                 y = next((v for v in Y_TOPS if top <= v), 1.0)
