@@ -170,6 +170,7 @@ def test_cli_writes_json_and_html_naming_the_planted_cell(planted_file, tmp_path
     (["--feature", "beat"], "text model's features are"),
     (["--cell", "6"], "cells 0 to 5"),
     (["--layer", "1"], "layers 0 to 0"),
+    (["--json", "same.out", "--html", "same.out"], "--html and --json both name same.out"),
 ])
 def test_cli_errors_are_one_line(planted_file, args, message):
     p = run_cli("-m", planted_file / "planted.safetensors", planted_file / "sample.txt", *args)

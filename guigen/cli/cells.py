@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -106,6 +107,8 @@ def run(args) -> int:
     for out in (args.html, args.json):
         if out is not None:
             check_output(out, args.force)
+    if args.html is not None and args.json is not None and os.path.realpath(args.html) == os.path.realpath(args.json):
+        raise ValueError(f"--html and --json both name {args.json}; one would replace the other")
     acts, shown, feats, sep = _sample(args, model)
     source = str(args.files[0]) + (f" and {len(args.files) - 1} more" if len(args.files) > 1 else "")
     wanted = [args.feature] if args.feature else list(names(model.kind))
@@ -150,6 +153,7 @@ def run(args) -> int:
                             for n, found in chosen.items()},
                "constant": [n for n in wanted if not varies(feats[n])], "table": table}
         atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
     if args.html is not None:
         from guigen.cli.cells_html import page
 
@@ -171,6 +175,7 @@ def run(args) -> int:
                  f"{'state through tanh' if args.kind == 'cell' else 'hidden output h'} after reading it: "
                  "blue negative, red positive. r: Pearson correlation with the feature over the whole sample.")
         atomic_write_text(args.html, page(f"GuiGen cells: {model.name}", intro, blocks, sep))
+        print(f"wrote {args.html}", file=sys.stderr)
     print("\n".join(lines))  # after the files: a closed pipe (`| head`) loses only the summary
     return 0
 
