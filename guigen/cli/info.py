@@ -33,21 +33,27 @@ def card(model) -> dict:
     return info
 
 
+def describe_encoding(codec: dict, classes: int) -> str:
+    """A music codec's metadata in words: encoding, events, pitch range, key."""
+    from guigen.music.events import KEY_NAMES, pitch_name
+
+    words = f"{codec.get('encoding', '?')} encoding, {classes} events"
+    if "min_pitch" in codec:
+        words += f", pitches {pitch_name(codec['min_pitch'])}-{pitch_name(codec['max_pitch'])}"
+        words += f" ({codec['min_pitch']}-{codec['max_pitch']})"
+    if codec.get("transpose_to_key") is not None:
+        key = KEY_NAMES[codec["transpose_to_key"]]
+        words += f", trained in {key} major / its relative minor (primers are moved there and back)"
+    return words
+
+
 def _summary(info: dict) -> str:
     tr = info["training"]
     codec = info["codec"]
     if info["kind"] == "text":
         vocab = f"{info['classes']} characters: " + repr(codec.get("chars", ""))[1:-1]
     else:
-        from guigen.music.events import KEY_NAMES, pitch_name
-
-        vocab = f"{codec.get('encoding', '?')} encoding, {info['classes']} events"
-        if "min_pitch" in codec:
-            vocab += f", pitches {pitch_name(codec['min_pitch'])}-{pitch_name(codec['max_pitch'])}"
-            vocab += f" ({codec['min_pitch']}-{codec['max_pitch']})"
-        if codec.get("transpose_to_key") is not None:
-            key = KEY_NAMES[codec["transpose_to_key"]]
-            vocab += f", trained in {key} major / its relative minor (primers are moved there and back)"
+        vocab = describe_encoding(codec, info["classes"])
     lines = [
         f"{info['name']}  ({info['path']})",
         f"  kind        {info['kind']}",

@@ -205,7 +205,8 @@ def run(args) -> int:
     if (out / MANIFEST).exists() and not args.rebuild:
         old = read_manifest(out)
         if old["kind"] != args.kind or old["options"] != options:
-            print(f"note: {out} was prepared with other options ({old['kind']}, {old['options']}); "
+            was = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in old["options"].items() if v is not None)
+            print(f"note: {out} was prepared with other options ({old['kind']}: {was}); "
                   "reading every file again", file=sys.stderr)
             old = None
     try:
@@ -352,7 +353,9 @@ def _manifest(args, out, entries, options, generation) -> dict:
                               "tokens": n_train + n_val, "train": n_train, "val": n_val,
                               "train_pieces": len(train), "val_pieces": len(val)}
         manifest["split"] = {"by": "file", "val": options["valid"] or "every 10th file"}
-        manifest["describe"] = (f"{codec!r}; split by file: train {n_train:,} events ({len(train):,} pieces), "
+        from guigen.cli.info import describe_encoding
+
+        manifest["describe"] = (f"{describe_encoding(codec.to_meta(), codec.num_classes)}; split by file: train {n_train:,} events ({len(train):,} pieces), "
                                 f"validation {n_val:,} ({len(val):,})")
     manifest["files"] = entries
     return manifest
