@@ -140,6 +140,17 @@ def abc_meters(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _with_unit_length(text: str) -> str:
+    """The tune with an L: field: ABC's rule (L is 1/16 under a metre below 3/4, else 1/8) made explicit,
+    since music21 refuses a tune that leaves it out and has no M: either."""
+    if re.search(r"^L:", text, re.M):
+        return text
+    meters = abc_meters(text)
+    unit = "1/16" if meters and meters[0][0] / meters[0][1] < 0.75 else "1/8"
+    return re.sub(r"^(X:.*)$", rf"\1\nL:{unit}", text, count=1, flags=re.M) if re.search(r"^X:", text, re.M) \
+        else f"L:{unit}\n{text}"
+
+
 def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> tuple[NoteSequence, str]:
     """A parsed music21 score (or part) as a NoteSequence on the grid, and its key's name.
     meters: an ABC tune's own M: fields (music21 invents short ones for incomplete bars)."""
@@ -226,7 +237,7 @@ def _parse_abc_tune(number, title, text, stem) -> Tune:
     m21 = _music21()
     tune = Tune(number, title)
     try:
-        score = m21.converter.parse(text, format="abc", forceSource=True)
+        score = m21.converter.parse(_with_unit_length(text), format="abc", forceSource=True)
         if isinstance(score, m21.stream.Opus):
             score = score.scores[0] if score.scores else None
         if score is None:
@@ -237,7 +248,8 @@ def _parse_abc_tune(number, title, text, stem) -> Tune:
     except NotationError as e:
         tune.error = str(e)
     except Exception as e:  # music21 raises many kinds for broken ABC; the reason is kept for the report
-        tune.error = f"{type(e).__name__}: {e}".strip().rstrip(":")[:200] or type(e).__name__
+        first = str(e).split(". ")[0].strip().rstrip(":.")  # music21 appends its internal tokens after the reason
+        tune.error = f"{type(e).__name__}: {first}"[:200] if first else type(e).__name__
     return tune
 
 
