@@ -185,3 +185,16 @@ def test_without_music21_one_line_says_what_to_install(book, tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [f"guigen: error: {MISSING}"] or r.stderr.strip().endswith(MISSING)
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_tune_without_unit_length_reads_in_eighths_and_a_rest_only_tune_says_so(tmp_path):
+    plain = tmp_path / "plain.abc"
+    plain.write_text("X:1\nT:Plain\nK:G\nGABc dedB|\n")  # no L: and no M: - ABC's default unit is 1/8
+    seq = read_notation(plain)
+    assert [n.pitch for n in seq.notes] == [67, 69, 71, 72, 74, 76, 74, 71]
+    assert all(n.end - n.start == 2 for n in seq.notes)  # an eighth is two 16th-note steps
+    rests = tmp_path / "rests.abc"
+    rests.write_text("X:1\nT:Rests\nK:C\nzzzz|\n")
+    with pytest.raises(NotationError) as e:
+        read_notation(rests)
+    assert "no notes" in str(e.value) and "music21." not in str(e.value)
