@@ -7,9 +7,17 @@ reads O'Neill's Music of Ireland (music21 corpus `oneills1850`) and Ryan's Mammo
 in 2/4, 3/4, 4/4, 6/8 and 9/8 (the rest counted and skipped), keeps one version of tunes that
 appear twice (same O'Neill number, or the same opening: the first 16 notes' intervals and
 durations), splits the tunes 90/5/5 with the seed, and writes each tune's top line (the highest
-note where a fiddle plays two) as a single-line MIDI file with our MIDI writer:
+note where a fiddle plays two) as a single-line MIDI file with our MIDI writer.
 
-    OUT/train/*.mid  OUT/valid/*.mid  OUT/test/*.mid
+Tunes in 2/2 (cut time: most of the reels) are kept too: on the 16th-note grid a bar of 2/2 is a
+bar of 4/4 (the melody encoding has no metre; their MIDI files say 2/2, as the books do). So that
+the first split stays as it was (the validation and test tunes the folk model was chosen and
+scored on), they are split apart from it: a 2/2 tune that repeats a tune of the other metres (same
+O'Neill number or opening) is left out, the rest are shuffled with the same seed on their own and
+split 90/5/5, their 90% added to OUT/train after the others, their 5% and 5% written to
+OUT/valid-22 and OUT/test-22 (reels the model never trains on, reported apart):
+
+    OUT/train/*.mid  OUT/valid/*.mid  OUT/test/*.mid  OUT/valid-22/*.mid  OUT/test-22/*.mid
     OUT/test-44-68/*.mid  the test tunes in 4/4 and 6/8 again (the metres of the issue's held-out set)
     OUT/other/*.mid  Aird's Selection (airdsAirs, 1782-1803) in 4/4 and 6/8, minus any tune whose
                      opening is in the books: a differently sourced check, never trained on
@@ -38,6 +46,7 @@ from guigen.music.notation import read_tunes
 BOOKS = ("oneills1850", "ryansMammoth")
 OTHER = ("airdsAirs",)
 METRES = {(2, 4), (3, 4), (4, 4), (6, 8), (9, 8)}
+CUT_TIME = (2, 2)  # a 2/2 bar is a 4/4 bar on the 16th-note grid; split apart (see above)
 OTHER_METRES = {(4, 4), (6, 8)}
 OPENING = 16  # notes that identify a tune
 
@@ -101,9 +110,11 @@ def collect(folders, jobs: int, report: Counter, skipped: list, metres) -> list[
     return tunes
 
 
-def dedupe(tunes, report: Counter) -> list[dict]:
-    """One version of each tune: O'Neill's files overlap (two transcriptions of some numbers)."""
-    seen, kept = set(), []
+def dedupe(tunes, report: Counter, seen: set | None = None) -> list[dict]:
+    """One version of each tune: O'Neill's files overlap (two transcriptions of some numbers).
+    `seen` (updated) holds the ids of tunes kept before, in another call."""
+    seen = set() if seen is None else seen
+    kept = []
     for t in tunes:
         ids = {("open", opening(t["notes"]))}
         if t["book"] == "oneills1850" and t["number"] is not None:
@@ -132,27 +143,44 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="processes parsing ABC (music21 is slow)")
     args = p.parse_args(argv)
     report, skipped = Counter(), []
-    tunes = dedupe(collect(BOOKS, args.jobs, report, skipped, METRES), report)
+    read = collect(BOOKS, args.jobs, report, skipped, METRES | {CUT_TIME})
+    seen = set()
+    # the other metres first, exactly as before 2/2 was admitted, so their split is unchanged
+    tunes = dedupe([t for t in read if t["seq"].time_signature != CUT_TIME], report, seen)
+    cut_report = Counter()
+    cut = dedupe([t for t in read if t["seq"].time_signature == CUT_TIME], cut_report, seen)
+    report["tunes in 2/2, kept (split apart)"] = len(cut)
+    report["tunes in 2/2 repeating a kept tune or each other, left out"] = sum(cut_report.values())
+    report["duplicate tunes (same O'Neill number or opening), left out"] += sum(cut_report.values())
     rng = random.Random(args.seed)
     rng.shuffle(tunes)
     n = len(tunes)
     n_valid = n_test = round(0.05 * n)
     splits = {"test": tunes[:n_test], "valid": tunes[n_test:n_test + n_valid], "train": tunes[n_test + n_valid:]}
+    random.Random(args.seed).shuffle(cut)
+    n_cut = round(0.05 * len(cut))
+    cut_splits = {"test-22": cut[:n_cut], "valid-22": cut[n_cut:2 * n_cut], "train": cut[2 * n_cut:]}
     for name, part in splits.items():
-        write(part, args.out / name)
+        write(part + (cut_splits["train"] if name == "train" else []), args.out / name)
+    for name in ("valid-22", "test-22"):
+        write(cut_splits[name], args.out / name)
+    print(f"train, valid and test written to {args.out}; now Aird's Selection", file=sys.stderr, flush=True)
     write([t for t in splits["test"] if t["seq"].time_signature in OTHER_METRES], args.out / "test-44-68")
     # a differently sourced check: tunes of Aird's Selection whose opening is not in the books
     other_report, other_skipped = Counter(), []
-    book_openings = {opening(t["notes"]) for t in tunes}
+    book_openings = {opening(t["notes"]) for t in tunes + cut}
     other = collect(OTHER, args.jobs, other_report, other_skipped, OTHER_METRES)
     fresh = [t for t in dedupe(other, other_report) if opening(t["notes"]) not in book_openings]
     other_report["tunes also in the training books, left out"] = len(other) - len(fresh)
     write(fresh, args.out / "other")
-    pitches = [x.pitch for t in tunes for x in t["notes"]]
-    metres = Counter(f"{t['seq'].time_signature[0]}/{t['seq'].time_signature[1]}" for t in tunes)
-    modes = Counter(t["key"].split(" ")[-1] if t["key"] else "?" for t in tunes)
-    summary = {"books": list(BOOKS), "seed": args.seed, "tunes": n,
-               "split": {k: len(v) for k, v in splits.items()}, "other": len(fresh),
+    every = tunes + cut
+    pitches = [x.pitch for t in every for x in t["notes"]]
+    metres = Counter(f"{t['seq'].time_signature[0]}/{t['seq'].time_signature[1]}" for t in every)
+    modes = Counter(t["key"].split(" ")[-1] if t["key"] else "?" for t in every)
+    summary = {"books": list(BOOKS), "seed": args.seed, "tunes": len(every),
+               "split": {k: len(v) for k, v in splits.items()},
+               "split_2/2": {k: len(v) for k, v in cut_splits.items()},
+               "train": len(splits["train"]) + len(cut_splits["train"]), "other": len(fresh),
                "pitch_range": [min(pitches), max(pitches)],
                "pitch_percentiles_0.1_99.9": [sorted(pitches)[len(pitches) // 1000],
                                               sorted(pitches)[-len(pitches) // 1000]],
