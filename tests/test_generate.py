@@ -34,6 +34,20 @@ def test_fast_path_gives_the_same_distributions_as_torch(layers, batch):
                                    atol=1e-5)
 
 
+def test_generators_of_one_model_share_its_prepared_weights_read_only():
+    cfg = ModelConfig(vocab_size=9, embed=4, hidden=6, layers=2)
+    weights = {k: v.numpy() for k, v in LSTMModel(cfg).state_dict().items()}
+    a, b = FastLSTM(cfg, weights), FastLSTM(cfg, weights)
+    assert a.w_head is b.w_head and a.w_up[0] is b.w_up[0]  # made once, not at every Generate
+    with pytest.raises(ValueError):
+        a.w_head[0, 0] = 1.0  # shared: a generator may not change them for the others
+    other = FastLSTM(cfg, {k: v.copy() for k, v in weights.items()})
+    assert other.w_head is not a.w_head
+    np.testing.assert_array_equal(other.w_head, a.w_head)
+    state_a, state_b = a.zero_state(), b.zero_state()
+    np.testing.assert_array_equal(a.step([3], state_a), b.step([3], state_b))  # buffers are each generator's own
+
+
 def test_shipped_shapes_match_torch_state_dict():
     cfg = ModelConfig(vocab_size=11, embed=5, hidden=7, layers=3)
     sd = LSTMModel(cfg).state_dict()

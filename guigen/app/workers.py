@@ -116,6 +116,9 @@ class GenerationWorker(QObject):
 
         self._stop_timer()
         model = load_model(path[0], name=path[1]) if isinstance(path, tuple) else load_model(path)
+        from guigen.core.fastlstm import prepared
+
+        prepared(model.config, model.weights)  # here, while the window says "Loading", not at the first Generate
         self.model, self.generator = model, None
         self.end_token = None  # a token that ends a piece: polyphony's END
         if getattr(model.codec, "name", "") == "polyphony":

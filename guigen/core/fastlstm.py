@@ -103,23 +103,46 @@ def _reorder(w: np.ndarray, h: int) -> np.ndarray:
     return np.concatenate([0.5 * i, 0.5 * f, 0.5 * o, g], axis=0)
 
 
+_PREPARED: dict[int, tuple] = {}  # id(weights) -> (weights, their fast-path form); the last few models
+_PREPARED_KEPT = 4
+
+
+def prepared(config: ModelConfig, weights: dict[str, np.ndarray]) -> tuple:
+    """The weights in the fast path's form, made once per model and shared by its generators (read only).
+
+    Making them costs ~50 ms for the 2x512 model, holding the GIL: done afresh on every Generate it
+    stalled the app's GUI thread; the app's loader calls this so the first Generate is quick too.
+    """
+    hit = _PREPARED.get(id(weights))
+    if hit is not None and hit[0] is weights:  # the dict is kept alive by the entry, so its id is not reused
+        return hit[1]
+    cfg, h = config, config.hidden
+    w = {k: v.astype(np.float32) for k, v in weights.items()}
+    b0 = _reorder(w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"], h)
+    table = np.ascontiguousarray(w["embed.weight"] @ _reorder(w["lstm.weight_ih_l0"], h).T + b0)
+    w_hh0 = np.ascontiguousarray(_reorder(w["lstm.weight_hh_l0"], h))  # (4H, H)
+    w_up, b_up = [], []  # layers above the first: (4H, 2H) @ [x; h]
+    for layer in range(1, cfg.layers):
+        stacked = np.concatenate([w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"]], axis=1)
+        w_up.append(np.ascontiguousarray(_reorder(stacked, h)))
+        b_up.append(_reorder(w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], h))
+    w_head = np.ascontiguousarray(w["head.weight"])  # (V, H)
+    b_head = w["head.bias"].copy()
+    for arr in (table, w_hh0, *w_up, *b_up, w_head, b_head):
+        arr.flags.writeable = False  # shared between generators: nobody may change them in place
+    out = (table, w_hh0, w_up, b_up, w_head, b_head)
+    while len(_PREPARED) >= _PREPARED_KEPT:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    _PREPARED[id(weights)] = (weights, out)
+    return out
+
+
 class FastLSTM:
     """Stateful-free step function; the caller owns the state (h, c) arrays."""
 
     def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]):
-        self.config = cfg = config
-        h = cfg.hidden
-        w = {k: v.astype(np.float32) for k, v in weights.items()}
-        b0 = _reorder(w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"], h)
-        self.table = np.ascontiguousarray(w["embed.weight"] @ _reorder(w["lstm.weight_ih_l0"], h).T + b0)
-        self.w_hh0 = np.ascontiguousarray(_reorder(w["lstm.weight_hh_l0"], h))  # (4H, H)
-        self.w_up, self.b_up = [], []  # layers above the first: (4H, 2H) @ [x; h]
-        for layer in range(1, cfg.layers):
-            stacked = np.concatenate([w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"]], axis=1)
-            self.w_up.append(np.ascontiguousarray(_reorder(stacked, h)))
-            self.b_up.append(_reorder(w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], h))
-        self.w_head = np.ascontiguousarray(w["head.weight"])  # (V, H)
-        self.b_head = w["head.bias"].copy()
+        self.config = config
+        self.table, self.w_hh0, self.w_up, self.b_up, self.w_head, self.b_head = prepared(config, weights)
         self._batch = 0
 
     def weight_bytes(self) -> int:
