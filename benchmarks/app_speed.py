@@ -82,16 +82,16 @@ def percentiles(late_ms: list[float]) -> str:
     return f"p50 {np.percentile(a, 50):5.1f}  p95 {np.percentile(a, 95):5.1f}  max {a.max():6.1f} ms ({len(a)} ticks)"
 
 
-def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
+def open_window(model: str, settings_file: Path):
+    """(app, window, wait) for a shown 1280x800 main window with `model` loaded; wait(cond) runs the
+    event loop until cond() is true (the benchmarks' one way of letting the window work)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-
     from guigen.app.main import make_app
     from guigen.app.main_window import MainWindow
     from guigen.app.settings import Settings
 
     app = make_app()
-    w = MainWindow(Settings(str(settings_dir / "settings.ini")), save_settings=False)
+    w = MainWindow(Settings(str(settings_file)), save_settings=False)
     w.quiet_errors = True
     w.resize(1280, 800)
     w.show()
@@ -106,6 +106,29 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
 
     w.load_model(model)
     wait(lambda: w.model is not None)
+    return app, w, wait
+
+
+def tick_timer(ticks: list[float]):
+    """A 10 ms precise QTimer in the GUI thread that appends each tick's time to `ticks` (not started)."""
+    from PySide6.QtCore import Qt, QTimer
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    return timer
+
+
+def lateness_ms(ticks: list[float]) -> list[float]:
+    """How late each 10 ms tick came, in ms."""
+    return [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+
+
+def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    app, w, wait = open_window(model, settings_dir / "settings.ini")
 
     class Paints(QObject):
         count = 0
@@ -119,19 +142,13 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
     w.histogram.plot.viewport().installEventFilter(paints)
 
     ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-
-    def lateness() -> list[float]:
-        return [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+    timer = tick_timer(ticks)
 
     # idle reference: the same timer for a second on the shown window
     timer.start()
     t0 = time.perf_counter()
     wait(lambda: time.perf_counter() - t0 > 1.0)
-    idle = lateness()
+    idle = lateness_ms(ticks)
     ticks.clear()
 
     batches = []
@@ -144,7 +161,7 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
     wait(lambda: w.state == "stopped")
     gen_s = time.perf_counter() - t0
     gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
-    busy = lateness()
+    busy = lateness_ms(ticks)
     frames = Paints.count
     timer.stop()
     w.close()
@@ -167,31 +184,13 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
 def variations_responsiveness(model: str, count: int, tokens: int, settings_dir: Path) -> None:
     """(c) The same 10 ms timer while `count` variations of `tokens` each are made in one batch (the
     worker steps a Generator with batch = count; the strip of cards redraws as they grow)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
-    from PySide6.QtCore import Qt, QTimer
 
-    from guigen.app.main import make_app
-    from guigen.app.main_window import MainWindow
-    from guigen.app.settings import Settings
-
-    app = make_app()
-    w = MainWindow(Settings(str(settings_dir / "variations.ini")), save_settings=False)
-    w.quiet_errors = True
-    w.resize(1280, 800)
-    w.show()
-    end = time.monotonic() + 600
-    w.load_model(model)
-    while w.model is None and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    app, w, wait = open_window(model, settings_dir / "variations.ini")
     if w.model.kind == "music":
         w.primer.setText("60,64,67")
     ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer = tick_timer(ticks)
     w.seed.setValue(1)
     w.length.setValue(tokens)
     batches = []
@@ -200,12 +199,10 @@ def variations_responsiveness(model: str, count: int, tokens: int, settings_dir:
     t0 = time.perf_counter()
     if not w.variations.start(count):
         raise RuntimeError(w.errors[-1])
-    while not w.variations.current.done:
-        app.processEvents()
-        time.sleep(0.001)
+    wait(lambda: w.variations.current.done)
     gen_s = time.perf_counter() - t0
     timer.stop()
-    late = [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+    late = lateness_ms(ticks)
     w.close()
     w.generation.shutdown()
     a = np.array(late)
@@ -220,12 +217,8 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     at the app's settings (undo on; T 0.8, top-k 20, top-p 0.95), the temperature curve's maths
     (entropy_curve over 36 temperatures) and the header's (summary), and one update of the histogram
     and the curve with both painted (repaint: synchronous), as the window does for each batch."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
 
-    from guigen.app.main import make_app
-    from guigen.app.main_window import MainWindow
-    from guigen.app.settings import Settings
     from guigen.core import registry
     from guigen.core.generate import Generator
     from guigen.core.sampling import CURVE_TEMPERATURES, SamplingSettings, entropy_curve, summary
@@ -261,16 +254,7 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     curve_s = per_call(lambda k: entropy_curve(logs[k % len(logs)], CURVE_TEMPERATURES, 20, 0.95))
     summary_s = per_call(lambda k: summary(shown[k % len(shown)][0]))
 
-    app = make_app()
-    w = MainWindow(Settings(str(settings_dir / "display.ini")), save_settings=False)
-    w.quiet_errors = True
-    w.resize(1280, 800)
-    w.show()
-    w.load_model(model)
-    end = time.monotonic() + 600
-    while w.model is None and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    app, w, _ = open_window(model, settings_dir / "display.ini")
     app.processEvents()
     h, curve = w.histogram, w.curve
 

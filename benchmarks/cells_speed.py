@@ -48,38 +48,15 @@ def isolated_cost(gen, tokens: int, convert_every: int = 30) -> float:
 def app_lateness(model: str, tokens: int, rounds: int) -> None:
     """The app generating `tokens` with the Cells view closed and open (alternating), while a 10 ms
     QTimer in the GUI thread records its lateness, as benchmarks/app_speed.py measures it."""
-    import os
     import tempfile
+    from pathlib import Path
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt, QTimer
+    from app_speed import lateness_ms, open_window, tick_timer  # the same window and timer as app_speed.py
 
-    from guigen.app.main import make_app
-    from guigen.app.main_window import MainWindow
-    from guigen.app.settings import Settings
-
-    app = make_app()
     tmp = tempfile.TemporaryDirectory(prefix="guigen-bench-")
-    w = MainWindow(Settings(os.path.join(tmp.name, "settings.ini")), save_settings=False)
-    w.quiet_errors = True
-    w.resize(1280, 800)
-    w.show()
-
-    def wait(cond, timeout_s=600.0):
-        end = time.monotonic() + timeout_s
-        while not cond():
-            if time.monotonic() > end:
-                raise TimeoutError("the app did not get there in time")
-            app.processEvents()
-            time.sleep(0.001)
-
-    w.load_model(model)
-    wait(lambda: w.model is not None)
+    app, w, wait = open_window(model, Path(tmp.name) / "settings.ini")
     ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer = tick_timer(ticks)
     results = {False: [], True: []}
     for r in range(2 * rounds):
         open_ = r % 2 == 1
@@ -97,7 +74,7 @@ def app_lateness(model: str, tokens: int, rounds: int) -> None:
         wait(lambda: w.state == "stopped")
         dt = time.perf_counter() - t0
         timer.stop()
-        late = [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+        late = lateness_ms(ticks)
         if open_:
             wait(lambda: w.cells_dock.acts is not None and len(w.cells_dock.acts) > tokens)
         results[open_].append((tokens / dt, np.percentile(late, 50), np.percentile(late, 95), max(late)))
@@ -114,7 +91,7 @@ def app_lateness(model: str, tokens: int, rounds: int) -> None:
     wait(lambda: w.cells_dock.acts is not None and len(w.cells_dock.acts) > tokens)
     history_s = time.perf_counter() - t0
     timer.stop()
-    late = [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+    late = lateness_ms(ticks)
     w.close()
     w.generation.shutdown()
     for open_, label in ((False, "Cells view closed"), (True, "Cells view open  ")):
