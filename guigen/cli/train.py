@@ -170,13 +170,10 @@ def _size_mismatch(meta: dict, args) -> str | None:
 
 
 def run(args) -> int:
-    import os
+    from guigen.core.devices import DeviceError, resolve_device, set_openmp_waiting
 
-    # OpenMP threads that spin while waiting slow training tenfold when any other program
-    # wants a core; passive waiting costs little when the machine is idle. Before torch loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_openmp_waiting()  # before torch loads
     from guigen.core import distributed
-    from guigen.core.devices import DeviceError, resolve_device
 
     _check_ranges(args)
     out = args.output

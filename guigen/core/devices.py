@@ -12,6 +12,22 @@ import re
 DEVICE_CHOICES = "auto|cpu|cuda|cuda:N|mps"
 
 
+# How long an OpenMP thread spins before it sleeps, between the small parallel products of a CPU
+# training step (benchmarks/openmp_wait.py). libgomp's default spin (300,000) makes training ten
+# times slower when another program wants a core; never spinning (OMP_WAIT_POLICY=PASSIVE) wakes a
+# sleeping thread for every product, 1.4-1.6x slower on an idle machine. A short spin is near the
+# best of both.
+SPIN_COUNT = 1000
+
+
+def set_openmp_waiting() -> None:
+    """A short OpenMP spin before sleeping, unless the user chose a policy. Call before torch loads."""
+    import os
+
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+
+
 class DeviceError(ValueError):
     """A device that was asked for is not there; the message says which ones are."""
 
