@@ -7,7 +7,8 @@
 (b) Responsiveness: in this process, a window with the model loaded generates --tokens tokens at
     full speed with the histogram visible, while a 10 ms QTimer in the GUI thread records how late
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
-    histogram repaints (frames per second) against the 30 Hz the worker batches tokens at.
+    histogram repaints (frames per second) against the 15 a second the window's display clock shows
+    the distribution at (guigen.app.main_window.FRAME_S: frames alternate with the piano roll).
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
@@ -21,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -176,7 +178,7 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
     print(f"    p95 generating / idle: {np.percentile(busy, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "
           f"max generating / 50 ms budget: {max(busy) / 50:.2f}")
     print(f"    histogram repaints: {frames} in {gen_s:.2f} s = {frames / gen_s:.1f} frames/s "
-          f"(the worker batches at 30/s: ratio {frames / gen_s / 30:.2f})")
+          f"(the display clock shows it 15 times a second: ratio {frames / gen_s / 15:.2f})")
     print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
           f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
 
@@ -277,6 +279,34 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     for b in range(20):  # interleaved blocks, the best of each: the machine's load comes and goes
         update_s = min(update_s, per_call(update, 5, blocks=1))
         hist_s = min(hist_s, per_call(update_hist, 5, blocks=1))
+    # the same while a model steps without pause in another thread of this process (sharing the GIL,
+    # as the app's worker would if it did not step aside), and in another process (not sharing it)
+    beside = {}
+    stop = threading.Event()
+
+    def steps_forever():
+        g = Generator(loaded, settings, seed=2)
+        g.feed([0])
+        while not stop.is_set():
+            g.step()
+
+    thread = threading.Thread(target=steps_forever)
+    thread.start()
+    time.sleep(0.3)
+    beside["thread"] = min(per_call(update, 5, blocks=1) for _ in range(10))
+    stop.set()
+    thread.join()
+    code = ("import sys\nfrom guigen.core import registry\nfrom guigen.core.generate import Generator\n"
+            "from guigen.core.sampling import SamplingSettings\n"
+            "g = Generator(registry.load(sys.argv[1]), SamplingSettings(0.8, 20, 0.95), seed=2)\ng.feed([0])\n"
+            "while True:\n    g.step()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, model])
+    try:
+        time.sleep(2.0)  # its imports and model
+        beside["process"] = min(per_call(update, 5, blocks=1) for _ in range(10))
+    finally:
+        proc.kill()
+        proc.wait()
     w.close()
     w.generation.shutdown()
     print(f"(d) display cost, {loaded.name} ({loaded.config.vocab_size} classes), T 0.8, top-k 20, top-p 0.95 "
@@ -288,12 +318,16 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
           f"{summary_s / step_s:.1%} of a step")
     print(f"    histogram update + paint (interleaved with the next): {hist_s * 1e3:5.3f} ms")
     print(f"    histogram + curve update + paint (one batch shown): {update_s * 1e3:7.3f} ms")
-    from guigen.app.main_window import DISTRIBUTION_S
+    print(f"      the same, a model stepping in another thread:   {beside['thread'] * 1e3:7.3f} ms = "
+          f"{beside['thread'] / update_s:.2f}x (the GIL handed back and forth; the app's worker steps aside)")
+    print(f"      the same, a model stepping in another process:  {beside['process'] * 1e3:7.3f} ms = "
+          f"{beside['process'] / update_s:.2f}x")
+    from guigen.app.main_window import FRAME_S
 
-    rate = 1 / DISTRIBUTION_S
+    rate = 1 / (2 * FRAME_S)  # the display clock's frames alternate between the roll and the distribution
     share = rate * update_s  # GUI seconds per second of generating, at the window's update rate
     print(f"    shown {rate:g} times a second while streaming, that is {share:.1%} of each second of generating "
-          f"(in the GUI thread; the model runs in the worker's)")
+          f"(in the GUI thread; the model runs in the worker's, which waits meanwhile)")
 
 
 def main(argv=None) -> int:

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QWidget)
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
+                               QStackedWidget, QWidget)
 
 from guigen.app import qtfix
 from guigen.app.actions import MENUS, build_actions
@@ -28,7 +28,10 @@ from guigen.app.workers import Generation
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
-DISTRIBUTION_S = 1 / 15  # while streaming, the histogram and the curve are redrawn at most this often
+# While a sample streams in, a display clock paints: its frames take turns between the piano roll
+# and the distribution (histogram and curve), so each redraws 15 times a second and no frame pays
+# for both; the text view takes its characters as they come (appending costs little).
+FRAME_S = 1 / 30
 
 
 class MainWindow(QMainWindow):
@@ -57,10 +60,10 @@ class MainWindow(QMainWindow):
         self.used_seed: int | None = None  # the seed of the sample shown (a random one is drawn and kept)
         self.used_temperatures: set[float] = set()  # temperatures its tokens were drawn at
         self._latest = None  # the newest batch whose distribution is not shown yet
-        self._shown_at = 0.0
-        self._show_timer = QTimer(self)
-        self._show_timer.setSingleShot(True)
-        self._show_timer.timeout.connect(self._show_latest)
+        self._frame_timer = QTimer(self)  # the display clock, running while the worker streams
+        self._frame_timer.setInterval(round(FRAME_S * 1000))
+        self._frame_timer.timeout.connect(self._frame)
+        self._phase = 0
         self._build()
         self._connect()
         self._restore()
@@ -396,7 +399,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Next token set to {self.codec.token_label(token)}", 3000)
 
     def clear(self) -> None:
-        self._show_timer.stop()
         self._latest = None
         self.generation.send("clear")
         self.text_view.reset("")
@@ -414,14 +416,11 @@ class MainWindow(QMainWindow):
         else:
             self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
         self.used_temperatures.add(batch.temperature)
-        # streaming, the histogram and the curve show the newest distribution at most DISTRIBUTION_S apart
-        # (painting them is what costs); a step, a pause or a stop shows at once
+        # streaming, the display clock shows the newest distribution (see FRAME_S); a step, a pause or
+        # a stop shows it at once
         self._latest = batch
-        wait = self._shown_at + DISTRIBUTION_S - time.monotonic()
-        if self.state != "running" or wait <= 0:
+        if self.state != "running":
             self._show_latest()
-        elif not self._show_timer.isActive():
-            self._show_timer.start(int(wait * 1000) + 1)
         t0, n0 = self._rate
         n0 += len(batch.tokens)
         dt = time.monotonic() - t0
@@ -430,11 +429,33 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{batch.count} tokens{rate}")
         self.stepped.emit(batch)
 
+    def _frame(self) -> None:
+        """A tick of the display clock: the piano roll and the distribution take turns, each updated
+        and painted at once while the worker steps aside (Generation.drawing)."""
+        self._phase ^= 1
+        with self.generation.drawing():
+            if self._phase:
+                if self._latest is not None:
+                    self._show_latest()
+                    self._paint_now(self.histogram.plot, self.curve.plot)
+            elif self.piano_roll is not None and self.model is not None and self.model.kind == "music":
+                if self.piano_roll.pace():
+                    self._paint_now(self.piano_roll.plot)
+
+    def _paint_now(self, *plots) -> None:
+        """Paint the window's changes now, each plot once. pyqtgraph settles its views' transforms at
+        the start of a paint, which dirties the items again and asks for a second, identical paint:
+        settling them first (prepareForPaint) and passing on the scenes' pending updates leaves one."""
+        app = QApplication.instance()
+        for plot in plots:
+            plot.scene().prepareForPaint()
+            app.sendPostedEvents(plot.scene(), QEvent.Type.MetaCall)  # the scene's queued dirty-item pass
+        app.sendPostedEvents(self, QEvent.Type.UpdateRequest)
+
     def _show_latest(self) -> None:
         batch, self._latest = self._latest, None
         if batch is None or batch.last_probs is None:
             return
-        self._shown_at = time.monotonic()
         settings = self.sampling_settings()
         settings.temperature = batch.temperature
         self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
@@ -443,7 +464,7 @@ class MainWindow(QMainWindow):
         self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
 
     def _previewed(self, p) -> None:
-        self._show_timer.stop()  # a step's distribution still waiting is older than this one
+        # a step's distribution still waiting (_latest) is older than this one
         self._latest = None
         t = self.dial.temperature()
         what = "greedy" if t == 0 else f"T = {t:g}"
@@ -465,6 +486,14 @@ class MainWindow(QMainWindow):
 
     def _set_state(self, state: str) -> None:
         self.state = state
+        streaming = state == "running"
+        if self.piano_roll is not None:
+            self.piano_roll.set_paced(streaming)  # off: what came in is drawn now
+        if streaming:
+            self._frame_timer.start()
+        else:
+            self._frame_timer.stop()
+            self._show_latest()
         loaded = self.model is not None
         on = {
             "none": set(),

@@ -8,6 +8,7 @@ the Trainer's cancellable event generator; torch is imported only when training 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -19,6 +20,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time per timer tick, so commands get in between
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
+YIELD_MAX_S = 0.1  # the longest the worker waits for a GUI frame to end (a safety net, not a pace)
 
 
 @dataclass
@@ -98,6 +100,12 @@ class GenerationWorker(QObject):
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
         self.variations = None  # (job, Generator, tokens so far, their probs, tokens already sent)
         self.variations_timer = None
+        # cleared while the GUI thread draws a frame (Generation.drawing): the worker steps aside. Both
+        # threads share the GIL, and a frame drawn while the model runs hands it back and forth at every
+        # Qt call, costing 1.3-1.7x its time alone (benchmarks/app_speed.py, part d)
+        self.gui_free = threading.Event()
+        self.gui_free.set()
+        self.yield_max_s = YIELD_MAX_S
 
     # -- commands ---------------------------------------------------------------------------
     @Slot(str, object)
@@ -264,6 +272,7 @@ class GenerationWorker(QObject):
         rows = np.arange(job.count)
         end = time.monotonic() + SLICE_S
         while len(tokens) < job.length and time.monotonic() < end:
+            self.gui_free.wait(self.yield_max_s)
             p = gen.preview()[0]
             if self.end_token is not None:  # polyphony: each runs its full length (as guigen generate)
                 from guigen.music.generate import MAX_NOTES_PER_STEP
@@ -348,6 +357,7 @@ class GenerationWorker(QObject):
     def _tick(self) -> None:
         end = time.monotonic() + SLICE_S
         while self.remaining > 0 and time.monotonic() < end:
+            self.gui_free.wait(self.yield_max_s)
             token = self._step_once()
             self.remaining -= 1
             if token == self.end_token:  # the model ended the piece
@@ -424,6 +434,15 @@ class Generation(QObject):
 
     def send(self, cmd: str, arg=None) -> None:
         self.command.emit(cmd, arg)
+
+    @contextlib.contextmanager
+    def drawing(self):
+        """`with generation.drawing():` the worker pauses between tokens while the GUI draws a frame."""
+        self.worker.gui_free.clear()
+        try:
+            yield
+        finally:
+            self.worker.gui_free.set()
 
     def shutdown(self) -> None:
         if not self.thread.isRunning():

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
@@ -63,7 +63,6 @@ class Histogram(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setLabel("left", "probability")
-        self.plot.showGrid(y=True, alpha=0.25)
         self.plot.setToolTip(HINT)
         self.plot.setMinimumWidth(50)
         font = QFont()
@@ -82,7 +81,12 @@ class Histogram(QWidget):
         self.rest_text = pg.TextItem(anchor=(1.0, 1.0))  # right-aligned on the last bar: never clipped
         self.rest_text.hide()
         self.empty_text = pg.TextItem("no distribution yet", anchor=(0.5, 0.5))
-        for item in (self.bars, self.raw_bars, self.cut, self.rest_text, self.empty_text):
+        # the y grid: one path of line pairs at the left axis's ticks, redrawn when the range changes
+        # (pyqtgraph's own grid is repainted by the axis at every update: two thirds of a frame's cost)
+        self.grid = pg.PlotCurveItem(connect="pairs")
+        self.grid.setZValue(-10)
+        self._grid_key = None
+        for item in (self.grid, self.bars, self.raw_bars, self.cut, self.rest_text, self.empty_text):
             self.plot.addItem(item)
         self.empty_text.setPos(0.5, 0.5)
         self.legend = self.plot.addLegend(offset=(-10, 5))
@@ -314,12 +318,28 @@ class Histogram(QWidget):
             self._y_top = y
             y_range = (0.0, y)
         ranges = (y_range, bars, self.log_y)
-        if ranges == self._shown_ranges:  # unchanged: leave the axes' cached pictures alone
+        if ranges != self._shown_ranges:  # unchanged: leave the axes' cached pictures alone
+            self._shown_ranges = ranges
+            self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []] if self.log_y else None)
+            self.plot.setYRange(*y_range, padding=0)
+            self.plot.setXRange(-0.6, bars - 0.4, padding=0)
+        self._grid(y_range, bars)
+
+    def _grid(self, y_range, bars: int) -> None:
+        """Horizontal lines at the left axis's major ticks, across the bars."""
+        pixels = max(int(self.plot.getViewBox().height()), 50)  # the axis picks its ticks by its length
+        key = (y_range, bars, self.log_y, pixels)
+        if key == self._grid_key:
             return
-        self._shown_ranges = ranges
-        self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []] if self.log_y else None)
-        self.plot.setYRange(*y_range, padding=0)
-        self.plot.setXRange(-0.6, bars - 0.4, padding=0)
+        self._grid_key = key
+        if self.log_y:
+            values = list(range(LOG_FLOOR, 1))
+        else:
+            levels = self.left_axis.tickValues(y_range[0], y_range[1], pixels)
+            values = list(levels[0][1]) if levels else []
+        values = [v for v in values if y_range[0] < v <= y_range[1]]
+        x = np.repeat([[-0.6, bars - 0.4]], len(values), axis=0).ravel()
+        self.grid.setData(x, np.repeat(values, 2))
 
     # -- palette ----------------------------------------------------------------------------
     def _restyle(self) -> None:
@@ -331,6 +351,9 @@ class Histogram(QWidget):
         self.bars.setOpts(brush=pg.mkBrush(c["bar"]))  # what the legend's swatch shows
         self.raw_bars.setOpts(pen=pg.mkPen(c["raw"], width=1.5, style=Qt.PenStyle.DashLine))
         self.cut.setPen(pg.mkPen(c["cut"], width=1.5, style=Qt.PenStyle.DashLine))
+        grid = QColor(c["text"])
+        grid.setAlphaF(0.25)  # as faint as pyqtgraph's own grid
+        self.grid.setPen(pg.mkPen(grid, width=1))
         self.cut.label.setColor(c["cut"])
         self.rest_text.setColor(c["text"])
         self.empty_text.setColor(c["text"])

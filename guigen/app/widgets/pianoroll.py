@@ -248,6 +248,7 @@ class PianoRoll(QWidget):
         self._dirty = False  # tokens came in that are not drawn yet (see _schedule)
         self._redraw_cost = 0.0  # seconds the last redraw took
         self._last_redraw = 0.0
+        self.paced = False  # the window's display clock paces redraws (set_paced)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self._flush)
@@ -393,15 +394,39 @@ class PianoRoll(QWidget):
         self._flush()
         return self._voices_now
 
+    def set_paced(self, on: bool) -> None:
+        """On: the window's display clock calls pace() and the roll does not time itself (while
+        streaming). Off: what came in meanwhile is drawn now."""
+        self.paced = on
+        if not on:
+            self._flush()
+
+    def pace(self) -> bool:
+        """A frame of the window's display clock: redraw if tokens came in, keeping drawing a long
+        piece to about a third of the GUI thread's time. Whether it redrew."""
+        if self._dirty and time.monotonic() - self._last_redraw >= 3 * self._redraw_cost:
+            self._redraw()
+            return True
+        return False
+
     def _schedule(self) -> None:
         """Redraw now, or (when redrawing costs much of a frame) a little later, so that drawing a long
         piece takes at most about a third of the GUI thread's time; tokens coming in meanwhile join."""
         self._dirty = True
+        if self.paced:
+            return
         wait = max(MIN_REDRAW_S, 3 * self._redraw_cost) - (time.monotonic() - self._last_redraw)
         if wait <= 0:
             self._flush()
         elif not self._redraw_timer.isActive():
             self._redraw_timer.start(int(min(wait, MAX_REDRAW_S) * 1000))
+
+    def _redraw_soon(self) -> None:
+        """Redraw now, or at the display clock's next turn while it paces the roll."""
+        if self.paced:
+            self._dirty = True
+        else:
+            self._redraw()
 
     def _flush(self) -> None:
         if self._dirty:
@@ -425,7 +450,7 @@ class PianoRoll(QWidget):
         """Fill each note by the colour (QColor) of the step it starts in, primer included: the Cells
         view's hook. None takes it off."""
         self.step_colours = colours
-        self._redraw()
+        self._redraw_soon()
 
     def set_guide(self, notes) -> None:
         """Outline notes fixed ahead of the music (the melody being harmonised, guigen.app.harmonize);
@@ -503,7 +528,7 @@ class PianoRoll(QWidget):
 
     def _exact_voices(self) -> None:
         self._voice_cache = None
-        self._redraw()
+        self._redraw_soon()
 
     def _brush(self, colour: QColor):
         key = colour.rgba()

@@ -1,0 +1,209 @@
+"""The window's display clock while a sample streams in (issue 12's responsiveness): frames take
+turns between the piano roll and the distribution, each is painted once, the model's worker steps
+aside while a frame is drawn, and the histogram's grid sits at its axis's ticks."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from app_helpers import TIMEOUT, make_model, make_music_model, open_window
+
+from PySide6.QtCore import QEvent, QObject  # noqa: E402  (app_helpers sets QT_QPA_PLATFORM first)
+
+from guigen.app.main_window import FRAME_S  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("models") / "text.safetensors", hidden=256)
+
+
+@pytest.fixture(scope="module")
+def music_model(tmp_path_factory):
+    return make_music_model(tmp_path_factory.mktemp("models") / "poly.safetensors", encoding="polyphony", hidden=256)
+
+
+class Paints(QObject):
+    """Records (time, name) of each paint of the viewports it watches."""
+
+    def __init__(self, views: dict):
+        super().__init__()
+        self.seen: list[tuple[float, str]] = []
+        self.names = {}
+        for name, view in views.items():
+            self.names[id(view.viewport())] = name
+            view.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.seen.append((time.monotonic(), self.names[id(obj)]))
+        return False
+
+
+def record_frames(w):
+    """Wrap the window's _frame: per frame, (phase, worker paused during it, paints made inside it,
+    start, end)."""
+    frames = []
+    inner = w._frame
+
+    def frame():
+        before = len(w._test_paints.seen)
+        paused = []
+        check = w.generation.worker.gui_free.is_set
+        original = w._show_latest
+
+        def show():
+            paused.append(not check())
+            original()
+
+        w._show_latest = show
+        t0 = time.monotonic()
+        try:
+            inner()
+        finally:
+            w._show_latest = original
+        frames.append((w._phase, paused, [n for _, n in w._test_paints.seen[before:]], t0, time.monotonic()))
+
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(frame)
+    return frames
+
+
+@pytest.fixture()
+def text_window(qtbot, tmp_path, text_model):
+    yield from open_window(qtbot, tmp_path, text_model)
+
+
+@pytest.fixture()
+def music_window(qtbot, tmp_path, music_model):
+    yield from open_window(qtbot, tmp_path, music_model)
+
+
+def stream(qtbot, w, tokens: int):
+    w.seed.setValue(1)
+    w.length.setValue(tokens)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "running", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=60_000)
+
+
+def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, text_window):
+    w = text_window
+    w._test_paints = Paints({"histogram": w.histogram.plot, "curve": w.curve.plot})
+    frames = record_frames(w)
+    w.seed.setValue(1)
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: len([f for f in frames if f[1]]) >= 16, timeout=30_000)
+    w.generation.send("stop")
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    shown = [f for f in frames if f[1]]  # frames that showed a distribution
+    for phase, paused, paints, _, _ in shown:
+        assert phase == 1  # the distribution's turn
+        assert paused == [True]  # the worker waited while it was drawn
+        assert paints.count("histogram") == 1 and paints.count("curve") == 1, paints  # painted in the frame, once
+    # no second paint of the same picture after a frame: once the layout has settled (the first
+    # frames wrap the header), the plots are not painted between the frames that change them, but
+    # when the layout moves (the header wraps anew, an axis label widens) and that is rare
+    between = [sum(1 for t, _ in w._test_paints.seen if a[4] < t < b[3]) for a, b in zip(shown[3:], shown[4:16])]
+    assert sum(1 for n in between if n) <= 3, between  # painting twice per frame would show in all 12
+    assert w.generation.worker.gui_free.is_set()  # never left paused
+
+
+def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
+    w = music_window
+    w.primer.setText("60,64,67")
+    w._test_paints = Paints({"histogram": w.histogram.plot, "curve": w.curve.plot})
+    frames = record_frames(w)
+    redraws = []
+    roll = w.piano_roll
+    original = roll._redraw
+
+    def redraw():
+        redraws.append(w._phase)
+        original()
+
+    roll._redraw = redraw
+    stream(qtbot, w, 1200)
+    roll._redraw = original
+    during = [r for r in redraws[:-1]]  # the last one comes when the sample stops, outside the clock
+    assert len(during) >= 3, redraws
+    assert set(during) <= {0}, redraws  # the roll is redrawn on its own turns only
+    assert all(f[0] == 1 for f in frames if f[1])  # the distribution on the others
+    # the whole sample is drawn once it stops: the roll shows every token
+    assert len(roll.tokens) == w.generation.worker.generator.count
+    assert not roll._dirty
+
+
+def test_display_clock_runs_only_while_streaming(qtbot, text_window):
+    w = text_window
+    assert not w._frame_timer.isActive()
+    w.seed.setValue(1)
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "running", timeout=TIMEOUT)
+    assert w._frame_timer.isActive() and abs(w._frame_timer.interval() - FRAME_S * 1000) <= 1
+    w.pause_resume()
+    qtbot.waitUntil(lambda: w.state == "paused", timeout=TIMEOUT)
+    assert not w._frame_timer.isActive()
+    assert w._latest is None  # what was waiting was shown when it paused
+    assert w.histogram.probs is not None
+
+
+def test_worker_steps_aside_while_the_gui_draws(qtbot, text_window):
+    """While Generation.drawing() is held no token is made; released, generation goes on."""
+    w = text_window
+    w.seed.setValue(1)
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "running" and w.generation.worker.generator is not None, timeout=TIMEOUT)
+    gen = w.generation.worker.generator
+    w.generation.worker.yield_max_s = 30.0  # the safety limit out of the way (tested below)
+    with w.generation.drawing():
+        time.sleep(0.05)  # a step in flight finishes
+        count = gen.count
+        time.sleep(0.3)
+        assert gen.count == count
+    qtbot.waitUntil(lambda: gen.count > count + 5, timeout=TIMEOUT)
+    w.generation.send("stop")
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+
+
+def test_drawing_pause_has_a_limit(qtbot, text_window):
+    """A GUI that never ends its frame cannot stop the model for good (the safety limit)."""
+    w = text_window
+    worker = w.generation.worker
+    assert worker.yield_max_s <= 0.1
+    worker.gui_free.clear()
+    try:
+        w.seed.setValue(1)
+        w.length.setValue(30)
+        w.generate()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)  # 30 tokens at <= 0.1 s each
+    finally:
+        worker.gui_free.set()
+    assert w.generation.worker.generator.count == 30
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_grid_lines_sit_at_the_axis_ticks(qtbot, text_window, log_y):
+    w = text_window
+    w.histogram.set_options(log_y=log_y)
+    w.actions["step"].trigger()
+    qtbot.waitUntil(lambda: w.state == "paused" and w.histogram.probs is not None, timeout=TIMEOUT)
+    h = w.histogram
+    qtbot.waitUntil(lambda: h._grid_key is not None, timeout=TIMEOUT)
+    x, y = h.grid.getData()
+    lo, hi = h.plot.getViewBox().viewRange()[1]
+    if log_y:
+        expected = [v for v in range(-4, 1) if lo < v <= hi]
+    else:
+        levels = h.left_axis.tickValues(lo, hi, max(int(h.plot.getViewBox().height()), 50))
+        expected = [v for v in levels[0][1] if lo < v <= hi]
+    assert len(expected) >= 2
+    assert np.allclose(y[::2], expected) and np.allclose(y[1::2], expected)  # one horizontal pair per tick
+    assert np.allclose(x[::2], -0.6) and np.allclose(x[1::2], x.max())  # across every bar
+    assert x.max() == pytest.approx(h.plot.getViewBox().viewRange()[0][1])
+    assert h.grid.zValue() < h.bars.zValue()  # behind the bars
