@@ -24,6 +24,7 @@ from guigen.core.sampling import summary
 TOP_N = 24  # bars shown when sorted, before the "rest" bar
 SIGNIFICANT = "0.1%"  # what summary() counts as carrying mass: p > 1e-3
 LOG_FLOOR = -4  # log scale: bars start at p = 1e-4
+LEGEND_MIN_WIDTH = 420  # px of plot below which the legend would cover bars: the header's swatches stand in
 Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
 
@@ -158,11 +159,14 @@ class Histogram(QWidget):
         if self.chosen is not None:
             text += (f" &nbsp; chose <b>{_html(self.label(self.chosen))}</b> "
                      f"(p = {self.probs[self.chosen]:.3f})")
-        text += (f"<br>sampled from: entropy {h:.2f} nats, about {math.exp(h):.1f} equally likely choices; "
+        c = self._colours  # each line's swatch: the legend's, in words' reach when the legend is hidden
+        text += (f"<br><span style='color:{c['bar'].name()}'>&#9632;</span> "
+                 f"sampled from: entropy {h:.2f} nats, about {math.exp(h):.1f} equally likely choices; "
                  f"{kept} of {allowed} tokens kept, {significant} above {SIGNIFICANT}")
         if allowed < len(self.raw):
             text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
-        text += (f"<br>model's own (T = 1): entropy {raw_entropy:.2f} nats, "
+        text += (f"<br><span style='color:{c['raw'].name()}'>&#9633;</span> "
+                 f"model's own (T = 1): entropy {raw_entropy:.2f} nats, "
                  f"about {math.exp(raw_entropy):.1f} equally likely choices")
         self.header.setText(text)
 
@@ -309,7 +313,7 @@ class Histogram(QWidget):
             # a tall rest bar stands at the right, under the legend: give it the legend's room above it
             top = shown * 1.08
             box = self.plot.getViewBox().sceneBoundingRect()
-            if self._rest_tall and box.height() > 0:  # the bar ends below the legend's bottom edge
+            if self._rest_tall and box.height() > 0 and self.legend.isVisible():  # it ends below the legend
                 below = (self.legend.sceneBoundingRect().bottom() + 6 - box.top()) / box.height()
                 top = max(top, shown / max(1.0 - below, 0.3))
             y = self._y_top
@@ -371,6 +375,7 @@ class Histogram(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self.legend.setVisible(self.plot.width() >= LEGEND_MIN_WIDTH)
         if self.probs is not None:
             self._draw()  # how many bars fit depends on the width
 

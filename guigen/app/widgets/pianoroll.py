@@ -289,7 +289,7 @@ class PianoRoll(QWidget):
         self.view.addItem(self.bars)
         self.guide = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])  # set_guide's outlines
         self.view.addItem(self.guide)
-        # the next-step label left of its line (in follow mode the line is near the right edge)
+        # the next-step label left of its line, or right of it where the left has no room (_place_now_label)
         self.now = pg.InfiniteLine(angle=90, label="next step",
                                    labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
         self.playhead = pg.InfiniteLine(angle=90, label="playhead",
@@ -303,6 +303,8 @@ class PianoRoll(QWidget):
         self.plot.setToolTip("Wheel: scroll; Ctrl + wheel: zoom. Drag the notes to a DAW or file manager "
                              "to drop a .mid file.")
         self.view.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
+        self.view.sigXRangeChanged.connect(lambda *_: self._place_now_label())
+        self.view.sigResized.connect(self._place_now_label)
 
         self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
         self.scrollbar.setToolTip("Scroll over the whole piece; back at the end, the roll follows the music again")
@@ -487,6 +489,7 @@ class PianoRoll(QWidget):
         self._steps = self.codec.count_steps(ids) if ids else 0
         self.now.setValue(self.steps)
         self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
+        self._place_now_label()
         self._voices_now = self._voices()
         self._drawn_range = None  # the bars are set anew for the steps in view (see _draw_bars)
         self.primer_text.setVisible(self.primer_steps > 0)
@@ -620,6 +623,19 @@ class PianoRoll(QWidget):
     def total_steps(self) -> int:
         """Steps the scroll bar covers: the piece, its notes' ends and the next step included."""
         return max(self.steps, max((n.end for n in self.notes), default=0))
+
+    def _place_now_label(self) -> None:
+        """The next-step label left of its line (in follow mode the line is near the right edge), or
+        right of it when there is no room on the left: it is never cut by the view's edge."""
+        x0, x1 = self.view_range()
+        width = self.view.width()
+        if x1 <= x0 or width <= 0:
+            return
+        room = (self.now.value() - x0) / (x1 - x0) * width  # pixels left of the line
+        side = [(1, 0), (1, 0)] if room >= self.now.label.boundingRect().width() + 4 else [(0, 0), (0, 0)]
+        if side != self.now.label.anchors:
+            self.now.label.anchors = side
+            self.now.label.updatePosition()
 
     def view_range(self) -> tuple[float, float]:
         return tuple(self.view.viewRange()[0])

@@ -1,0 +1,77 @@
+"""A narrow window (800x600 with the Cells view open leaves the middle ~220 px): nothing is cut by a
+view's edge and nothing covers the bars (issue 12 item 6)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from app_helpers import TIMEOUT, make_model, open_window
+
+from guigen.app.widgets.histogram import LEGEND_MIN_WIDTH  # noqa: E402  (app_helpers sets QT_QPA_PLATFORM first)
+from guigen.core import registry  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("models") / "text.safetensors")
+
+
+@pytest.fixture()
+def text_window(qtbot, tmp_path, text_model):
+    yield from open_window(qtbot, tmp_path, text_model)
+
+
+@pytest.fixture()
+def chorales(qtbot, tmp_path):
+    yield from open_window(qtbot, tmp_path, registry.resolve("bach-chorales"))
+
+
+def test_legend_gives_way_to_the_headers_swatches_when_narrow(qtbot, text_window):
+    w = text_window
+    w.actions["step"].trigger()
+    qtbot.waitUntil(lambda: w.state == "paused" and w.histogram.probs is not None, timeout=TIMEOUT)
+    h = w.histogram
+    text = h.header.text()
+    c = h._colours
+    # each line of numbers starts with its series' swatch, in the colours the bars are drawn in
+    assert re.search(rf"color:{c['bar'].name()}'>&#9632;</span> sampled from", text), text
+    assert re.search(rf"color:{c['raw'].name()}'>&#9633;</span> model's own", text), text
+    assert h.plot.width() >= LEGEND_MIN_WIDTH and h.legend.isVisible()  # 1280 px wide: room for both
+    w.resize(800, 600)
+    w.cells_dock.show()  # the Cells view takes its share of the width
+    qtbot.waitUntil(lambda: h.plot.width() < LEGEND_MIN_WIDTH, timeout=TIMEOUT)
+    assert not h.legend.isVisible()  # it would cover the tallest bars
+    w.resize(1280, 800)
+    qtbot.waitUntil(lambda: h.plot.width() >= LEGEND_MIN_WIDTH, timeout=TIMEOUT)
+    assert h.legend.isVisible()
+
+
+def test_next_step_label_is_never_cut(qtbot, chorales):
+    w = chorales
+    w.primer.setText("60,64,67")
+    w.seed.setValue(2)
+    w.length.setValue(120)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    roll = w.piano_roll
+    view = roll.view
+
+    def inside() -> bool:
+        label = roll.now.label.sceneBoundingRect()
+        box = view.sceneBoundingRect()
+        return box.left() - 1 <= label.left() and label.right() <= box.right() + 1
+
+    for size in ((1280, 800), (800, 600)):
+        w.resize(*size)
+        qtbot.wait(50)
+        for span_steps in (16, 64, 256):  # zoomed in to out: the line's room on its left changes
+            roll.span = span_steps
+            roll._show_range(0.0)
+            qtbot.wait(20)
+            assert inside(), (size, span_steps, roll.now.label.anchors)
+    # with room on the left it stays there, by its line as in follow mode
+    w.resize(1280, 800)
+    roll.set_follow(True)
+    qtbot.wait(50)
+    assert inside() and roll.now.label.anchors == [(1, 0), (1, 0)]
