@@ -274,6 +274,12 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
         h.plot.viewport().repaint()
         h.header.repaint()
 
+    import gc
+
+    frozen = gc.get_freeze_count()
+    t = time.perf_counter()
+    gc.collect()
+    full_gc_s = time.perf_counter() - t
     update(0)
     update_s, hist_s = float("inf"), float("inf")
     for b in range(20):  # interleaved blocks, the best of each: the machine's load comes and goes
@@ -322,6 +328,8 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
           f"{beside['thread'] / update_s:.2f}x (the GIL handed back and forth; the app's worker steps aside)")
     print(f"      the same, a model stepping in another process:  {beside['process'] * 1e3:7.3f} ms = "
           f"{beside['process'] / update_s:.2f}x")
+    print(f"    a full garbage collection:                          {full_gc_s * 1e3:7.3f} ms "
+          f"({frozen:,} objects made at startup frozen out of its reach)")
     from guigen.app.main_window import FRAME_S
 
     rate = 1 / (2 * FRAME_S)  # the display clock's frames alternate between the roll and the distribution

@@ -207,3 +207,12 @@ def test_grid_lines_sit_at_the_axis_ticks(qtbot, text_window, log_y):
     assert np.allclose(x[::2], -0.6) and np.allclose(x[1::2], x.max())  # across every bar
     assert x.max() == pytest.approx(h.plot.getViewBox().viewRange()[0][1])
     assert h.grid.zValue() < h.bars.zValue()  # behind the bars
+
+
+def test_startup_objects_are_out_of_the_collectors_reach(qtbot, text_window):
+    """Once a model is in, what the app made to start (modules, widgets) is frozen: a full garbage
+    collection no longer scans it while the model streams."""
+    import gc
+
+    assert text_window.model is not None
+    assert gc.get_freeze_count() > 10_000

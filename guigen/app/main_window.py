@@ -7,6 +7,7 @@ as signals. Text models show a text view; music models a piano roll.
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import time
@@ -32,6 +33,15 @@ qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.
 # and the distribution (histogram and curve), so each redraws 15 times a second and no frame pays
 # for both; the text view takes its characters as they come (appending costs little).
 FRAME_S = 1 / 30
+
+
+def _freeze_startup_objects() -> None:
+    """Once, when the first model is in: move the ~70,000 objects made by then (modules, widgets)
+    out of the garbage collector's reach. A full collection scanned them all, 15-25 ms holding the
+    GIL from whichever thread triggered it, a stall the GUI felt while the model streamed."""
+    if not getattr(_freeze_startup_objects, "done", False):
+        gc.freeze()
+        _freeze_startup_objects.done = True
 
 
 class MainWindow(QMainWindow):
@@ -284,6 +294,7 @@ class MainWindow(QMainWindow):
         self.text_view.reset("")
         self.send_settings()
         self._set_state("idle")
+        _freeze_startup_objects()
         self.model_loaded.emit(model)
 
     def _failed(self, what: str, message: str) -> None:
