@@ -8,7 +8,7 @@
     full speed with the histogram visible, while a 10 ms QTimer in the GUI thread records how late
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
     histogram repaints (frames per second) against the 15 a second the window's display clock shows
-    the distribution at (guigen.app.main_window.FRAME_S: frames alternate with the piano roll).
+    the distribution at (guigen.app.main_window.FRAME_S and TURNS: the output, the update, the paint).
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
@@ -330,9 +330,9 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
           f"{beside['process'] / update_s:.2f}x")
     print(f"    a full garbage collection:                          {full_gc_s * 1e3:7.3f} ms "
           f"({frozen:,} objects made at startup frozen out of its reach)")
-    from guigen.app.main_window import FRAME_S
+    from guigen.app.main_window import FRAME_S, TURNS
 
-    rate = 1 / (2 * FRAME_S)  # the display clock's frames alternate between the roll and the distribution
+    rate = 1 / (len(TURNS) * FRAME_S)  # the display clock's turns: output, update, paint
     share = rate * update_s  # GUI seconds per second of generating, at the window's update rate
     print(f"    shown {rate:g} times a second while streaming, that is {share:.1%} of each second of generating "
           f"(in the GUI thread; the model runs in the worker's, which waits meanwhile)")

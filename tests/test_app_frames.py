@@ -12,7 +12,7 @@ from app_helpers import TIMEOUT, make_model, make_music_model, open_window
 
 from PySide6.QtCore import QEvent, QObject  # noqa: E402  (app_helpers sets QT_QPA_PLATFORM first)
 
-from guigen.app.main_window import FRAME_S  # noqa: E402
+from guigen.app.main_window import FRAME_S, TURNS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +99,23 @@ def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, te
     qtbot.waitUntil(lambda: len([f for f in frames if f[1]]) >= 16, timeout=30_000)
     w.generation.send("stop")
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
-    shown = [f for f in frames if f[1]]  # frames that showed a distribution
-    for phase, paused, paints, _, _ in shown:
-        assert phase == 1  # the distribution's turn
+    shown = [i for i, f in enumerate(frames) if f[1]]  # frames that updated the distribution
+    for k, i in enumerate(shown):
+        phase, paused, paints, _, _ = frames[i]
+        assert TURNS[phase] == "update"
         assert paused == [True]  # the worker waited while it was drawn
-        assert paints.count("histogram") == 1 and paints.count("curve") == 1, paints  # painted in the frame, once
+        assert paints == [], paints  # held: painted on the next turn, not this one
+        if i + 1 < len(frames):
+            following = frames[i + 1]
+            assert TURNS[following[0]] == "paint"
+            assert {"curve", "histogram"} <= set(following[2]), following  # painted there
+            if k >= 3:  # once the layout has settled (see below): once each
+                assert sorted(following[2]) == ["curve", "histogram"], (k, following)
     # no second paint of the same picture after a frame: once the layout has settled (the first
-    # frames wrap the header), the plots are not painted between the frames that change them, but
+    # frames wrap the header), the plots are not painted between the frames that paint them, but
     # when the layout moves (the header wraps anew, an axis label widens) and that is rare
-    between = [sum(1 for t, _ in w._test_paints.seen if a[4] < t < b[3]) for a, b in zip(shown[3:], shown[4:16])]
+    painted = [frames[i + 1] for i in shown if i + 1 < len(frames)]
+    between = [sum(1 for t, _ in w._test_paints.seen if a[4] < t < b[3]) for a, b in zip(painted[3:], painted[4:16])]
     assert sum(1 for n in between if n) <= 3, between  # painting twice per frame would show in all 12
     assert w.generation.worker.gui_free.is_set()  # never left paused
 
@@ -130,8 +138,8 @@ def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
     roll._redraw = original
     during = [r for r in redraws[:-1]]  # the last one comes when the sample stops, outside the clock
     assert len(during) >= 3, redraws
-    assert set(during) <= {0}, redraws  # the roll is redrawn on its own turns only
-    assert all(f[0] == 1 for f in frames if f[1])  # the distribution on the others
+    assert {TURNS[p] for p in during} == {"output"}, redraws  # the roll is redrawn on its own turns only
+    assert all(TURNS[f[0]] == "update" for f in frames if f[1])  # the distribution on others
     # the whole sample is drawn once it stops: the roll shows every token
     assert len(roll.tokens) == w.generation.worker.generator.count
     assert not roll._dirty
@@ -216,3 +224,22 @@ def test_startup_objects_are_out_of_the_collectors_reach(qtbot, text_window):
 
     assert text_window.model is not None
     assert gc.get_freeze_count() > 10_000
+
+
+def test_text_arrives_on_the_outputs_turns_and_all_of_it_once_stopped(qtbot, text_window):
+    w = text_window
+    view = w.text_view
+    shown_in = []  # the clock's phase whenever characters reached the document while streaming
+    original = view._show_pending
+
+    def show():
+        if view._pending and w.state == "running":
+            shown_in.append(w._phase)
+        original()
+
+    view._show_pending = show
+    w._test_paints = Paints({"histogram": w.histogram.plot, "curve": w.curve.plot})
+    stream(qtbot, w, 3000)
+    view._show_pending = original
+    assert len(shown_in) >= 3 and {TURNS[p] for p in shown_in} == {"output"}, shown_in
+    assert view.toPlainText() == view.text() and len(view.chars) == 3000  # nothing held back at the end

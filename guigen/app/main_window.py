@@ -29,10 +29,12 @@ from guigen.app.workers import Generation
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
-# While a sample streams in, a display clock paints: its frames take turns between the piano roll
-# and the distribution (histogram and curve), so each redraws 15 times a second and no frame pays
-# for both; the text view takes its characters as they come (appending costs little).
-FRAME_S = 1 / 30
+# While a sample streams in, a display clock paints. Its frames take three turns: the output (the
+# piano roll or the text view); the distribution's update (histogram and curve, held unpainted); and
+# their paint. Each is redrawn 15 times a second, and the GUI thread is never busy with more than
+# one turn at a time, so its other work (a click, a timer) waits at most one turn.
+FRAME_S = 1 / 45
+TURNS = ("output", "update", "paint")
 
 
 def _freeze_startup_objects() -> None:
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self._frame_timer.setInterval(round(FRAME_S * 1000))
         self._frame_timer.timeout.connect(self._frame)
         self._phase = 0
+        self._held = False  # the distribution is updated but not yet painted (see TURNS)
         self._build()
         self._connect()
         self._restore()
@@ -441,17 +444,34 @@ class MainWindow(QMainWindow):
         self.stepped.emit(batch)
 
     def _frame(self) -> None:
-        """A tick of the display clock: the piano roll and the distribution take turns, each updated
-        and painted at once while the worker steps aside (Generation.drawing)."""
-        self._phase ^= 1
+        """A tick of the display clock (see TURNS), done while the worker steps aside (Generation.drawing)."""
+        self._phase = (self._phase + 1) % len(TURNS)
+        turn = TURNS[self._phase]
         with self.generation.drawing():
-            if self._phase:
+            if turn == "output":
+                if self.model is not None and self.model.kind == "music" and self.piano_roll is not None:
+                    if self.piano_roll.pace():
+                        self._paint_now(self.piano_roll.plot)
+                elif self.text_view.pace():
+                    self._paint_now()
+            elif turn == "update":
                 if self._latest is not None:
+                    self._hold_distribution(True)
                     self._show_latest()
-                    self._paint_now(self.histogram.plot, self.curve.plot)
-            elif self.piano_roll is not None and self.model is not None and self.model.kind == "music":
-                if self.piano_roll.pace():
-                    self._paint_now(self.piano_roll.plot)
+            else:
+                self._release_distribution()
+
+    def _hold_distribution(self, on: bool) -> None:
+        """Keep the histogram and the curve from painting (their update's turn) or let them."""
+        for plot in (self.histogram.plot, self.curve.plot):
+            plot.setUpdatesEnabled(not on)
+        self._held = on
+
+    def _release_distribution(self) -> None:
+        """Paint what the update's turn drew, once (its paint's turn, or when streaming stops)."""
+        if self._held:
+            self._hold_distribution(False)
+            self._paint_now(self.histogram.plot, self.curve.plot)
 
     def _paint_now(self, *plots) -> None:
         """Paint the window's changes now, each plot once. pyqtgraph settles its views' transforms at
@@ -500,10 +520,12 @@ class MainWindow(QMainWindow):
         streaming = state == "running"
         if self.piano_roll is not None:
             self.piano_roll.set_paced(streaming)  # off: what came in is drawn now
+        self.text_view.set_paced(streaming)
         if streaming:
             self._frame_timer.start()
         else:
             self._frame_timer.stop()
+            self._release_distribution()
             self._show_latest()
         loaded = self.model is not None
         on = {

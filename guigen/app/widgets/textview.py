@@ -38,6 +38,8 @@ class TextView(QTextEdit):
         self.primer = ""
         self.chars: list[str] = []
         self.probs: list[float] = []
+        self.paced = False  # the window's display clock calls pace() (while streaming): see set_paced
+        self._pending = 0  # the last tokens of chars not yet in the document
         self.plain = QTextCharFormat()
         self.primer_format = QTextCharFormat()
         self.primer_format.setFontWeight(QFont.Weight.Bold)  # bold in the text colour: as readable as the rest
@@ -49,14 +51,39 @@ class TextView(QTextEdit):
 
     def reset(self, primer: str = "") -> None:
         self.primer, self.chars, self.probs = primer, [], []
+        self._pending = 0
         self.clear()
         self._insert(primer, self.primer_format)
 
     def append_tokens(self, chars: list[str], probs: list[float]) -> None:
-        bar = self.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum() - 4
+        """Take tokens in; they reach the document now, or at the display clock's next turn when paced."""
         self.chars.extend(chars)
         self.probs.extend(probs)
+        self._pending += len(chars)
+        if not self.paced:
+            self._show_pending()
+
+    def set_paced(self, on: bool) -> None:
+        """On: the window's display clock calls pace() and tokens wait for it (while streaming). Off:
+        what came in meanwhile is shown now."""
+        self.paced = on
+        if not on:
+            self._show_pending()
+
+    def pace(self) -> bool:
+        """A frame of the window's display clock: show the tokens that came in. Whether there were any."""
+        if not self._pending:
+            return False
+        self._show_pending()
+        return True
+
+    def _show_pending(self) -> None:
+        if not self._pending:
+            return
+        n, self._pending = self._pending, 0
+        chars, probs = self.chars[-n:], self.probs[-n:]
+        bar = self.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
         if self.colour:
             dark = theme.is_dark(self.palette())
             text = self.palette().color(QPalette.ColorRole.Text)
@@ -72,6 +99,7 @@ class TextView(QTextEdit):
 
     def truncate(self, count: int) -> None:
         """Keep only the first `count` generated tokens (after undo)."""
+        self._show_pending()
         drop = len(self.chars) - count
         if drop <= 0:
             return
@@ -95,6 +123,7 @@ class TextView(QTextEdit):
     def set_char_colours(self, start: int, colours) -> None:
         """Paint the characters from document position `start` on (primer included) with (background,
         text) colour pairs, over any other colouring: the Cells view's hook; _redraw() takes it off."""
+        self._show_pending()  # the positions count what the document holds
         doc = self.document()
         n = min(len(colours), doc.characterCount() - 1 - start)
         cur = QTextCursor(doc)
@@ -116,7 +145,8 @@ class TextView(QTextEdit):
     def _redraw(self) -> None:
         chars, probs = self.chars, self.probs
         self.reset(self.primer)
-        self.append_tokens(chars, probs)
+        self.chars, self.probs, self._pending = chars, probs, len(chars)
+        self._show_pending()
 
     def _insert(self, s: str, fmt: QTextCharFormat) -> None:
         if not s:
