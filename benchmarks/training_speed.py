@@ -108,6 +108,10 @@ def main(argv=None):
     print(f"ratio to the ceiling  {ours / shaped:8.2f}   ({achieved / 1e9:.1f} GFLOP/s; target 0.75 on the CPU)")
     print(f"stricter: every product at the best rate measured ({best / 1e9:,.1f} GFLOP/s, the largest shape): "
           f"{ceiling:,.0f} chars/s, ratio {ours / ceiling:.2f}   (load: {loadavg()})")
+    lstm_s, lstm_products_s = lstm_alone(args.batch, args.seq_len, 64, args.hidden, args.layers, args.steps)
+    print(f"nn.LSTM alone         forward + backward {lstm_s * 1e3:.0f} ms a step, its products alone "
+          f"{lstm_products_s * 1e3:.0f} ms: {lstm_products_s / lstm_s:.2f} of its ceiling (oneDNN's kernel, where "
+          f"the step spends most of its time)")
     if args.device != "cpu":
         on_device = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench-dev.safetensors"), device=device))
         epochs = 20 * len(data.train)  # the shipped recipe: 20 epochs over the training part
@@ -160,6 +164,45 @@ def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps):
         flops += 2 * m * k * n * count
         best = max(best, 2 * m * k * n / t)
     return bt / total, bt * best / flops, flops, best
+
+
+def lstm_alone(batch, seq_len, embed, hidden, layers, reps):
+    """Seconds a step of nn.LSTM's forward and backward takes (oneDNN's kernel on the CPU), and its
+    matrix products timed alone as matmul_ceiling times them (the kernel: best of three blocks)."""
+    import torch
+    from torch import nn
+
+    lstm = nn.LSTM(embed, hidden, layers, batch_first=True)
+    x = torch.randn(batch, seq_len, embed, requires_grad=True)  # the embedding's output wants its gradient
+
+    def step():
+        out, _ = lstm(x)
+        out.sum().backward()
+
+    step()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(max(2, reps // 3)):
+            step()
+        best = min(best, (time.perf_counter() - t0) / max(2, reps // 3))
+    bt = batch * seq_len
+    products = 0.0
+    for layer in range(layers):
+        n_in = embed if layer == 0 else hidden
+        shapes = [(bt, n_in, 4 * hidden, 1), (bt, 4 * hidden, n_in, 1), (n_in, bt, 4 * hidden, 1),
+                  (batch, hidden, 4 * hidden, seq_len), (batch, 4 * hidden, hidden, seq_len), (hidden, bt, 4 * hidden, 1)]
+        for m, k, n, count in shapes:
+            a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+            inner = max(1, min(50, 1_000_000_000 // (2 * m * k * n)))
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    torch.mm(a, b, out=out)
+                times.append((time.perf_counter() - t0) / inner)
+            products += sorted(times)[1] * count  # the median, as matmul_ceiling
+    return best, products
 
 
 def _ddp_worker(rank, world, port, args, queue):
