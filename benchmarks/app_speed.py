@@ -163,6 +163,8 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
     wait(lambda: w.state == "stopped")
     gen_s = time.perf_counter() - t0
     gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
+    stopped = time.perf_counter()
+    wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
     busy = lateness_ms(ticks)
     frames = Paints.count
     timer.stop()

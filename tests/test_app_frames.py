@@ -156,8 +156,10 @@ def test_display_clock_runs_only_while_streaming(qtbot, text_window):
     w.pause_resume()
     qtbot.waitUntil(lambda: w.state == "paused", timeout=TIMEOUT)
     assert not w._frame_timer.isActive()
-    assert w._latest is None  # what was waiting was shown when it paused
-    assert w.histogram.probs is not None
+    # what was waiting is shown, or superseded by the preview of the next token that follows a pause
+    qtbot.waitUntil(lambda: w._latest is None and w.histogram.chosen is None, timeout=TIMEOUT)
+    assert w.histogram.probs is not None and not w._held
+    assert w.histogram.plot.updatesEnabled() and w.curve.plot.updatesEnabled()
 
 
 def test_worker_steps_aside_while_the_gui_draws(qtbot, text_window):

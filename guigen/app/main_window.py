@@ -77,6 +77,9 @@ class MainWindow(QMainWindow):
         self._frame_timer.timeout.connect(self._frame)
         self._phase = 0
         self._held = False  # the distribution is updated but not yet painted (see TURNS)
+        self._preview = None  # the newest next-token distribution not shown yet (see _previewed)
+        self._preview_timer = self._soon(self._show_preview)
+        self._latest_timer = self._soon(self._show_latest)
         self._build()
         self._connect()
         self._restore()
@@ -413,7 +416,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Next token set to {self.codec.token_label(token)}", 3000)
 
     def clear(self) -> None:
-        self._latest = None
+        self._latest = self._preview = None
         self.generation.send("clear")
         self.text_view.reset("")
         if self.model is not None:
@@ -461,6 +464,15 @@ class MainWindow(QMainWindow):
             else:
                 self._release_distribution()
 
+    def _soon(self, slot) -> QTimer:
+        """A zero-delay single-shot timer of this window's for `slot`: it runs once the events already
+        queued are handled, and never after the window is gone."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(0)
+        timer.timeout.connect(slot)
+        return timer
+
     def _hold_distribution(self, on: bool) -> None:
         """Keep the histogram and the curve from painting (their update's turn) or let them."""
         for plot in (self.histogram.plot, self.curve.plot):
@@ -468,7 +480,7 @@ class MainWindow(QMainWindow):
         self._held = on
 
     def _release_distribution(self) -> None:
-        """Paint what the update's turn drew, once (its paint's turn, or when streaming stops)."""
+        """Paint what the update's turn drew, once (its paint's turn)."""
         if self._held:
             self._hold_distribution(False)
             self._paint_now(self.histogram.plot, self.curve.plot)
@@ -495,8 +507,17 @@ class MainWindow(QMainWindow):
         self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
 
     def _previewed(self, p) -> None:
-        # a step's distribution still waiting (_latest) is older than this one
-        self._latest = None
+        """The next token's distribution (paused, stopped, the dial turned): shown once the events
+        already queued are handled, the newest of several, so a stop's drawing comes in two parts
+        (the output at the state change, then this) with the GUI's timers free between them."""
+        self._latest = None  # a step's distribution still waiting is older than this one
+        self._preview = p
+        self._preview_timer.start()
+
+    def _show_preview(self) -> None:
+        p, self._preview = self._preview, None
+        if p is None:
+            return
         t = self.dial.temperature()
         what = "greedy" if t == 0 else f"T = {t:g}"
         settings = self.sampling_settings()
@@ -505,6 +526,7 @@ class MainWindow(QMainWindow):
                                          settings=settings)
         self.curve.set_distribution(p.raw, settings.top_k, settings.top_p)
         self.count_label.setText(f"{p.count} tokens")
+        self._paint_now(self.histogram.plot, self.curve.plot)
         self.previewed.emit(p)
 
     def _undone(self, count: int) -> None:
@@ -518,15 +540,21 @@ class MainWindow(QMainWindow):
     def _set_state(self, state: str) -> None:
         self.state = state
         streaming = state == "running"
+        was_streaming = self._frame_timer.isActive()
         if self.piano_roll is not None:
             self.piano_roll.set_paced(streaming)  # off: what came in is drawn now
         self.text_view.set_paced(streaming)
+        if was_streaming and not streaming:
+            self._paint_now(*([self.piano_roll.plot] if self.piano_roll is not None else []))
         if streaming:
             self._frame_timer.start()
         else:
             self._frame_timer.stop()
-            self._release_distribution()
-            self._show_latest()
+            if self._held:
+                self._hold_distribution(False)  # painted with what comes next
+            # the last batch's distribution, unless the preview the worker sends after it (most often
+            # already on its way) supersedes it first: drawing both made a stop's frame twice as long
+            self._latest_timer.start()
         loaded = self.model is not None
         on = {
             "none": set(),
