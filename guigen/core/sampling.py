@@ -135,6 +135,7 @@ def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # -- what a distribution means to a reader (the app's header, `generate --trace`) ------------------
 CURVE_TEMPERATURES = np.geomspace(0.05, 5.0, 36)  # the temperature curve's grid: log-spaced, as the dial
+_CURVE_INV_T = 1.0 / CURVE_TEMPERATURES.reshape(-1, 1)
 
 
 def summary(probs: np.ndarray) -> tuple[float, int, int]:
@@ -152,20 +153,29 @@ def entropy_curve(logits: np.ndarray, temperatures=CURVE_TEMPERATURES, top_k: in
     probability 0. All temperatures at once: one (len(T), vocab) array, no Python loop.
     """
     z = np.asarray(logits, dtype=np.float64).reshape(-1)
-    t = np.asarray(temperatures, dtype=np.float64).reshape(-1, 1)
-    if (t <= 0).any():
-        raise ValueError("the entropy curve takes temperatures > 0")
+    if temperatures is CURVE_TEMPERATURES:  # the app's, at every shown step: checked once, below
+        inv_t = _CURVE_INV_T
+    else:
+        t = np.asarray(temperatures, dtype=np.float64).reshape(-1, 1)
+        if (t <= 0).any():
+            raise ValueError("the entropy curve takes temperatures > 0")
+        inv_t = 1.0 / t
     order = np.argsort(-z, kind="stable")  # the sampler's ranking: every T > 0 orders tokens alike
     if 0 < top_k < len(z):
         order = order[:top_k]
     zs = z[order]
-    u = (zs - zs[0]) / t  # <= 0: no overflow; -inf for log(0) gives weight 0
-    u = np.where(np.isfinite(u), u, -np.inf)
+    u = (zs - zs[0]) * inv_t  # <= 0: no overflow; -inf for log(0) gives weight 0
+    finite = bool(np.isfinite(zs[-1]))  # ranked: the last finite means all are
+    if not finite:
+        u[~np.isfinite(u)] = -np.inf
     w = np.exp(u)
     if top_p < 1.0:  # keep token j while the mass ranked above it is below top_p
         cum = np.cumsum(w, axis=-1)
-        w = np.where(cum - w < top_p * cum[:, -1:], w, 0.0)
+        cut = cum - w >= top_p * cum[:, -1:]
+        if cut.any():
+            w[cut] = 0.0
+            finite = False
     total = w.sum(axis=-1)
-    q = w / total[:, None]
-    qu = np.where(w > 0, q * np.where(w > 0, u, 0.0), 0.0)  # 0 * -inf counts as 0
-    return np.log(total) - qu.sum(axis=-1)
+    if not finite:
+        u[w == 0] = 0.0  # 0 * -inf counts as 0
+    return np.log(total) - (w * u).sum(axis=-1) / total
