@@ -514,6 +514,9 @@ class TrainWorker(QObject):
 
         import os
 
+        from guigen.core.devices import set_openmp_waiting
+
+        set_openmp_waiting()  # as guigen train: before torch loads (the app loads it only to train)
         import torch
 
         from guigen.core.config import ModelConfig
