@@ -42,20 +42,27 @@ class Paints(QObject):
         return False
 
 
+frames_held: list[list[bool]] = []  # per recorded frame: whether the distribution's widgets were held
+
+
 def record_frames(w):
     """Wrap the window's _frame: per frame, (phase, worker paused during it, paints made inside it,
     start, end)."""
     frames = []
+    frames_held.clear()
     inner = w._frame
 
     def frame():
         before = len(w._test_paints.seen)
-        paused = []
+        paused, held = [], []
         check = w.generation.worker.gui_free.is_set
         original = w._show_latest
 
         def show():
             paused.append(not check())
+            # held while drawn: the header's words with the bars, the curve's caption with its line
+            held.append(not (w.histogram.header.updatesEnabled() or w.histogram.plot.updatesEnabled()
+                             or w.curve.updatesEnabled()))
             original()
 
         w._show_latest = show
@@ -65,6 +72,7 @@ def record_frames(w):
         finally:
             w._show_latest = original
         frames.append((w._phase, paused, [n for _, n in w._test_paints.seen[before:]], t0, time.monotonic()))
+        frames_held.append(held)
 
     w._frame_timer.timeout.disconnect()
     w._frame_timer.timeout.connect(frame)
@@ -105,6 +113,7 @@ def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, te
         assert TURNS[phase] == "update"
         assert paused == [True]  # the worker waited while it was drawn
         assert paints == [], paints  # held: painted on the next turn, not this one
+        assert frames_held[i] == [True]
         if i + 1 < len(frames):
             following = frames[i + 1]
             assert TURNS[following[0]] == "paint"
@@ -245,3 +254,56 @@ def test_text_arrives_on_the_outputs_turns_and_all_of_it_once_stopped(qtbot, tex
     view._show_pending = original
     assert len(shown_in) >= 3 and {TURNS[p] for p in shown_in} == {"output"}, shown_in
     assert view.toPlainText() == view.text() and len(view.chars) == 3000  # nothing held back at the end
+
+
+@pytest.fixture(scope="module")
+def other_text_model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("models") / "other.safetensors", text="xyz0123456789 \n", hidden=64)
+
+
+@pytest.mark.parametrize("delay_ms", [0, 40, 120, 300])
+def test_clear_while_streaming_leaves_nothing_of_the_old_sample(qtbot, text_window, delay_ms):
+    """Batches the worker sent before it took the clear are dropped, not shown in the cleared view."""
+    w = text_window
+    w.seed.setValue(4)
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "running" and len(w.text_view.chars) > 0, timeout=TIMEOUT)
+    qtbot.wait(delay_ms)
+    w.clear()
+    qtbot.waitUntil(lambda: w.state == "idle" and not w._stale, timeout=TIMEOUT)
+    qtbot.wait(150)  # anything still queued arrives
+    assert w.text_view.chars == [] and w.text_view.toPlainText() == ""
+    assert w.histogram.probs is None and w._latest is None and w._preview is None
+    assert w.count_label.text() == ""
+    w.length.setValue(50)  # and the next sample is shown whole
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    assert len(w.text_view.chars) == 50 == w.generation.worker.generator.count
+
+
+def test_loading_another_model_while_streaming_shows_none_of_the_old_one(qtbot, text_window, other_text_model):
+    w = text_window
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "running" and len(w.text_view.chars) > 20, timeout=TIMEOUT)
+    w.load_model(str(other_text_model))
+    qtbot.waitUntil(lambda: w.model is not None and w.model.name == "other" and w.state == "idle", timeout=TIMEOUT)
+    qtbot.wait(150)
+    assert w.text_view.chars == [] and w.count_label.text() == ""
+    w.length.setValue(40)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    assert set("".join(w.text_view.chars)) <= set("xyz0123456789 \n")
+
+
+def test_a_failed_load_leaves_the_window_working(qtbot, text_window, tmp_path):
+    w = text_window
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    w.load_model(str(bad))
+    qtbot.waitUntil(lambda: any("bad.safetensors" in e or "not" in e for e in w.errors) and not w._stale,
+                    timeout=TIMEOUT)
+    w.length.setValue(30)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == 30, timeout=TIMEOUT)

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self._frame_timer.timeout.connect(self._frame)
         self._phase = 0
         self._held = False  # the distribution is updated but not yet painted (see TURNS)
+        self._stale = False  # a clear or load is on its way to the worker: what it sends before is old
         self._preview = None  # the newest next-token distribution not shown yet (see _previewed)
         self._preview_timer = self._soon(self._show_preview)
         self._latest_timer = self._soon(self._show_latest)
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         w.previewed.connect(self._previewed)
         w.undone.connect(self._undone)
         w.state_changed.connect(self._set_state)
+        w.cleared.connect(self._caught_up)
         w.failed.connect(self._failed)
 
     def _restore(self) -> None:
@@ -255,10 +257,18 @@ class MainWindow(QMainWindow):
             return
         self.model_ref = str(ref)
         self.statusBar().showMessage(f"Loading {path.name}…")
+        self._stale = True  # until the worker says it loaded (or failed to)
         self.generation.send("load", (str(path), path.name.removesuffix(".safetensors")))
 
+    def _caught_up(self) -> None:
+        """The worker has handled the clear or load asked for: what it sends now is current."""
+        self._stale = False
+
     def _loaded(self, model) -> None:
+        self._caught_up()
         self.model = model
+        self._rate = (time.monotonic(), 0)
+        self.count_label.setText("")
         self.setWindowTitle(f"GuiGen — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name}", 4000)
         if self.save_settings:
@@ -304,6 +314,8 @@ class MainWindow(QMainWindow):
         self.model_loaded.emit(model)
 
     def _failed(self, what: str, message: str) -> None:
+        if what == "load":
+            self._caught_up()  # the model it had stays
         self.show_error(f"Could not {what}", message)
         self.failed.emit(what, message)
 
@@ -417,7 +429,9 @@ class MainWindow(QMainWindow):
 
     def clear(self) -> None:
         self._latest = self._preview = None
+        self._stale = True  # batches already on their way belong to the sample cleared
         self.generation.send("clear")
+        self.count_label.setText("")
         self.text_view.reset("")
         if self.model is not None:
             self.codec = self.model.codec
@@ -427,6 +441,8 @@ class MainWindow(QMainWindow):
             self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
 
     def _stepped(self, batch) -> None:
+        if self._stale:
+            return
         codec = self.model.codec
         if self.model.kind == "music":
             self.piano_roll.append_tokens(batch.tokens, batch.probs)
@@ -474,9 +490,10 @@ class MainWindow(QMainWindow):
         return timer
 
     def _hold_distribution(self, on: bool) -> None:
-        """Keep the histogram and the curve from painting (their update's turn) or let them."""
-        for plot in (self.histogram.plot, self.curve.plot):
-            plot.setUpdatesEnabled(not on)
+        """Keep the histogram and the curve, their words with their plots, from painting (their
+        update's turn) or let them: what shows on screen is always one step's, all of it."""
+        for widget in (self.histogram, self.curve):
+            widget.setUpdatesEnabled(not on)
         self._held = on
 
     def _release_distribution(self) -> None:
@@ -510,6 +527,8 @@ class MainWindow(QMainWindow):
         """The next token's distribution (paused, stopped, the dial turned): shown once the events
         already queued are handled, the newest of several, so a stop's drawing comes in two parts
         (the output at the state change, then this) with the GUI's timers free between them."""
+        if self._stale:
+            return
         self._latest = None  # a step's distribution still waiting is older than this one
         self._preview = p
         self._preview_timer.start()
@@ -530,6 +549,8 @@ class MainWindow(QMainWindow):
         self.previewed.emit(p)
 
     def _undone(self, count: int) -> None:
+        if self._stale:
+            return
         if self.model.kind == "music":
             self.piano_roll.truncate(count)
         else:

@@ -82,6 +82,7 @@ class GenerationWorker(QObject):
     failed = Signal(str, str)  # (what failed, message)
     cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)
     varied = Signal(object)  # VariationsBatch
+    cleared = Signal()  # after a clear: nothing sent before it belongs to what comes next
 
     def __init__(self):
         super().__init__()
@@ -234,6 +235,7 @@ class GenerationWorker(QObject):
         self._stop_timer()
         self.generator, self.remaining, self.force = None, 0, None
         self._set_state("idle")
+        self.cleared.emit()
 
     # -- variations: N continuations of the primer at once, beside the sample ---------------------
     def do_variations(self, job: VariationsJob) -> None:

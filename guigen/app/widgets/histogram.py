@@ -320,7 +320,7 @@ class Histogram(QWidget):
             if y is None or top > y or top < 0.6 * y:  # the axis fits the data, with a little hysteresis
                 y = next((v for v in Y_TOPS if top <= v), 1.0)
             self._y_top = y
-            y_range = (0.0, y)
+            y_range = (0.0, y * 1.03)  # a little room over the top tick, so that its label is not cut
         ranges = (y_range, bars, self.log_y)
         if ranges != self._shown_ranges:  # unchanged: leave the axes' cached pictures alone
             self._shown_ranges = ranges
