@@ -92,8 +92,7 @@ def music_window(qtbot, tmp_path, music_model):
 def stream(qtbot, w, tokens: int):
     w.seed.setValue(1)
     w.length.setValue(tokens)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "running", timeout=TIMEOUT)
+    w.generate()  # from a fresh window (idle): stopped means this sample ran and ended
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=60_000)
 
 
@@ -139,13 +138,14 @@ def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
     original = roll._redraw
 
     def redraw():
-        redraws.append(w._phase)
+        if w.state == "running":  # a stop draws what came in at once, whatever the turn
+            redraws.append(w._phase)
         original()
 
     roll._redraw = redraw
     stream(qtbot, w, 1200)
     roll._redraw = original
-    during = [r for r in redraws[:-1]]  # the last one comes when the sample stops, outside the clock
+    during = redraws
     assert len(during) >= 3, redraws
     assert {TURNS[p] for p in during} == {"output"}, redraws  # the roll is redrawn on its own turns only
     assert all(TURNS[f[0]] == "update" for f in frames if f[1])  # the distribution on others
@@ -307,3 +307,33 @@ def test_a_failed_load_leaves_the_window_working(qtbot, text_window, tmp_path):
     w.length.setValue(30)
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == 30, timeout=TIMEOUT)
+
+
+def test_going_on_after_the_model_ended_the_piece_takes_the_end_back(qtbot, music_window):
+    """Polyphony's END closes a piece (the roll and the exports read up to it): forcing a note after
+    it, or resuming, first takes the END back, so the new notes join the piece and show."""
+    from guigen.music.polyphony import END, NEW_NOTE, STEP_END
+
+    w = music_window
+    w.primer.setText("60,64,67")
+    w.seed.setValue(1)
+    w.length.setValue(12)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and w.generation.worker.generator is not None
+                    and w.generation.worker.generator.count == 12, timeout=TIMEOUT)
+    roll, gen = w.piano_roll, w.generation.worker.generator
+    if roll.tokens[-1] != STEP_END:  # END comes only between steps
+        w.force(STEP_END)
+        qtbot.waitUntil(lambda: w.state == "paused" and roll.tokens[-1] == STEP_END, timeout=TIMEOUT)
+    w.force(END)
+    qtbot.waitUntil(lambda: w.state == "paused" and roll.tokens[-1] == END, timeout=TIMEOUT)
+    count = gen.count
+    steps = roll.steps
+    w.force(NEW_NOTE + 72)
+    qtbot.waitUntil(lambda: w.state == "paused" and roll.tokens[-1] == NEW_NOTE + 72, timeout=TIMEOUT)
+    assert gen.count == count and END not in roll.tokens  # the END gave way to the note
+    assert any(n.pitch == 72 and n.start == steps for n in roll.notes)  # it shows, where the piece was
+    w.length.setValue(30)
+    w.generate()  # resume
+    qtbot.waitUntil(lambda: w.state in ("stopped", "paused") and gen.count >= count + 30, timeout=TIMEOUT)
+    assert roll.steps > steps  # what came after shows too

@@ -91,6 +91,7 @@ class GenerationWorker(QObject):
         self.settings = None
         self.seed = None
         self.primer: list[int] = []
+        self.sample: list[int] = []  # the tokens after the primer, as the generator holds them
         self.remaining = 0
         self.force: int | None = None
         self.state = "idle"
@@ -156,6 +157,7 @@ class GenerationWorker(QObject):
         if self.state == "paused" and self.generator is not None and self.generator.ready:
             if self.remaining <= 0:
                 self.remaining = int(length)
+            self._reopen_ended()
             self._run()
             return
         self._restart()
@@ -186,6 +188,7 @@ class GenerationWorker(QObject):
             force = self.force  # a bar clicked before the first token: keep it across the restart
             self._restart()
             self.force = force
+        self._reopen_ended()
         self._step_once()
         self._flush()
         self.remaining = max(self.remaining - 1, 0)
@@ -204,6 +207,7 @@ class GenerationWorker(QObject):
         if self.state == "running":
             self.do_pause()
         if self.generator is not None and self.generator.count > 0 and self.generator.undo():
+            del self.sample[self.generator.count:]
             self.remaining += 1 if self.remaining else 0
             self.undone.emit(self.generator.count)
             if self.state == "idle":
@@ -326,6 +330,7 @@ class GenerationWorker(QObject):
         self._restart()
         for t in tokens:
             self.generator.step(int(t))
+            self.sample.append(int(t))
         self.remaining = 0
         self.state = "stopped"  # so that paused is announced
         self._set_state("paused")
@@ -341,6 +346,7 @@ class GenerationWorker(QObject):
         if not self.primer:
             raise ValueError("the primer is empty")
         self.generator = Generator(self.model, self.settings or SamplingSettings(), seed=self.seed)
+        self.sample = []
         if self.record_cells:
             self.generator.cells = []
         self.generator.feed(self.primer)
@@ -373,11 +379,21 @@ class GenerationWorker(QObject):
         elif now - self.last_emit >= FRAME_S:
             self._flush()
 
+    def _reopen_ended(self) -> None:
+        """Going on from a piece the model ended (polyphony's END): the END is taken back first, so
+        what follows joins the piece (the piano roll and the exports stop reading at an END)."""
+        gen = self.generator
+        if (self.end_token is not None and gen is not None and self.sample and self.sample[-1] == self.end_token
+                and gen.undo()):
+            del self.sample[gen.count:]
+            self.undone.emit(gen.count)
+
     def _step_once(self) -> None:
         force, self.force = self.force, None
         step = self.generator.step(force)
         b = self.batch
         t = step.token
+        self.sample.append(t)
         b.tokens.append(t)
         b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
         b.forced.append(step.forced)
