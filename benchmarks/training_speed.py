@@ -139,31 +139,43 @@ def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps):
     recurrent product per step (B x H x 4H); the head (B*T x H x V). Backward: for each, the
     gradient of its input (same size) and of its weight, summed over the window in one product.
     """
-    import torch
-
     bt = batch * seq_len
-    shapes = []  # (m, k, n, count)
+    shapes = lstm_shapes(batch, seq_len, embed, hidden, layers)
+    shapes += [(bt, hidden, vocab, 1), (bt, vocab, hidden, 1), (hidden, bt, vocab, 1)]  # head
+    total, flops, best = 0.0, 0, 0.0
+    for m, k, n, count in shapes:
+        t = mm_seconds(m, k, n, max(3, reps // 2))
+        total += t * count
+        flops += 2 * m * k * n * count
+        best = max(best, 2 * m * k * n / t)
+    return bt / total, bt * best / flops, flops, best
+
+
+def lstm_shapes(batch, seq_len, embed, hidden, layers) -> list[tuple[int, int, int, int]]:
+    """(m, k, n, count) of the LSTM's products in a training step, layer by layer (see matmul_ceiling)."""
+    bt = batch * seq_len
+    shapes = []
     for layer in range(layers):
         n_in = embed if layer == 0 else hidden
         shapes += [(bt, n_in, 4 * hidden, 1), (bt, 4 * hidden, n_in, 1), (n_in, bt, 4 * hidden, 1)]  # input projection
         shapes += [(batch, hidden, 4 * hidden, seq_len), (batch, 4 * hidden, hidden, seq_len),  # recurrent
                    (hidden, bt, 4 * hidden, 1)]
-    shapes += [(bt, hidden, vocab, 1), (bt, vocab, hidden, 1), (hidden, bt, vocab, 1)]  # head
-    total, flops, best = 0.0, 0, 0.0
-    for m, k, n, count in shapes:
-        a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
-        inner = max(1, min(200, 2_000_000_000 // (2 * m * k * n)))
-        times = []
-        for _ in range(max(3, reps // 2)):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                torch.mm(a, b, out=out)
-            times.append((time.perf_counter() - t0) / inner)
-        t = sorted(times)[len(times) // 2]
-        total += t * count
-        flops += 2 * m * k * n * count
-        best = max(best, 2 * m * k * n / t)
-    return bt / total, bt * best / flops, flops, best
+    return shapes
+
+
+def mm_seconds(m, k, n, repeats, inner_max=200, flop_budget=2_000_000_000) -> float:
+    """Median seconds of one torch.mm of an (m, k) by a (k, n) matrix, over `repeats` timed loops."""
+    import torch
+
+    a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+    inner = max(1, min(inner_max, flop_budget // (2 * m * k * n)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            torch.mm(a, b, out=out)
+        times.append((time.perf_counter() - t0) / inner)
+    return sorted(times)[len(times) // 2]
 
 
 def lstm_alone(batch, seq_len, embed, hidden, layers, reps):
@@ -186,22 +198,8 @@ def lstm_alone(batch, seq_len, embed, hidden, layers, reps):
         for _ in range(max(2, reps // 3)):
             step()
         best = min(best, (time.perf_counter() - t0) / max(2, reps // 3))
-    bt = batch * seq_len
-    products = 0.0
-    for layer in range(layers):
-        n_in = embed if layer == 0 else hidden
-        shapes = [(bt, n_in, 4 * hidden, 1), (bt, 4 * hidden, n_in, 1), (n_in, bt, 4 * hidden, 1),
-                  (batch, hidden, 4 * hidden, seq_len), (batch, 4 * hidden, hidden, seq_len), (hidden, bt, 4 * hidden, 1)]
-        for m, k, n, count in shapes:
-            a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
-            inner = max(1, min(50, 1_000_000_000 // (2 * m * k * n)))
-            times = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                for _ in range(inner):
-                    torch.mm(a, b, out=out)
-                times.append((time.perf_counter() - t0) / inner)
-            products += sorted(times)[1] * count  # the median, as matmul_ceiling
+    products = sum(mm_seconds(m, k, n, 3, inner_max=50, flop_budget=1_000_000_000) * count
+                   for m, k, n, count in lstm_shapes(batch, seq_len, embed, hidden, layers))
     return best, products
 
 
