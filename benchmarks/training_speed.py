@@ -3,6 +3,10 @@ against the compute ceiling (the time the step's matrix products alone take, eac
 own at the same shapes on the same device; also, more strictly, as if every product ran at the
 rate of the largest), and with 2 processes (DDP, gloo) against 1 on the CPU.
 
+These are float32 figures. On a CPU that multiplies bfloat16 in hardware (Intel AMX), where
+`--precision auto` trains in bf16 mixed precision, the Trainer is also timed so, against float32
+and against the ceiling of bf16 products of the same shapes (--bf16 times it on other CPUs too).
+
 With --teachers N it also times distillation from N copies of the shipped Shakespeare model:
 the teachers read the text once ahead of training (what `guigen train text --teacher` does),
 against the same teachers running beside the student at every step (what music training does).
@@ -35,13 +39,15 @@ def main(argv=None):
                    help="characters of the text the read-ahead pass is timed on")
     p.add_argument("--ddp", type=int, default=2, help="also time this many processes (DDP, gloo) against 1 (0: don't)")
     p.add_argument("--quick", action="store_true", help="a 2x256 model, 6 steps, no distillation part")
+    p.add_argument("--bf16", action="store_true",
+                   help="time bf16 mixed precision even where the CPU has no AMX (there it is emulated, slower)")
     p.add_argument("--device", default="cpu",
                    help="also time the Trainer on this device (e.g. cuda) against the CPU: the ratio, and the "
                         "projected wall time of the shipped Shakespeare recipe's 20 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.hidden, args.steps, args.teachers = 256, 6, 0
-    from guigen.core.devices import DeviceError, autocast_dtype, describe, resolve_device
+    from guigen.core.devices import DeviceError, autocast_dtype, cpu_has_fast_bf16, describe, resolve_device
 
     try:
         device = resolve_device(args.device)  # a device that is not there: one line, before any timing
@@ -70,7 +76,7 @@ def main(argv=None):
             next(events)
         return args.steps * chars_per_step / (time.perf_counter() - t0)
 
-    ours = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench.safetensors")))
+    ours = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench.safetensors"), precision="fp32"))
 
     # the reference: the textbook loop, same model and batch, fresh random windows, no state carried
     torch.manual_seed(0)
@@ -97,7 +103,7 @@ def main(argv=None):
         plain_step()
     plain = args.steps * chars_per_step / (time.perf_counter() - t0)
     print(f"{args.layers}x{args.hidden} LSTM, batch {args.batch} x {args.seq_len}, {threads} threads, torch {torch.__version__}")
-    print(f"guigen Trainer        {ours:8,.0f} chars/s")
+    print(f"guigen Trainer        {ours:8,.0f} chars/s   (float32, as the plain loop)")
     print(f"plain PyTorch loop    {plain:8,.0f} chars/s")
     print(f"ratio                 {ours / plain:8.2f}")
     shaped, ceiling, flops, best = matmul_ceiling(args.batch, args.seq_len, 64, args.hidden, args.layers,
@@ -112,6 +118,15 @@ def main(argv=None):
     print(f"nn.LSTM alone         forward + backward {lstm_s * 1e3:.0f} ms a step, its products alone "
           f"{lstm_products_s * 1e3:.0f} ms: {lstm_products_s / lstm_s:.2f} of its ceiling (oneDNN's kernel, where "
           f"the step spends most of its time)")
+    if args.bf16 or cpu_has_fast_bf16():
+        half = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench-bf16.safetensors"), precision="bf16"))
+        half_shaped, _, _, half_best = matmul_ceiling(args.batch, args.seq_len, 64, args.hidden, args.layers,
+                                                     cfg.vocab_size, args.steps, torch.bfloat16)
+        print(f"bf16 mixed precision  {half:8,.0f} chars/s   {half / ours:.2f}x float32 "
+              f"({'what --precision auto picks on this CPU: it has AMX' if cpu_has_fast_bf16() else 'emulated: no AMX'}); "
+              f"{half / shaped:.2f} of the float32 ceiling")
+        print(f"  its own ceiling     {half_shaped:8,.0f} chars/s  (the same products in bf16, best "
+              f"{half_best / 1e9:,.0f} GFLOP/s): ratio {half / half_shaped:.2f}   (load: {loadavg()})")
     if args.device != "cpu":
         on_device = timed(Trainer(data, cfg, tcfg, Path("/tmp/guigen-bench-dev.safetensors"), device=device))
         epochs = 20 * len(data.train)  # the shipped recipe: 20 epochs over the training part
@@ -131,7 +146,7 @@ def loadavg() -> str:
         return "n/a"
 
 
-def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps):
+def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps, dtype=None):
     """Chars/s if a step took only its matrix products' time (each timed at its shape), chars/s if every
     product ran at the best rate measured (the ceiling), FLOPs per step, and that best FLOP/s.
 
@@ -144,7 +159,7 @@ def matmul_ceiling(batch, seq_len, embed, hidden, layers, vocab, reps):
     shapes += [(bt, hidden, vocab, 1), (bt, vocab, hidden, 1), (hidden, bt, vocab, 1)]  # head
     total, flops, best = 0.0, 0, 0.0
     for m, k, n, count in shapes:
-        t = mm_seconds(m, k, n, max(3, reps // 2))
+        t = mm_seconds(m, k, n, max(3, reps // 2), dtype=dtype)
         total += t * count
         flops += 2 * m * k * n * count
         best = max(best, 2 * m * k * n / t)
@@ -163,11 +178,13 @@ def lstm_shapes(batch, seq_len, embed, hidden, layers) -> list[tuple[int, int, i
     return shapes
 
 
-def mm_seconds(m, k, n, repeats, inner_max=200, flop_budget=2_000_000_000) -> float:
-    """Median seconds of one torch.mm of an (m, k) by a (k, n) matrix, over `repeats` timed loops."""
+def mm_seconds(m, k, n, repeats, inner_max=200, flop_budget=2_000_000_000, dtype=None) -> float:
+    """Median seconds of one torch.mm of an (m, k) by a (k, n) matrix (float32 unless dtype), over
+    `repeats` timed loops."""
     import torch
 
-    a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+    dtype = dtype or torch.float32
+    a, b, out = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype), torch.empty(m, n, dtype=dtype)
     inner = max(1, min(inner_max, flop_budget // (2 * m * k * n)))
     times = []
     for _ in range(repeats):
@@ -218,7 +235,7 @@ def _ddp_worker(rank, world, port, args, queue):
     data = text_data([args.text], 0.05, 0.05)
     cfg = ModelConfig(data.codec.num_classes, 64, args.hidden, args.layers, 0.2)
     trainer = Trainer(data, cfg, TrainConfig(seq_len=args.seq_len, batch=args.batch, epochs=1),
-                      Path(f"/tmp/guigen-bench-ddp-{os.getpid()}.safetensors"))
+                      Path(f"/tmp/guigen-bench-ddp-{os.getpid()}.safetensors"), precision="fp32")
     events = (ev for ev in trainer.run() if isinstance(ev, Progress))
     next(events), next(events)  # warm-up
     t0 = time.perf_counter()
@@ -266,13 +283,13 @@ def distillation(args, timed, cfg, tcfg, undistilled):
         part.write_text(args.text.read_text(encoding="utf-8")[: args.ahead_chars], encoding="utf-8")
         data = text_data([part], 0.05, 0.05, vocab=teachers[0].codec)
         tcfg = TrainConfig(**{**tcfg.__dict__, "teacher_weight": 0.8})
-        ahead = Trainer(data, cfg, tcfg, Path(tmp) / "a.safetensors")
+        ahead = Trainer(data, cfg, tcfg, Path(tmp) / "a.safetensors", precision="fp32")
         t0 = time.perf_counter()
         ahead.set_teachers(teachers)  # text: the teachers read the training part once, here
         pass_rate = len(data.train) / (time.perf_counter() - t0)
         with_ahead = timed(ahead)
         # as for music, whose tokens change every epoch: the teachers run beside the student
-        beside = Trainer(replace(data, same_every_epoch=False), cfg, tcfg, Path(tmp) / "b.safetensors")
+        beside = Trainer(replace(data, same_every_epoch=False), cfg, tcfg, Path(tmp) / "b.safetensors", precision="fp32")
         beside.set_teachers(teachers)
         with_beside = timed(beside)
     print(f"distillation from {args.teachers} teacher{'s' if args.teachers != 1 else ''} (the shipped 2x512 model):")

@@ -95,7 +95,7 @@ def test_train_dialog_trains_a_music_model(qtbot, tmp_path):
 
 
 def test_train_dialog_offers_the_devices_found(qtbot):
-    from guigen.core.devices import available_devices
+    from guigen.core.devices import available_devices, cpu_has_fast_bf16
 
     d = TrainDialog()
     qtbot.addWidget(d)
@@ -105,5 +105,6 @@ def test_train_dialog_offers_the_devices_found(qtbot):
     assert offered == ["auto", *found]
     if len(found) == 1:
         assert "no CUDA GPU found" in d.device.itemText(0)
+    assert ("bf16" in d.device.itemText(1)) == cpu_has_fast_bf16()  # the precision --precision auto takes there
     d.device.setCurrentIndex(1)
     assert d.job().device == "cpu"

@@ -120,9 +120,10 @@ def test_resume_messages_say_what_to_do(small_text, tmp_path, capsys):
 
 
 def test_two_gloo_processes_train_the_weights_of_one(small_text, tmp_path):
-    """torchrun with 2 CPU processes, each half of the batch's streams, gives one process's weights."""
+    """torchrun with 2 CPU processes, each half of the batch's streams, gives one process's weights (in
+    float32: bf16 products of half the streams round differently from those of all of them)."""
     one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
-    args = ["train", "text", str(small_text), "--epochs", "1", "--device", "cpu", *TINY]
+    args = ["train", "text", str(small_text), "--epochs", "1", "--device", "cpu", "--precision", "fp32", *TINY]
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
                           "--master-port", str(29500 + os.getpid() % 1000), "-m", "guigen", *args, "-o", str(two)],
                          capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
@@ -205,9 +206,39 @@ def test_eval_on_a_device_that_is_not_there_is_one_line(tiny_model_path, small_t
     assert main(["eval", "-m", str(tiny_model_path), str(small_text), "--device", "cpu"]) == 0
 
 
+def test_precision_auto_follows_the_cpu_and_is_recorded(small_text, tmp_path, capsys):
+    """--precision auto trains in bf16 on a CPU with AMX, else float32; the header says which, the model
+    file records it and holds float32 weights; a precision the device can't do is one line."""
+    import torch
+
+    from guigen.core.devices import autocast_dtype, cpu_has_fast_bf16
+    from guigen.core.modelfile import read_metadata
+
+    cpu = torch.device("cpu")
+    assert autocast_dtype(cpu, "auto") == (torch.bfloat16 if cpu_has_fast_bf16() else None)
+    assert autocast_dtype(cpu, "fp32") is None and autocast_dtype(cpu, "bf16") == torch.bfloat16
+    expected = "bf16" if cpu_has_fast_bf16() else "fp32"
+    for precision, name in (("auto", expected), ("fp32", "fp32"), ("bf16", "bf16")):
+        out = tmp_path / f"{precision}.safetensors"
+        assert main(["train", "text", str(small_text), "-o", str(out), "--epochs", "1", "--device", "cpu",
+                     "--precision", precision, *TINY]) == 0
+        err = capsys.readouterr().err
+        assert ("bf16 mixed precision" in err) == (name == "bf16") and ("float32)" in err) == (name == "fp32"), err
+        assert read_metadata(out)["training"]["precision"] == name
+        assert all(w.dtype == np.float32 for w in _weights(out).values())
+        assert main(["info", "-m", str(out)]) == 0
+        assert ("bf16 mixed precision" in capsys.readouterr().out) == (name == "bf16")
+    assert main(["train", "text", str(small_text), "-o", str(tmp_path / "x.safetensors"), "--device", "cpu",
+                 "--precision", "fp16", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "fp16 is for GPUs" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_mixed_precision_path_trains_saves_float32_and_resumes(alice_slice, tmp_path, monkeypatch, dtype):
-    """The GPU's mixed-precision code (autocast; float16 with a grad scaler), run on the CPU's autocast."""
+    """Mixed precision: bfloat16 as the CPU trains it (--precision bf16), and the GPU's float16 code (a grad
+    scaler) run on the CPU's autocast."""
     import torch
 
     from guigen.core import train as train_module
@@ -216,19 +247,20 @@ def test_mixed_precision_path_trains_saves_float32_and_resumes(alice_slice, tmp_
     from guigen.core.modelfile import load_model
     from guigen.core.train import EpochEnd, Trainer, TrainConfig
 
-    monkeypatch.setattr(train_module, "autocast_dtype", lambda device: getattr(torch, dtype))
-    if dtype == "float16":  # the CPU's LSTM has no float16 kernel: forward in bfloat16, the grad scaler as on a GPU
+    if dtype == "float16":
+        monkeypatch.setattr(train_module, "autocast_dtype", lambda device, precision: torch.float16)  # the CPU's LSTM has no float16 kernel: forward in bfloat16, the grad scaler as on a GPU
         monkeypatch.setattr(train_module, "autocast", lambda device, _dtype: torch.autocast("cpu", torch.bfloat16))
     data = text_data([alice_slice], val_frac=0.1)
     cfg = ModelConfig(data.codec.num_classes, embed=8, hidden=24, layers=1, dropout=0.0)
     out = tmp_path / "m.safetensors"
-    t = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=1, lr=1e-2, warmup=5), out)
-    assert (t.scaler is not None) == (dtype == "float16")
+    precision = "bf16" if dtype == "bfloat16" else "auto"
+    t = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=1, lr=1e-2, warmup=5), out, precision=precision)
+    assert t.amp == getattr(torch, dtype) and (t.scaler is not None) == (dtype == "float16")
     ends = [ev for ev in t.run() if isinstance(ev, EpochEnd)]
     assert np.isfinite(ends[0].val_loss) and ends[0].val_loss < np.log(data.codec.num_classes)
     model = load_model(out)
     assert all(w.dtype == np.float32 for w in model.weights.values())
-    t2 = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=2, lr=1e-2, warmup=5), out)
+    t2 = Trainer(data, cfg, TrainConfig(seq_len=32, batch=8, epochs=2, lr=1e-2, warmup=5), out, precision=precision)
     t2.load_checkpoint(t.ckpt)
     if dtype == "float16":
         assert t2.scaler.get_scale() == t.scaler.get_scale()

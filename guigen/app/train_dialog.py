@@ -37,24 +37,27 @@ def default_output(source: str) -> Path:
 
 
 class _DeviceProbe(QObject):
-    found = Signal(list)  # available_devices(), from a background thread
+    found = Signal(list, bool)  # available_devices() and cpu_has_fast_bf16(), from a background thread
 
     def start(self) -> None:
         def probe():
             try:
-                from guigen.core.devices import available_devices
+                from guigen.core.devices import available_devices, cpu_has_fast_bf16
 
-                self.found.emit(available_devices())
+                self.found.emit(available_devices(), cpu_has_fast_bf16())
             except Exception:  # no torch, a broken driver: the CPU it is
-                self.found.emit(["cpu"])
+                self.found.emit(["cpu"], False)
 
         threading.Thread(target=probe, name="device probe", daemon=True).start()
 
 
-def _device_label(device: str) -> str:
+def _device_label(device: str, fast_bf16: bool = False) -> str:
+    """The device in words, with the precision training uses there (--precision auto)."""
     if device.startswith("cuda"):
         return f"GPU {device} (CUDA, mixed precision)"
-    return "Apple GPU (MPS)" if device == "mps" else "CPU"
+    if device == "mps":
+        return "Apple GPU (MPS)"
+    return "CPU (bf16 mixed precision: this CPU has AMX)" if fast_bf16 else "CPU"
 
 
 class TrainDialog(QDialog):
@@ -146,10 +149,11 @@ class TrainDialog(QDialog):
         self._kind_changed()
         self._apply_preset()
 
-    def _devices_found(self, devices: list) -> None:
+    def _devices_found(self, devices: list, fast_bf16: bool) -> None:
         gpus = [d for d in devices if d.startswith("cuda")]
         auto = f"Automatic: {gpus[0]}" if gpus else "Automatic: the CPU (no CUDA GPU found)"
         self.device.setItemText(0, auto)
+        self.device.setItemText(self.device.findData("cpu"), _device_label("cpu", fast_bf16))
         for d in devices:
             if d != "cpu" and self.device.findData(d) < 0:
                 self.device.addItem(_device_label(d), d)

@@ -72,7 +72,8 @@ def _summary(info: dict) -> str:
             mins = (tr.get("train_seconds") or 0) / 60
             epochs = tr.get("epochs")
             plural = "" if epochs == 1 else "s"
-            lines.append(f"  training    {epochs} epoch{plural}, {tr['steps']:,} steps, {mins:.0f} min")
+            how = {"bf16": ", bf16 mixed precision", "fp16": ", fp16 mixed precision"}.get(tr.get("precision"), "")
+            lines.append(f"  training    {epochs} epoch{plural}, {tr['steps']:,} steps, {mins:.0f} min{how}")
         if tr.get("fine_tuned_from"):
             lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
         if tr.get("distilled_from"):

@@ -84,13 +84,53 @@ def resolve_device(spec: str | None = "auto", local_rank: int | None = None):
     return torch.device("cuda", index)
 
 
-def autocast_dtype(device):
-    """bfloat16 on GPUs that have it, else float16 (with a grad scaler); None (float32) elsewhere."""
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX): there bf16 training is
+    about twice as fast as float32 (benchmarks/training_speed.py). Elsewhere bf16 is emulated, slower."""
     import torch
 
-    if device.type != "cuda":
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, so looked up with care
+    try:
+        return bool(probe()) if probe is not None else False
+    except Exception:  # noqa: BLE001 - an unknown CPU is not a fast one
+        return False
+
+
+def autocast_dtype(device, precision: str = "auto"):
+    """The mixed precision of a training step: torch.bfloat16, torch.float16 or None (float32).
+
+    auto: bfloat16 on GPUs that have it, else float16 (with a grad scaler); bfloat16 on CPUs that
+    multiply it in hardware (AMX), else float32; float32 on MPS. An explicit choice the device
+    can't do is a DeviceError.
+    """
+    import torch
+
+    if precision not in PRECISION_CHOICES:
+        raise DeviceError(f"--precision must be one of {'|'.join(PRECISION_CHOICES)}, not {precision!r}")
+    kind = device.type
+    if precision == "fp32":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision == "auto":
+        if kind == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if kind == "cpu" and cpu_has_fast_bf16() else None
+    if kind == "mps":
+        raise DeviceError(f"--precision {precision}: GuiGen trains in float32 on MPS; use --precision fp32")
+    if kind == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise DeviceError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bfloat16; use fp16 or fp32")
+    if kind == "cpu" and precision == "fp16":
+        raise DeviceError("--precision fp16 is for GPUs; on the CPU use bf16 (fast on CPUs with AMX) or fp32")
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def precision_name(dtype) -> str:
+    """fp32, bf16 or fp16: what the --precision option calls a dtype from autocast_dtype."""
+    import torch
+
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
 def autocast(device, dtype):
@@ -102,10 +142,14 @@ def autocast(device, dtype):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def describe(device, dtype) -> str:
+def describe(device, dtype, threads: int | None = None) -> str:
+    """Where and how a run trains, in words: 'cpu (2 threads, bf16 mixed precision)'."""
     import torch
 
+    parts = []
     if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-        return f"{device} ({name}, {str(dtype).removeprefix('torch.')} mixed precision)"
-    return str(device)
+        parts.append(torch.cuda.get_device_name(device))
+    if threads:
+        parts.append(f"{threads} thread{'' if threads == 1 else 's'}")
+    parts.append(f"{precision_name(dtype)} mixed precision" if dtype is not None else "float32")
+    return f"{device} ({', '.join(parts)})"

@@ -266,7 +266,7 @@ _NUMBER = (int, float)
 TRAINING_TYPES = {  # the training summary's fields that info and the app show, and their types
     "data": (list, str), "data_chars": int, "split": dict, "steps": int, "epochs": int,
     "train_seconds": _NUMBER, "val_loss": _NUMBER, "val_bits": _NUMBER, "command": str,
-    "fine_tuned_from": str, "distilled_from": list, "train_config": dict,
+    "fine_tuned_from": str, "distilled_from": list, "train_config": dict, "precision": str,
 }
 
 

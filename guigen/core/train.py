@@ -4,11 +4,11 @@ The best model (by validation loss) is written after each epoch that improves it
 with optimizer state, schedule position and step counter is written atomically every few
 minutes and on request, so training resumes where it stopped. Both are safetensors files.
 
-The trainer runs on any torch device (mixed precision on GPUs) and, under torchrun, as one of
-several processes with DistributedDataParallel: each process trains its own share of the
-batch's streams and only the first writes files. The files hold the global state (float32 CPU
-tensors), so a model is the same whatever trained it and a checkpoint resumes with any number
-of processes. With dropout, each process draws its own masks (a seed per process), so runs with
+The trainer runs on any torch device, in mixed precision on GPUs and on CPUs with AMX (validation
+stays in float32), and, under torchrun, as one of several processes with DistributedDataParallel:
+each process trains its own share of the batch's streams and only the first writes files. The
+files hold the global state (float32 CPU tensors), so a model is the same whatever trained it
+and a checkpoint resumes with any number of processes. With dropout, each process draws its own masks (a seed per process), so runs with
 different numbers of processes agree in distribution, not bit for bit; without dropout they agree.
 """
 
@@ -28,7 +28,7 @@ from torch import nn
 from guigen.core import distributed
 from guigen.core.codec import codec_from_meta
 from guigen.core.data import DataError, TokenData, num_windows, stream_windows
-from guigen.core.devices import autocast, autocast_dtype
+from guigen.core.devices import autocast, autocast_dtype, precision_name
 from guigen.core.files import atomic_write_bytes
 from guigen.core.config import ModelConfig
 from guigen.core.model import LSTMModel
@@ -98,7 +98,7 @@ class Trainer:
     """Trains a model on TokenData; iterate run() for events, call save_checkpoint() to stop cleanly."""
 
     def __init__(self, data: TokenData, model_config: ModelConfig, config: TrainConfig, out: Path, extra_meta=None,
-                 device="cpu"):
+                 device="cpu", precision="auto"):
         self.data, self.config, self.out = data, config, Path(out)
         self.ckpt = checkpoint_path_for(self.out)
         self.extra_meta = extra_meta or {}
@@ -108,7 +108,7 @@ class Trainer:
         share = config.batch // self.world.size
         self.rows = range(self.world.rank * share, (self.world.rank + 1) * share)  # this process's streams
         self.device = torch.device(device)
-        self.amp = autocast_dtype(self.device)  # None: float32
+        self.amp = autocast_dtype(self.device, precision)  # None: float32
         # float16 needs its loss scaled so small gradients survive; bfloat16 has float32's range
         self.scaler = torch.amp.GradScaler(self.device.type) if self.amp == torch.float16 else None
         torch.manual_seed(config.seed)
@@ -205,15 +205,15 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> float:
-        """Mean loss per token on the validation tokens; with several processes each scores its share."""
+        """Mean loss per token on the validation tokens, in float32 whatever the training precision (the
+        score generation's float32 sees); with several processes each scores its share."""
         self.model.eval()
         total, count, state = 0.0, 0, None
         batch = max(1, min(self.config.batch, len(self.data.val) // (4 * self.config.seq_len)))
         rows = np.array_split(np.arange(batch), self.world.size)[self.world.rank]
         if len(rows):
             for x, y, _ in stream_windows(self.data.val, batch, 4 * self.config.seq_len, rows=rows):
-                with autocast(self.device, self.amp):
-                    logits, state = self.model(self._tensor(x), state)
+                logits, state = self.model(self._tensor(x), state)  # float32: the score generation sees
                 loss = nn.functional.cross_entropy(
                     logits.float().reshape(-1, logits.shape[-1]), self._tensor(y).reshape(-1), reduction="sum")
                 total += float(loss)
@@ -323,6 +323,7 @@ class Trainer:
             "steps": self.step,
             "epochs": self.epoch,
             "train_seconds": round(self.elapsed, 1),
+            "precision": precision_name(self.amp),  # of the last session's training steps
             "val_loss": self.best_val if math.isfinite(self.best_val) else None,
             "val_bits": self.best_val / LN2 if math.isfinite(self.best_val) else None,
             "history": self.history,
