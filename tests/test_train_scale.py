@@ -235,6 +235,22 @@ def test_precision_auto_follows_the_cpu_and_is_recorded(small_text, tmp_path, ca
     assert not (tmp_path / "x.safetensors").exists()
 
 
+def test_precision_on_a_cpu_without_amx(small_text, tmp_path, capsys, monkeypatch):
+    """Without bfloat16 hardware, auto is float32, and an explicit bf16 trains with a note that it is emulated."""
+    import torch
+
+    from guigen.core import devices
+
+    monkeypatch.setattr(devices, "cpu_has_fast_bf16", lambda: False)
+    assert devices.autocast_dtype(torch.device("cpu"), "auto") is None
+    for precision, note in (("auto", False), ("bf16", True)):
+        out = tmp_path / f"{precision}.safetensors"
+        assert main(["train", "text", str(small_text), "-o", str(out), "--epochs", "1", "--device", "cpu",
+                     "--precision", precision, *TINY]) == 0
+        err = capsys.readouterr().err
+        assert ("float32)" in err) == (precision == "auto") and ("bf16 is emulated here" in err) == note, err
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_mixed_precision_path_trains_saves_float32_and_resumes(alice_slice, tmp_path, monkeypatch, dtype):
     """Mixed precision: bfloat16 as the CPU trains it (--precision bf16), and the GPU's float16 code (a grad

@@ -49,7 +49,7 @@ def _common(p):
                         "else the CPU); the model file is the same either way")
     t.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
                    help="the arithmetic of the training steps (default auto: bf16 mixed precision on GPUs that have "
-                        "it, else fp16; bf16 on CPUs that multiply it in hardware (Intel AMX), about 2x faster there; "
+                        "it, else fp16; bf16 on CPUs that multiply it in hardware (Intel AMX), 1.5-2x faster there; "
                         "else fp32). Validation and the model file are float32 either way")
     t.add_argument("--force", action="store_true", help="replace an existing output model file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -258,7 +258,7 @@ def _run(args, out, device, world) -> int:
 def _prepare(args, out, device, world):
     """The trainer, set up from the data, the options and a checkpoint."""
     from guigen.core.config import ModelConfig
-    from guigen.core.devices import describe
+    from guigen.core.devices import cpu_has_fast_bf16, describe
     from guigen.core.train import Trainer, describe_size, set_threads
     from tqdm import tqdm
 
@@ -310,6 +310,9 @@ def _prepare(args, out, device, world):
     if args.resume:
         print(f"resuming at step {trainer.step:,} (epoch {trainer.epoch + 1})", file=sys.stderr)
     where = describe(device, trainer.amp, threads)
+    if device.type == "cpu" and trainer.amp is not None and not cpu_has_fast_bf16():
+        print("note: this CPU has no bfloat16 hardware (AMX); bf16 is emulated here and slower than "
+              "--precision fp32", file=sys.stderr)
     if world.size > 1:
         where += f", {world.size} processes of {train_cfg.batch // world.size} streams each"
     print(f"model: {model_cfg.layers}x{model_cfg.hidden} LSTM, embed {model_cfg.embed}, "
