@@ -151,7 +151,9 @@ class TrainDialog(QDialog):
 
     def _devices_found(self, devices: list, fast_bf16: bool) -> None:
         gpus = [d for d in devices if d.startswith("cuda")]
-        auto = f"Automatic: {gpus[0]}" if gpus else "Automatic: the CPU (no CUDA GPU found)"
+        auto = (f"Automatic: {gpus[0]}" if gpus else
+                "Automatic: the CPU, in bf16 (it has AMX; no CUDA GPU found)" if fast_bf16 else
+                "Automatic: the CPU (no CUDA GPU found)")
         self.device.setItemText(0, auto)
         self.device.setItemText(self.device.findData("cpu"), _device_label("cpu", fast_bf16))
         for d in devices:
