@@ -35,6 +35,7 @@ class LSTMModel(nn.Module):
             zeros = x.new_zeros(layers, x.shape[0], hidden)
             state = (zeros, zeros)
         hs, cs = [], []
+        # torch._VF.lstm is what nn.LSTM.forward calls; here one layer at a time, on the same parameters
         weights = self.lstm._flat_weights  # layer l: w_ih, w_hh, b_ih, b_hh at 4l..4l+3
         for layer in range(layers):
             x, h, c = torch._VF.lstm(x, (state[0][layer : layer + 1], state[1][layer : layer + 1]),
