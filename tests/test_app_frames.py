@@ -89,11 +89,16 @@ def music_window(qtbot, tmp_path, music_model):
     yield from open_window(qtbot, tmp_path, music_model)
 
 
-def stream(qtbot, w, tokens: int):
+def stream_until(qtbot, w, seen: list, n: int = 3):
+    """Stream a long sample until `seen` (filled by the test's hooks) has n entries, then stop it.
+    Waiting on what was seen, not on a sample's length, keeps the test the same on a fast machine,
+    where a short sample ends within two or three frames."""
     w.seed.setValue(1)
-    w.length.setValue(tokens)
-    w.generate()  # from a fresh window (idle): stopped means this sample ran and ended
-    qtbot.waitUntil(lambda: w.state == "stopped", timeout=60_000)
+    w.length.setValue(200_000)
+    w.generate()  # from a fresh window (idle)
+    qtbot.waitUntil(lambda: len(seen) >= n, timeout=30_000)
+    w.generation.send("stop")
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
 
 
 def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, text_window):
@@ -143,10 +148,10 @@ def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
         original()
 
     roll._redraw = redraw
-    stream(qtbot, w, 1200)
+    stream_until(qtbot, w, redraws, 4)
     roll._redraw = original
     during = redraws
-    assert len(during) >= 3, redraws
+    assert len(during) >= 4, redraws
     assert {TURNS[p] for p in during} == {"output"}, redraws  # the roll is redrawn on its own turns only
     assert all(TURNS[f[0]] == "update" for f in frames if f[1])  # the distribution on others
     # the whole sample is drawn once it stops: the roll shows every token
@@ -250,10 +255,11 @@ def test_text_arrives_on_the_outputs_turns_and_all_of_it_once_stopped(qtbot, tex
 
     view._show_pending = show
     w._test_paints = Paints({"histogram": w.histogram.plot, "curve": w.curve.plot})
-    stream(qtbot, w, 3000)
+    stream_until(qtbot, w, shown_in, 4)
     view._show_pending = original
-    assert len(shown_in) >= 3 and {TURNS[p] for p in shown_in} == {"output"}, shown_in
-    assert view.toPlainText() == view.text() and len(view.chars) == 3000  # nothing held back at the end
+    assert len(shown_in) >= 4 and {TURNS[p] for p in shown_in} == {"output"}, shown_in
+    count = w.generation.worker.generator.count
+    assert view.toPlainText() == view.text() and len(view.chars) == count  # nothing held back at the end
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +339,12 @@ def test_going_on_after_the_model_ended_the_piece_takes_the_end_back(qtbot, musi
     qtbot.waitUntil(lambda: w.state == "paused" and roll.tokens[-1] == NEW_NOTE + 72, timeout=TIMEOUT)
     assert gen.count == count and END not in roll.tokens  # the END gave way to the note
     assert any(n.pitch == 72 and n.start == steps for n in roll.notes)  # it shows, where the piece was
+    states = []
+    w.state_changed.connect(states.append)
     w.length.setValue(30)
     w.generate()  # resume
-    qtbot.waitUntil(lambda: w.state in ("stopped", "paused") and gen.count >= count + 30, timeout=TIMEOUT)
+    # the worker's count runs ahead of what the window has received, and the window stays "paused"
+    # until the worker's "running" arrives: wait for the window to have seen the run end
+    qtbot.waitUntil(lambda: "running" in states and w.state in ("stopped", "paused")
+                    and gen.count >= count + 30 and len(roll.tokens) == gen.count, timeout=TIMEOUT)
     assert roll.steps > steps  # what came after shows too
