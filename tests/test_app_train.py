@@ -110,3 +110,34 @@ def test_train_dialog_offers_the_devices_found(qtbot):
         assert ("bf16" in d.device.itemText(0)) == cpu_has_fast_bf16()
     d.device.setCurrentIndex(1)
     assert d.job().device == "cpu"
+
+
+@pytest.mark.parametrize("palette", ["light", "dark"])
+def test_loss_plot_follows_the_palette(qtbot, palette):
+    """The loss plot was drawn white whatever the palette: it now takes the window's, and switches
+    with it, axes, legend and lines readable on its background."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from guigen.app import theme
+
+    app = QApplication.instance()
+    old_style, old_palette = app.style().name(), app.palette()
+    d = TrainDialog()
+    qtbot.addWidget(d)
+    try:
+        theme.apply(app, palette)
+        qtbot.waitUntil(lambda: theme.is_dark(d.palette()) == (palette == "dark"), timeout=app_helpers.TIMEOUT)
+        background = d.plot.backgroundBrush().color()
+        assert theme.is_dark(d.palette()) == (background.lightness() < 128)
+        assert background == d.palette().color(d.palette().ColorRole.Base)
+        for name in ("left", "bottom"):
+            assert theme.contrast(d.plot.getAxis(name).textPen().color(), background) >= 4.5, name
+        for _, label in d.legend.items:
+            colour = pg.mkColor(label.opts["color"])  # what its text's style is written with
+            assert colour.name() in label.item.toHtml() and theme.contrast(colour, background) >= 4.5, label.text
+        for curve in (d.train_curve, d.val_curve):
+            assert theme.contrast(curve.opts["pen"].color(), background) >= 3.0  # a line, not text: 3:1
+    finally:
+        app.setStyle(old_style)
+        app.setPalette(old_palette)

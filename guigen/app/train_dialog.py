@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from guigen.app import theme
 from guigen.app.workers import TrainJob, TrainWorker
 
 # name: (layers, hidden, embed, dropout, epochs, batch, seq_len); "how long" is for ~1 MB of text on a laptop
@@ -121,14 +122,14 @@ class TrainDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
         self.eta = QLabel("Pick a text file and press Train.")
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setLabel("left", "loss (bits per token)")
         self.plot.setLabel("bottom", "step")
-        self.plot.addLegend(labelTextColor="k")
+        self.legend = self.plot.addLegend(offset=(-10, 5))  # top right: a loss curve starts high at the left
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.train_curve = self.plot.plot([], [], pen=pg.mkPen((70, 130, 200), width=1.5), name="training")
-        self.val_curve = self.plot.plot([], [], pen=pg.mkPen((230, 120, 20), width=2), symbol="o", symbolSize=7,
-                                        symbolBrush=(230, 120, 20), name="validation")
+        self.train_curve = self.plot.plot([], [], name="training")
+        self.val_curve = self.plot.plot([], [], symbol="o", symbolSize=7, name="validation")
+        self._restyle()
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton("Train", QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton("Stop && Save Checkpoint", QDialogButtonBox.ButtonRole.ActionRole)
@@ -148,6 +149,28 @@ class TrainDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._apply_preset()
+
+    def _restyle(self) -> None:
+        """The loss plot in the window's palette, light or dark (pyqtgraph draws its own colours)."""
+        c = theme.plot_colours(self.palette())
+        self.plot.setBackground(c["background"])
+        for name in ("bottom", "left"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(pg.mkPen(c["text"]))
+            axis.setTextPen(pg.mkPen(c["text"]))
+        self.train_curve.setPen(pg.mkPen(c["bar"], width=1.5))
+        self.val_curve.setPen(pg.mkPen(c["chosen"], width=2))
+        self.val_curve.setSymbolBrush(pg.mkBrush(c["chosen"]))
+        self.val_curve.setSymbolPen(pg.mkPen(c["chosen"]))
+        self.legend.setLabelTextColor(c["text"])
+        for _, label in self.legend.items:  # setLabelTextColor alone leaves the drawn text as it was
+            label.setText(label.text, color=c["text"])
+        self.legend.setBrush(pg.mkBrush(c["background"]))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
 
     def _devices_found(self, devices: list, fast_bf16: bool) -> None:
         gpus = [d for d in devices if d.startswith("cuda")]
