@@ -141,3 +141,62 @@ def test_loss_plot_follows_the_palette(qtbot, palette):
     finally:
         app.setStyle(old_style)
         app.setPalette(old_palette)
+
+
+def test_train_dialog_trains_from_a_prepared_folder(qtbot, tmp_path, small_text):
+    """A folder made by `guigen prepare` is training data too: its kind is taken from the manifest
+    (and fixed), the dialog says what it holds, and the model trains from the shards."""
+    from guigen.cli import main
+    from guigen.core.modelfile import load_model
+
+    shards = tmp_path / "shards"
+    assert main(["prepare", "text", str(small_text), "-o", str(shards), "--quiet"]) == 0
+    out = tmp_path / "prepared.safetensors"
+    d = tiny_dialog(qtbot, None, shards, out)
+    assert isinstance(d.prepared, dict) and d.kind.currentData() == "text" and not d.kind.isEnabled()
+    assert "Prepared by guigen prepare" in d.eta.text() and "1 files" in d.eta.text()
+    job = d.job()
+    assert job.data == str(shards) and job.sources == []
+    with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
+        assert d.start(confirm=False)
+    assert sig.args == [str(out), "done"], getattr(d, "last_message", "")
+    model = load_model(out)
+    assert "prepared by guigen prepare" in model.training["data"][0], model.training.get("data")
+    d.source.setText(str(small_text))  # back to a file: the kind is the user's to choose again
+    assert d.prepared is None and d.kind.isEnabled() and d.job().data is None
+
+
+def test_train_dialog_prepared_music_takes_its_encoding(qtbot, tmp_path):
+    pytest.importorskip("guigen.music.dataset")
+    import shutil
+
+    chorales = sorted((ALICE.parents[1] / "midi" / "jsb_chorales" / "train").glob("*.mid"))[:12]
+    if not chorales:
+        pytest.skip("no chorales")
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for f in chorales:
+        shutil.copy(f, folder)
+    from guigen.cli import main
+
+    shards = tmp_path / "shards"
+    assert main(["prepare", "music", str(folder), "-o", str(shards), "--encoding", "melody", "--quiet"]) == 0
+    d = tiny_dialog(qtbot, None, shards, tmp_path / "m.safetensors")
+    assert d.kind.currentData() == "melody" and not d.kind.isEnabled() and not d.one_key.isEnabled()
+    d.resize(800, 600)
+    d.show()
+    qtbot.wait(50)
+    assert d.width() == 800 and "melody" in d.eta.text()  # the long description wraps, the dialog keeps its size
+    with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
+        assert d.start(confirm=False)
+    assert sig.args[1] == "done", getattr(d, "last_message", "")
+
+
+def test_train_dialog_says_why_a_broken_manifest_cannot_train(qtbot, tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    d = tiny_dialog(qtbot, None, folder, tmp_path / "x.safetensors")
+    assert isinstance(d.prepared, str) and "manifest" in d.eta.text()
+    assert not d.start(confirm=False)
+    assert "not a readable manifest" in d.last_message

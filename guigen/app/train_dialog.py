@@ -1,4 +1,5 @@
-"""The Train dialog: a new model from a text file (or a MIDI folder), with live loss curves.
+"""The Train dialog: a new model from a text file, a MIDI folder or a folder made by `guigen prepare`,
+with live loss curves.
 
 Training runs in a TrainWorker thread (torch is imported there, not before). Cancel stops at
 the next step and writes a checkpoint; "continue" picks it up again. The finished model opens.
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from guigen.app import theme
+from guigen.core.shards import MANIFEST
 from guigen.app.workers import TrainJob, TrainWorker
 
 # name: (layers, hidden, embed, dropout, epochs, batch, seq_len); "how long" is for ~1 MB of text on a laptop
@@ -70,6 +72,7 @@ class TrainDialog(QDialog):
         self.setWindowTitle("Train a New Model")
         self.resize(720, 620)
         self.thread = self.worker = None
+        self.prepared = None  # the source's manifest when it is a folder made by guigen prepare
         self.history: list[tuple[int, float]] = []  # (step, training loss)
         self.val: list[tuple[int, float]] = []
         self.kind = QComboBox()
@@ -122,6 +125,7 @@ class TrainDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
         self.eta = QLabel("Pick a text file and press Train.")
+        self.eta.setWordWrap(True)  # a prepared corpus is described at length; the dialog keeps its width
         self.plot = pg.PlotWidget()
         self.plot.setLabel("left", "loss (bits per token)")
         self.plot.setLabel("bottom", "step")
@@ -185,7 +189,7 @@ class TrainDialog(QDialog):
 
     def _kind_changed(self) -> None:
         text = self.kind.currentData() == "text"
-        self.source.setPlaceholderText("a UTF-8 text file" if text else "a folder of MIDI files")
+        self.source.setPlaceholderText(("a UTF-8 text file" if text else "a folder of MIDI files") + ", or a folder made by guigen prepare")
         self.one_key.setEnabled(not text)
         if self.eta.text().startswith("Pick "):  # before any training: say what to pick
             self.eta.setText(f"Pick {'a text file' if text else 'a folder of MIDI files'} and press Train.")
@@ -200,12 +204,40 @@ class TrainDialog(QDialog):
     def _source_changed(self, text: str) -> None:
         if text and not self.output.isModified():
             self.output.setText(str(default_output(text)))
+        was, self.prepared = self.prepared, _prepared(text)
+        # a corpus from `guigen prepare` fixed its kind, encoding and key when it was prepared
+        self.kind.setEnabled(self.prepared is None)
+        if self.prepared is None:
+            if was is not None:  # back to files: the choices as the user left them
+                self.one_key.setChecked(self._one_key_before)
+                self.eta.setText("Pick ")
+            self._kind_changed()
+            return
+        if was is None:
+            self._one_key_before = self.one_key.isChecked()
+        manifest = self.prepared
+        if isinstance(manifest, str):  # a manifest that can't be read
+            self.eta.setText(f"Prepared data? {manifest}")
+            return
+        kind = "text" if manifest["kind"] == "text" else manifest["codec"].get("encoding")
+        if self.kind.findData(kind) >= 0:
+            self.kind.setCurrentIndex(self.kind.findData(kind))
+        self.one_key.setEnabled(False)
+        self.one_key.setChecked(manifest["kind"] == "music" and manifest["codec"].get("transpose_to_key") is not None)
+        counts = manifest.get("counts", {})
+        self.eta.setText(f"Prepared by guigen prepare: {counts.get('tokens', 0):,} tokens from "
+                         f"{counts.get('used', 0):,} files; {manifest.get('describe', '')}")
 
     def _browse_source(self) -> None:
+        # a prepared corpus is a folder: it is picked by its manifest.json, in either dialog's way
         if self.kind.currentData() == "text":
-            path, _ = QFileDialog.getOpenFileName(self, "Training Text", str(Path.home()), "Text (*.txt);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Training Text", str(Path.home()),
+                                                  "Text (*.txt);;Prepared by guigen prepare (manifest.json);;All files (*)")
+            if Path(path).name == MANIFEST:
+                path = str(Path(path).parent)
         else:
-            path = QFileDialog.getExistingDirectory(self, "Folder of MIDI Files", str(Path.home()))
+            path = QFileDialog.getExistingDirectory(self, "Folder of MIDI Files (or Prepared by guigen prepare)",
+                                                    str(Path.home()))
         if path:
             self.source.setText(path)
 
@@ -219,18 +251,23 @@ class TrainDialog(QDialog):
     # -- running ----------------------------------------------------------------------------
     def job(self) -> TrainJob:
         _l, _h, _e, dropout, _ep, batch, seq_len = PRESETS[self.preset.currentText()]
+        prepared = isinstance(self.prepared, dict)
         return TrainJob(
-            kind=self.kind.currentData(), sources=[self.source.text()], out=self.output.text(),
+            kind=self.kind.currentData(), sources=[] if prepared else [self.source.text()], out=self.output.text(),
             sizes={"layers": self.layers.value(), "hidden": self.hidden.value(), "embed": self.embed.value(),
                    "dropout": dropout if self.layers.value() > 1 else 0.0},
             train={"epochs": self.epochs.value(), "batch": batch, "seq_len": seq_len},
             resume=self.resume.isChecked(), to_key=0 if self.one_key.isChecked() else None,
-            device=self.device.currentData())
+            device=self.device.currentData(), data=self.source.text() if prepared else None)
 
     def start(self, confirm: bool = True) -> bool:
         job = self.job()
-        if not job.sources[0] or not Path(job.sources[0]).exists():
-            self._message("Choose the training data first: a text file, or a folder of MIDI files.")
+        if isinstance(self.prepared, str):
+            self._message(f"{self.source.text()}: {self.prepared}")
+            return False
+        if job.data is None and (not job.sources[0] or not Path(job.sources[0]).exists()):
+            self._message("Choose the training data first: a text file, a folder of MIDI files, "
+                          "or a folder made by guigen prepare.")
             return False
         if not job.out.endswith(".safetensors"):
             self._message("The model file must end in .safetensors.")
@@ -324,6 +361,21 @@ class TrainDialog(QDialog):
             self.thread.quit()
             self.thread.wait(60000)
         super().closeEvent(event)
+
+
+def _prepared(source: str):
+    """A folder made by `guigen prepare`: its manifest (a dict), or why it can't be read (a str);
+    None for anything else."""
+    from guigen.core.data import DataError
+    from guigen.core.shards import read_manifest
+
+    folder = Path(source) if source else None
+    if folder is None or not (folder / MANIFEST).is_file():
+        return None
+    try:
+        return read_manifest(folder)
+    except DataError as e:
+        return str(e)
 
 
 def _row(*widgets) -> QWidget:

@@ -486,6 +486,7 @@ class TrainJob:
     resume: bool = False  # continue from out's checkpoint if there is one
     to_key: int | None = 0  # music: the key every piece is moved to (0 = C); None: polyphony transposed instead
     device: str = "auto"  # auto|cpu|cuda:N|mps, as guigen train --device
+    data: str | None = None  # a folder made by guigen prepare, instead of sources (as guigen train --data)
 
 
 class TrainWorker(QObject):
@@ -516,6 +517,10 @@ class TrainWorker(QObject):
                 self.lock.release()
 
     def _make_data(self):
+        if self.job.data is not None:  # prepared shards: kind, encoding and key were fixed by guigen prepare
+            from guigen.core.shards import music_shard_data, text_shard_data
+
+            return (text_shard_data if self.job.kind == "text" else music_shard_data)(self.job.data)
         if self.job.kind == "text":
             from guigen.core.data import text_data
 
