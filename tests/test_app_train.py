@@ -20,6 +20,21 @@ def small_text(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def chorale_folder(tmp_path_factory):
+    """A folder of 12 Bach chorales."""
+    pytest.importorskip("guigen.music.dataset")
+    import shutil
+
+    chorales = sorted((ALICE.parents[1] / "midi" / "jsb_chorales" / "train").glob("*.mid"))[:12]
+    if not chorales:
+        pytest.skip("no chorales")
+    folder = tmp_path_factory.mktemp("midi")
+    for f in chorales:
+        shutil.copy(f, folder)
+    return folder
+
+
 def tiny_dialog(qtbot, parent, text, out, epochs=1):
     d = TrainDialog(parent)
     qtbot.addWidget(d)
@@ -71,17 +86,8 @@ def test_train_dialog_asks_for_data(qtbot):
     assert "training data" in d.last_message
 
 
-def test_train_dialog_trains_a_music_model(qtbot, tmp_path):
-    pytest.importorskip("guigen.music.dataset")
-    import shutil
-
-    chorales = sorted((ALICE.parents[1] / "midi" / "jsb_chorales" / "train").glob("*.mid"))[:12]
-    if not chorales:
-        pytest.skip("no chorales")
-    folder = tmp_path / "midi"
-    folder.mkdir()
-    for f in chorales:
-        shutil.copy(f, folder)
+def test_train_dialog_trains_a_music_model(qtbot, tmp_path, chorale_folder):
+    folder = chorale_folder
     out = tmp_path / "bach.safetensors"
     d = tiny_dialog(qtbot, None, folder, out)
     d.kind.setCurrentIndex(d.kind.findData("polyphony"))
@@ -166,17 +172,8 @@ def test_train_dialog_trains_from_a_prepared_folder(qtbot, tmp_path, small_text)
     assert d.prepared is None and d.kind.isEnabled() and d.job().data is None
 
 
-def test_train_dialog_prepared_music_takes_its_encoding(qtbot, tmp_path):
-    pytest.importorskip("guigen.music.dataset")
-    import shutil
-
-    chorales = sorted((ALICE.parents[1] / "midi" / "jsb_chorales" / "train").glob("*.mid"))[:12]
-    if not chorales:
-        pytest.skip("no chorales")
-    folder = tmp_path / "midi"
-    folder.mkdir()
-    for f in chorales:
-        shutil.copy(f, folder)
+def test_train_dialog_prepared_music_takes_its_encoding(qtbot, tmp_path, chorale_folder):
+    folder = chorale_folder
     from guigen.cli import main
 
     shards = tmp_path / "shards"

@@ -62,6 +62,20 @@ def plot_colours(palette: QPalette | None = None) -> dict[str, QColor]:
     }
 
 
+def style_plot(plot, c: dict, axes, legend=None) -> None:
+    """A pyqtgraph plot's background, axes and legend text in plot_colours `c`."""
+    import pyqtgraph as pg
+
+    plot.setBackground(c["background"])
+    for axis in axes:
+        axis.setPen(pg.mkPen(c["text"]))
+        axis.setTextPen(pg.mkPen(c["text"]))
+    if legend is not None:
+        legend.setLabelTextColor(c["text"])
+        for _, label in legend.items:  # setLabelTextColor alone leaves the drawn text as it was
+            label.setText(label.text, color=c["text"])
+
+
 def dark_palette() -> QPalette:
     """A dark palette in the manner of Fusion's dark scheme."""
     p = QPalette()

@@ -157,18 +157,11 @@ class TrainDialog(QDialog):
     def _restyle(self) -> None:
         """The loss plot in the window's palette, light or dark (pyqtgraph draws its own colours)."""
         c = theme.plot_colours(self.palette())
-        self.plot.setBackground(c["background"])
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen(c["text"]))
-            axis.setTextPen(pg.mkPen(c["text"]))
+        theme.style_plot(self.plot, c, (self.plot.getAxis("bottom"), self.plot.getAxis("left")), self.legend)
         self.train_curve.setPen(pg.mkPen(c["bar"], width=1.5))
         self.val_curve.setPen(pg.mkPen(c["chosen"], width=2))
         self.val_curve.setSymbolBrush(pg.mkBrush(c["chosen"]))
         self.val_curve.setSymbolPen(pg.mkPen(c["chosen"]))
-        self.legend.setLabelTextColor(c["text"])
-        for _, label in self.legend.items:  # setLabelTextColor alone leaves the drawn text as it was
-            label.setText(label.text, color=c["text"])
         self.legend.setBrush(pg.mkBrush(c["background"]))
 
     def changeEvent(self, event) -> None:

@@ -348,10 +348,7 @@ class Histogram(QWidget):
     # -- palette ----------------------------------------------------------------------------
     def _restyle(self) -> None:
         c = self._colours = theme.plot_colours(self.palette())
-        self.plot.setBackground(c["background"])
-        for axis in (self.axis, self.left_axis):
-            axis.setPen(pg.mkPen(c["text"]))
-            axis.setTextPen(pg.mkPen(c["text"]))
+        theme.style_plot(self.plot, c, (self.axis, self.left_axis), self.legend)
         self.bars.setOpts(brush=pg.mkBrush(c["bar"]))  # what the legend's swatch shows
         self.raw_bars.setOpts(pen=pg.mkPen(c["raw"], width=1.5, style=Qt.PenStyle.DashLine))
         self.cut.setPen(pg.mkPen(c["cut"], width=1.5, style=Qt.PenStyle.DashLine))
@@ -361,9 +358,6 @@ class Histogram(QWidget):
         self.cut.label.setColor(c["cut"])
         self.rest_text.setColor(c["text"])
         self.empty_text.setColor(c["text"])
-        self.legend.setLabelTextColor(c["text"])
-        for _, label in self.legend.items:  # setLabelTextColor alone leaves the drawn text as it was
-            label.setText(label.text, color=c["text"])
         self.legend.setBrush(pg.mkBrush(c["background"]))
         if self.probs is not None:
             self._draw()

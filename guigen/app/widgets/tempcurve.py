@@ -94,11 +94,7 @@ class TemperatureCurve(QWidget):
 
     def _restyle(self) -> None:
         c = theme.plot_colours(self.palette())
-        self.plot.setBackground(c["background"])
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen(c["text"]))
-            axis.setTextPen(pg.mkPen(c["text"]))
+        theme.style_plot(self.plot, c, (self.plot.getAxis("bottom"), self.plot.getAxis("left")))
         self.line.setPen(pg.mkPen(c["bar"], width=2))
         self.dial_marker.setSymbolBrush(pg.mkBrush(c["marker"]))
         self.dial_marker.setSymbolPen(pg.mkPen(c["marker"]))
