@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from guigen.app import theme
-from guigen.core.shards import MANIFEST
 from guigen.app.workers import TrainJob, TrainWorker
+from guigen.core.data import DataError
+from guigen.core.shards import MANIFEST, read_manifest
 
 # name: (layers, hidden, embed, dropout, epochs, batch, seq_len); "how long" is for ~1 MB of text on a laptop
 PRESETS = {
@@ -182,7 +183,8 @@ class TrainDialog(QDialog):
 
     def _kind_changed(self) -> None:
         text = self.kind.currentData() == "text"
-        self.source.setPlaceholderText(("a UTF-8 text file" if text else "a folder of MIDI files") + ", or a folder made by guigen prepare")
+        self.source.setPlaceholderText(("a UTF-8 text file" if text else "a folder of MIDI files")
+                                       + ", or a folder made by guigen prepare")
         self.one_key.setEnabled(not text)
         if self.eta.text().startswith("Pick "):  # before any training: say what to pick
             self.eta.setText(f"Pick {'a text file' if text else 'a folder of MIDI files'} and press Train.")
@@ -359,9 +361,6 @@ class TrainDialog(QDialog):
 def _prepared(source: str):
     """A folder made by `guigen prepare`: its manifest (a dict), or why it can't be read (a str);
     None for anything else."""
-    from guigen.core.data import DataError
-    from guigen.core.shards import read_manifest
-
     folder = Path(source) if source else None
     if folder is None or not (folder / MANIFEST).is_file():
         return None

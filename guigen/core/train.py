@@ -8,8 +8,9 @@ The trainer runs on any torch device, in mixed precision on GPUs and on CPUs wit
 stays in float32), and, under torchrun, as one of several processes with DistributedDataParallel:
 each process trains its own share of the batch's streams and only the first writes files. The
 files hold the global state (float32 CPU tensors), so a model is the same whatever trained it
-and a checkpoint resumes with any number of processes. With dropout, each process draws its own masks (a seed per process), so runs with
-different numbers of processes agree in distribution, not bit for bit; without dropout they agree.
+and a checkpoint resumes with any number of processes. With dropout, each process draws its own
+masks (a seed per process), so runs with different numbers of processes agree in distribution,
+not bit for bit; without dropout they agree.
 """
 
 from __future__ import annotations
