@@ -160,7 +160,7 @@ def test_train_dialog_trains_from_a_prepared_folder(qtbot, tmp_path, small_text)
     out = tmp_path / "prepared.safetensors"
     d = tiny_dialog(qtbot, None, shards, out)
     assert isinstance(d.prepared, dict) and d.kind.currentData() == "text" and not d.kind.isEnabled()
-    assert "Prepared by guigen prepare" in d.eta.text() and "1 files" in d.eta.text()
+    assert "Prepared by guigen prepare" in d.eta.text() and "from 1 file;" in d.eta.text()
     job = d.job()
     assert job.data == str(shards) and job.sources == []
     with qtbot.waitSignal(d.finished_training, timeout=120_000) as sig:
@@ -197,3 +197,19 @@ def test_train_dialog_says_why_a_broken_manifest_cannot_train(qtbot, tmp_path):
     assert isinstance(d.prepared, str) and "manifest" in d.eta.text()
     assert not d.start(confirm=False)
     assert "not a readable manifest" in d.last_message
+
+
+def test_train_dialog_refuses_a_prepared_encoding_it_does_not_offer(qtbot, tmp_path, small_text):
+    import json
+
+    from guigen.cli import main
+
+    shards = tmp_path / "shards"
+    assert main(["prepare", "text", str(small_text), "-o", str(shards), "--quiet"]) == 0
+    manifest = json.loads((shards / "manifest.json").read_text(encoding="utf-8"))
+    manifest["kind"], manifest["codec"] = "music", {"kind": "music", "encoding": "drums"}  # a later version's
+    (shards / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    d = tiny_dialog(qtbot, None, shards, tmp_path / "x.safetensors")
+    assert isinstance(d.prepared, str) and "drums" in d.eta.text()
+    assert not d.start(confirm=False)
+    assert "can't train" in d.last_message

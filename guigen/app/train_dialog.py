@@ -211,17 +211,20 @@ class TrainDialog(QDialog):
         if was is None:
             self._one_key_before = self.one_key.isChecked()
         manifest = self.prepared
-        if isinstance(manifest, str):  # a manifest that can't be read
+        if isinstance(manifest, dict):
+            kind = "text" if manifest["kind"] == "text" else manifest["codec"].get("encoding")
+            if self.kind.findData(kind) < 0:  # an encoding this dialog does not offer
+                self.prepared = manifest = f"it holds prepared {kind} data, which this dialog can't train"
+        if isinstance(manifest, str):  # a manifest that can't be read or used
             self.eta.setText(f"Prepared data? {manifest}")
             return
-        kind = "text" if manifest["kind"] == "text" else manifest["codec"].get("encoding")
-        if self.kind.findData(kind) >= 0:
-            self.kind.setCurrentIndex(self.kind.findData(kind))
+        self.kind.setCurrentIndex(self.kind.findData(kind))
         self.one_key.setEnabled(False)
         self.one_key.setChecked(manifest["kind"] == "music" and manifest["codec"].get("transpose_to_key") is not None)
         counts = manifest.get("counts", {})
+        files = counts.get("used", 0)
         self.eta.setText(f"Prepared by guigen prepare: {counts.get('tokens', 0):,} tokens from "
-                         f"{counts.get('used', 0):,} files; {manifest.get('describe', '')}")
+                         f"{files:,} file{'' if files == 1 else 's'}; {manifest.get('describe', '')}")
 
     def _browse_source(self) -> None:
         # a prepared corpus is a folder: it is picked by its manifest.json, in either dialog's way
