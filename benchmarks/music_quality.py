@@ -35,7 +35,7 @@ from guigen.music.midi import read_midi
 from guigen.music.voices import split_voices
 
 STEPS = 128
-TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "jsb_chorales" / "test"
+TEST = Path(__file__).resolve().parents[1] / "data" / "midi" / "jsb_chorales" / "test"
 
 
 def summary(label: str, pieces: list[dict]) -> dict:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = ROOT.parent / "shared" / "data" / "text" / "tinyshakespeare.txt"
+TEXT = ROOT / "data" / "text" / "tinyshakespeare.txt"
 POLICIES = {
     "never spin (OMP_WAIT_POLICY=PASSIVE)": {"OMP_WAIT_POLICY": "PASSIVE"},
     "short spin (GOMP_SPINCOUNT=1000, guigen's)": {"GOMP_SPINCOUNT": "1000"},

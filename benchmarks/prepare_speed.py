@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data"
 CHORALES = DATA / "midi" / "jsb_chorales"
 TEXT = DATA / "text" / "tinyshakespeare.txt"
 

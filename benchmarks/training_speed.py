@@ -23,7 +23,7 @@ from guigen.core.devices import set_openmp_waiting  # torch-free
 
 set_openmp_waiting()  # as `guigen train` does, before torch loads
 
-DEFAULT_TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"
+DEFAULT_TEXT = Path(__file__).resolve().parents[1] / "data" / "text" / "tinyshakespeare.txt"
 
 
 def main(argv=None):

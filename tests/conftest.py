@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data"
 ALICE = DATA / "text" / "alice_in_wonderland.txt"
 SHAKESPEARE = DATA / "text" / "tinyshakespeare.txt"
 CHORALES = DATA / "midi" / "jsb_chorales"

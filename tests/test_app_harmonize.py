@@ -13,7 +13,7 @@ from guigen.music.events import NoteSequence, Voice
 from guigen.music.harmonize import melody_of
 from guigen.music.midi import read_midi, write_midi
 
-TEST = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/test"
+TEST = Path(__file__).resolve().parents[1] / "data/midi/jsb_chorales/test"
 
 
 @pytest.fixture()

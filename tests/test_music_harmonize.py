@@ -17,7 +17,7 @@ from guigen.music.midi import read_midi, write_midi
 from guigen.music.quality import key_share
 from guigen.music.voices import split_voices
 
-TEST = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/test"
+TEST = Path(__file__).resolve().parents[1] / "data/midi/jsb_chorales/test"
 # a hymn-like tune in D major: repeated notes, held notes, a rest, a leading note
 TUNE = "62:4,62:4,64:4,66:4,67:8,66:4,r:4,64:4,62:2,61:2,62:12"
 

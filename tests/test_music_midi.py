@@ -198,8 +198,6 @@ def test_music21_finds_exactly_the_notes(tmp_path):
 
 def test_chorale_reads_as_four_voices():
     path = CHORALES / "train" / "chorale_train_000.mid"
-    if not path.exists():
-        pytest.skip("shared data not present")
     seq = read_midi(path)
     assert len(seq.voices) == 4 and seq.qpm == 100.0 and all(not n.drum for n in seq.notes)
 

@@ -16,7 +16,7 @@ from guigen.music.midi import read_midi
 music21 = pytest.importorskip("music21")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-CHORALE = Path(__file__).resolve().parents[2] / "shared/data/midi/jsb_chorales/test/chorale_test_000.mid"
+CHORALE = Path(__file__).resolve().parents[1] / "data/midi/jsb_chorales/test/chorale_test_000.mid"
 
 
 def read_score(path):

@@ -16,7 +16,7 @@ from guigen.music.dataset import encode_files, midi_files, music_data, parse_tra
 from guigen.music.events import Note, NoteSequence, Voice
 from guigen.music.midi import read_midi, write_midi
 
-needs_chorales = pytest.mark.skipif(not CHORALES.is_dir(), reason="shared chorale data not present")
+needs_chorales = pytest.mark.skipif(not CHORALES.is_dir(), reason="data/midi/jsb_chorales is missing from this checkout")
 
 
 def small_folder(tmp_path):

@@ -6,7 +6,7 @@ from guigen.music.events import Note
 from guigen.music.midi import read_midi
 from guigen.music.voices import assign_voices, split_voices
 
-CHORALES = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "jsb_chorales" / "test"
+CHORALES = Path(__file__).resolve().parents[1] / "data" / "midi" / "jsb_chorales" / "test"
 
 
 def test_four_notes_top_down():
