@@ -111,6 +111,7 @@ def main(argv=None):
                    help="also time the app generating TOKENS with the Cells view closed and open")
     args = p.parse_args(argv)
 
+    import guigen.music  # noqa: F401  registers the music encodings (music models load)
     from guigen.core import registry
     from guigen.core.generate import Generator
     from guigen.core.sampling import SamplingSettings

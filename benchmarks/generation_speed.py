@@ -79,6 +79,7 @@ def main(argv=None):
 
     import torch
 
+    import guigen.music  # noqa: F401  registers the music encodings (music models load)
     from guigen.core import registry
     from guigen.core.generate import Generator
     from guigen.core.model import LSTMModel

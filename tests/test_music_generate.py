@@ -1,7 +1,6 @@
 """Music generation over the streaming API: exact step counts, beam search that scores what it keeps,
 primers, tempo and program kept from a primer file, numbered outputs read back by pretty_midi."""
 
-import argparse
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from guigen.core.modelfile import load_model, save_model
 from guigen.core.sampling import SamplingSettings
 from guigen.music import polyphony
 from guigen.music.events import Note, NoteSequence, Voice
-from guigen.music.generate import MAX_NOTES_PER_STEP, generate_events, primer, run_generate
+from guigen.music.generate import MAX_NOTES_PER_STEP, GenerateSettings, generate_events, primer, run_generate
 from guigen.music.melody import MelodyEncoding
 from guigen.music.midi import read_midi, write_midi
 from guigen.music.polyphony import PolyphonyEncoding
@@ -91,11 +90,7 @@ def test_melody_primer_pitches_come_first(tmp_path):
 
 
 def args_for(output, **kw):
-    a = argparse.Namespace(steps=16, temperature=1.0, top_k=0, top_p=1.0, seed=7, primer_midi=None,
-                           primer_pitches=None, qpm=None, program=None, outputs=1, beam_size=0, branch_factor=2,
-                           output=output, force=False)
-    vars(a).update(kw)
-    return a
+    return GenerateSettings(**{"steps": 16, "seed": 7, "branch_factor": 2, "output": output, **kw})
 
 
 def test_run_generate_keeps_the_primer_tempo_and_numbers_outputs(tmp_path):

@@ -1,5 +1,7 @@
 """The GuiGen desktop app (PySide6 + pyqtgraph). Importing this package imports no Qt."""
 
+import guigen.music  # noqa: F401  registers the music encodings, so music model files load
+
 
 def main(argv=None) -> int:
     """Entry point of the `guigen-app` launcher: the same as `guigen app`."""

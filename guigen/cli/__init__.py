@@ -105,6 +105,8 @@ def main(argv=None) -> int:
         if getattr(args, "run", None) is None:
             parser.print_help()
             return 0
+    with contextlib.suppress(ImportError):
+        import guigen.music  # noqa: F401  registers the music encodings, so music model files load
     from guigen.core.data import DataError
     from guigen.core.files import describe_os_error
     from guigen.core.modelfile import ModelFileError

@@ -154,10 +154,19 @@ def run(args) -> int:
         except ImportError:
             raise CliError("this GuiGen has no music support installed") from None
         args.output = _music_output(args, model)
-        return run_generate(args, model)
+        return run_generate(_music_settings(args), model, stdout_errors)
     if str(args.output) == "-":
         args.output = None
     return _text(args, model, settings)
+
+
+def _music_settings(args):
+    """The options a music model's generation takes, typed (guigen.music never sees argparse)."""
+    from dataclasses import fields
+
+    from guigen.music.generate import GenerateSettings
+
+    return GenerateSettings(**{f.name: getattr(args, f.name) for f in fields(GenerateSettings)})
 
 
 def _music_output(args, model):

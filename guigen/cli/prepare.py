@@ -30,7 +30,7 @@ def add_parser(sub):
     t.add_argument("--test-frac", type=float, default=0.0, help="fraction at the end held out entirely (default 0)")
     _common(t)
     try:
-        from guigen.music import dataset as music_dataset
+        from guigen.cli import music_data as music_dataset
     except ImportError:
         return
     m = kinds.add_parser("music", help="folders of MIDI files, as `train music` reads them")

@@ -68,7 +68,7 @@ def add_parser(sub):
     _common(t)
     t.set_defaults(run=run, make_data=_text_data, data_options=["--val-frac", "--test-frac", "--drop-unknown"])
     try:
-        from guigen.music import dataset as music_dataset
+        from guigen.cli import music_data as music_dataset
     except ImportError:
         return
     m = kinds.add_parser("music", help="train a note-level model on folders of MIDI (or ABC, MusicXML) files")
@@ -96,7 +96,7 @@ def _from_shards(args) -> bool:
 
 
 def _music_data(args):
-    from guigen.music import dataset as music_dataset
+    from guigen.cli import music_data as music_dataset
 
     if not _from_shards(args):
         return music_dataset.from_args(args)

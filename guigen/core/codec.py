@@ -2,9 +2,19 @@
 
 A codec has `kind` ("text" or "music"), `num_classes`, `token_label(i)` for the histogram,
 and `to_meta()` / `from_meta()` so a model file can carry it.
+
+Text is core's own kind. Other kinds register how to rebuild their codecs (`register`) when their
+package is imported: guigen.music registers "music", so the engine never imports the music package.
 """
 
 from __future__ import annotations
+
+_FROM_META = {}  # kind -> function rebuilding a codec from its metadata
+
+
+def register(kind: str, from_meta) -> None:
+    """Let model files of this kind be loaded: `from_meta(meta)` rebuilds their codec."""
+    _FROM_META[kind] = from_meta
 
 
 def codec_from_meta(meta: dict):
@@ -15,8 +25,8 @@ def codec_from_meta(meta: dict):
         from guigen.core.vocab import CharVocab
 
         return CharVocab.from_meta(meta)
-    if meta["kind"] == "music":
-        from guigen.music.encodings import encoding_from_meta
-
-        return encoding_from_meta(meta)
+    if meta["kind"] in _FROM_META:
+        return _FROM_META[meta["kind"]](meta)
+    if meta["kind"] == "music":  # a kind this installation has, once its package is imported
+        raise ValueError("a music model needs guigen.music: import it before loading the model")
     raise ValueError(f"unknown codec kind {meta['kind']!r}")

@@ -209,15 +209,7 @@ def text_shard_data(folder: Path, vocab=None) -> TokenData:
 def shift_table(codec, shift: int) -> np.ndarray:
     """ids -> the ids of the same events moved by `shift` semitones (pitches that leave 0-127 stay)."""
     lut = np.arange(codec.num_classes, dtype=np.int64)
-    if codec.name == "polyphony":
-        from guigen.music.polyphony import CONTINUED_NOTE, NEW_NOTE
-
-        blocks = [(NEW_NOTE, 128), (CONTINUED_NOTE, 128)]
-    else:
-        from guigen.music.melody import FIRST_PITCH_ID
-
-        blocks = [(FIRST_PITCH_ID, codec.num_classes - FIRST_PITCH_ID)]
-    for first, n in blocks:
+    for first, n in codec.pitch_blocks():  # runs of ids, one per pitch, low to high
         src = np.arange(n)
         ok = (src + shift >= 0) & (src + shift < n)
         lut[first + src[ok]] = first + src[ok] + shift
@@ -250,13 +242,13 @@ class MusicShardData(TokenData):
 
 
 def music_shard_data(folder: Path, fixed_codec=None) -> MusicShardData:
-    from guigen.music.encodings import encoding_from_meta
+    from guigen.core.codec import codec_from_meta
 
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest["kind"] != "music":
         raise DataError(f"{folder} holds prepared {manifest['kind']}; train {manifest['kind']} --data {folder}")
-    codec = encoding_from_meta(manifest["codec"])
+    codec = codec_from_meta(manifest["codec"])
     if fixed_codec is not None and fixed_codec.to_meta() != codec.to_meta():
         raise DataError(f"{folder} was prepared for {codec!r}, not the model's {fixed_codec!r}; "
                         "prepare it again with the model's options")

@@ -7,7 +7,6 @@ by a random transposition (as Magenta augments its data), and all are joined int
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from guigen.core.data import DataError, TokenData
-from guigen.music.encodings import make_encoding, names
+from guigen.music.encodings import make_encoding
 from guigen.music.events import KEY_NAMES, Note, transpose
 from guigen.music.melody import EXTRA
 from guigen.music.midi import MidiError, read_midi_report
@@ -233,31 +232,10 @@ def parse_transpose(spec: str) -> tuple[int, int]:
             high = int(spec)
             low = -high
     except ValueError:
-        raise argparse.ArgumentTypeError(f"transposition is N (for -N..N) or LOW:HIGH semitones, not {spec!r}") from None
+        raise ValueError(f"transposition is N (for -N..N) or LOW:HIGH semitones, not {spec!r}") from None
     if not -24 <= low <= high <= 24:
-        raise argparse.ArgumentTypeError(f"transposition {spec!r} must go from low to high within -24..24 semitones")
+        raise ValueError(f"transposition {spec!r} must go from low to high within -24..24 semitones")
     return low, high
-
-
-def add_arguments(p) -> None:
-    """The data options of `guigen train music`."""
-    p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
-                   help="folders searched recursively for MIDI, ABC and MusicXML files (or such files; each tune of an "
-                   "ABC file is a piece); `train music --data DIR` takes none")
-    p.add_argument("--encoding", choices=names(), default="polyphony",
-                   help="polyphony: all voices together (as Magenta's polyphony_rnn, the default); "
-                   "melody: each voice as its own melody (as melody_rnn)")
-    p.add_argument("--valid", nargs="+", type=Path, metavar="FOLDER",
-                   help="validation folders or files (default: every 10th training file is held out)")
-    p.add_argument("--transpose", type=parse_transpose, default=(0, 0), metavar="N|LOW:HIGH",
-                   help="move each piece by a random number of semitones each epoch: 4 means -4..4 "
-                   "(Magenta's polyphony setting); write a negative low end as --transpose=-3:5 (default 0)")
-    p.add_argument("--min-pitch", type=int, default=48, help="melody: lowest MIDI pitch (default 48, C3)")
-    p.add_argument("--max-pitch", type=int, default=83, help="melody: highest MIDI pitch (default 83, B5)")
-    p.add_argument("--to-key", type=parse_key, default=None, metavar="KEY",
-                   help="move every piece (or melody) to this major key, or its relative minor, before training, "
-                   "as Magenta's melody_rnn does with C; generation moves the primer there and the result "
-                   "back (default: keep each piece's own key)")
 
 
 def parse_key(spec: str) -> int | None:
@@ -271,7 +249,7 @@ def parse_key(spec: str) -> int | None:
     flats = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
     name = flats.get(name, name)
     if name not in KEY_NAMES:
-        raise argparse.ArgumentTypeError(f"key is a note name like C, F#, Bb or Am (or none), not {spec!r}")
+        raise ValueError(f"key is a note name like C, F#, Bb or Am (or none), not {spec!r}")
     return (KEY_NAMES.index(name) + (3 if minor else 0)) % 12
 
 
@@ -337,15 +315,3 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         "valid_files": val_report.to_meta(),
     }
     return MusicData(codec, pieces, val, summary, range(low, high + 1))
-
-
-def from_args(args) -> MusicData:
-    name, init = getattr(args, "codec_from", None) or (None, None)  # set by `guigen train` (--init or --teacher)
-    if init is not None:  # fine-tuning or distilling: the model's encoding, key and pitch range, whatever was typed
-        codec = init.codec
-        if args.encoding != codec.name and "--encoding" in getattr(args, "argv", []):
-            raise DataError(f"{name} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
-        return music_data(args.folders, codec.name, args.valid, args.transpose, codec.min_pitch, codec.max_pitch,
-                          key=codec.key, fixed_codec=codec)
-    return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch,
-                      key=args.to_key)

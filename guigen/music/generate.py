@@ -9,6 +9,7 @@ a row that has finished the current step waits, its state held, until the others
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,28 @@ MELODY_START_PITCHES = range(55, 73)  # G3..C5: where a primer note is picked wh
 # A primer file is cut to its first 1,024 steps (64 bars of 4/4) before it is encoded: an LSTM's
 # memory of a primer fades within a few bars, and a whole symphony would only cost time and memory.
 MAX_PRIMER_STEPS = 1024
+
+
+@dataclass
+class GenerateSettings:
+    """What `guigen generate` asks of a music model; guigen/cli/generate.py fills it from the options."""
+
+    output: Path | None = None  # a .mid or MusicXML file (numbered for several outputs); Path("-"): stdout
+    steps: int = 128  # 16th-note steps to generate after the primer
+    temperature: float = 1.0
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1: off
+    seed: int | None = None
+    outputs: int = 1  # independent samples
+    force: bool = False  # replace existing output files
+    primer_midi: Path | None = None  # a MIDI, ABC or MusicXML file to continue
+    tune: str | None = None  # which tune of an ABC primer (X: number or title)
+    primer_pitches: str | None = None  # '60,64,67'
+    qpm: float | None = None  # tempo; None: the primer's, else 120
+    program: str | None = None  # General MIDI program(s), '0' or 'S,A,T,B'
+    beam_size: int = 0  # 0: plain sampling
+    branch_factor: int = 1
+    trace: Path | None = None  # a JSON-lines file of every event and its distribution
 
 
 @dataclass
@@ -174,51 +197,52 @@ def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None,
     return [], None
 
 
-def run_generate(args, model) -> int:
-    """`guigen generate` for a music model: write `outputs` MIDI files or MusicXML scores; returns the exit status."""
+def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.nullcontext) -> int:
+    """`guigen generate` for a music model: write `outputs` MIDI files or MusicXML scores; returns the exit status.
+    stdout_errors: a context manager around writing to standard output (the command line names it in errors)."""
     from guigen.music.export import check_output, parse_programs, write_piece
 
     codec = model.codec
-    to_stdout = str(args.output) == "-"  # the command line chose stdout (see guigen/cli/generate.py)
-    output = Path("-") if to_stdout else check_output(Path(args.output) if args.output else Path(f"{model.name or 'music'}.mid"))
-    paths = [output] if to_stdout else output_paths(output, args.outputs)
+    to_stdout = str(options.output) == "-"  # the command line chose stdout (see guigen/cli/generate.py)
+    output = Path("-") if to_stdout else check_output(Path(options.output) if options.output else Path(f"{model.name or 'music'}.mid"))
+    paths = [output] if to_stdout else output_paths(output, options.outputs)
     for p in paths if not to_stdout else []:  # before any work, so nothing is generated only to be refused
-        refuse_overwrite(p, args.force)
-    programs = parse_programs(args.program)
+        refuse_overwrite(p, options.force)
+    programs = parse_programs(options.program)
     if programs and len(programs) > 1 and codec.name != "polyphony":
         raise ValueError("a melody is one track: give --program one General MIDI program")
     from guigen.music.midi import MIN_QPM
 
-    if args.qpm is not None and not MIN_QPM <= args.qpm <= 1000:  # MIDI can't state a slower tempo
-        raise ValueError(f"--qpm {args.qpm:g} is not between {MIN_QPM:g} and 1000 quarter notes per minute")
-    settings = SamplingSettings(args.temperature, args.top_k or 0, 1.0 if args.top_p is None else args.top_p)
-    notes, source = primer(codec, args.primer_midi, args.primer_pitches, args.seed, tune=getattr(args, "tune", None))
+    if options.qpm is not None and not MIN_QPM <= options.qpm <= 1000:  # MIDI can't state a slower tempo
+        raise ValueError(f"--qpm {options.qpm:g} is not between {MIN_QPM:g} and 1000 quarter notes per minute")
+    settings = SamplingSettings(options.temperature, options.top_k or 0, 1.0 if options.top_p is None else options.top_p)
+    notes, source = primer(codec, options.primer_midi, options.primer_pitches, options.seed, tune=options.tune)
     codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
     primer_ids = codec.primer(notes)
-    beam = getattr(args, "beam_size", 0) or 0  # 0 or None: plain sampling, whatever the branch factor
-    branch = (getattr(args, "branch_factor", 1) or 1) if beam else 1
+    beam = options.beam_size or 0  # 0 or None: plain sampling, whatever the branch factor
+    branch = (options.branch_factor or 1) if beam else 1
     trace = None
-    if getattr(args, "trace", None) is not None:
+    if options.trace is not None:
         if beam:
             raise ValueError("--trace follows plain sampling; beam search keeps and drops whole sequences")
         from guigen.core.trace import Trace
 
-        trace = Trace(args.trace, codec.token_label, overwrite=args.force)
-    results = generate_events(model, primer_ids, args.steps, settings, args.seed, args.outputs, max(beam, 1), branch,
+        trace = Trace(options.trace, codec.token_label, overwrite=options.force)
+    results = generate_events(model, primer_ids, options.steps, settings, options.seed, options.outputs, max(beam, 1), branch,
                               trace=trace)
     if trace is not None:
         print(f"wrote {trace.save()} ({len(trace.lines)} events)", file=sys.stderr)
     # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
-    tempos = [(0, float(args.qpm))] if args.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
+    tempos = [(0, float(options.qpm))] if options.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
     program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)
     for path, res in zip(paths, results):
         seq = NoteSequence(codec.decode(res.ids), tempos, source.time_signature if source else (4, 4),
                            [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
                            list(source.time_signature_changes) if source else [])
         if to_stdout:
-            layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs), "MIDI to stdout"
+            layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs, stdout_errors), "MIDI to stdout"
         else:
-            layout = write_piece(seq, path, codec.name == "polyphony", programs, overwrite=args.force)
+            layout = write_piece(seq, path, codec.name == "polyphony", programs, overwrite=options.force)
         per_event = res.logprob / max(res.events, 1)
         print(f"wrote {path} ({layout}): {len(seq.notes)} note{'' if len(seq.notes) == 1 else 's'}, {seq.total_steps} steps "
               f"({seq.seconds(seq.total_steps):.1f} s at {seq.qpm:g} qpm), "
@@ -226,9 +250,8 @@ def run_generate(args, model) -> int:
     return 0
 
 
-def _midi_to_stdout(seq: NoteSequence, polyphony: bool, programs) -> str:
+def _midi_to_stdout(seq: NoteSequence, polyphony: bool, programs, stdout_errors) -> str:
     """Write the piece as a MIDI file to stdout (a pipe or a redirect); returns its layout, for people."""
-    from guigen.cli import stdout_errors
     from guigen.music.export import arrange
     from guigen.music.midi import to_midifile
 

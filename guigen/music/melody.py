@@ -72,6 +72,10 @@ class MelodyEncoding:
             return "note off"
         return pitch_name(self.min_pitch + i - FIRST_PITCH_ID)
 
+    def pitch_blocks(self) -> list[tuple[int, int]]:
+        """(first id, count) of each run of ids that are one pitch each, low to high (for transposing ids)."""
+        return [(FIRST_PITCH_ID, self.num_classes - FIRST_PITCH_ID)]
+
     def ends_step(self, i: int) -> bool:
         """Every melody event is one step."""
         return True

@@ -123,6 +123,10 @@ class PolyphonyEncoding:
             notes = [n for n in transpose(notes, -self.shift) if 0 <= n.pitch <= 127]
         return sorted(notes)
 
+    def pitch_blocks(self) -> list[tuple[int, int]]:
+        """(first id, count) of each run of ids that are one pitch each, low to high (for transposing ids)."""
+        return [(NEW_NOTE, 128), (CONTINUED_NOTE, 128)]
+
     def grammar(self, batch: int) -> PolyphonyGrammar:
         """What may come next in each of `batch` event streams (see PolyphonyGrammar)."""
         return PolyphonyGrammar(batch, self.min_pitch, self.max_pitch)
