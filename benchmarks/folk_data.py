@@ -21,6 +21,13 @@ OUT/valid-22 and OUT/test-22 (reels the model never trains on, reported apart):
     OUT/test-44-68/*.mid  the test tunes in 4/4 and 6/8 again (the metres of the issue's held-out set)
     OUT/other/*.mid  Aird's Selection (airdsAirs, 1782-1803) in 4/4 and 6/8, minus any tune whose
                      opening is in the books: a differently sourced check, never trained on
+    OUT/heldout/KIND/*.mid  tunes of other collections, none in the books, never trained on or used to
+                     choose a model: Aird's Selection (Scottish, English, Irish, 1782-1803), Northumbrian
+                     Minstrelsy (1882) and Colonial and Civil War American fife tunes (music21 `miscFolk`),
+                     in the metres the books have (2/4, 3/4, 4/4, 6/8, 9/8, 2/2), by kind: the first of
+                     reel, jig, hornpipe, waltz, strathspey, march (also quick step), minuet, polka
+                     that the tune's R: line or title names; air for the others (songs and airs, as the
+                     books call them); OUT/heldout.json lists them
     OUT/report.json  what was read, skipped and why (with file and X: number)
 
 Then `guigen train music OUT/train --valid OUT/valid --encoding melody ...` (see models/folk.md).
@@ -48,6 +55,10 @@ OTHER = ("airdsAirs",)
 METRES = {(2, 4), (3, 4), (4, 4), (6, 8), (9, 8)}
 CUT_TIME = (2, 2)  # a 2/2 bar is a 4/4 bar on the 16th-note grid; split apart (see above)
 OTHER_METRES = {(4, 4), (6, 8)}
+HELDOUT = ("airdsAirs", "miscFolk")
+KINDS = {"reel": ("reel",), "jig": ("jig",), "hornpipe": ("hornpipe",), "waltz": ("waltz",),
+         "strathspey": ("strathspey",), "march": ("march", "quick step", "quickstep"), "minuet": ("minuet",),
+         "polka": ("polka",)}
 OPENING = 16  # notes that identify a tune
 
 
@@ -127,6 +138,47 @@ def dedupe(tunes, report: Counter, seen: set | None = None) -> list[dict]:
     return kept
 
 
+def rhythms(path: str) -> dict:
+    """X: number -> the tune's R: line (its kind, where the transcriber wrote one)."""
+    out, number = {}, None
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("X:"):
+            number = int(re.sub(r"\D", "", line) or -1)
+        elif line.startswith("R:") and number is not None:
+            out[number] = line[2:].strip()
+    return out
+
+
+def kind(tune) -> str:
+    """The tune's kind from its R: line or title (see KINDS); air for the rest."""
+    text = f"{tune.get('rhythm', '')} {tune['title']}".lower()
+    return next((k for k, words in KINDS.items() if any(w in text for w in words)), "air")
+
+
+def write_heldout(out: Path, jobs: int, book_openings: set) -> dict:
+    """OUT/heldout/KIND/: the other collections' tunes in the books' metres, not in the books."""
+    report, skipped = Counter(), []
+    read = collect(HELDOUT, jobs, report, skipped, METRES | {CUT_TIME})
+    fresh = [t for t in dedupe(read, report) if opening(t["notes"]) not in book_openings]
+    report["tunes also in the training books, left out"] = len(read) - len(fresh)
+    files = {}
+    for t in fresh:
+        path = str(corpus_dir() / t["book"] / t["file"])
+        files.setdefault(path, rhythms(path))
+        t["rhythm"] = files[path].get(t["number"], "")
+    kinds = Counter(kind(t) for t in fresh)
+    listing = []
+    for k in kinds:
+        part = [t for t in fresh if kind(t) == k]
+        write(part, out / "heldout" / k)
+        listing += [{"kind": k, "book": t["book"], "file": t["file"], "number": t["number"], "title": t["title"],
+                     "metre": f"{t['seq'].time_signature[0]}/{t['seq'].time_signature[1]}"} for t in part]
+    summary = {"books": list(HELDOUT), "kinds": dict(kinds), "counts": dict(sorted(report.items())),
+               "skipped": skipped, "tunes": listing}
+    (out / "heldout.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
 def write(tunes, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, t in enumerate(tunes):
@@ -141,6 +193,8 @@ def main(argv=None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--jobs", type=int, default=2, help="processes parsing ABC (music21 is slow)")
+    p.add_argument("--heldout-only", action="store_true",
+                   help="read the books (to leave their tunes out) but write only OUT/heldout")
     args = p.parse_args(argv)
     report, skipped = Counter(), []
     read = collect(BOOKS, args.jobs, report, skipped, METRES | {CUT_TIME})
@@ -160,6 +214,10 @@ def main(argv=None) -> int:
     random.Random(args.seed).shuffle(cut)
     n_cut = round(0.05 * len(cut))
     cut_splits = {"test-22": cut[:n_cut], "valid-22": cut[n_cut:2 * n_cut], "train": cut[2 * n_cut:]}
+    if args.heldout_only:
+        held = write_heldout(args.out, args.jobs, {opening(t["notes"]) for t in tunes + cut})
+        print(json.dumps({k: v for k, v in held.items() if k in ("kinds", "counts")}, indent=1))
+        return 0
     for name, part in splits.items():
         write(part + (cut_splits["train"] if name == "train" else []), args.out / name)
     for name in ("valid-22", "test-22"):
@@ -173,6 +231,7 @@ def main(argv=None) -> int:
     fresh = [t for t in dedupe(other, other_report) if opening(t["notes"]) not in book_openings]
     other_report["tunes also in the training books, left out"] = len(other) - len(fresh)
     write(fresh, args.out / "other")
+    held = write_heldout(args.out, args.jobs, book_openings)
     every = tunes + cut
     pitches = [x.pitch for t in every for x in t["notes"]]
     metres = Counter(f"{t['seq'].time_signature[0]}/{t['seq'].time_signature[1]}" for t in every)
@@ -186,6 +245,7 @@ def main(argv=None) -> int:
                                               sorted(pitches)[-len(pitches) // 1000]],
                "metres": dict(metres), "modes": dict(modes),
                "counts": dict(sorted(report.items())), "other_counts": dict(sorted(other_report.items())),
+               "heldout_kinds": held["kinds"],
                "skipped": skipped, "other_skipped": other_skipped}
     (args.out / "report.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if "skipped" not in k}, indent=1))

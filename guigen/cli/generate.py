@@ -19,6 +19,20 @@ def _temperature(s: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _condition(name: str):
+    """An argparse type from guigen.music.conditions' parser `name` (its message is the error)."""
+    import argparse
+
+    def parse(spec):
+        from guigen.music import conditions
+
+        try:
+            return getattr(conditions, name)(spec)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "generate", help="generate text or music from a model",
@@ -68,6 +82,10 @@ def add_parser(sub):
     m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67: "
                    "a chord held for a quarter note for polyphony models, a tune of quarter notes for melody models")
     m.add_argument("--qpm", type=float, help="tempo in quarter notes per minute, 1-1000 (default: the primer's, else 120)")
+    m.add_argument("--metre", type=_condition("parse_metre"), metavar="N/D",
+                   help="a folk model's metre, e.g. 6/8 (default: the primer's time signature); the MIDI file says it")
+    m.add_argument("--key", type=_condition("parse_key"),
+                   help="a folk model's key: D, Dm, D minor, D dorian, G mixolydian (default: the primer's)")
     m.add_argument("--program", help="General MIDI program 0-127 for the output (default 0, piano); for a "
                    "four-voice chorale one for all or one per voice, S,A,T,B, e.g. 0,0,42,42")
     p.set_defaults(run=run, kind_groups={"text": t, "music": m})

@@ -44,6 +44,9 @@ def describe_encoding(codec: dict, classes: int) -> str:
     if codec.get("transpose_to_key") is not None:
         key = KEY_NAMES[codec["transpose_to_key"]]
         words += f", trained in {key} major / its relative minor (primers are moved there and back)"
+    if conditions := codec.get("conditions"):  # a token before each tune: `generate --metre M --key K`
+        words += (f"; conditions (--metre, --key): metres {', '.join(conditions.get('metres', []))}, "
+                  f"modes {', '.join(conditions.get('modes', []))}")
     return words
 
 

@@ -52,7 +52,10 @@ def from_args(args):
         codec = init.codec
         if args.encoding != codec.name and "--encoding" in getattr(args, "argv", []):
             raise DataError(f"{name} is a {codec.name} model; it can't be fine-tuned as {args.encoding}")
+        if getattr(args, "conditions", False) and not getattr(codec, "metres", ()):  # conditions added to it
+            return music_data(args.folders, codec.name, args.valid, args.transpose, codec.min_pitch, codec.max_pitch,
+                              key=codec.key, conditions=True)
         return music_data(args.folders, codec.name, args.valid, args.transpose, codec.min_pitch, codec.max_pitch,
                           key=codec.key, fixed_codec=codec)
     return music_data(args.folders, args.encoding, args.valid, args.transpose, args.min_pitch, args.max_pitch,
-                      key=args.to_key)
+                      key=args.to_key, conditions=getattr(args, "conditions", False))

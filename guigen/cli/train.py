@@ -73,9 +73,12 @@ def add_parser(sub):
         return
     m = kinds.add_parser("music", help="train a note-level model on folders of MIDI (or ABC, MusicXML) files")
     music_dataset.add_arguments(m)
+    m.add_argument("--conditions", action="store_true",
+                   help="melody with --to-key: the model learns each tune's metre and mode (a token before the "
+                   "tune), so generation can be asked for them (`generate --metre 6/8 --key D`)")
     _common(m)
     m.set_defaults(run=run, make_data=_music_data, data_options=[
-        "--encoding", "--valid", "--transpose", "--min-pitch", "--max-pitch", "--to-key"])
+        "--encoding", "--valid", "--transpose", "--min-pitch", "--max-pitch", "--to-key", "--conditions"])
 
 
 def _from_shards(args) -> bool:
@@ -305,6 +308,10 @@ def _prepare(args, out, device, world):
             raise CliError(f"this run already finished its {trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'} (model in {out}); "
                            f"pass --epochs N with N > {trainer.epoch} to train further")
     elif args.init_model is not None:
+        if getattr(data.codec, "metres", ()) and not getattr(args.init_model.codec, "metres", ()):
+            from guigen.music.conditions import with_conditions
+
+            args.init_model = with_conditions(args.init_model, data.codec)  # --conditions: new tokens, same events
         trainer.init_from(args.init_model)
         print(f"fine-tuning {args.init}: starting from its weights", file=sys.stderr)
     if args.resume:

@@ -17,7 +17,8 @@ import numpy as np
 from guigen.core.data import DataError, TokenData
 from guigen.music.encodings import make_encoding
 from guigen.music.events import KEY_NAMES, Note, transpose
-from guigen.music.melody import EXTRA
+from guigen.music.conditions import MODES, metre_name
+from guigen.music.melody import EXTRA, MelodyEncoding
 from guigen.music.midi import MidiError, read_midi_report
 from guigen.music.polyphony import PolyphonyEncoding
 
@@ -25,6 +26,20 @@ MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
 NOTATION_SUFFIXES = {".abc", ".musicxml", ".mxl", ".xml"}  # read by guigen.music.notation (music21), tune by tune
 MAX_TRACK_LINES = 20  # files whose melody tracks the report lists one by one
 CHORDS = "chord tracks (notes sounding together) reduced to their top line"
+
+
+class Piece(list):
+    """A piece's notes, and the metre of the file it came from (a conditioned melody model's condition)."""
+
+    def __init__(self, notes, metre=(4, 4)):
+        super().__init__(notes)
+        self.metre = tuple(metre)
+
+
+def encode_piece(codec, piece) -> np.ndarray:
+    """A piece's ids: its condition token first when the codec has them (see MelodyEncoding.head)."""
+    head = codec.head(piece, piece.metre) if getattr(codec, "metres", ()) else ()
+    return np.concatenate([np.asarray(head, dtype=np.int64), codec.encode(piece)])
 
 
 @dataclass
@@ -161,7 +176,7 @@ def extract_sequence(codec, path: Path, seq, changes) -> tuple[list[list[Note]],
         if piece is None:
             report.counts["voices that do not fit the melody range, left out"] += 1
         else:
-            pieces.append(piece)
+            pieces.append(Piece(piece, seq.time_signature))
         if names:  # melody: say which track each melody came from, and which held chords
             chords = EXTRA in dropped
             if piece is None:
@@ -197,7 +212,11 @@ def encode_files(codec, paths) -> tuple[list[np.ndarray], int, Report]:
     counted are those the predicted ids cover, so NLL / steps is the NLL per 16th-note step.
     """
     pieces, report = extract_all(codec, midi_files(paths))
-    arrays = [codec.encode(p) for p in pieces]
+    if getattr(codec, "metres", ()):
+        pieces, unknown = known_metres(codec.metres, pieces)
+        if unknown:
+            report.counts["pieces in a metre the model does not know, left out"] += unknown
+    arrays = [encode_piece(codec, p) for p in pieces]
     if codec.name == "melody":
         steps = sum(len(a) - 1 for a in arrays)
     else:
@@ -211,7 +230,7 @@ class MusicData(TokenData):
     def __init__(self, codec, pieces, val, summary, shifts):
         self.pieces = pieces
         self.choices = [codec.transpositions(p, shifts) for p in pieces]  # shifts keeping each piece in range
-        train = np.concatenate([codec.encode(p) for p in pieces])
+        train = np.concatenate([encode_piece(codec, p) for p in pieces])
         super().__init__(codec, train, val, summary, same_every_epoch=False)
 
     def train_tokens(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
@@ -219,8 +238,15 @@ class MusicData(TokenData):
         parts = []
         for i in rng.permutation(len(self.pieces)):
             shift = int(rng.choice(self.choices[i]))
-            parts.append(self.codec.encode(transpose(self.pieces[i], shift)))
+            metre = getattr(self.pieces[i], "metre", (4, 4))
+            parts.append(encode_piece(self.codec, Piece(transpose(self.pieces[i], shift), metre)))
         return np.concatenate(parts)
+
+
+def known_metres(metres, pieces) -> tuple[list, int]:
+    """The pieces in one of these metres, and how many were not."""
+    kept = [p for p in pieces if p.metre in metres]
+    return kept, len(pieces) - len(kept)
 
 
 def parse_transpose(spec: str) -> tuple[int, int]:
@@ -263,7 +289,7 @@ def _held_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0), min_pitch=48, max_pitch=83,
-               log=sys.stderr, key=None, fixed_codec=None) -> MusicData:
+               log=sys.stderr, key=None, fixed_codec=None, conditions=False) -> MusicData:
     """Extract, report (to log) and encode training and validation data.
 
     fixed_codec (fine-tuning) is kept as it is: polyphony notes outside its pitch range are dropped.
@@ -285,6 +311,8 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         raise DataError("no usable training pieces (see the report above)")
     if not val_pieces:
         raise DataError("no usable validation pieces (see the report above)")
+    if conditions or getattr(codec, "metres", ()):
+        codec, pieces, val_pieces = _conditioned(codec, pieces, val_pieces, fixed_codec is not None, log)
     low, high = transpose_range
     if codec.name == "polyphony" and fixed_codec is not None:
         before = sum(map(len, pieces)) + sum(map(len, val_pieces))
@@ -301,7 +329,7 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         pitches = [n.pitch for p in pieces for n in p]
         codec = PolyphonyEncoding(codec.key, 0, max(0, min(pitches) + (0 if key is not None else low)),
                                   min(127, max(pitches) + (0 if key is not None else high)))
-    val = np.concatenate([codec.encode(p) for p in val_pieces])
+    val = np.concatenate([encode_piece(codec, p) for p in val_pieces])
     if key is not None and (low, high) != (0, 0):
         if log is not None:
             print("note: --transpose is not used when every piece is moved to one key (--to-key)", file=log)
@@ -315,3 +343,21 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
         "valid_files": val_report.to_meta(),
     }
     return MusicData(codec, pieces, val, summary, range(low, high + 1))
+
+
+def _conditioned(codec, pieces, val_pieces, fixed: bool, log):
+    """The conditioned codec (the training metres, or a fine-tuned model's own) and the pieces it can hold."""
+    if codec.name != "melody" or codec.key is None:
+        raise DataError("--conditions is for melody models moved to one key: give --encoding melody --to-key C")
+    if not fixed:
+        metres = sorted({p.metre for p in pieces}, key=lambda m: (m[1], m[0]))
+        codec = MelodyEncoding(codec.min_pitch, codec.max_pitch, codec.key, metres)
+    pieces, left = known_metres(codec.metres, pieces)
+    val_pieces, val_left = known_metres(codec.metres, val_pieces)
+    if log is not None:
+        print(f"conditions: metres {', '.join(map(metre_name, codec.metres))}; modes {', '.join(MODES)}"
+              + (f"; left out in other metres: {left} training and {val_left} validation pieces"
+                 if left or val_left else ""), file=log)
+    if not pieces or not val_pieces:
+        raise DataError("no training or validation pieces in the model's metres")
+    return codec, pieces, val_pieces

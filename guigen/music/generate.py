@@ -49,6 +49,8 @@ class GenerateSettings:
     beam_size: int = 0  # 0: plain sampling
     branch_factor: int = 1
     trace: Path | None = None  # a JSON-lines file of every event and its distribution
+    metre: tuple[int, int] | None = None  # a conditioned model's metre, e.g. (6, 8); None: the primer's
+    key: tuple[int, str] | None = None  # a conditioned model's key, (tonic pitch class, mode); None: the primer's
 
 
 @dataclass
@@ -217,8 +219,16 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
         raise ValueError(f"--qpm {options.qpm:g} is not between {MIN_QPM:g} and 1000 quarter notes per minute")
     settings = SamplingSettings(options.temperature, options.top_k or 0, 1.0 if options.top_p is None else options.top_p)
     notes, source = primer(codec, options.primer_midi, options.primer_pitches, options.seed, tune=options.tune)
-    codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
-    primer_ids = codec.primer(notes)
+    metre, head = None, np.zeros(0, dtype=np.int64)
+    if options.metre or options.key or getattr(codec, "metres", ()):  # a condition token starts the tune
+        from guigen.music.conditions import condition, metre_name
+
+        codec, notes, head, metre, key = condition(model, notes, options.metre, options.key,
+                                                   source.time_signature if source else None)
+        print(f"metre {metre_name(metre)}, key {key}" + ("" if options.key else " (the primer's)"), file=sys.stderr)
+    else:
+        codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
+    primer_ids = np.concatenate([head, codec.primer(notes)])
     beam = options.beam_size or 0  # 0 or None: plain sampling, whatever the branch factor
     branch = (options.branch_factor or 1) if beam else 1
     trace = None
@@ -236,9 +246,9 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
     tempos = [(0, float(options.qpm))] if options.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
     program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)
     for path, res in zip(paths, results):
-        seq = NoteSequence(codec.decode(res.ids), tempos, source.time_signature if source else (4, 4),
+        seq = NoteSequence(codec.decode(res.ids), tempos, metre or (source.time_signature if source else (4, 4)),
                            [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
-                           list(source.time_signature_changes) if source else [])
+                           list(source.time_signature_changes) if source and not options.metre else [])
         if to_stdout:
             layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs, stdout_errors), "MIDI to stdout"
         else:

@@ -7,6 +7,10 @@ that starts where another ends needs no NOTE_OFF: the new NOTE_ON ends the old n
 With `key` set (Magenta's transpose_to_key; 0 = C major / A minor), every training melody is
 moved to that key first, so the model learns one key well instead of twelve badly; a primer is
 moved the same way for the model, and the continuation moved back (see view_for).
+
+With `metres` set (a model conditioned on metre and mode, see guigen.music.conditions), one
+token per (metre, mode) follows the pitches: a tune's ids start with it, and a sampler never
+draws it (the encoding's grammar rules it out).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from guigen.music.conditions import MODES, metre_name, mode_of, parse_metre
 from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
 
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
@@ -40,18 +45,40 @@ def top_line(notes: list[Note]) -> tuple[list[Note], dict[str, int]]:
 class MelodyEncoding:
     kind = "music"
     name = "melody"
+    grammar = None  # unconditioned: every event may follow any other
 
-    def __init__(self, min_pitch: int = 48, max_pitch: int = 83, key: int | None = None):
+    def __init__(self, min_pitch: int = 48, max_pitch: int = 83, key: int | None = None, metres=()):
         if not (isinstance(min_pitch, int) and isinstance(max_pitch, int) and 0 <= min_pitch <= max_pitch <= 127):
             raise ValueError(f"melody pitch range {min_pitch}-{max_pitch} must lie within 0-127, low to high")
         if key is not None and key not in range(12):
             raise ValueError(f"key {key!r} is not a pitch class 0-11 (0 = C)")
         self.min_pitch, self.max_pitch = min_pitch, max_pitch
         self.key = key  # the key training melodies were moved to; None: left where they were
+        self.metres = tuple(tuple(int(x) for x in m) for m in metres)  # conditions: metres known, (num, den)
+        if self.metres:
+            self.grammar = lambda batch: MelodyGrammar(batch, self.num_classes, self.first_condition_id)
+
+    @property
+    def first_condition_id(self) -> int:
+        return FIRST_PITCH_ID + self.max_pitch - self.min_pitch + 1
 
     @property
     def num_classes(self) -> int:
-        return FIRST_PITCH_ID + self.max_pitch - self.min_pitch + 1
+        return self.first_condition_id + len(self.metres) * len(MODES)
+
+    def condition_id(self, metre, mode: str) -> int:
+        """The token that names a tune's metre and mode (ValueError for one the model does not know)."""
+        metre = tuple(metre)
+        if metre not in self.metres:
+            known = ", ".join(map(metre_name, self.metres)) or "none"
+            raise ValueError(f"the model knows no metre {metre_name(metre)} (it knows {known})")
+        return self.first_condition_id + self.metres.index(metre) * len(MODES) + MODES.index(mode)
+
+    def head(self, notes: list[Note], metre) -> np.ndarray:
+        """What a training or test tune's ids start with: its condition token (none when unconditioned)."""
+        if not self.metres:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray([self.condition_id(metre, mode_of(notes, self.key or 0))], dtype=np.int64)
 
     def __repr__(self) -> str:
         key = f", key={self.key}" if self.key is not None else ""
@@ -66,6 +93,9 @@ class MelodyEncoding:
 
     def token_label(self, i: int) -> str:
         i = int(i)
+        if i >= self.first_condition_id:
+            k = i - self.first_condition_id
+            return f"{metre_name(self.metres[k // len(MODES)])} {MODES[k % len(MODES)]}"
         if i == NO_EVENT:
             return "rest/hold"
         if i == NOTE_OFF:
@@ -74,7 +104,7 @@ class MelodyEncoding:
 
     def pitch_blocks(self) -> list[tuple[int, int]]:
         """(first id, count) of each run of ids that are one pitch each, low to high (for transposing ids)."""
-        return [(FIRST_PITCH_ID, self.num_classes - FIRST_PITCH_ID)]
+        return [(FIRST_PITCH_ID, self.first_condition_id - FIRST_PITCH_ID)]
 
     def ends_step(self, i: int) -> bool:
         """Every melody event is one step."""
@@ -108,7 +138,9 @@ class MelodyEncoding:
     def decode(self, ids, velocity: int = DEFAULT_VELOCITY) -> list[Note]:
         """Notes of any id sequence (never fails): a note lasts until the next NOTE_ON or NOTE_OFF."""
         notes, pitch, start = [], None, 0
-        for step, i in enumerate(np.asarray(ids, dtype=np.int64).reshape(-1)):
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = ids[ids < self.first_condition_id]  # a condition token is not a step
+        for step, i in enumerate(ids):
             if i == NO_EVENT:
                 continue
             if pitch is not None:
@@ -198,7 +230,14 @@ class MelodyEncoding:
         low, high = self.min_pitch - shift, self.max_pitch - shift
         if low < 0 or high > 127:  # the moved range leaves MIDI: stay in the model's key
             return self
-        return MelodyEncoding(low, high)
+        return MelodyEncoding(low, high, None, self.metres)
+
+    def view_shifted(self, shift: int) -> MelodyEncoding:
+        """The encoding that plays the model's pitches `shift` semitones higher (in a requested key)."""
+        low, high = self.min_pitch + shift, self.max_pitch + shift
+        if low < 0 or high > 127:
+            raise ValueError("that key moves the model's range out of MIDI's 0-127")
+        return MelodyEncoding(low, high, None, self.metres)
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
         """The shifts (semitones) that keep these notes inside the range (none when the key is fixed)."""
@@ -213,9 +252,39 @@ class MelodyEncoding:
                 "steps_per_quarter": 4}
         if self.key is not None:
             meta["transpose_to_key"] = self.key
+        if self.metres:
+            meta["conditions"] = {"metres": [metre_name(m) for m in self.metres], "modes": list(MODES)}
         return meta
 
     @classmethod
     def from_meta(cls, meta: dict) -> MelodyEncoding:
         key = meta.get("transpose_to_key")
-        return cls(int(meta.get("min_pitch", 48)), int(meta.get("max_pitch", 83)), None if key is None else int(key))
+        conditions = meta.get("conditions") or {}
+        if conditions and list(conditions.get("modes", [])) != list(MODES):
+            raise ValueError(f"unknown mode conditions {conditions.get('modes')!r} (known: {', '.join(MODES)})")
+        metres = [parse_metre(m) for m in conditions.get("metres", [])]
+        return cls(int(meta.get("min_pitch", 48)), int(meta.get("max_pitch", 83)), None if key is None else int(key),
+                   metres)
+
+
+class MelodyGrammar:
+    """A conditioned melody's rule: condition tokens begin a tune, so a sampler never draws one."""
+
+    def __init__(self, batch: int, num_classes: int, first_condition_id: int):
+        self.ok = np.ones((batch, num_classes), dtype=bool)
+        self.ok[:, first_condition_id:] = False
+
+    def advance(self, tokens) -> None:
+        pass
+
+    def allowed(self) -> np.ndarray:
+        return self.ok
+
+    def snapshot(self) -> tuple:
+        return ()
+
+    def restore(self, snap: tuple, rows=slice(None)) -> None:
+        pass
+
+    def reorder(self, rows) -> None:
+        self.ok = self.ok[rows]
