@@ -107,6 +107,10 @@ def run(args) -> int:
     for out in (args.html, args.json):
         if out is not None:
             check_output(out, args.force)
+    from guigen.core.files import refuse_inputs
+
+    refuse_inputs([("--html", args.html), ("--json", args.json)],
+                  [("-m", registry.resolve(args.model)), *(("FILE", f) for f in args.files)])
     if args.html is not None and args.json is not None and os.path.realpath(args.html) == os.path.realpath(args.json):
         raise ValueError(f"--html and --json both name {args.json}; one would replace the other")
     acts, shown, feats, sep = _sample(args, model)

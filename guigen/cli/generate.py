@@ -52,7 +52,7 @@ def add_parser(sub):
     p.add_argument("--trace", type=Path, metavar="FILE.jsonl",
                    help="also write one JSON object per generated token (character or music event): token, p, "
                    "entropy (of the distribution sampled from), raw_entropy (T = 1), kept, top and raw_top "
-                   "(the five likeliest)")
+                   "(the five likeliest); - for stdout when the output goes to a file")
     # every option in these two groups defaults to None, so "given" never depends on the value given
     t = p.add_argument_group("text models")
     t.add_argument("--primer", help="text to start from (default: a line break)")
@@ -121,12 +121,19 @@ def _check_kind(args, model) -> None:
 
 
 def _check_trace_path(args) -> None:
-    """Refuse a --trace file that is also an output file: one would silently replace the other."""
+    """Refuse a --trace file that is also an output file, or an output (-o, --trace) that names an input
+    (the model, the primer file) by any path or link: one would silently replace the other."""
     import os
 
-    from guigen.core.files import output_paths
+    from guigen.core import registry
+    from guigen.core.files import output_paths, refuse_inputs
 
-    if args.trace is None or args.output is None or str(args.output) == "-":
+    outputs = [("-o", p) for p in output_paths(args.output, args.outputs)] if args.output is not None else []
+    if args.trace is not None and str(args.trace) == "-" and (args.output is None or str(args.output) == "-"):
+        raise CliError("--trace - and the generated output would both go to stdout; give -o FILE or a trace file name")
+    refuse_inputs(outputs + [("--trace", args.trace)],
+                  [("-m", registry.resolve(args.model)), ("--primer-file", args.primer_midi)])
+    if args.trace is None or args.output is None or str(args.output) == "-" or str(args.trace) == "-":
         return
     if os.path.realpath(args.trace) in {os.path.realpath(p) for p in output_paths(args.output, args.outputs)}:
         raise CliError(f"--trace {args.trace} is also an output file (-o); give the trace another name")

@@ -69,6 +69,9 @@ def run(args) -> int:
     from guigen.core.files import check_output as check_writable
 
     check_writable(output, args.force)  # a folder or device in the way, or an existing file without --force
+    from guigen.core.files import refuse_inputs
+
+    refuse_inputs([("-o", output)], [("-m", registry.resolve(args.model)), ("MELODY", args.melody)])
     model = registry.load(args.model)
     source = None
     if args.melody is not None:
