@@ -86,10 +86,12 @@ def _given(args, group) -> list[str]:
 
 def _check_ranges(args) -> None:
     """Each range error names its option, before anything is loaded."""
-    rules = [("--seed", args.seed, 0, None), ("--outputs", args.outputs, 1, None),
-             ("--beam-size", args.beam_size, 0, None), ("--branch-factor", args.branch_factor, 1, None),
-             ("--top-k", args.top_k, 0, None), ("--length", args.length, 0, None),
-             ("--steps", getattr(args, "steps", None), 1, None), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
+    from guigen.core import bounds
+
+    rules = [("--seed", args.seed, 0, bounds.MAX_SEED), ("--outputs", args.outputs, 1, bounds.MAX_OUTPUTS),
+             ("--beam-size", args.beam_size, 0, bounds.MAX_BEAM), ("--branch-factor", args.branch_factor, 1, bounds.MAX_BRANCH),
+             ("--top-k", args.top_k, 0, 10 ** 9), ("--length", args.length, 0, bounds.MAX_TEXT_LENGTH),
+             ("--steps", getattr(args, "steps", None), 1, bounds.MAX_STEPS), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
     if getattr(args, "program", None) is not None:  # one program 0-127, or four (S,A,T,B)
         from guigen.music.export import parse_programs
 
@@ -103,6 +105,7 @@ def _check_ranges(args) -> None:
             raise CliError(f"{name} must be between {low} and {high}, not {value:g}")
     if not 0 < args.top_p <= 1:
         raise CliError(f"--top-p must be in (0, 1] (1 = off), not {args.top_p:g}")
+    bounds.check_rows(args.outputs, args.beam_size, args.branch_factor)
 
 
 def _check_kind(args, model) -> None:
@@ -140,7 +143,7 @@ def _check_trace_path(args) -> None:
 
 
 def run(args) -> int:
-    from guigen.core import registry
+    from guigen.core import bounds, registry
     from guigen.core.sampling import SamplingSettings
 
     _check_ranges(args)
@@ -154,8 +157,9 @@ def run(args) -> int:
         args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
     args.steps = args.length  # music's name for it
     if model.kind == "music":
-        if args.length < 1:
-            raise CliError(f"-n/--length must be >= 1 for a music model, not {args.length}")
+        if not 1 <= args.length <= bounds.MAX_STEPS:
+            raise CliError(f"-n/--length must be between 1 and {bounds.MAX_STEPS:,} steps for a music model "
+                           f"(20,000 quarter notes, as MIDI files are read), not {args.length}")
         try:
             from guigen.music.generate import run_generate
         except ImportError:

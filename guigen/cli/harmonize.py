@@ -56,10 +56,15 @@ def run(args) -> int:
 
     if (args.melody is None) == (args.pitches is None):
         raise CliError("give the melody as a file (MELODY) or as --pitches, one of the two")
+    from guigen.core import bounds
+
     if args.beam_size < 1 or args.branch_factor < 1:
         raise CliError("--beam-size and --branch-factor must be at least 1")
+    bounds.check_rows(1, args.beam_size, args.branch_factor)
+    bounds.check("--top-k", args.top_k, 0, 10 ** 9)
     if args.seed is not None and args.seed < 0:
         raise CliError(f"--seed must be >= 0, not {args.seed}")
+    bounds.check("--seed", args.seed, 0, bounds.MAX_SEED)
     if args.qpm is not None and not 1 <= args.qpm <= 1000:
         raise CliError(f"--qpm must be between 1 and 1000, not {args.qpm:g}")
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # ValueError names a bad value
