@@ -181,6 +181,10 @@ def run(args) -> int:
     from guigen.core import distributed
 
     _check_ranges(args)
+    if args.data is not None:  # a prepared folder checked field by field before torch loads (seconds)
+        from guigen.core.shards import read_manifest
+
+        read_manifest(args.data)
     out = args.output
     if out.suffix != ".safetensors":
         raise CliError(f"{out}: the output model file must end in .safetensors")

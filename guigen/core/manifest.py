@@ -222,6 +222,11 @@ def _check_text(c: _Checker, manifest: dict, options: dict, codec: dict) -> None
     chars = c.get(codec, "chars", "codec.chars", str)
     if not chars or len(chars) > MAX_CHARS or len(set(chars)) != len(chars):
         c.fail("codec.chars", "is not a string of distinct characters")
+    known = set(chars)
+    for i, e in enumerate(manifest.get("files") if isinstance(manifest.get("files"), list) else []):
+        extra = set(e.get("chars") or "") - known if isinstance(e, dict) and isinstance(e.get("chars"), str) else ()
+        if extra:
+            c.fail(f"files[{i}].chars", f"holds {len(extra)} character(s) codec.chars lacks")
     split = c.get(manifest, "split", "split", dict)
     end = 0
     for part in ("train", "val", "test"):
@@ -321,6 +326,24 @@ def _check_entry(c: _Checker, e, field: str, kind: str, shards: dict) -> int:
             c.fail(where, f"has the pitch range {row[3]}..{row[4]}, not within 0..127")
         total += n
     return total
+
+
+SCAN = 1 << 24  # tokens read at a time when scanning shards
+
+
+def scan_ids(folder: Path, shards: dict, lut: np.ndarray) -> None:
+    """Read every shard once, a block at a time: every token must map through `lut` (ids -> ids, or
+    code points -> ids) to an id >= 0. Training calls it (the Train dialog does not: it would read
+    the whole corpus); a shard edited after prepare is named here, not deep in an epoch."""
+    for name, arr in shards.items():
+        for a in range(0, len(arr), SCAN):
+            block = np.asarray(arr[a:a + SCAN])
+            if not len(block):
+                continue
+            top = int(block.max())
+            if top >= len(lut) or int(lut[block].min()) < 0:
+                raise DataError(f"{folder / name}: holds token {top if top >= len(lut) else 'ids'} outside the "
+                                f"vocabulary of {MANIFEST}; run `guigen prepare --rebuild`")
 
 
 def check_manifest_slot(folder) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from guigen.core.data import DataError, TokenData
 from guigen.core.files import atomic_write_text
-from guigen.core.manifest import FORMAT, MANIFEST, read_checked
+from guigen.core.manifest import FORMAT, MANIFEST, read_checked, scan_ids
 
 SHARD_TOKENS = 1 << 26  # tokens per shard file (256 MB of text, 128 MB of music)
 HEADER_BYTES = 128  # a fixed .npy header, rewritten with the final length when a shard closes
@@ -196,6 +196,7 @@ def text_shard_data(folder: Path, vocab=None) -> TokenData:
     points = np.asarray([ord(c) for c in vocab.chars], dtype=np.int64)
     lut = np.full(int(points.max()) + 1, -1, dtype=np.int64)
     lut[points] = np.arange(len(points))
+    scan_ids(folder, shards, lut)
     names = list(manifest["shards"])
     used = [e for e in manifest["files"] if e.get("spans")]
     spans = _spans(used, {n: i for i, n in enumerate(names)}, "spans")
@@ -270,6 +271,7 @@ def music_shard_data(folder: Path, fixed_codec=None) -> MusicShardData:
     if fixed_codec is not None and fixed_codec.to_meta() != codec.to_meta():
         raise DataError(f"{folder} was prepared for {codec!r}, not the model's {fixed_codec!r}; "
                         "prepare it again with the model's options")
+    scan_ids(folder, shards, np.arange(codec.num_classes))
     names = list(manifest["shards"])
     index = {n: i for i, n in enumerate(names)}
 
