@@ -83,6 +83,11 @@ def run(args) -> int:
         melody, source = read_melody(args.melody, args.tune)
     else:
         melody = parse_pitches(args.pitches)
+    from guigen.music.notation import MAX_SCORE_NOTES
+
+    if output.suffix.lower() != ".mid" and output.suffix.lower() != ".midi" and 4 * len(melody) > MAX_SCORE_NOTES:
+        raise CliError(f"{len(melody):,} melody notes make a score of about {4 * len(melody):,} notes; GuiGen writes "
+                       f"MusicXML of at most {MAX_SCORE_NOTES:,}: give -o NAME.mid")
     result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1,
                        strict=not args.free, four=not args.free)
     qpm = args.qpm or (source.qpm if source else 100.0)

@@ -233,6 +233,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from guigen.core.safetext import one_line
     from guigen.core.shards import ShardWriter, bytes_of, write_manifest
 
     for leftover in out.glob(".prepare-*.u32"):  # a killed run's spilled text (we hold the lock)
@@ -299,7 +300,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
           f"({bytes_of(tokens, np.uint32 if args.kind == 'text' else np.uint16)}); {manifest['describe']}",
           file=sys.stderr)
     for e in skipped[:20]:
-        print(f"  skipped {e['path']}: {e['why']}", file=sys.stderr)
+        print(f"  skipped {one_line(e['path'])}: {one_line(e['why'])}", file=sys.stderr)
     if len(skipped) > 20:
         print(f"  ... and {len(skipped) - 20:,} more (listed in {out / 'manifest.json'})", file=sys.stderr)
     print(f"train with: guigen train {args.kind} --data {out} -o MODEL.safetensors", file=sys.stderr)

@@ -523,6 +523,7 @@ def read_notation(path, tune: str | int | None = None) -> NoteSequence:
 # Notes are written exactly as they are on the grid: music21 splits them at barlines and into
 # writable durations with ties, which a reader joins again.
 WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
+MAX_SCORE_NOTES = 1_000  # notes in a written score: music21 writes 1,000 in 5-25 s (time grows as the square)
 CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
 WRITE_MISSING = "writing MusicXML needs music21: pip install 'guigen[notation]'"
 _CONTAINER = ('<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
@@ -664,6 +665,9 @@ def write_musicxml(seq: NoteSequence, path, parts=None, names=None, programs=Non
     if path.suffix.lower() not in WRITE_SUFFIXES:
         raise NotationError(f"{path}: a score is written as .musicxml, .xml or .mxl")
     refuse_overwrite(path, overwrite)
+    if len(seq.notes) > MAX_SCORE_NOTES:  # music21's writer takes time growing with the square of a score's size
+        raise NotationError(f"{path}: a score of {len(seq.notes):,} notes; GuiGen writes MusicXML of at most "
+                            f"{MAX_SCORE_NOTES:,} notes (music21 would take many minutes); write a .mid file instead")
     atomic_write_bytes(path, musicxml_bytes(seq, parts, names, programs, path.suffix.lower() == ".mxl"))
     return path
 
