@@ -203,6 +203,8 @@ def split_abc(text: str) -> list[tuple[int | None, str, str]]:
         m = _X.match(body)
         number = int(m.group(1)) if m.group(1) and len(m.group(1)) <= 9 else None  # no 5,000-digit numbers
         first, _, rest = body.partition("\n")
+        if m.group(1) and number is None:
+            first = "X:0"  # music21 would int() the digits: Python refuses 4,300 and more
         tunes.append((number, _title(body), first + "\n" + (header + "\n" if header else "") + rest))
     return tunes
 

@@ -43,6 +43,8 @@ def _metre(spec: str) -> str | None:
     spec = spec.strip().replace(" ", "")
     if spec in ("", "C", "c", "C|", "c|") or spec.lower() == "none":
         return None
+    if re.search(r"\d{7}", spec):  # int() of thousands of digits is refused by Python itself
+        return f"M:{spec[:20]}...: numbers of 7 digits or more"
     m = re.fullmatch(r"\(?([\d+]+)\)?/(\d+)", spec)
     if not m:
         return None  # music21 reads or refuses what else there is
@@ -56,9 +58,9 @@ def _metre(spec: str) -> str | None:
 
 def _unit(spec: str) -> str | None:
     spec = spec.strip().replace(" ", "")
-    m = re.fullmatch(r"(\d+)/(\d+)", spec)
+    m = re.fullmatch(r"(\d{1,6})/(\d{1,6})", spec)
     if not m:
-        return f"L:{spec}: a unit note length is written like 1/8" if spec else None
+        return f"L:{spec[:20]}: a unit note length is written like 1/8" if spec else None
     num, den = int(m[1]), int(m[2])
     if den not in DENOMINATORS or not 1 <= num <= 16:
         return f"L:{spec}: a unit note length is 1/1 to 1/64 (a power of 2 below the line)"
@@ -66,6 +68,8 @@ def _unit(spec: str) -> str | None:
 
 
 def _tempo(spec: str) -> str | None:
+    if re.search(r"\d{7}", spec):
+        return f"Q:{spec.strip()[:20]}...: numbers of 7 digits or more"
     text = re.sub(r'"[^"]*"', " ", spec)  # "Allegro" and the like
     beat, _, number = text.rpartition("=")
     numbers = _NUMBER.findall(number)
