@@ -225,3 +225,21 @@ def test_outputs_never_replace_inputs_by_any_name(tmp_path, tiny_model_path):
     assert all(snapshot(p) == s for p, s in before.items())
     r = run(["generate", "-m", model, "-n", "5", "--trace", "-", "-o", tmp_path / "out.txt"], tmp_path)
     assert r.rc == 0 and r.out.count(b'"token"') == 5 and not (tmp_path / "-").exists()
+
+
+def test_music21_warnings_are_counted_never_printed(capfd):
+    """music21 prints its warnings to stderr itself (environLocal.warn) or through warnings: while
+    GuiGen reads, both are counted in the tune's changes, said later in one line."""
+    from collections import Counter
+
+    from guigen.music import notation
+
+    m21 = notation._music21()
+    changes = Counter()
+    with notation._parsing(changes):
+        m21.abcFormat.environLocal.warn(["Could not get pitch information from note: ", "y, assuming C"])
+        import warnings
+
+        warnings.warn("something odd")
+    assert changes[notation.PITCHLESS] == 1 and changes[notation.OTHER_WARNINGS] == 1
+    assert capfd.readouterr().err == ""
