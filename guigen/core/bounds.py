@@ -11,7 +11,7 @@ import math
 import os
 
 MIN_TEMPERATURE = 1e-4  # below: sampling is greedy (argmax), as T -> 0 is
-MAX_TEMPERATURE = 1e4  # above: sampling is as at 1e4, uniform over the allowed tokens, as T -> inf is
+MAX_TEMPERATURE = 1e6  # above: sampling is as at 1e6, uniform over the allowed tokens, as T -> inf is (a masked logit, -1e9, still gives exactly 0)
 MAX_BEAM = 64  # --beam-size
 MAX_BRANCH = 64  # --branch-factor
 MAX_ROWS = 4096  # sequences run side by side: outputs x beam size x branch factor
