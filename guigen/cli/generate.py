@@ -157,8 +157,10 @@ def run(args) -> int:
         args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
     args.steps = args.length  # music's name for it
     if model.kind == "music":
-        if not 1 <= args.length <= bounds.MAX_STEPS:
-            raise CliError(f"-n/--length must be between 1 and {bounds.MAX_STEPS:,} steps for a music model "
+        if args.length < 1:
+            raise CliError(f"-n/--length must be >= 1 for a music model, not {args.length}")
+        if args.length > bounds.MAX_STEPS:
+            raise CliError(f"-n/--length must be at most {bounds.MAX_STEPS:,} steps for a music model "
                            f"(20,000 quarter notes, as MIDI files are read), not {args.length}")
         try:
             from guigen.music.generate import run_generate
