@@ -113,12 +113,14 @@ def main(argv=None) -> int:
 
     args.argv = list(argv)  # recorded in what training writes, to say how a model was made
     say = f"guigen {args.command}: error:"
-    warnings.showwarning = lambda message, *_, **__: print(f"guigen {args.command}: warning: {message}",
+    from guigen.core.safetext import one_line  # a file's control characters never reach the terminal raw
+
+    warnings.showwarning = lambda message, *_, **__: print(f"guigen {args.command}: warning: {one_line(message)}",
                                                            file=sys.stderr)  # one line, not a source line
     try:
         return args.run(args) or 0
     except (CliError, ModelFileError, DataError, ValueError) as e:
-        print(f"{say} {e}", file=sys.stderr)
+        print(f"{say} {one_line(e)}", file=sys.stderr)
         return getattr(e, "exit_status", 2)  # a model file the system could not read: 1, as for an OSError
     except KeyboardInterrupt:
         print(f"guigen {args.command}: interrupted", file=sys.stderr)
@@ -128,16 +130,16 @@ def main(argv=None) -> int:
         return 0
     except OSError as e:
         if e.errno is None:  # raised by GuiGen with its own message ("out.txt exists; ...")
-            print(f"{say} {e}", file=sys.stderr)
+            print(f"{say} {one_line(e)}", file=sys.stderr)
             return 2
         if e.filename is None or e.filename == STDOUT:
             _quiet_stdout()
-        print(f"{say} {describe_os_error(e)}", file=sys.stderr)  # every path read or written: one line
+        print(f"{say} {one_line(describe_os_error(e))}", file=sys.stderr)  # every path read or written: one line
         return 1
     except BaseException as e:  # a bug, or a library's panic (pyo3's PanicException is a BaseException)
         if isinstance(e, (SystemExit, GeneratorExit)) or os.environ.get("GUIGEN_TRACEBACK"):
             raise
-        what = (str(e).strip().splitlines() or [""])[0]
+        what = one_line((str(e).strip().splitlines() or [""])[0])
         print(f"{say} internal error ({type(e).__name__}: {what}); please report it "
               "(GUIGEN_TRACEBACK=1 shows where it happened)", file=sys.stderr)
         return 1

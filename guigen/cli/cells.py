@@ -35,20 +35,36 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
-def _sample(args, model):
-    """(activations, tokens as shown, features by name, separator between shown tokens). Several MIDI
-    files are run one by one, each from the zero state, and put one after the other."""
-    from guigen.core import cells, features
+PAGE_TOKENS = 10_000  # tokens whose activations are kept for the page (the first ones of the sample)
+PAGE_SPANS = 200_000  # coloured tokens on one page, all its blocks together (about 10 MB of HTML)
+MAX_INPUT_BYTES = 64 << 20  # what cells reads: its statistics stream, the text itself is held
+
+
+def _stream(args, model):
+    """(activations, tokens as shown, features by name) a chunk at a time, and the separator between
+    shown tokens. Several MIDI files are run one by one, each from the zero state. Only one chunk's
+    activations are ever in memory."""
+    from guigen.core import features
 
     if model.kind == "text":
         from guigen.core.data import parse_slice, read_text, take_slice
 
+        for f in args.files:  # before reading: the text is held whole
+            if f.is_file() and f.stat().st_size > MAX_INPUT_BYTES:
+                raise CliError(f"{f}: larger than {MAX_INPUT_BYTES >> 20} MB; give cells a part of it")
         text = read_text(args.files)
         if args.slice:
             text = take_slice(text, *parse_slice(args.slice))
         if not text:
             raise CliError("no text to run")
-        return _run_text(model, text), list(text), features.text_features(text), ""
+        known = np.fromiter((c in model.codec.index for c in text), dtype=bool, count=len(text))
+        if not known.any():
+            raise CliError("none of the text's characters is in the model's vocabulary")
+        if not known.all():
+            unseen = sorted({c for c, k in zip(text, known) if not k})
+            print(f"note: {int((~known).sum()):,} character(s) the model never saw ({' '.join(map(repr, unseen[:12]))}) "
+                  "were not fed to it; they show the state before them", file=sys.stderr)
+        return _run_text(model, text, known, features.text_features(text)), ""
     if args.slice:
         raise CliError("--slice applies to text models only")
     from guigen.music.dataset import encode_files
@@ -56,31 +72,39 @@ def _sample(args, model):
     sequences, _, report = encode_files(model.codec, args.files)
     if not sequences:
         raise CliError("no notes the model can take in the MIDI file(s)" + (f" ({report})" if report else ""))
-    acts = np.concatenate([cells.run_tokens(model, ids) for ids in sequences])
-    shown = [model.codec.token_label(i) for ids in sequences for i in ids]
-    per_piece = [features.music_features(model.codec, ids) for ids in sequences]
-    feats = {name: np.concatenate([f[name] for f in per_piece]) for name in per_piece[0]}
-    return acts, shown, feats, " "
+    return _run_music(model, sequences), " "
 
 
-def _run_text(model, text: str) -> np.ndarray:
-    """Activations per character. Characters the model never saw are not fed to it: they show the
-    state before them (zero before the first known one), and a note on stderr says so."""
+def _run_music(model, sequences):
+    from guigen.core import cells, features
+
+    for ids in sequences:
+        feats = features.music_features(model.codec, ids)
+        at = 0
+        for acts in cells.stream_tokens(model, ids):
+            part = slice(at, at + len(acts))
+            yield acts, [model.codec.token_label(i) for i in ids[part]], {n: f[part] for n, f in feats.items()}
+            at += len(acts)
+
+
+def _run_text(model, text: str, known, feats):
+    """Activations per character, a chunk at a time. Characters the model never saw are not fed to
+    it: they show the state before them (zero before the first known one)."""
     from guigen.core import cells
+    from guigen.core.generate import Generator
 
-    known = np.fromiter((c in model.codec.index for c in text), dtype=bool, count=len(text))
-    if not known.any():
-        raise CliError("none of the text's characters is in the model's vocabulary")
-    acts = cells.run_tokens(model, model.codec.encode("".join(c for c, k in zip(text, known) if k)))
-    if known.all():
-        return acts
-    unseen = sorted({c for c, k in zip(text, known) if not k})
-    print(f"note: {int((~known).sum()):,} character(s) the model never saw ({' '.join(map(repr, unseen[:12]))}) "
-          "were not fed to it; they show the state before them", file=sys.stderr)
-    last = np.cumsum(known) - 1  # the known character at or before each position
-    out = acts[np.maximum(last, 0)]
-    out[last < 0] = 0
-    return out
+    cfg = model.config
+    gen = Generator(model, undo_depth=0, constrain=False)
+    carry = np.zeros((1, cfg.layers, 2, cfg.hidden), dtype=np.float32)
+    for a in range(0, len(text), cells.CHUNK):
+        piece, k = text[a:a + cells.CHUNK], known[a:a + cells.CHUNK]
+        gen.cells = []
+        if k.any():
+            gen.feed(model.codec.encode("".join(c for c, kk in zip(piece, k) if kk)))
+        fed = cells.from_states(gen.cells) if gen.cells else carry[:0]
+        acts = fed if k.all() else np.concatenate([carry, fed])[np.cumsum(k)]
+        carry = acts[-1:]
+        yield acts, list(piece), {n: f[a:a + len(piece)] for n, f in feats.items()}
 
 
 def _check(args, model) -> None:
@@ -93,8 +117,10 @@ def _check(args, model) -> None:
         raise CliError(f"--cell {args.cell}: each layer has cells 0 to {cfg.hidden - 1}")
     if args.feature is not None and args.feature not in names(model.kind):
         raise CliError(f"--feature {args.feature}: a {model.kind} model's features are {', '.join(names(model.kind))}")
-    if args.top < 1:
-        raise CliError("--top must be at least 1")
+    from guigen.core.bounds import MAX_TOP
+
+    if not 1 <= args.top <= MAX_TOP:
+        raise CliError(f"--top must be between 1 and {MAX_TOP}, not {args.top}")
 
 
 def run(args) -> int:
@@ -107,17 +133,31 @@ def run(args) -> int:
     for out in (args.html, args.json):
         if out is not None:
             check_output(out, args.force)
+    from guigen.core.files import refuse_inputs
+
+    refuse_inputs([("--html", args.html), ("--json", args.json)],
+                  [("-m", registry.resolve(args.model)), *(("FILE", f) for f in args.files)])
     if args.html is not None and args.json is not None and os.path.realpath(args.html) == os.path.realpath(args.json):
         raise ValueError(f"--html and --json both name {args.json}; one would replace the other")
-    acts, shown, feats, sep = _sample(args, model)
+    chunks, sep = _stream(args, model)
+    k = cells.KINDS.index(args.kind)
+    acc = cells.Accumulator(names(model.kind), args.kind)
+    kept, shown, count = [], [], 0  # the page's first PAGE_TOKENS tokens: their activations of this kind
+    for acts, tokens, feats in chunks:
+        acc.add(acts, feats)
+        if count < PAGE_TOKENS:
+            kept.append(acts[:PAGE_TOKENS - count, :, k].astype(np.float16))
+            shown += tokens[:PAGE_TOKENS - count]
+        count += len(acts)
+    kept = np.concatenate(kept)
     source = str(args.files[0]) + (f" and {len(args.files) - 1} more" if len(args.files) > 1 else "")
     wanted = [args.feature] if args.feature else list(names(model.kind))
     if args.cell is not None:
         layer = args.layer or 0
         chosen = {name: [cells.Ranked(layer, args.kind, args.cell, 0.0)] for name in wanted}
-    r_all = cells.table(acts, feats, args.kind)
-    k = cells.KINDS.index(args.kind)
-    spread = acts[:, :, k].std(axis=0)  # (layers, H)
+    r_all = acc.table()
+    spread = acc.spread()  # (layers, H)
+    feats = {name: _Varies(acc, name) for name in names(model.kind)}
     if args.cell is None:
         # a feature constant over the sample (no quotes in it, say) has no cells to rank: the cells
         # that vary most are shown instead, and said to be
@@ -128,7 +168,7 @@ def run(args) -> int:
             c.r = float(r_all[name][c.layer, c.cell])
 
     unit = "characters" if model.kind == "text" else "events"
-    lines = [f"{model.name}: {len(acts):,} {unit} of {source}, {args.kind} activations "
+    lines = [f"{model.name}: {count:,} {unit} of {source}, {args.kind} activations "
              f"({'tanh of the cell state' if args.kind == 'cell' else 'hidden output h'})"]
     for name, found in chosen.items():
         constant = not varies(feats[name])
@@ -147,7 +187,7 @@ def run(args) -> int:
                 seen.add((layer, cell))
                 table.append({"layer": layer, "cell": cell, "kind": args.kind,
                               "r": {n: round(float(r_all[n][layer, cell]), 4) for n in feats}})
-        doc = {"model": model.name, "file": source, "tokens": int(len(acts)), "kind": args.kind,
+        doc = {"model": model.name, "file": source, "tokens": int(count), "kind": args.kind,
                "features": {n: [{"layer": c.layer, "cell": c.cell, "r": round(c.r, 4),
                                  "std": round(float(spread[c.layer, c.cell]), 4)} for c in found]
                             for n, found in chosen.items()},
@@ -163,15 +203,19 @@ def run(args) -> int:
             return (f"layer {layer}, cell {cell} — {name} is constant over this sample (r = 0 for every cell); "
                     f"shown instead: a cell that varies most (std {spread[layer, cell]:.3f})")
 
+        per_block = min(len(shown), PAGE_SPANS // (1 if args.cell is not None else max(len(listed), 1)))
+        page_tokens = shown[:per_block]
         if args.cell is not None:  # one cell: one block, its correlation with every feature in the heading
             layer = args.layer or 0
             rs = ", ".join(f"{n} {r_all[n][layer, args.cell]:+.3f}" for n in wanted)
-            blocks = [(f"layer {layer}, cell {args.cell} — r: {rs}", shown, acts[:, layer, k, args.cell].tolist())]
+            blocks = [(f"layer {layer}, cell {args.cell} — r: {rs}", page_tokens,
+                       kept[:per_block, layer, args.cell].tolist())]
         else:
-            blocks = [(heading(layer, cell, name), shown, acts[:, layer, k, cell].tolist())
+            blocks = [(heading(layer, cell, name), page_tokens, kept[:per_block, layer, cell].tolist())
                       for layer, cell, name in listed]
         one = "character" if model.kind == "text" else "event"
-        intro = (f"{model.name} on {source} ({len(acts):,} {one}s). Each {one}'s background is the cell's "
+        first = f"; the first {per_block:,} shown" if per_block < count else ""
+        intro = (f"{model.name} on {source} ({count:,} {one}s{first}). Each {one}'s background is the cell's "
                  f"{'state through tanh' if args.kind == 'cell' else 'hidden output h'} after reading it: "
                  "blue negative, red positive. r: Pearson correlation with the feature over the whole sample.")
         atomic_write_text(args.html, page(f"GuiGen cells: {model.name}", intro, blocks, sep))
@@ -182,5 +226,15 @@ def run(args) -> int:
 
 def varies(feature) -> bool:
     """Whether a feature takes more than one value where it is defined."""
+    if isinstance(feature, _Varies):
+        return feature.varies
     defined = feature[np.isfinite(feature)]
     return len(defined) > 1 and float(defined.std()) > 0
+
+
+class _Varies:
+    """A feature seen through the streamed sums: whether it varies over the whole sample."""
+
+    def __init__(self, acc, name: str):
+        n, sf, sff = (acc.sums.get(name) or [0, 0.0, 0.0])[:3]
+        self.varies = n > 1 and sff / n - (sf / n) ** 2 > 1e-12

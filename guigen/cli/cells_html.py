@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from guigen.core.diverging import hex_colour, level, shades
+from guigen.core.safetext import visible
 
 STYLE = """body { font-family: sans-serif; margin: 1.5em; max-width: 70em; }
 h2 { font-size: 1.05em; margin: 1.4em 0 0.3em; }
@@ -22,8 +23,8 @@ def shade_styles() -> str:
 
 
 def span(token: str, value: float) -> str:
-    # a newline stays a line break; a mark before it shows its colour
-    shown = html.escape(token) if token != "\n" else "\u21b5\n"
+    # a newline stays a line break; a mark before it shows its colour; controls and bidi marks are shown escaped
+    shown = html.escape(visible(token)) if token != "\n" else "\u21b5\n"
     return f'<span class="s{level(value)}" title="{value:+.2f}">{shown}</span>'
 
 
@@ -35,11 +36,12 @@ def legend() -> str:
 
 def page(title: str, intro: str, blocks: list[tuple[str, list[str], list[float]]], separator: str = "") -> str:
     """A whole page: blocks are (heading, tokens shown, activation of each)."""
+    title, intro = html.escape(visible(title)), html.escape(visible(intro))
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>{html.escape(title)}</title><style>{STYLE}{shade_styles()}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>", legend()]
+             f"<title>{title}</title><style>{STYLE}{shade_styles()}</style></head><body>",
+             f"<h1>{title}</h1>", f"<p>{intro}</p>", legend()]
     for heading, tokens, values in blocks:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(f"<h2>{html.escape(visible(heading))}</h2>")
         parts.append("<pre>" + separator.join(span(t, v) for t, v in zip(tokens, values)) + "</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

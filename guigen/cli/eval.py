@@ -78,5 +78,7 @@ def run(args) -> int:
                  f"  {result['nats_per_step']:.4f} nats/step   ({result['bits_per_step']:.4f} bits)"]
         if report:
             lines.append(f"  {report}")
-    print(json.dumps(result, indent=2) if args.json else "\n".join(lines))
+    from guigen.core.safetext import one_line  # a file's name or a tune's title may hold control characters
+
+    print(json.dumps(result, indent=2) if args.json else "\n".join(map(one_line, lines)))
     return 0

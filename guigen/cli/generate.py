@@ -66,7 +66,7 @@ def add_parser(sub):
     p.add_argument("--trace", type=Path, metavar="FILE.jsonl",
                    help="also write one JSON object per generated token (character or music event): token, p, "
                    "entropy (of the distribution sampled from), raw_entropy (T = 1), kept, top and raw_top "
-                   "(the five likeliest)")
+                   "(the five likeliest); - for stdout when the output goes to a file")
     # every option in these two groups defaults to None, so "given" never depends on the value given
     t = p.add_argument_group("text models")
     t.add_argument("--primer", help="text to start from (default: a line break)")
@@ -104,10 +104,12 @@ def _given(args, group) -> list[str]:
 
 def _check_ranges(args) -> None:
     """Each range error names its option, before anything is loaded."""
-    rules = [("--seed", args.seed, 0, None), ("--outputs", args.outputs, 1, None),
-             ("--beam-size", args.beam_size, 0, None), ("--branch-factor", args.branch_factor, 1, None),
-             ("--top-k", args.top_k, 0, None), ("--length", args.length, 0, None),
-             ("--steps", getattr(args, "steps", None), 1, None), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
+    from guigen.core import bounds
+
+    rules = [("--seed", args.seed, 0, bounds.MAX_SEED), ("--outputs", args.outputs, 1, bounds.MAX_OUTPUTS),
+             ("--beam-size", args.beam_size, 0, bounds.MAX_BEAM), ("--branch-factor", args.branch_factor, 1, bounds.MAX_BRANCH),
+             ("--top-k", args.top_k, 0, 10 ** 9), ("--length", args.length, 0, bounds.MAX_TEXT_LENGTH),
+             ("--steps", getattr(args, "steps", None), 1, bounds.MAX_STEPS), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
     if getattr(args, "program", None) is not None:  # one program 0-127, or four (S,A,T,B)
         from guigen.music.export import parse_programs
 
@@ -121,6 +123,7 @@ def _check_ranges(args) -> None:
             raise CliError(f"{name} must be between {low} and {high}, not {value:g}")
     if not 0 < args.top_p <= 1:
         raise CliError(f"--top-p must be in (0, 1] (1 = off), not {args.top_p:g}")
+    bounds.check_rows(args.outputs, args.beam_size, args.branch_factor)
 
 
 def _check_kind(args, model) -> None:
@@ -139,19 +142,26 @@ def _check_kind(args, model) -> None:
 
 
 def _check_trace_path(args) -> None:
-    """Refuse a --trace file that is also an output file: one would silently replace the other."""
+    """Refuse a --trace file that is also an output file, or an output (-o, --trace) that names an input
+    (the model, the primer file) by any path or link: one would silently replace the other."""
     import os
 
-    from guigen.core.files import output_paths
+    from guigen.core import registry
+    from guigen.core.files import output_paths, refuse_inputs
 
-    if args.trace is None or args.output is None or str(args.output) == "-":
+    outputs = [("-o", p) for p in output_paths(args.output, args.outputs)] if args.output is not None else []
+    if args.trace is not None and str(args.trace) == "-" and (args.output is None or str(args.output) == "-"):
+        raise CliError("--trace - and the generated output would both go to stdout; give -o FILE or a trace file name")
+    refuse_inputs(outputs + [("--trace", args.trace)],
+                  [("-m", registry.resolve(args.model)), ("--primer-file", args.primer_midi)])
+    if args.trace is None or args.output is None or str(args.output) == "-" or str(args.trace) == "-":
         return
     if os.path.realpath(args.trace) in {os.path.realpath(p) for p in output_paths(args.output, args.outputs)}:
         raise CliError(f"--trace {args.trace} is also an output file (-o); give the trace another name")
 
 
 def run(args) -> int:
-    from guigen.core import registry
+    from guigen.core import bounds, registry
     from guigen.core.sampling import SamplingSettings
 
     _check_ranges(args)
@@ -167,6 +177,9 @@ def run(args) -> int:
     if model.kind == "music":
         if args.length < 1:
             raise CliError(f"-n/--length must be >= 1 for a music model, not {args.length}")
+        if args.length > bounds.MAX_STEPS:
+            raise CliError(f"-n/--length must be at most {bounds.MAX_STEPS:,} steps for a music model "
+                           f"(20,000 quarter notes, as MIDI files are read), not {args.length}")
         try:
             from guigen.music.generate import run_generate
         except ImportError:

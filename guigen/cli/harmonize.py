@@ -56,10 +56,15 @@ def run(args) -> int:
 
     if (args.melody is None) == (args.pitches is None):
         raise CliError("give the melody as a file (MELODY) or as --pitches, one of the two")
+    from guigen.core import bounds
+
     if args.beam_size < 1 or args.branch_factor < 1:
         raise CliError("--beam-size and --branch-factor must be at least 1")
+    bounds.check_rows(1, args.beam_size, args.branch_factor)
+    bounds.check("--top-k", args.top_k, 0, 10 ** 9)
     if args.seed is not None and args.seed < 0:
         raise CliError(f"--seed must be >= 0, not {args.seed}")
+    bounds.check("--seed", args.seed, 0, bounds.MAX_SEED)
     if args.qpm is not None and not 1 <= args.qpm <= 1000:
         raise CliError(f"--qpm must be between 1 and 1000, not {args.qpm:g}")
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)  # ValueError names a bad value
@@ -69,12 +74,20 @@ def run(args) -> int:
     from guigen.core.files import check_output as check_writable
 
     check_writable(output, args.force)  # a folder or device in the way, or an existing file without --force
+    from guigen.core.files import refuse_inputs
+
+    refuse_inputs([("-o", output)], [("-m", registry.resolve(args.model)), ("MELODY", args.melody)])
     model = registry.load(args.model)
     source = None
     if args.melody is not None:
         melody, source = read_melody(args.melody, args.tune)
     else:
         melody = parse_pitches(args.pitches)
+    from guigen.music.notation import MAX_SCORE_NOTES
+
+    if output.suffix.lower() != ".mid" and output.suffix.lower() != ".midi" and 4 * len(melody) > MAX_SCORE_NOTES:
+        raise CliError(f"{len(melody):,} melody notes make a score of about {4 * len(melody):,} notes; GuiGen writes "
+                       f"MusicXML of at most {MAX_SCORE_NOTES:,}: give -o NAME.mid")
     result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1,
                        strict=not args.free, four=not args.free)
     qpm = args.qpm or (source.qpm if source else 100.0)

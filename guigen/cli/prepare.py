@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from guigen.cli import CliError
+from guigen.core.data import DataError
 
 TEXT_SUFFIXES = {".txt"}
 BLOCK_BYTES = 1 << 24  # a text file is decoded in blocks of this many bytes: a huge file never sits in memory
@@ -41,7 +42,7 @@ def add_parser(sub):
 def _common(p):
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="folder for the shards and manifest")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help=f"processes reading files (default: every core, {os.cpu_count()} here)")
+                   help=f"processes reading files, 1 to the number of CPUs (default: every core, {os.cpu_count()} here)")
     p.add_argument("--rebuild", action="store_true", help="read every file again, even those already prepared")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -196,15 +197,24 @@ def run(args) -> int:
     out = args.output
     if out.exists() and not out.is_dir():
         raise CliError(f"{out} is a file; -o names a folder for the shards")
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1")
+    cpus = os.cpu_count() or 1
+    if not 1 <= args.workers <= cpus:  # more processes than CPUs only costs memory (and forks by the thousand)
+        raise CliError(f"--workers must be between 1 and {cpus} (the CPUs here), not {args.workers}")
     files, valid = _sources(args)
     options = _options(args)
     out.mkdir(parents=True, exist_ok=True)
+    from guigen.core.manifest import check_manifest_slot
+
+    check_manifest_slot(out)  # a FIFO, device or link out of the folder where the manifest goes: refused
     old = None
     if (out / MANIFEST).exists() and not args.rebuild:
-        old = read_manifest(out)
-        if old["kind"] != args.kind or old["options"] != options:
+        try:
+            old = read_manifest(out)
+        except DataError as e:  # nothing of a bad manifest is carried forward
+            print(f"note: {e}; reading every file again".replace("; run `guigen prepare --rebuild` to make the "
+                                                                   "folder again", ""), file=sys.stderr)
+            old = None
+        if old is not None and (old["kind"] != args.kind or old["options"] != options):
             was = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in old["options"].items() if v is not None)
             print(f"note: {out} was prepared with other options ({old['kind']}: {was}); "
                   "reading every file again", file=sys.stderr)
@@ -223,6 +233,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from guigen.core.safetext import one_line
     from guigen.core.shards import ShardWriter, bytes_of, write_manifest
 
     for leftover in out.glob(".prepare-*.u32"):  # a killed run's spilled text (we hold the lock)
@@ -289,7 +300,7 @@ def _prepare(args, out, files, valid, options, old) -> int:
           f"({bytes_of(tokens, np.uint32 if args.kind == 'text' else np.uint16)}); {manifest['describe']}",
           file=sys.stderr)
     for e in skipped[:20]:
-        print(f"  skipped {e['path']}: {e['why']}", file=sys.stderr)
+        print(f"  skipped {one_line(e['path'])}: {one_line(e['why'])}", file=sys.stderr)
     if len(skipped) > 20:
         print(f"  ... and {len(skipped) - 20:,} more (listed in {out / 'manifest.json'})", file=sys.stderr)
     print(f"train with: guigen train {args.kind} --data {out} -o MODEL.safetensors", file=sys.stderr)

@@ -33,6 +33,9 @@ def run(args) -> int:
             "not a regular file" if os.path.lexists(args.input) else "no such MIDI file")
         raise FileNotFoundError(f"{args.input}: {why}")
     check_output(args.output, args.force)  # before any work: a device, folder or unwritable place is refused now
+    from guigen.core.files import refuse_inputs
+
+    refuse_inputs([("OUT.wav", args.output)], [("IN.mid", args.input), ("--soundfont", args.soundfont)])
     engine = "builtin" if args.builtin_synth else "auto"
     audio = render_midi_file(args.input, args.output, args.soundfont, engine, overwrite=args.force)
     print(f"wrote {args.output}: {audio.seconds:.1f} s, {audio.sample_rate} Hz stereo, {audio.engine}", file=sys.stderr)

@@ -184,6 +184,10 @@ def run(args) -> int:
     from guigen.core import distributed
 
     _check_ranges(args)
+    if args.data is not None:  # a prepared folder checked field by field before torch loads (seconds)
+        from guigen.core.shards import read_manifest
+
+        read_manifest(args.data)
     out = args.output
     if out.suffix != ".safetensors":
         raise CliError(f"{out}: the output model file must end in .safetensors")
@@ -223,6 +227,21 @@ def _check_ranges(args) -> None:
             raise CliError(f"--{name.replace('_', '-')} must be {bound}, not {v:g}")
 
 
+def _refuse_inputs(args, out, ckpt) -> None:
+    """The model and its checkpoint never replace what training reads (the checkpoint may replace the
+    one --resume continues: that is what resuming does)."""
+    from guigen.core import registry
+    from guigen.core.files import folder_inputs, refuse_inputs
+
+    sources = [p for p in list(getattr(args, "files", None) or []) + list(getattr(args, "folders", None) or [])
+               + list(getattr(args, "valid", None) or []) if not p.is_dir()]
+    inputs = [("FILE", p) for p in sources] + [("--data", p) for p in (folder_inputs(args.data) if args.data else [])]
+    inputs += [("--init", registry.resolve(args.init))] if args.init else []
+    inputs += [("--teacher", registry.resolve(t)) for t in args.teacher or []]
+    refuse_inputs([("-o", out), ("the checkpoint", ckpt)], inputs)
+    refuse_inputs([("-o", out)], [("--resume", args.resume)])
+
+
 def _run(args, out, device, world) -> int:
     import contextlib
     import io
@@ -241,6 +260,7 @@ def _run(args, out, device, world) -> int:
 
     for path in (out, ckpt):  # before any training: a device, folder or unwritable place is refused now
         check_output(path, overwrite=True)
+    _refuse_inputs(args, out, ckpt)
     lock, refused = RunLock(out), None
     if world.main:  # the one process that writes holds the lock on what it writes
         try:

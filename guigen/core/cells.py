@@ -161,3 +161,70 @@ class Recording:
 
     def truncate(self, n: int) -> None:
         self.n = max(0, min(self.n, n))
+
+
+CHUNK = 2048  # tokens run at a time when streaming: activations of one chunk only are ever held
+
+
+def stream_tokens(model, tokens, chunk: int = CHUNK):
+    """run_tokens, a chunk at a time: yields (T_chunk, layers, 2, H) arrays, the state carried over."""
+    from guigen.core.generate import Generator
+
+    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    gen = Generator(model, undo_depth=0, constrain=False)
+    for a in range(0, len(tokens), chunk):
+        gen.cells = []
+        gen.feed(tokens[a:a + chunk])
+        yield from_states(gen.cells)
+
+
+class Accumulator:
+    """Pearson r of every cell with every feature, and each cell's spread, from sums gathered chunk
+    by chunk: memory stays flat however long the sample (as table() and the std over all steps)."""
+
+    def __init__(self, names, kind: str = "cell"):
+        self.names, self.k = list(names), KINDS.index(kind)
+        self.shape = None
+        self.n = 0
+        self.sums: dict = {}
+
+    def add(self, acts: np.ndarray, features: dict) -> None:
+        x = np.asarray(acts)[:, :, self.k].astype(np.float64)
+        if self.shape is None:
+            self.shape = x.shape[1:]
+            self.sx, self.sxx = np.zeros(self.shape), np.zeros(self.shape)
+        x = x.reshape(len(x), -1)
+        self.n += len(x)
+        self.sx += x.sum(axis=0).reshape(self.shape)
+        self.sxx += np.einsum("tc,tc->c", x, x).reshape(self.shape)
+        for name in self.names:
+            f = np.asarray(features[name], dtype=np.float64)
+            keep = np.isfinite(f)
+            xs, fs = (x, f) if keep.all() else (x[keep], f[keep])
+            s = self.sums.setdefault(name, [0, 0.0, 0.0, 0.0, 0.0, 0.0])  # n, sf, sff, sx, sxx, sxf
+            s[0] += len(fs)
+            s[1] += fs.sum()
+            s[2] += fs @ fs
+            s[3] = s[3] + xs.sum(axis=0)
+            s[4] = s[4] + np.einsum("tc,tc->c", xs, xs)
+            s[5] = s[5] + fs @ xs
+
+    def table(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name in self.names:
+            n, sf, sff, sx, sxx, sxf = self.sums.get(name, [0] * 6)
+            if n < 2:
+                out[name] = np.zeros(self.shape)
+                continue
+            cov = sxf / n - (sx / n) * (sf / n)
+            var_x, var_f = np.maximum(sxx / n - (sx / n) ** 2, 0), max(sff / n - (sf / n) ** 2, 0.0)
+            den = np.sqrt(var_x * var_f)
+            ok = (var_x > 1e-12) & (var_f > 1e-12)
+            r = np.divide(cov, den, out=np.zeros_like(cov), where=ok)
+            out[name] = np.clip(r, -1.0, 1.0).reshape(self.shape)
+        return out
+
+    def spread(self) -> np.ndarray:
+        """Each cell's standard deviation over every step (layers, H)."""
+        mean = self.sx / max(self.n, 1)
+        return np.sqrt(np.maximum(self.sxx / max(self.n, 1) - mean ** 2, 0))

@@ -111,7 +111,8 @@ def batch_streams(tokens: np.ndarray, batch: int, seq_len: int, offset: int = 0)
     tokens = tokens[offset:]
     per_stream = (len(tokens) - 1) // batch
     if per_stream < 2:
-        raise DataError(f"too few tokens ({len(tokens)}) for batch {batch}")
+        raise DataError(f"too few tokens ({max(len(tokens), 0):,}) for --batch {batch}: each of the batch's streams "
+                        "needs at least 3; give more data or a smaller --batch")
     x = tokens[: per_stream * batch].reshape(batch, per_stream)
     y = tokens[1 : per_stream * batch + 1].reshape(batch, per_stream)
     for start in range(0, per_stream, seq_len):
@@ -127,7 +128,8 @@ def stream_windows(tokens, batch: int, seq_len: int, offset: int = 0, rows=None,
     """
     per_stream = (len(tokens) - offset - 1) // batch
     if per_stream < 2:
-        raise DataError(f"too few tokens ({len(tokens) - offset}) for batch {batch}")
+        raise DataError(f"too few tokens ({max(len(tokens) - offset, 0):,}) for --batch {batch}: each of the batch's "
+                        "streams needs at least 3; give more data or a smaller --batch")
     rows = range(batch) if rows is None else rows
     bases = np.asarray([offset + r * per_stream for r in rows], dtype=np.int64)
     for start in range(first * seq_len, per_stream, seq_len):

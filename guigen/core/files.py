@@ -262,3 +262,41 @@ def free_name(stem: str, suffix: str, count: int = 1, folder: Path = Path(".")) 
         if not any(os.path.lexists(p) for p in output_paths(base, count)):
             return base
         n += 1
+
+
+# -- outputs never replace inputs -------------------------------------------------------------------
+def _identity(path) -> tuple[str, tuple[int, int] | None]:
+    """(resolved path, (st_dev, st_ino) of the file there or None): what two names of one file share."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(path)
+        return real, (st.st_dev, st.st_ino)
+    except OSError:
+        return real, None
+
+
+def refuse_inputs(outputs, inputs) -> None:
+    """Raise ValueError when an output names an input file, by any path, hard link or symlink.
+
+    outputs and inputs: (option, path) pairs; a path None or '-' (stdout/stdin) is left out. Checked
+    with and without --force alike: an output never replaces what the run reads.
+    """
+    named = [(opt, p, *_identity(p)) for opt, p in inputs if p is not None and str(p) != "-"]
+    for out_opt, out in outputs:
+        if out is None or str(out) == "-":
+            continue
+        real, ident = _identity(out)
+        for in_opt, path, in_real, in_ident in named:
+            if real == in_real or (ident is not None and ident == in_ident):
+                same = "is" if real == in_real else "is a link to"
+                raise ValueError(f"{out_opt} {out} {same} the input {in_opt} {path}; an output never replaces "
+                                 "an input (give another name)")
+
+
+def folder_inputs(folder) -> list[Path]:
+    """The files a prepared folder's readers use: manifest.json and its shards (for refuse_inputs)."""
+    folder = Path(folder)
+    try:
+        return [folder / "manifest.json", *sorted(folder.glob("shard-*.npy"))]
+    except OSError:
+        return []

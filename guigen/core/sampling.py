@@ -1,6 +1,8 @@
 """Sampling maths: temperature in log space, then top-k and top-p, then a draw.
 
 For logits z and temperature T > 0, q_i = exp(z_i/T) / sum_j exp(z_j/T); T = 0 is argmax exactly.
+T below 1e-4 is greedy and T above 1e6 samples as at 1e6 (uniform over the allowed tokens): the
+limits' behaviour, where exp(z/T) would underflow or lift masked tokens (guigen.core.bounds).
 All functions take (batch, vocab) arrays and work row by row.
 """
 
@@ -10,6 +12,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from guigen.core.bounds import effective_temperature
 
 
 def check_temperature(temperature) -> float:
@@ -59,7 +63,7 @@ def distributions(logits: np.ndarray, s: SamplingSettings) -> tuple[np.ndarray, 
     rank tokens by z, which orders them as every T > 0 does, and work on unnormalised weights.
     """
     z = np.array(logits, dtype=np.float64, ndmin=2)  # a copy, changed in place below
-    t, vocab = s.temperature, z.shape[-1]
+    t, vocab = effective_temperature(s.temperature), z.shape[-1]  # T < 1e-4 greedy, T > 1e6 as 1e6: never NaN
     top_k = 0 < s.top_k < vocab
     if len(z) == 1 and t > 0:  # the app's and the CLI's case, in 1-d calls (a step's overhead is per call)
         return _distributions_row(z[0], t, s.top_k if top_k else vocab, s.top_p)

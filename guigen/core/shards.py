@@ -12,18 +12,19 @@ memmap loader are the model).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
 from guigen.core.data import DataError, TokenData
 from guigen.core.files import atomic_write_text
+from guigen.core.manifest import FORMAT, MANIFEST, read_checked, scan_ids
 
-MANIFEST = "manifest.json"
-FORMAT = "guigen-shards"
 SHARD_TOKENS = 1 << 26  # tokens per shard file (256 MB of text, 128 MB of music)
 HEADER_BYTES = 128  # a fixed .npy header, rewritten with the final length when a shard closes
 
@@ -48,7 +49,10 @@ class ShardWriter:
         name = f"shard-{self.generation:03d}-{len(self.names):05d}.npy"
         self.names.append(name)
         self.sizes.append(0)
-        self.file = open(self.folder / name, "wb")
+        path = self.folder / name
+        with contextlib.suppress(FileNotFoundError):  # whatever a new generation's name holds (we hold the lock)
+            path.unlink()
+        self.file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb")
         self.file.write(_npy_header(self.dtype, 0))
 
     def _close(self) -> None:
@@ -73,24 +77,18 @@ class ShardWriter:
 
 
 def file_sha256(path: Path) -> str:
+    from guigen.core.files import open_regular
+
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # a FIFO is refused, never waited on
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{folder}: no {MANIFEST} here; make one with `guigen prepare`") from None
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable manifest ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DataError(f"{path}: not a manifest written by `guigen prepare`")
-    return manifest
+    """The folder's manifest, every field and shard checked (guigen.core.manifest); DataError naming the field."""
+    return read_checked(folder)[0]
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
@@ -106,8 +104,11 @@ class TokenStream:
     span table lives in memory, a few numbers per piece, never the tokens.
     """
 
-    def __init__(self, shards: list, span_shard, span_start, span_len, span_lut=None, luts=None):
+    def __init__(self, shards: list, span_shard, span_start, span_len, span_lut=None, luts=None,
+                 vocab: int | None = None, where: str = ""):
         self.shards = shards
+        # ids a shard may hold (a damaged or edited shard is named, never an IndexError deep in training)
+        self.vocab, self.where = vocab, where
         self.span_shard = np.asarray(span_shard, dtype=np.int32)
         self.span_start = np.asarray(span_start, dtype=np.int64)
         self.span_len = np.asarray(span_len, dtype=np.int64)
@@ -130,11 +131,23 @@ class TokenStream:
             start = self.span_start[i] + within
             part = np.asarray(self.shards[self.span_shard[i]][start : start + take], dtype=np.int64)
             if self.luts is not None:
-                part = self.luts[0 if self.span_lut is None else self.span_lut[i]][part]
+                lut = self.luts[0 if self.span_lut is None else self.span_lut[i]]
+                if len(part) and int(part.max()) >= len(lut):
+                    self._bad(int(part.max()))
+                part = lut[part]
+                if len(part) and int(part.min()) < 0:
+                    self._bad(-1)
+            elif self.vocab is not None and len(part) and int(part.max()) >= self.vocab:
+                self._bad(int(part.max()))
             parts.append(part)
             a += take
             i += 1
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _bad(self, token: int):
+        what = "a code point outside the vocabulary" if token < 0 else f"token {token}, outside the vocabulary"
+        raise DataError(f"{self.where or 'a shard'}: holds {what}; the shards don't match the manifest "
+                        "(run `guigen prepare --rebuild`)")
 
     def part(self, a: int, b: int) -> TokenStream:
         """The positions a..b as a stream of its own (the train or validation part of a corpus)."""
@@ -147,18 +160,14 @@ class TokenStream:
             pos += take
             i += 1
         s = np.asarray(spans, dtype=np.int64).reshape(-1, 4)
-        return TokenStream(self.shards, s[:, 0], s[:, 1], s[:, 2], s[:, 3], self.luts)
+        return TokenStream(self.shards, s[:, 0], s[:, 1], s[:, 2], s[:, 3], self.luts, self.vocab, self.where)
 
 
 def open_shards(folder: Path, manifest: dict) -> dict:
-    """name -> memory-mapped array (nothing is read until a window needs it)."""
-    out = {}
-    for name in manifest["shards"]:
-        try:
-            out[name] = np.load(Path(folder) / name, mmap_mode="r")
-        except (OSError, ValueError) as e:
-            raise DataError(f"{Path(folder) / name}: can't read this shard ({e}); run `guigen prepare` again") from None
-    return out
+    """name -> memory-mapped array (nothing is read until a window needs it); each checked again."""
+    from guigen.core.manifest import open_shard
+
+    return {name: open_shard(Path(folder), name, manifest["kind"]) for name in manifest["shards"]}
 
 
 def _spans(entries, shard_index, key):
@@ -175,7 +184,7 @@ def text_shard_data(folder: Path, vocab=None) -> TokenData:
     from guigen.core.vocab import CharVocab
 
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest, shards = read_checked(folder)
     if manifest["kind"] != "text":
         raise DataError(f"{folder} holds prepared {manifest['kind']}; train {manifest['kind']} --data {folder}")
     if vocab is None:
@@ -187,11 +196,12 @@ def text_shard_data(folder: Path, vocab=None) -> TokenData:
     points = np.asarray([ord(c) for c in vocab.chars], dtype=np.int64)
     lut = np.full(int(points.max()) + 1, -1, dtype=np.int64)
     lut[points] = np.arange(len(points))
-    shards = open_shards(folder, manifest)
+    scan_ids(folder, shards, lut)
     names = list(manifest["shards"])
     used = [e for e in manifest["files"] if e.get("spans")]
     spans = _spans(used, {n: i for i, n in enumerate(names)}, "spans")
-    whole = TokenStream([shards[n] for n in names], spans[:, 0], spans[:, 1], spans[:, 2], luts=[lut])
+    whole = TokenStream([shards[n] for n in names], spans[:, 0], spans[:, 1], spans[:, 2], luts=[lut],
+                        where=str(folder))
     split = manifest["split"]
     train, val = whole.part(*split["train"]), whole.part(*split["val"])
     summary = {
@@ -220,7 +230,7 @@ class MusicShardData(TokenData):
     """Music from shards: every epoch the pieces are shuffled and each moved by a random transposition
     (as MusicData does in memory), through lookup tables, reading only the windows trained on."""
 
-    def __init__(self, codec, shards, pieces, val, summary, shifts):
+    def __init__(self, codec, shards, pieces, val, summary, shifts, where: str = ""):
         self.shards, self.pieces = shards, pieces  # pieces: (shard, start, length, low, high) per row
         self.shifts = list(shifts)
         self.luts = [shift_table(codec, s) for s in self.shifts]
@@ -229,7 +239,8 @@ class MusicShardData(TokenData):
         lo, hi = (codec.min_pitch, codec.max_pitch)
         self.allowed = np.stack([(low + s >= lo) & (high + s <= hi) for s in self.shifts], axis=1)
         self.allowed[~self.allowed.any(axis=1), self.shifts.index(0) if 0 in self.shifts else 0] = True
-        train = TokenStream(shards, pieces[:, 0], pieces[:, 1], pieces[:, 2])
+        self.where = where
+        train = TokenStream(shards, pieces[:, 0], pieces[:, 1], pieces[:, 2], vocab=codec.num_classes, where=where)
         super().__init__(codec, train, val, summary, same_every_epoch=False)  # reshuffled every epoch
 
     def train_tokens(self, epoch: int, rng: np.random.Generator) -> TokenStream:
@@ -238,21 +249,21 @@ class MusicShardData(TokenData):
         weights = self.allowed[order] * rng.random((len(order), len(self.shifts)))
         choice = np.argmax(weights, axis=1)
         p = self.pieces[order]
-        return TokenStream(self.shards, p[:, 0], p[:, 1], p[:, 2], choice, self.luts)
+        return TokenStream(self.shards, p[:, 0], p[:, 1], p[:, 2], choice, self.luts, where=self.where)
 
 
 def music_shard_data(folder: Path, fixed_codec=None) -> MusicShardData:
     from guigen.core.codec import codec_from_meta
 
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest, shards = read_checked(folder)
     if manifest["kind"] != "music":
         raise DataError(f"{folder} holds prepared {manifest['kind']}; train {manifest['kind']} --data {folder}")
     codec = codec_from_meta(manifest["codec"])
     if fixed_codec is not None and fixed_codec.to_meta() != codec.to_meta():
         raise DataError(f"{folder} was prepared for {codec!r}, not the model's {fixed_codec!r}; "
                         "prepare it again with the model's options")
-    shards = open_shards(folder, manifest)
+    scan_ids(folder, shards, np.arange(codec.num_classes))
     names = list(manifest["shards"])
     index = {n: i for i, n in enumerate(names)}
 
@@ -267,8 +278,8 @@ def music_shard_data(folder: Path, fixed_codec=None) -> MusicShardData:
     arrays = [shards[n] for n in names]
     low, high = manifest["options"]["transpose"]
     summary = {**manifest["summary"], "data": [f"{folder.name}/ (prepared by guigen prepare)"]}
-    val_stream = TokenStream(arrays, val[:, 0], val[:, 1], val[:, 2])
-    return MusicShardData(codec, arrays, train, val_stream, summary, range(low, high + 1))
+    val_stream = TokenStream(arrays, val[:, 0], val[:, 1], val[:, 2], vocab=codec.num_classes, where=str(folder))
+    return MusicShardData(codec, arrays, train, val_stream, summary, range(low, high + 1), str(folder))
 
 
 def corpus_hash(entries) -> str:

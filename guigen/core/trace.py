@@ -24,7 +24,8 @@ class Trace:
     def __init__(self, path, label, overwrite: bool = False):
         """label(token id) -> str names tokens; refuses an existing file unless overwrite."""
         self.path = Path(path)
-        check_output(self.path, overwrite)  # a folder or device there is named, not called 'exists'
+        if str(path) != "-":  # '-': standard output
+            check_output(self.path, overwrite)  # a folder or device there is named, not called 'exists'
         self.label = label
         self.lines: list[str] = []
 
@@ -54,8 +55,18 @@ class Trace:
             yield step
         self.save()
 
-    def save(self) -> Path:
-        atomic_write_text(self.path, "".join(line + "\n" for line in self.lines))
+    def save(self) -> Path | str:
+        text = "".join(line + "\n" for line in self.lines)
+        if str(self.path) == "-":
+            import sys
+
+            from guigen.cli import stdout_errors
+
+            with stdout_errors():
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            return "the trace to stdout"
+        atomic_write_text(self.path, text)
         return self.path
 
 

@@ -306,7 +306,10 @@ def music_data(folders, encoding="polyphony", valid=None, transpose_range=(0, 0)
     pieces, train_report = extract_all(codec, train_files)
     val_pieces, val_report = extract_all(codec, val_files)
     if log is not None:
-        print("\n".join(train_report.lines("training data") + val_report.lines("validation data")), file=log)
+        from guigen.core.safetext import one_line  # file names and tune titles: control characters escaped
+
+        print("\n".join(map(one_line, train_report.lines("training data") + val_report.lines("validation data"))),
+              file=log)
     if not pieces:
         raise DataError("no usable training pieces (see the report above)")
     if not val_pieces:

@@ -143,6 +143,8 @@ def parse_pitches(spec: str) -> list[int]:
         pitches = [int(x) for x in spec.strip().strip("[]").replace(" ", "").split(",") if x]
     except ValueError:
         raise ValueError(f"primer pitches are MIDI numbers separated by commas, like 60,64,67, not {spec!r}") from None
+    if len(pitches) > 1024:  # a primer longer than MAX_PRIMER_STEPS would only be cut
+        raise ValueError(f"--primer-pitches holds {len(pitches):,} pitches; at most 1,024")
     if not pitches or any(not 0 <= p <= 127 for p in pitches):
         raise ValueError(f"primer pitches must be MIDI numbers 0-127, like 60,64,67, not {spec!r}")
     return pitches

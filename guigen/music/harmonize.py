@@ -62,11 +62,16 @@ class Harmonisation:
 def parse_pitches(spec: str) -> list[Note]:
     """'67:4,67:4,69:8,r:4,72' -> notes: MIDI pitch:length in 16th-note steps (4 = a quarter note,
     the default when the length is left out); r:N is a rest of N steps."""
+    from guigen.core.bounds import MAX_DIGITS, MAX_MELODY_NOTES, MAX_STEPS
+
     notes, t = [], 0
-    for item in str(spec).replace(" ", "").split(","):
-        if not item:
-            continue
+    items = [item for item in str(spec).replace(" ", "").split(",") if item]
+    if len(items) > MAX_MELODY_NOTES:
+        raise ValueError(f"--pitches holds {len(items):,} items; at most {MAX_MELODY_NOTES:,}")
+    for item in items:
         pitch, _, length = item.partition(":")
+        if len(pitch) > MAX_DIGITS or len(length) > MAX_DIGITS:  # int() of thousands of digits: refused by Python
+            raise ValueError(f"--pitches: {item[:20]!r}... is not a MIDI pitch:steps item")
         try:
             steps = int(length) if length else 4
             p = None if pitch.lower() == "r" else int(pitch)
@@ -78,6 +83,9 @@ def parse_pitches(spec: str) -> list[Note]:
         if p is not None:
             notes.append(Note(t, t + steps, p))
         t += steps
+        if t > MAX_STEPS:
+            raise ValueError(f"--pitches lasts more than {MAX_STEPS:,} steps (20,000 quarter notes, the most a "
+                             "MIDI file is read to)")
     if not notes:
         raise ValueError("--pitches holds no notes")
     return notes
@@ -209,6 +217,11 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     if beam_size < 1 or branch_factor < 1:
         raise ValueError("beam size and branch factor must be at least 1")
     shift = model_shift(codec, melody)
+    if codec.min_pitch - shift < 0:  # the voices under it, moved back with the melody, could fall below MIDI 0
+        low = min(n.pitch for n in melody)
+        raise ValueError(f"the melody's lowest note {pitch_name(low)} (MIDI {low}) is too low to harmonise: the "
+                         f"voices under it could fall below the lowest MIDI pitch (0); give the melody "
+                         f"{-(codec.min_pitch - shift) // 12 + 1} octave(s) higher")
     tokens_plan, ceiling, ended = _plan(melody, shift)
     settings = settings or SamplingSettings()
     rows = beam_size * branch_factor
@@ -267,6 +280,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     missing = {n.key for n in melody} - {n.key for n in notes}
     if missing:  # cannot happen while the melody's events are forced; never write a wrong melody
         raise RuntimeError(f"the harmonisation lost melody notes {sorted(missing)[:3]}")
+    if len(notes) == len(melody):  # never a file called four voices that holds one
+        raise ValueError("the model wrote no voice under this melody; try another temperature or seed, or --free")
     velocity = {n.key: n.velocity for n in melody}
     notes = [Note(n.start, n.end, n.pitch, velocity.get(n.key, n.velocity)) for n in notes]
     return Harmonisation(notes, list(melody), float(logprob[best]), len(generated[best]))

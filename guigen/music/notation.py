@@ -20,7 +20,10 @@ What reading does to a tune, so that it is what a player plays on the 16th-note 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,12 +31,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from guigen.music.events import DEFAULT_QPM, DEFAULT_VELOCITY, STEPS_PER_QUARTER, Note, NoteSequence, Voice
+from guigen.music.notation_bounds import MAX_BYTES, MAX_QPM, MIN_QPM, BoundsError, check_abc_tune, check_xml_notes, mxl_score
 
 ABC_SUFFIXES = {".abc"}
 MUSICXML_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 NOTATION_SUFFIXES = ABC_SUFFIXES | MUSICXML_SUFFIXES
 MISSING = "reading ABC/MusicXML needs music21: pip install 'guigen[notation]'"
-MAX_BYTES = 32 << 20  # no real tune book is this large
+EXPAND_NOTES = 1_500  # repeats written out in tunes up to this long (see _sequence)
+MAX_STEPS = 20_000 * STEPS_PER_QUARTER  # as MIDI files (guigen.music.midi.MAX_QUARTERS)
 
 
 class NotationError(ValueError):
@@ -67,7 +72,99 @@ def _music21():
         import music21
     except ImportError:
         raise NotationError(MISSING) from None
+    _linear_reading(music21)
     return music21
+
+
+# music21's readers spend time that grows with the square of a tune's length in three places
+# (profiled on a 2,000-note ABC tune: 13 of 18 s in makeBeams, whose per-bar context search
+# walks the whole part, and 4 s in reBar, which indexes a fresh iterator per bar; on a 3,000-note
+# MusicXML score, 2.4 of 4.6 s in Part.insert, which recomputes the part's length per bar).
+# Reading needs no beams, reBar's walk is made over a list, and bars are inserted in order:
+# while this thread reads (and only then), those three are replaced, so a 10,000-note tune
+# reads in about 2 s.
+_reading = threading.local()
+
+
+def _linear_reading(m21) -> None:
+    translate = m21.abcFormat.translate
+    if getattr(translate.reBar, "guigen", False):
+        return
+    make_beams, re_bar = m21.stream.Stream.makeBeams, translate.reBar
+
+    def beams(self, *args, **kwargs):
+        return None if getattr(_reading, "on", False) else make_beams(self, *args, **kwargs)
+
+    def bars(part, *, inPlace=False):
+        if not (getattr(_reading, "on", False) and inPlace):
+            return re_bar(part, inPlace=inPlace)
+        _rebar(m21, part)
+
+    insert = m21.stream.Stream.insert
+
+    def insert_measure(self, offset, item=None, **kwargs):
+        # MusicXML's reader inserts bar after bar, in order; each insert into a sorted part
+        # recomputes the part's length, unless told the order is kept (which it is)
+        if getattr(_reading, "on", False) and isinstance(item, m21.stream.Measure) \
+                and isinstance(self, m21.stream.Part):
+            kwargs["ignoreSort"] = True
+        return insert(self, offset, item, **kwargs)
+
+    bars.guigen = True
+    m21.stream.Stream.makeBeams = beams
+    m21.stream.Stream.insert = insert_measure
+    translate.reBar = bars
+
+
+def _rebar(m21, part) -> None:
+    """music21.abcFormat.translate.reBar (split bars longer than their time signature), over a list."""
+    common, last, shift = m21.common, None, 0
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    for i, m in enumerate(measures):
+        if m.timeSignature is not None:
+            last = m.timeSignature
+        if last is None:
+            raise m21.abcFormat.translate.ABCTranslateException("No time signature found in this Part")
+        bar = last.barDuration.quarterLength
+        m.number += shift
+        if common.opFrac(m.highestTime) > bar:
+            m1, m2 = m.splitAtQuarterLength(bar)
+            m2.timeSignature = None
+            if bar != m2.highestTime:
+                try:
+                    m2.timeSignature = m2.bestTimeSignature()
+                except m21.exceptions21.StreamException as e:
+                    raise m21.abcFormat.translate.ABCTranslateException(f"Problem with measure {m.number}: {e}")
+                if i != len(measures) - 1 and measures[i + 1].timeSignature is None:
+                    measures[i + 1].timeSignature = last
+            m2.keySignature = None
+            m2.clef = None
+            m2.number = m1.number + 1
+            shift += 1
+            part.insert(common.opFrac(m1.offset + m1.highestTime), m2)
+
+
+@contextlib.contextmanager
+def _parsing(changes: Counter):
+    """While music21 reads: the linear reader on, and what music21 prints or warns counted in
+    `changes` (one line for people later), never printed raw."""
+    import warnings
+
+    _reading.on = True
+    printed, caught = io.StringIO(), []
+    try:
+        with contextlib.redirect_stderr(printed), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        _reading.on = False
+        lines = [ln for ln in printed.getvalue().splitlines() if ln.strip()] + [str(w.message) for w in caught]
+        for line in lines:
+            changes[PITCHLESS if "Could not get pitch information" in line else OTHER_WARNINGS] += 1
+
+
+PITCHLESS = "notes without pitch were read as C"
+OTHER_WARNINGS = "other music21 warnings (left out)"
 
 
 def _text(path: Path) -> str:
@@ -104,8 +201,10 @@ def split_abc(text: str) -> list[tuple[int | None, str, str]]:
     for a, b in zip(starts, starts[1:] + [len(text)]):
         body = text[a:b]
         m = _X.match(body)
-        number = int(m.group(1)) if m.group(1) else None
+        number = int(m.group(1)) if m.group(1) and len(m.group(1)) <= 9 else None  # no 5,000-digit numbers
         first, _, rest = body.partition("\n")
+        if m.group(1) and number is None:
+            first = "X:0"  # music21 would int() the digits: Python refuses 4,300 and more
         tunes.append((number, _title(body), first + "\n" + (header + "\n" if header else "") + rest))
     return tunes
 
@@ -116,6 +215,9 @@ def _title(text: str) -> str:
 
 
 def _steps(quarters, changes: Counter, what: str = "notes off the 16th-note grid, rounded") -> int:
+    q = quarters * STEPS_PER_QUARTER
+    if q == int(q):
+        return int(q)  # on the grid: most notes, without limit_denominator's cost
     exact = Fraction(quarters).limit_denominator(10_000) * STEPS_PER_QUARTER
     if exact.denominator != 1:
         changes[what] += 1
@@ -156,18 +258,26 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
     meters: an ABC tune's own M: fields (music21 invents short ones for incomplete bars)."""
     m21 = _music21()
     written = score
-    try:
-        expanded = score.expandRepeats()
-        if expanded is not None:
-            score = expanded
-    except Exception:  # music21's ExpanderException and friends: repeats it cannot follow
-        if repeats:  # (music21 also refuses a tune of three bars or fewer, which it reads without measures)
+    # expandRepeats deep-copies the score, in time that grows with the square of its length: only
+    # where there are repeats, and up to EXPAND_NOTES notes (about a second)
+    size = len(score.flatten().notes) if repeats else 0
+    if repeats and size > EXPAND_NOTES:
+        changes[f"repeats of tunes over {EXPAND_NOTES:,} notes not written out (kept as written)"] += 1
+    elif repeats:
+        try:
+            expanded = score.expandRepeats()
+            if expanded is not None:
+                score = expanded
+        except Exception:  # music21's ExpanderException and friends: repeats it cannot follow
+            # (music21 also refuses a tune of three bars or fewer, which it reads without measures)
             changes["tunes whose repeats could not be written out (kept as written)"] += 1
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     notes, voices = [], []
     first_offset = None
+    flats = []
     for v, part in enumerate(parts):
         flat = part.flatten()
+        flats.append(flat)
         program = 0
         instrument = next(iter(flat.getElementsByClass(m21.instrument.Instrument)), None)
         if instrument is not None and instrument.midiProgram is not None:
@@ -208,8 +318,10 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
         if e <= s:
             e = s + 1
             changes["notes shorter than a step lengthened to one"] += 1
+        if e > MAX_STEPS:
+            raise NotationError(f"longer than {MAX_STEPS // STEPS_PER_QUARTER:,} quarter notes, the most GuiGen reads")
         grid.append(Note(s, e, min(127, max(0, pitch)), DEFAULT_VELOCITY, v))
-    flat = written.flatten()
+    flat = flats[0] if score is written and len(flats) == 1 else written.flatten()  # flattening costs
     if meters is None:
         meters = [(int(t.numerator), int(t.denominator))
                   for t in sorted(flat.getElementsByClass(m21.meter.TimeSignature), key=lambda t: t.offset)]
@@ -223,122 +335,187 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
             qpm = float(mark.getQuarterBPM() or DEFAULT_QPM)
         except Exception:
             qpm = DEFAULT_QPM
+        if not MIN_QPM <= qpm <= MAX_QPM:  # refused, never clamped into a different piece
+            raise NotationError(f"a tempo of {qpm:g} quarter notes a minute, outside {MIN_QPM:g}..{MAX_QPM:g}")
     key = next(iter(flat.getElementsByClass(m21.key.KeySignature)), None)
     key_name = ""
     if key is not None:
         key_name = (f"{key.tonic.name} {key.mode}" if isinstance(key, m21.key.Key)
                     else key.asKey("major").name)  # a bare signature: name its major key
-    seq = NoteSequence(sorted(grid), [(0, round(min(1000.0, max(1.0, qpm)), 3))], time_signature,
+    seq = NoteSequence(sorted(grid), [(0, round(qpm, 3))], time_signature,
                        voices or [Voice()], STEPS_PER_QUARTER, name)
     return seq, key_name
 
 
 def _parse_abc_tune(number, title, text, stem) -> Tune:
-    m21 = _music21()
     tune = Tune(number, title)
+    why = check_abc_tune(text)  # absurd headers and huge tunes: refused before music21 is even imported
+    if why:
+        tune.error = why
+        return tune
+    m21 = _music21()
     try:
-        score = m21.converter.parse(_with_unit_length(text), format="abc", forceSource=True)
+        with _parsing(tune.changes):
+            score = m21.converter.parse(_with_unit_length(text), format="abc", forceSource=True)
         if isinstance(score, m21.stream.Opus):
             score = score.scores[0] if score.scores else None
         if score is None:
             raise NotationError("no music")
         name = title or (f"{stem} X:{number}" if number is not None else stem)
-        tune.seq, tune.key = _sequence(score, name, tune.changes, abc_meters(text),
-                                        repeats=bool(re.search(r":\||\|:|::", text)))
+        with _parsing(tune.changes):
+            tune.seq, tune.key = _sequence(score, name, tune.changes, abc_meters(text),
+                                           repeats=bool(re.search(r":\||\|:|::", text)))
     except NotationError as e:
         tune.error = str(e)
+    except RecursionError:
+        tune.error = "nested too deeply to read"
     except Exception as e:  # music21 raises many kinds for broken ABC; the reason is kept for the report
         first = str(e).split(". ")[0].strip().rstrip(":.")  # music21 appends its internal tokens after the reason
         tune.error = f"{type(e).__name__}: {first}"[:200] if first else type(e).__name__
     return tune
 
 
+def _score_bytes(path: Path) -> bytes:
+    """The MusicXML text of a .musicxml/.xml file or inside an .mxl, bounded (notation_bounds)."""
+    from guigen.core.files import open_regular
+
+    with open_regular(path, "score") as f:  # a FIFO or device is refused, never waited on
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise NotationError(f"larger than {MAX_BYTES >> 20} MB, too large to be a score")
+    if path.suffix.lower() == ".mxl" or data[:4] == b"PK\x03\x04":
+        data = mxl_score(data)
+    check_xml_notes(data)
+    return data
+
+
 def _parse_musicxml(path: Path) -> Tune:
-    m21 = _music21()
     tune = Tune(None, path.stem)
     try:
-        from guigen.core.files import open_regular
-
-        with open_regular(path, "score") as f:  # a FIFO or device is refused, never waited on
-            data = f.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise NotationError("too large to be a score")
-        # music21 tells MusicXML from compressed .mxl by the file name, so it gets the path
-        score = m21.converter.parse(str(path), forceSource=True)
+        data = _score_bytes(path)
+        m21 = _music21()
+        with _parsing(tune.changes):
+            score = m21.converter.parse(data, format="musicxml", forceSource=True)
         if isinstance(score, m21.stream.Opus):
             score = score.scores[0] if score.scores else None
         if score is None:
             raise NotationError("no music")
         if score.metadata is not None and score.metadata.title:
             tune.title = score.metadata.title
-        tune.seq, tune.key = _sequence(score, tune.title, tune.changes)
-    except NotationError as e:
+        with _parsing(tune.changes):
+            tune.seq, tune.key = _sequence(score, tune.title, tune.changes,
+                                           repeats=b"<repeat" in data or b"<ending" in data)
+    except (NotationError, BoundsError) as e:
         tune.error = str(e)
     except OSError as e:
         tune.error = str(e.strerror or e)
+    except RecursionError:
+        tune.error = "nested too deeply to read"
     except Exception as e:
         tune.error = f"{type(e).__name__}: {e}".strip()[:200]
     return tune
 
 
 @lru_cache(maxsize=64)
-def _read_cached(path: str, mtime: float, size: int) -> tuple[Tune, ...]:
+def _index_cached(path: str, mtime: float, size: int) -> tuple[tuple[int | None, str, str], ...]:
+    """An ABC book's tunes, unparsed: (X: number, title, text), read and split once per file version."""
+    p = Path(path)
+    tunes = split_abc(_text(p))
+    if not tunes:
+        raise NotationError(f"{p}: no ABC tunes (no X: or K: lines)")
+    return tuple(tunes)
+
+
+@lru_cache(maxsize=256)
+def _tune_cached(path: str, mtime: float, size: int, i: int) -> Tune:
     p = Path(path)
     if p.suffix.lower() in ABC_SUFFIXES:
-        tunes = split_abc(_text(p))
-        if not tunes:
-            raise NotationError(f"{p}: no ABC tunes (no X: or K: lines)")
-        return tuple(_parse_abc_tune(n, t, text, p.stem) for n, t, text in tunes)
-    return (_parse_musicxml(p),)
+        return _parse_abc_tune(*_index_cached(path, mtime, size)[i], p.stem)
+    return _parse_musicxml(p)
+
+
+def _version(path: Path) -> tuple[str, float, int]:
+    """The cache key of a file: its resolved path, time and size."""
+    if not is_notation(path):
+        raise NotationError(f"{path}: not an ABC or MusicXML file (.abc, .musicxml, .mxl, .xml)")
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise NotationError(f"{path}: cannot read ({e.strerror or e})") from None
+    return str(path.resolve()), st.st_mtime, st.st_size
+
+
+def _count(key) -> int:
+    return len(_index_cached(*key)) if Path(key[0]).suffix.lower() in ABC_SUFFIXES else 1
 
 
 def read_tunes(path) -> list[Tune]:
     """Every tune of an ABC or MusicXML file, read or with its error; parsed once per run
     (music21 takes seconds over a tune book), cached by the file's path, time and size."""
-    path = Path(path)
-    if not is_notation(path):
-        raise NotationError(f"{path}: not an ABC or MusicXML file (.abc, .musicxml, .mxl, .xml)")
-    _music21()
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise NotationError(f"{path}: cannot read ({e.strerror or e})") from None
-    return list(_read_cached(str(path.resolve()), st.st_mtime, st.st_size))
+    key = _version(Path(path))
+    return [_tune_cached(*key, i) for i in range(_count(key))]
 
 
-def pick_tune(tunes: list[Tune], tune: str | int | None, path) -> Tune:
+def _stubs(key) -> list[Tune]:
+    """The tunes of a file by number and title only, nothing parsed (to pick one from a book)."""
+    if Path(key[0]).suffix.lower() not in ABC_SUFFIXES:
+        return [_tune_cached(*key, 0)]
+    return [Tune(n, t, error="not read yet") for n, t, _ in _index_cached(*key)]
+
+
+def pick_tune(tunes: list[Tune], tune: str | int | None, path, parse=None) -> Tune:
     """The tune chosen by X: number or title (case-insensitive; a unique start of a title will
-    do); without a choice, the file's only (or first readable) tune."""
+    do); without a choice, the file's only (or first readable) tune. parse(i): the i-th tune
+    read, for tunes given unread (a book's index), so only the chosen one is parsed."""
+    parse = parse or (lambda i: tunes[i])
     if tune is None or str(tune).strip() == "":
-        usable = [t for t in tunes if t.seq is not None]
-        if not usable:
-            if len(tunes) == 1:
-                raise NotationError(f"{path}: cannot be read ({tunes[0].error})")
-            raise NotationError(f"{path}: none of its {len(tunes)} tunes can be read ({tunes[0].label}: {tunes[0].error})")
-        return usable[0]
+        first = None
+        for i in range(len(tunes)):
+            t = parse(i)
+            if t.seq is not None:
+                return t
+            first = first or t
+        if len(tunes) == 1:
+            raise NotationError(f"{path}: cannot be read ({_label_error(first)})")
+        raise NotationError(f"{path}: none of its {len(tunes)} tunes can be read ({first.label}: {first.error})")
     spec = str(tune).strip()
     if spec.isdigit():
-        found = [t for t in tunes if t.number == int(spec)]
+        if len(spec) > 9:
+            raise NotationError(f"{path}: no tune {spec[:12]!r}... (X: numbers are small)")
+        found = [i for i, t in enumerate(tunes) if t.number == int(spec)]
         if not found and not any(t.number is not None for t in tunes) and 1 <= int(spec) <= len(tunes):
-            found = [tunes[int(spec) - 1]]  # no X: numbers: count tunes from 1
+            found = [int(spec) - 1]  # no X: numbers: count tunes from 1
     else:
-        found = [t for t in tunes if t.title.casefold() == spec.casefold()]
-        found = found or [t for t in tunes if t.title.casefold().startswith(spec.casefold())]
+        found = [i for i, t in enumerate(tunes) if t.title.casefold() == spec.casefold()]
+        found = found or [i for i, t in enumerate(tunes) if t.title.casefold().startswith(spec.casefold())]
     if not found:
         listed = ", ".join(t.label for t in tunes[:8]) + (", ..." if len(tunes) > 8 else "")
         raise NotationError(f"{path}: no tune {spec!r} (the file has {len(tunes)}: {listed})")
     if len(found) > 1:
-        raise NotationError(f"{path}: {len(found)} tunes match {spec!r} ({', '.join(t.label for t in found[:5])}); "
+        raise NotationError(f"{path}: {len(found)} tunes match {spec!r} ({', '.join(tunes[i].label for i in found[:5])}); "
                             "give its X: number")
-    chosen = found[0]
+    chosen = parse(found[0])
     if chosen.seq is None:
         raise NotationError(f"{path}: tune {chosen.label} cannot be read: {chosen.error}")
     return chosen
 
 
+def _label_error(tune: Tune) -> str:
+    return f"{tune.label}: {tune.error}" if tune.number is not None or tune.title else tune.error
+
+
 def read_notation(path, tune: str | int | None = None) -> NoteSequence:
-    """One tune of an ABC or MusicXML file as a NoteSequence (for primers); NotationError if it can't be read."""
-    return pick_tune(read_tunes(path), tune, path).seq
+    """One tune of an ABC or MusicXML file as a NoteSequence (for primers); NotationError if it can't be read.
+    Only the chosen tune of a book is parsed; what music21 warned about is said in one line."""
+    path = Path(path)
+    key = _version(path)
+    chosen = pick_tune(_stubs(key), tune, path, lambda i: _tune_cached(*key, i))
+    said = [f"{n:,} {what}" for what, n in chosen.changes.items() if what in (PITCHLESS, OTHER_WARNINGS)]
+    if said:
+        import warnings
+
+        warnings.warn(f"{path}: tune {chosen.label}: {'; '.join(said)}", stacklevel=2)
+    return chosen.seq
 
 
 # -- MusicXML out -----------------------------------------------------------------------------------
@@ -348,6 +525,7 @@ def read_notation(path, tune: str | int | None = None) -> NoteSequence:
 # Notes are written exactly as they are on the grid: music21 splits them at barlines and into
 # writable durations with ties, which a reader joins again.
 WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
+MAX_SCORE_NOTES = 1_000  # notes in a written score: music21 writes 1,000 in 5-25 s (time grows as the square)
 CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
 WRITE_MISSING = "writing MusicXML needs music21: pip install 'guigen[notation]'"
 _CONTAINER = ('<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
@@ -489,6 +667,9 @@ def write_musicxml(seq: NoteSequence, path, parts=None, names=None, programs=Non
     if path.suffix.lower() not in WRITE_SUFFIXES:
         raise NotationError(f"{path}: a score is written as .musicxml, .xml or .mxl")
     refuse_overwrite(path, overwrite)
+    if len(seq.notes) > MAX_SCORE_NOTES:  # music21's writer takes time growing with the square of a score's size
+        raise NotationError(f"{path}: a score of {len(seq.notes):,} notes; GuiGen writes MusicXML of at most "
+                            f"{MAX_SCORE_NOTES:,} notes (music21 would take many minutes); write a .mid file instead")
     atomic_write_bytes(path, musicxml_bytes(seq, parts, names, programs, path.suffix.lower() == ".mxl"))
     return path
 
