@@ -1,7 +1,7 @@
 """ABC and MusicXML in, as the NoteSequences MIDI files are read into, and MusicXML scores out: the only
 module that imports music21.
 
-music21 is an optional extra (`pip install 'guigen[notation]'`) and is imported inside the
+music21 is an optional extra (`python -m pip install music21`, or the clone's extra `.[notation]`) and is imported inside the
 functions, so the rest of GuiGen runs without it; without it, reading says what to install.
 
 An ABC file holds several tunes, each opened by an `X:` line; each is parsed on its own, so a
@@ -21,6 +21,8 @@ What reading does to a tune, so that it is what a player plays on the 16th-note 
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,7 +34,10 @@ from guigen.music.events import DEFAULT_QPM, DEFAULT_VELOCITY, STEPS_PER_QUARTER
 ABC_SUFFIXES = {".abc"}
 MUSICXML_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 NOTATION_SUFFIXES = ABC_SUFFIXES | MUSICXML_SUFFIXES
-MISSING = "reading ABC/MusicXML needs music21: pip install 'guigen[notation]'"
+# the install command for this very Python (a venv, pipx's, the system's): `pip install 'guigen[notation]'`
+# outside a clone's venv would fetch some other package of that name from PyPI
+INSTALL = f"{shlex.quote(sys.executable)} -m pip install music21"
+MISSING = f"reading ABC/MusicXML needs music21: {INSTALL}"
 MAX_BYTES = 32 << 20  # no real tune book is this large
 
 
@@ -349,7 +354,7 @@ def read_notation(path, tune: str | int | None = None) -> NoteSequence:
 # writable durations with ties, which a reader joins again.
 WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
-WRITE_MISSING = "writing MusicXML needs music21: pip install 'guigen[notation]'"
+WRITE_MISSING = f"writing MusicXML needs music21: {INSTALL}"
 _CONTAINER = ('<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
               '<rootfile full-path="score.musicxml" media-type="application/vnd.recordare.musicxml+xml"/>'
               '</rootfiles></container>\n')
