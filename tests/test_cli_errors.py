@@ -20,7 +20,7 @@ BAD = [
     ("generate -m shakespeare --top-k=5 --outptus=2", 2, "unknown option --outptus; did you mean --outputs?"),
     ("cells --feture line_position", 2, "guigen cells: error: unknown option --feture; did you mean --feature?"),
     ("eval --slcie 0.9:1", 2, "guigen eval: error: unknown option --slcie; did you mean --slice?"),
-    ("train text my.txt --epoch 2", 2, "guigen train text: error: unknown option --epoch; did you mean --epochs?"),
+    ("train text my.txt -o m.safetensors --epohcs 2", 2, "guigen train text: error: unknown option --epohcs; did you mean --epochs?"),
     ("train music midi --encodng melody", 2, "unknown option --encodng; did you mean --encoding?"),
     ("prepare text my.txt --val-fraction 0.1", 2, "guigen prepare text: error: unknown option --val-fraction"),
     ("info --modle shakespeare", 2, "guigen info: error: unknown option --modle; did you mean --model?"),
@@ -38,7 +38,8 @@ BAD = [
     ("generate -m shakespeare -n many", 2, "argument -n/--length: invalid"),
     ("generate -m shakespeare -t -1", 2, "-t/--temperature"),
     ("generate frobnicate", 2, "unexpected argument 'frobnicate'"),
-    ("frobnicate.txt", 2, "guigen app: error:"),
+    ("frobnicate.txt", 2, "guigen: error: argument COMMAND: invalid choice: 'frobnicate.txt'"),
+    ("genrate -m shakespeare", 2, "guigen: error: unknown command genrate; did you mean generate?"),
     # a wrong model or input
     ("generate -m nosuchmodel", 2, "no model named 'nosuchmodel'"),
     ("info -m nosuchmodel", 2, "no model named 'nosuchmodel'"),

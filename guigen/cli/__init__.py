@@ -94,6 +94,10 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 def _unknown_option(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """`guigen generate --temprature 0.5`: name the option and the closest real one, not the 0.5 after it."""
     chain, words = [parser], list(argv)
+    if words and not words[0].startswith("-") and words[0] not in parser.commands:
+        close = difflib.get_close_matches(words[0], list(parser.commands), n=1, cutoff=0.75)
+        if close:  # `guigen genrate`
+            parser.error(f"unknown command {words[0]}; did you mean {close[0]}?")
     if words and words[0] not in parser.commands and words[0] not in parser._option_string_actions:
         words = ["app", *words]  # bare `guigen --screenshot x.png`: the app's options
     known: dict[str, argparse.Action] = dict(parser._option_string_actions)
