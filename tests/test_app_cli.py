@@ -47,7 +47,7 @@ def test_screenshot_of_a_bad_model_fails_cleanly(tmp_path):
     r = guigen("app", "--screenshot", str(tmp_path / "x.png"), "--model", str(bad))
     assert r.returncode == 1
     assert "pickle or a torch.save() archive" in r.stderr
-    r = guigen("app", "--screenshot", str(tmp_path / "x.png"), "--model", "no-such-model")
+    r = guigen("app", "--screenshot", str(tmp_path / "y.png"), "--model", "no-such-model")  # x.png exists now
     assert r.returncode == 2 and "no model named" in r.stderr
 
 

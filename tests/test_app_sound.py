@@ -214,4 +214,7 @@ def test_a_bar_clicked_before_the_first_token_is_the_first_token(qtbot, window):
     w.primer.setText("60,62")
     with qtbot.waitSignal(w.stepped, timeout=TIMEOUT):
         w.force(NOTE_OFF)  # idle, no generator yet: it is made, primed, and the click kept
-    assert w.piano_roll.tokens == [NOTE_OFF] and w.state == "paused"
+    # the worker sends the token's batch, then announces its pause: two queued signals, and the first
+    # may be shown before the second is sent, so wait for the pause itself
+    qtbot.waitUntil(lambda: w.state == "paused", timeout=TIMEOUT)
+    assert w.piano_roll.tokens == [NOTE_OFF]

@@ -16,8 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from guigen.core.resources import shipped
+
 DESKTOP_ID = "io.github.guigen.GuiGen"
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = shipped("assets")  # icon, .desktop entry, MIME type
 
 
 def data_home() -> Path:

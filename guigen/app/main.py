@@ -5,14 +5,17 @@ Startup stays light: Qt, pyqtgraph and NumPy only. torch is imported when traini
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
 
+from guigen.core.resources import shipped
+
 APP_NAME = "GuiGen"
 ORG_NAME = "GuiGen"
 DESKTOP_ID = "io.github.guigen.GuiGen"  # the .desktop file's name, without .desktop
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = shipped("assets")  # icon, .desktop entry, MIME type
 
 
 def icon_path() -> Path | None:
@@ -21,6 +24,20 @@ def icon_path() -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+def _save_picture(pixmap, path) -> bool:
+    """Write a screenshot atomically (the CLI checked it may be written); False if Qt could not."""
+    from guigen.core.files import atomic_path
+
+    fmt = "PNG" if str(path).lower().endswith(".png") else "JPG"
+    try:
+        with atomic_path(path) as tmp:
+            if not pixmap.save(str(tmp), fmt):
+                raise OSError(f"Qt could not write {fmt}")
+    except OSError:
+        return False
+    return True
 
 
 def make_app(argv=None):
@@ -41,12 +58,13 @@ def make_app(argv=None):
 
 
 def default_model(settings) -> str | None:
-    """The last model used, else shakespeare, else any installed model, else none."""
+    """The last model used, else shakespeare, else any installed model, else none. A last model file
+    that was moved or deleted is still the answer: loading it says so, and the setting stays."""
     from guigen.core import registry
 
     names = registry.available()
     last = settings.get("model")
-    if last and (last in names or Path(last).is_file()):
+    if last and (last in names or os.path.lexists(last) or os.sep in last or last.endswith(registry.SUFFIX)):
         return last
     if "shakespeare" in names:
         return "shakespeare"
@@ -111,7 +129,7 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
             print(f"guigen app: the window is {window.width()}x{window.height()}, not the {size[0]}x{size[1]} "
                   "asked for", file=sys.stderr)
             status["rc"] = 1
-        if not window.grab().save(str(screenshot)):
+        if not _save_picture(window.grab(), screenshot):
             print(f"guigen app: could not save the screenshot to {screenshot}", file=sys.stderr)
             status["rc"] = 1
         else:

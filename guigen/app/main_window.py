@@ -8,6 +8,7 @@ as signals. Text models show a text view; music models a piano roll.
 from __future__ import annotations
 
 import gc
+import os
 import random
 import sys
 import time
@@ -252,10 +253,11 @@ class MainWindow(QMainWindow):
             return
         try:
             path = registry.resolve(str(ref))
-        except FileNotFoundError as e:
-            self.show_error("Could not open the model", str(e))
+        except FileNotFoundError as e:  # a moved or deleted file too: said, never swapped for another model
+            self.show_error("Could not open the model", f"{e}; pick one in the model list or File > Open Model")
             return
-        self.model_ref = str(ref)
+        # a name stays a name; a file is kept by its absolute path, so the settings work from any folder
+        self.model_ref = str(ref) if registry.available().get(str(ref)) == path else os.path.abspath(path)
         self.statusBar().showMessage(f"Loading {path.name}…")
         self._stale = True  # until the worker says it loaded (or failed to)
         self.generation.send("load", (str(path), path.name.removesuffix(".safetensors")))

@@ -9,11 +9,12 @@ def add_parser(sub):
     p = sub.add_parser("app", help="open the desktop app (the default)",
                        description="Open the GuiGen desktop app. With --screenshot, generate, save a picture "
                                    "of the window and exit (works without a display: QT_QPA_PLATFORM=offscreen).")
-    p.add_argument("file", nargs="?", help="a model file (.safetensors, as --model) or a MIDI file to start the "
-                                           "music from (.mid; with the last music model, else bach-chorales); "
-                                           "the desktop menu passes it")
+    p.add_argument("file", nargs="?", help="a model file (.safetensors, as --model) or a MIDI, ABC or MusicXML "
+                                           "file to start the music from (.mid, .abc, .musicxml, .mxl; with the "
+                                           "last music model, else bach-chorales); the desktop menu passes it")
     p.add_argument("-m", "--model", help="model name or .safetensors path (default: the last one used, else shakespeare)")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a picture of the window and exit")
+    p.add_argument("--force", action="store_true", help="replace an existing --screenshot file")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="generate N tokens once the model is loaded")
     p.add_argument("--seed", type=int, help="random seed for --generate")
     p.add_argument("-t", "--temperature", type=float, help="start at this temperature")
@@ -43,6 +44,10 @@ def run(args) -> int:
         raise CliError(f"--size is WIDTHxHEIGHT, like 1280x800, not {args.size!r}") from None
     if args.screenshot and args.screenshot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise CliError("--screenshot must name a .png or .jpg file")
+    if args.screenshot:
+        from guigen.core.files import check_output
+
+        check_output(args.screenshot, overwrite=args.force)  # before any work: exists, a folder, unwritable
     import os
     import sys
 
@@ -63,7 +68,7 @@ def run(args) -> int:
 
         if is_midi_primer(args.file):
             if not Path(args.file).is_file():
-                raise CliError(f"no such MIDI file: {args.file}")
+                raise CliError(f"{args.file}: no such file")
             primer = args.file
         elif args.model:
             raise CliError("give the model either as FILE or with --model, not both")

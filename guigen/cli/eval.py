@@ -17,7 +17,7 @@ def add_parser(sub):
                    help="model name or .safetensors path; give several to score their ensemble (the mean of "
                    "their next-token distributions, what distilling from them as --teacher aims at)")
     p.add_argument("files", nargs="+", type=Path, help="text files, or MIDI, ABC or MusicXML files or folders for a music model "
-                   "(ABC and MusicXML need `pip install 'guigen[notation]'`; each tune of an ABC file is a piece)")
+                   "(ABC and MusicXML need music21; each tune of an ABC file is a piece)")
     p.add_argument("--slice", help="text only: score this part, as fractions START:END (e.g. 0.95:1 for a "
                    "model trained with --test-frac 0.05)")
     p.add_argument("--drop-unknown", action="store_true", help="text only: skip characters the model never saw")
@@ -70,15 +70,20 @@ def run(args) -> int:
             raise CliError(f"none of the files held notes {model.name} can score" + (f" ({why})" if why else
                            f": {', '.join(map(str, args.files))}"))
         total, count = nll(models, sequences, device)
-        result = {"model": name, "files": len(sequences), "events_scored": count, "steps": steps,
+        files = len(report.used)  # a file may hold several pieces: a melody per voice, a tune per X:
+        result = {"model": name, "files": files, "pieces": len(sequences), "events_scored": count, "steps": steps,
                   "nats_per_event": total / count, "bits_per_event": bits(total / count),
                   "nats_per_step": total / steps, "bits_per_step": bits(total / steps)}
-        lines = [f"{name}: {len(sequences)} file(s), {count:,} events over {steps:,} 16th-note steps",
+        lines = [f"{name}: {_count(files, 'file')}, {_count(len(sequences), 'piece')}, {count:,} events over "
+                 f"{steps:,} 16th-note steps",
                  f"  {result['nats_per_event']:.4f} nats/event  ({result['bits_per_event']:.4f} bits)",
                  f"  {result['nats_per_step']:.4f} nats/step   ({result['bits_per_step']:.4f} bits)"]
-        if report:
-            lines.append(f"  {report}")
+        lines.append(f"  {report.details()}")
     from guigen.core.safetext import one_line  # a file's name or a tune's title may hold control characters
 
     print(json.dumps(result, indent=2) if args.json else "\n".join(map(one_line, lines)))
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"

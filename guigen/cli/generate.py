@@ -76,7 +76,7 @@ def add_parser(sub):
     m.add_argument("--steps", type=int, help="the same as -n for music models: 16th-note steps (default 128)")
     m.add_argument("--primer-midi", "--primer-file", dest="primer_midi", type=Path, metavar="FILE",
                    help="file to continue: MIDI (.mid), ABC (.abc) or MusicXML (.musicxml, .mxl, .xml; these two "
-                   "need `pip install 'guigen[notation]'`); its tempo is kept")
+                   "need music21); its tempo is kept")
     m.add_argument("--tune", help="with an ABC primer holding several tunes: the tune's X: number or title "
                    "(default: the first)")
     m.add_argument("--primer-pitches", help="comma-separated MIDI pitches to start from, e.g. 60,64,67: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def add_parser(sub):
@@ -74,9 +75,14 @@ def _summary(info: dict) -> str:
         if tr.get("steps"):
             mins = (tr.get("train_seconds") or 0) / 60
             epochs = tr.get("epochs")
-            plural = "" if epochs == 1 else "s"
+            planned = tr.get("train_config", {}).get("epochs")
+            # the file is written at each epoch that improves validation: a later epoch may not have
+            if isinstance(planned, int) and isinstance(epochs, int) and planned > epochs:
+                done = f"epoch {epochs} of {planned} (the best by validation loss)"
+            else:
+                done = f"{epochs} epoch{'' if epochs == 1 else 's'}"
             how = {"bf16": ", bf16 mixed precision", "fp16": ", fp16 mixed precision"}.get(tr.get("precision"), "")
-            lines.append(f"  training    {epochs} epoch{plural}, {tr['steps']:,} steps, {mins:.0f} min{how}")
+            lines.append(f"  training    {done}, {tr['steps']:,} steps, {mins:.0f} min{how}")
         if tr.get("fine_tuned_from"):
             lines.append(f"  fine-tuned  from {tr['fine_tuned_from']}")
         if tr.get("distilled_from"):
@@ -87,8 +93,11 @@ def _summary(info: dict) -> str:
         scores = facts.scores_line(tr, info["kind"])
         if scores:
             lines.append(f"  scores      {scores}")
-        if tr.get("command"):
+        if tr.get("command"):  # as it was run, in its trainer's folders
             lines.append(f"  command     {tr['command']}")
+    card = Path(str(info["path"])).with_suffix(".md")
+    if info.get("path") and card.is_file():  # a shipped model's card: the data and commands, for a clone
+        lines.append(f"  card        {card}")
     return "\n".join(lines)
 
 

@@ -17,8 +17,10 @@ def model_dirs() -> list[Path]:
 
 
 def shipped_dir() -> Path:
-    """The models/ folder of the source checkout: the models that ship with GuiGen."""
-    return Path(__file__).resolve().parents[2] / "models"
+    """The models that ship with GuiGen: the package's guigen/models, or the checkout's models/."""
+    from guigen.core.resources import shipped
+
+    return shipped("models")
 
 
 def user_models_dir() -> Path:

@@ -72,10 +72,14 @@ class Report:
         return out
 
     def __str__(self) -> str:
+        return f"{len(self.used)} file(s) used ({self.pieces} piece(s)), {self.details()}"
+
+    def details(self) -> str:
+        """What was rejected and what reading changed, without the counts of files and pieces."""
         changes = "; ".join(f"{what}: {n}" for what, n in sorted(self.counts.items()))
         rejected = "; ".join(f"{path.name}: {why}" for path, why in self.rejected)
-        return (f"{len(self.used)} file(s) used ({self.pieces} piece(s)), {len(self.rejected)} rejected"
-                + (f" ({rejected})" if rejected else "") + (f"; {changes}" if changes else ""))
+        return (f"{len(self.rejected)} rejected" + (f" ({rejected})" if rejected else "")
+                + (f"; {changes}" if changes else ""))
 
     def to_meta(self) -> dict:
         return {"files": len(self.used), "pieces": self.pieces, "rejected": len(self.rejected), **dict(self.counts)}

@@ -52,6 +52,7 @@ class NoteSequence:
     steps_per_quarter: int = STEPS_PER_QUARTER
     name: str = ""
     time_signature_changes: list[tuple[int, int, int]] = field(default_factory=list)  # (step, num, den) after 0
+    end: int = 0  # the step the piece ends at when rests follow its last note (0: where its last note ends)
 
     @property
     def qpm(self) -> float:
@@ -60,7 +61,7 @@ class NoteSequence:
 
     @property
     def total_steps(self) -> int:
-        return max((n.end for n in self.notes), default=0)
+        return max(max((n.end for n in self.notes), default=0), self.end)
 
     def pitched(self) -> list[Note]:
         return [n for n in self.notes if not n.drum]

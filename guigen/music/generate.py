@@ -81,8 +81,8 @@ def generate_events(model, primer_ids, steps: int, settings: SamplingSettings, s
     """Sample `steps` 16th-note steps after the primer, `outputs` times; beam search when beam/branch > 1.
     trace: a guigen.core.trace.Trace that records each event with the distribution it was drawn from."""
     codec = model.codec
-    if steps < 1 or outputs < 1 or beam_size < 1 or branch_factor < 1:
-        raise ValueError("steps, outputs, beam size and branch factor must each be at least 1")
+    if steps < 0 or outputs < 1 or beam_size < 1 or branch_factor < 1:
+        raise ValueError("steps must be at least 0; outputs, beam size and branch factor at least 1")
     group = beam_size * branch_factor
     rows = outputs * group
     gen = _BeamGenerator(model, settings, seed, batch=rows, undo_depth=0)  # no undo: saves a state copy per step
@@ -154,7 +154,7 @@ def cut_primer(seq: NoteSequence, steps: int = MAX_PRIMER_STEPS) -> NoteSequence
     """The sequence's first `steps` steps: later notes, tempo and metre changes left out, notes
     still sounding there ended."""
     notes = [n if n.end <= steps else replace(n, end=steps) for n in seq.notes if n.start < steps]
-    return replace(seq, notes=notes, tempos=[t for t in seq.tempos if t[0] < steps],
+    return replace(seq, notes=notes, tempos=[t for t in seq.tempos if t[0] < steps], end=min(seq.end, steps),
                    time_signature_changes=[m for m in seq.time_signature_changes if m[0] < steps])
 
 
@@ -230,7 +230,10 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
         print(f"metre {metre_name(metre)}, key {key}" + ("" if options.key else " (the primer's)"), file=sys.stderr)
     else:
         codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
-    primer_ids = np.concatenate([head, codec.primer(notes)])
+    body = codec.primer(notes)
+    primer_ids = np.concatenate([head, body])
+    # -n steps follow the primer; with none given, a melody's first note is drawn here and is the first of them
+    steps = options.steps - codec.count_steps(body) if not (options.primer_midi or options.primer_pitches) else options.steps
     beam = options.beam_size or 0  # 0 or None: plain sampling, whatever the branch factor
     branch = (options.branch_factor or 1) if beam else 1
     trace = None
@@ -240,7 +243,7 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
         from guigen.core.trace import Trace
 
         trace = Trace(options.trace, codec.token_label, overwrite=options.force)
-    results = generate_events(model, primer_ids, options.steps, settings, options.seed, options.outputs, max(beam, 1), branch,
+    results = generate_events(model, primer_ids, steps, settings, options.seed, options.outputs, max(beam, 1), branch,
                               trace=trace)
     if trace is not None:
         print(f"wrote {trace.save()} ({len(trace.lines)} events)", file=sys.stderr)
@@ -250,7 +253,8 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
     for path, res in zip(paths, results):
         seq = NoteSequence(codec.decode(res.ids), tempos, metre or (source.time_signature if source else (4, 4)),
                            [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
-                           list(source.time_signature_changes) if source and not options.metre else [])
+                           list(source.time_signature_changes) if source and not options.metre else [],
+                           end=codec.count_steps(res.ids[len(head):]))  # primer and -n steps, to the last rest
         if to_stdout:
             layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs, stdout_errors), "MIDI to stdout"
         else:

@@ -325,7 +325,7 @@ def to_midifile(seq: NoteSequence) -> mido.MidiFile:
     # a tempo is written as 1..0xFFFFFF microseconds per quarter: anything slower or faster is clamped
     events += [(step * per_step, mido.MetaMessage("set_tempo", tempo=min(max(mido.bpm2tempo(qpm), 1), 0xFFFFFF)))
                for step, qpm in seq.tempos]
-    mid.tracks.append(_track(events))
+    mid.tracks.append(_track(events, seq.total_steps * per_step))  # the piece's end, trailing rests included
     channels = _channels(seq)
     for v, voice in enumerate(seq.voices):
         notes = [n for n in seq.notes if n.voice == v or (v == 0 and n.voice >= len(seq.voices))]
@@ -342,13 +342,14 @@ def to_midifile(seq: NoteSequence) -> mido.MidiFile:
     return mid
 
 
-def _track(events) -> mido.MidiTrack:
+def _track(events, end: int = 0) -> mido.MidiTrack:
+    """The events in time order, and the end of the track at the last of them or at tick `end`."""
     track, now = mido.MidiTrack(), 0
     order = {"note_off": 0, "note_on": 1}
     for tick, msg in sorted(events, key=lambda e: (e[0], order.get(e[1].type, -1))):
         track.append(msg.copy(time=tick - now))
         now = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
+    track.append(mido.MetaMessage("end_of_track", time=max(end - now, 0)))
     return track
 
 

@@ -1,7 +1,7 @@
 """ABC and MusicXML in, as the NoteSequences MIDI files are read into, and MusicXML scores out: the only
 module that imports music21.
 
-music21 is an optional extra (`pip install 'guigen[notation]'`) and is imported inside the
+music21 is an optional extra (`python -m pip install music21`, or the clone's extra `.[notation]`) and is imported inside the
 functions, so the rest of GuiGen runs without it; without it, reading says what to install.
 
 An ABC file holds several tunes, each opened by an `X:` line; each is parsed on its own, so a
@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +38,10 @@ from guigen.music.notation_bounds import MAX_BYTES, MAX_QPM, MIN_QPM, BoundsErro
 ABC_SUFFIXES = {".abc"}
 MUSICXML_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 NOTATION_SUFFIXES = ABC_SUFFIXES | MUSICXML_SUFFIXES
-MISSING = "reading ABC/MusicXML needs music21: pip install 'guigen[notation]'"
+# the install command for this very Python (a venv, pipx's, the system's): `pip install 'guigen[notation]'`
+# outside a clone's venv would fetch some other package of that name from PyPI
+INSTALL = f"{shlex.quote(sys.executable)} -m pip install music21"
+MISSING = f"reading ABC/MusicXML needs music21: {INSTALL}"
 EXPAND_NOTES = 1_500  # repeats written out in tunes up to this long (see _sequence)
 MAX_STEPS = 20_000 * STEPS_PER_QUARTER  # as MIDI files (guigen.music.midi.MAX_QUARTERS)
 
@@ -527,7 +532,7 @@ def read_notation(path, tune: str | int | None = None) -> NoteSequence:
 WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 MAX_SCORE_NOTES = 1_000  # notes in a written score: music21 writes 1,000 in 5-25 s (time grows as the square)
 CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
-WRITE_MISSING = "writing MusicXML needs music21: pip install 'guigen[notation]'"
+WRITE_MISSING = f"writing MusicXML needs music21: {INSTALL}"
 _CONTAINER = ('<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
               '<rootfile full-path="score.musicxml" media-type="application/vnd.recordare.musicxml+xml"/>'
               '</rootfiles></container>\n')
