@@ -7,7 +7,8 @@ SLICE_S, streaming batches back no more often than FRAME_S. When the window goes
 pipe closes, whatever the reason) the process ends. No Qt here: the process imports only NumPy and
 guigen's engine (guigen.app itself imports no Qt).
 
-Messages sent back are tuples (kind, *args), kind one of the window's signals: loaded, stepped,
+Messages sent back are lists of tuples (kind, *args), one list per command or slice of work, kind
+one of the window's signals: loaded, stepped,
 previewed, undone, state, failed, cells, varied, cleared; and ready (pid) once, status (a dict
 mirroring the engine's state) after every command and batch.
 """
@@ -384,10 +385,14 @@ def serve(commands, messages) -> None:
             inbox.put(None)  # the window is gone
 
     threading.Thread(target=read, name="guigen-commands", daemon=True).start()
-    engine = Engine(lambda *msg: messages.send(msg))
+    outgoing: list = []  # what one command or slice of work said, sent as one message: the window takes it in whole
+    engine = Engine(lambda *msg: outgoing.append(msg))
     try:
         engine.emit("ready", os.getpid())
         while not engine.closed:
+            if outgoing:
+                messages.send(outgoing)
+                outgoing.clear()
             if engine.busy:
                 try:
                     msg = inbox.get_nowait()
@@ -399,6 +404,8 @@ def serve(commands, messages) -> None:
             if msg is None:
                 break
             engine.handle(*msg)
+        if outgoing:
+            messages.send(outgoing)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the window is gone
 

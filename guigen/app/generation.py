@@ -212,7 +212,8 @@ class Generation(QObject):
         end = time.monotonic() + READ_S
         try:
             while self.messages is not None and self.messages.poll():
-                self._dispatch(*self.messages.recv())
+                for msg in self.messages.recv():  # what one command or slice of work said
+                    self._dispatch(*msg)
                 if time.monotonic() > end:
                     break
         except (EOFError, OSError):
