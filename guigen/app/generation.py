@@ -160,6 +160,7 @@ class Generation(QObject):
         if w.state != "idle":
             w.state = "idle"
             w.state_changed.emit("idle")
+        w.cleared.emit()  # nothing more comes from it: a clear the window waits on is done
 
     # -- commands down ----------------------------------------------------------------------
     def send(self, cmd: str, arg=None) -> None:
