@@ -17,6 +17,8 @@
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
+(e) The pipe: what receiving a batch, a chunk of cell activations and the model costs the GUI
+    thread, beside a plain copy of the same bytes (what shared memory would leave).
 Nothing is asserted: these machines are shared, so read the ratios, and the load average printed
 beside each part. The code measured is the guigen this Python imports (its checkout's), so the same
 script measures another branch: `/work/main/.venv/bin/python benchmarks/app_speed.py`.
@@ -399,6 +401,56 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
           f"(in the GUI thread; the model runs in its own process meanwhile)")
 
 
+def pipe_cost(model: str) -> None:
+    """(e) What the pipe from the generation process costs the GUI thread: receiving and unpickling
+    a batch of steps, a chunk of cell activations and the model at load (each sent by another
+    thread of this process, timed where it is read), beside copying the same bytes once in memory:
+    what multiprocessing.shared_memory would leave. Best of 20."""
+    import pickle
+
+    import numpy as np
+    from multiprocessing import Pipe
+
+    from guigen.core import registry
+
+    try:
+        from guigen.app.jobs import StepBatch
+    except ImportError:
+        print("(e) the pipe: this checkout's app has no generation process")
+        return
+
+    loaded = registry.load(model)
+    cfg, v = loaded.config, loaded.config.vocab_size
+    rng = np.random.default_rng(0)
+    n = 100  # tokens per batch at ~3,000 tokens/s and 30 batches a second
+    batch = StepBatch(list(rng.integers(0, v, n)), list(rng.random(n)), [False] * n, rng.random(v), rng.random(v),
+                      1.0, 1.0, 1000)
+    cells = rng.random((n, cfg.layers, 2, cfg.hidden)).astype(np.float16)
+    rows = [("a batch of 100 steps", [("stepped", batch), ("status", {"count": 1000})]),
+            (f"cell activations of 100 steps {cells.shape}", [("cells", 0, cells)]),
+            (f"the model at load ({loaded.num_parameters():,} weights)", [("loaded", loaded)])]
+    print(f"(e) the pipe from the generation process, {loaded.name} (best of 20, the reading side):")
+    for name, msg in rows:
+        size = len(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+        best = copy = float("inf")
+        for _ in range(20):
+            read, write = Pipe(duplex=False)
+            sender = threading.Thread(target=write.send, args=(msg,))
+            sender.start()
+            read.poll(10)
+            t = time.perf_counter()
+            read.recv()
+            best = min(best, time.perf_counter() - t)
+            sender.join()
+            read.close()
+            write.close()
+            buf = bytearray(size)
+            t = time.perf_counter()
+            bytes(buf)
+            copy = min(copy, time.perf_counter() - t)
+        print(f"    {name:<52} {size / 1e3:9,.1f} kB  {best * 1e3:7.3f} ms  (a copy of its bytes: {copy * 1e3:.3f} ms)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-m", "--model", default="shakespeare", help="model name or file (default: shakespeare)")
@@ -410,7 +462,7 @@ def main(argv=None) -> int:
     p.add_argument("--display-steps", type=int, default=400, help="generator steps timed for (d); 0 skips (d)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
     p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
-    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness"],
+    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness", "pipe"],
                    help="parts to leave out")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="guigen-bench-") as tmp:
@@ -432,6 +484,8 @@ def main(argv=None) -> int:
             display_cost(model, args.display_steps, tmp)
         if args.variations:
             variations_responsiveness(model, args.variations, args.variation_tokens, tmp)
+        if "pipe" not in args.skip:
+            pipe_cost(model)
         print(f"load average after: {loadavg()}")
     return 0
 

@@ -5,7 +5,8 @@ The model runs in a process of its own (a fresh interpreter, as multiprocessing'
 never the model's: a frame painted while the model streams costs what it costs alone. Commands go
 down one pipe (a thread in the process is always reading it); messages come
 back on another, and a QSocketNotifier on its file descriptor wakes the GUI thread when one is
-there; commands the pipe cannot take at once wait in an outbox until it has room (another notifier). Nothing polls, nothing blocks: the process's start (a fresh interpreter importing NumPy and
+there. Both ends are non-blocking: the bytes that have come are read into an inbox and only whole
+messages handled, and commands the pipe cannot take at once wait in an outbox until it has room. Nothing polls, nothing blocks: the process's start (a fresh interpreter importing NumPy and
 the engine) happens while the window comes up.
 
 If the process dies (killed, or a crash in native code), the window gets one message and its state
@@ -16,17 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import struct
 import subprocess
 import sys
 import time
-from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSocketNotifier, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 import guigen
 from guigen.app.jobs import VariationsBatch
@@ -102,7 +103,8 @@ class Generation(QObject):
         self.started_at, self.ready_s = t0, None
         os.set_blocking(cmd_write, False)
         self.commands, self.outbox = cmd_write, bytearray()
-        self.messages = Connection(msg_read, writable=False)
+        os.set_blocking(msg_read, False)
+        self.messages, self.inbox = msg_read, bytearray()
         self.notifier = QSocketNotifier(msg_read, QSocketNotifier.Type.Read, self)
         self.notifier.activated.connect(self._readable)
         self.writable = QSocketNotifier(cmd_write, QSocketNotifier.Type.Write, self)
@@ -127,9 +129,10 @@ class Generation(QObject):
         if self.commands is not None:
             os.close(self.commands)
         if self.messages is not None:
-            self.messages.close()
+            os.close(self.messages)
         self.commands = self.messages = self.notifier = self.writable = None
         self.outbox = bytearray()
+        self.inbox = bytearray()
 
     def _died(self) -> None:
         """The process ended without being told to: say so once, and be ready to start another."""
@@ -209,17 +212,39 @@ class Generation(QObject):
 
     # -- messages up ------------------------------------------------------------------------
     def _readable(self) -> None:
-        """The notifier's wake-up: handle what has come, for at most READ_S (it wakes again for the rest)."""
-        end = time.monotonic() + READ_S
+        """The notifier's wake-up: take the bytes there are (never waiting for the rest of a message
+        the process is still writing), then handle the whole messages among them."""
+        ended = False
         try:
-            while self.messages is not None and self.messages.poll():
-                for msg in self.messages.recv():  # what one command or slice of work said
-                    self._dispatch(*msg)
-                if time.monotonic() > end:
-                    break
-        except (EOFError, OSError):
-            if self.process is not None and not self.closed:
-                self._died()
+            while chunk := os.read(self.messages, 1 << 20):
+                self.inbox += chunk
+            ended = True  # the end of the pipe: the process has gone
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+        self._handle_inbox(everything=ended)
+        if ended and self.process is not None and not self.closed:
+            self._died()
+
+    def _handle_inbox(self, everything: bool = False) -> None:
+        """Handle the whole messages in the inbox, for at most READ_S (or all of them: the process
+        has gone); the rest soon after, once the GUI's other events have had their turn."""
+        end = time.monotonic() + READ_S
+        inbox = self.inbox
+        while len(inbox) >= 4:
+            n = struct.unpack("!i", inbox[:4])[0]  # multiprocessing's Connection framing
+            if len(inbox) < 4 + n:
+                return  # the rest is on its way: the notifier wakes us for it
+            msgs = ForkingPickler.loads(inbox[4:4 + n])
+            del inbox[:4 + n]
+            for msg in msgs:  # what one command or slice of work said
+                self._dispatch(*msg)
+            if self.inbox is not inbox:  # a crash or shutdown while handling it
+                return
+            if time.monotonic() > end and len(inbox) >= 4 and not everything:
+                QTimer.singleShot(0, self, self._handle_inbox)
+                return
 
     def _dispatch(self, kind: str, *args) -> None:
         w = self.worker
@@ -261,9 +286,9 @@ class Generation(QObject):
         try:  # read what it still sends, so it is never stuck writing to a full pipe
             while process.poll() is None and time.monotonic() < end:
                 self._flush()
-                if self.messages.poll(0.02):
-                    self.messages.recv()
-        except (EOFError, OSError):
+                if select.select([self.messages], [], [], 0.02)[0] and not os.read(self.messages, 1 << 20):
+                    break  # it has closed its end
+        except OSError:
             pass
         for stop in (lambda: None, process.terminate, process.kill):
             stop()
