@@ -31,9 +31,11 @@ SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop t
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness. Linux groups a session's processes (autogroup), so this weighs the model
 # against the window it serves, not against other programs: woken by a timer or a click, the GUI
-# runs at once instead of waiting out the model's time slice (benchmarks/app_speed.py: timer
-# lateness p95 12-16 ms against 44-59 ms at 0 under load 9-16, at the same tokens/s)
-NICE = 10
+# runs before the model's time slice is out. Too high, and on a machine so loaded that the session
+# gets less than about half a core the window's painting takes nearly all of it. Measured with
+# benchmarks/app_speed.py at load average 11-15, three interleaved runs each (timer p95; app/CLI):
+# nice 0: 56-95 ms, 0.32-0.43; nice 5: 13-41 ms, 0.18-1.02 (median 0.64); nice 10: 30-40 ms, 0.14-0.33
+NICE = 5
 
 
 class Engine:
