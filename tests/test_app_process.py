@@ -74,18 +74,19 @@ def test_a_killed_process_is_one_message_and_the_next_generate_starts_afresh(qtb
     assert w.generation.worker.count == 40
 
 
-def test_the_dial_after_a_crash_reaches_the_fresh_process(qtbot, window):
+def test_the_dial_and_a_clear_after_a_crash_reach_the_fresh_process(qtbot, window):
     w = window
     pid = start_long(qtbot, w)
     with qtbot.waitSignal(w.failed, timeout=TIMEOUT):
         os.kill(pid, signal.SIGKILL)
-    w.dial.set_temperature(0.25)  # starts the fresh process, which loads the model again first
-    qtbot.waitUntil(lambda: w.generation.worker.settings is not None
-                    and w.generation.worker.settings.temperature == 0.25, timeout=TIMEOUT)
+    w.dial.set_temperature(0.25)  # kept for the fresh process; none is started for it
+    w.actions["clear"].trigger()
+    qtbot.waitUntil(lambda: not w._stale and w.text_view.chars == [], timeout=TIMEOUT)
+    assert w.generation.process is None
     w.length.setValue(20)
-    w.generate()
+    w.generate()  # a fresh process: the model loaded again, then the dial's temperature
     qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == 20, timeout=TIMEOUT)
-    assert w.used_temperatures == {0.25}
+    assert w.used_temperatures == {0.25} and w.generation.worker.settings.temperature == 0.25
 
 
 def test_a_stop_takes_effect_at_once_and_nothing_comes_after_it(qtbot, window):

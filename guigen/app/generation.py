@@ -35,6 +35,7 @@ from guigen.app.jobs import VariationsBatch
 READ_S = 0.01  # the longest one wake-up spends on messages before letting the GUI's other events in
 SHUTDOWN_S = 3.0  # a process that has not ended this long after being told to is terminated
 REPLAYED = ("settings", "seed", "primer", "cells")  # commands a fresh process is given again
+IDLE = ("pause", "stop", "undo", "clear", "stop_variations")  # mean nothing to a fresh process: none is started
 CHILD = "import sys; from guigen.app.engine import main; main(int(sys.argv[1]), int(sys.argv[2]))"
 
 
@@ -182,7 +183,11 @@ class Generation(QObject):
             arg.id, self.job = self.job_ids, arg
         elif cmd == "stop_variations":
             self.job = None
-        if self.process is None:
+        if self.process is None:  # it died: a fresh one, but only for a command that needs a model
+            if cmd in REPLAYED or cmd in IDLE:
+                if cmd == "clear":
+                    QTimer.singleShot(0, self, self.worker.cleared.emit)  # nothing of the old one can come
+                return
             self._restart()
         self._write((cmd, arg))
 
