@@ -1,16 +1,18 @@
 """The window's handle on the generation process (guigen.app.engine): it starts the process,
 sends it commands, and turns what comes back into Qt signals, all without ever waiting on it.
 
-The model runs in a process of its own (a fresh interpreter, as multiprocessing's spawn makes), so the GUI's interpreter lock is
-never the model's: a frame painted while the model streams costs what it costs alone. Commands go
-down one pipe (a thread in the process is always reading it); messages come
-back on another, and a QSocketNotifier on its file descriptor wakes the GUI thread when one is
-there. Both ends are non-blocking: the bytes that have come are read into an inbox and only whole
-messages handled, and commands the pipe cannot take at once wait in an outbox until it has room. Nothing polls, nothing blocks: the process's start (a fresh interpreter importing NumPy and
-the engine) happens while the window comes up.
+The model runs in a process of its own (a fresh interpreter, as multiprocessing's spawn makes, but
+importing only the engine), so the GUI's interpreter lock is never the model's: a frame painted
+while the model streams costs what it costs alone. Commands go down one pipe (a thread in the
+process is always reading it); messages come back on another, and a QSocketNotifier on its file
+descriptor wakes the GUI thread when there is something to read. Both ends are non-blocking: the
+bytes that have come are read into an inbox and only whole messages handled, and commands the pipe
+cannot take at once wait in an outbox until it has room. Nothing polls, nothing waits: the process
+starts (its imports, about half a second) while the window comes up.
 
 If the process dies (killed, or a crash in native code), the window gets one message and its state
-goes to idle; the next command starts a fresh process, which loads the last model again first.
+goes to idle; the next command that needs the model starts a fresh process, which loads the last
+model again first (silently: the window has it already) and takes the last settings, seed and primer.
 """
 
 from __future__ import annotations
