@@ -9,10 +9,19 @@
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
     histogram repaints (frames per second) against the 15 a second the window's display clock shows
     the distribution at (guigen.app.main_window.FRAME_S and TURNS: the output, the update, the paint).
+    Beside it, in the same run, the command line's speed: `guigen generate` timed for --tokens tokens
+    and for 1 (its start), at the window's settings; the app's tokens/s over the CLI's is the ratio to
+    read (the app's model runs in a process of its own: guigen.app.engine). And what starting that
+    process cost the GUI thread, and how long until it answered. `--busy N` runs (b) beside N busy
+    processes (`python3 -c "while True: pass"`, each in a session of its own, as another program).
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
-Nothing is asserted: these machines are shared, so read the ratios.
+(e) The pipe: what receiving a batch, a chunk of cell activations and the model costs the GUI
+    thread, beside a plain copy of the same bytes (what shared memory would leave).
+Nothing is asserted: these machines are shared, so read the ratios, and the load average printed
+beside each part. The code measured is the guigen this Python imports (its checkout's), so the same
+script measures another branch: `/work/main/.venv/bin/python benchmarks/app_speed.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +35,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import guigen  # noqa: E402  (the checkout measured: the one this Python imports)
+
+ROOT = Path(guigen.__file__).resolve().parents[1]
 TEXT = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'\"-()\n")
 
 
@@ -127,10 +138,42 @@ def lateness_ms(ticks: list[float]) -> list[float]:
     return [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
 
 
-def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def busy_processes(n: int) -> list[subprocess.Popen]:
+    """n pure-Python busy loops, each a core's worth, in sessions of their own (as other programs)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(n)]
+
+
+def cli_rate(model: str, tokens: int, settings, env: dict, runs: int = 2) -> float:
+    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs."""
+    base = [sys.executable, "-m", "guigen", "generate", "-m", model, "--seed", "1", "-t", f"{settings.temperature:g}",
+            "--top-k", str(settings.top_k), "--top-p", f"{settings.top_p:g}"]
+    if model_kind(model) == "music":
+        base += ["--primer-pitches", "60,64,67"]
+    full = min(timed(base + ["-n", str(tokens)], env) for _ in range(runs))
+    start = min(timed(base + ["-n", "1"], env) for _ in range(runs))
+    return (tokens - 1) / max(full - start, 1e-6)
+
+
+def model_kind(model: str) -> str:
+    from guigen.core import registry
+    from guigen.core.modelfile import load_model
+
+    return load_model(registry.resolve(model)).kind
+
+
+def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy: int = 0) -> None:
     from PySide6.QtCore import QEvent, QObject
 
+    t_open = time.perf_counter()
     app, w, wait = open_window(model, settings_dir / "settings.ini")
+    open_s = time.perf_counter() - t_open
+    gen = w.generation
+    if w.model.kind == "music":
+        w.primer.setText("60,64,67")
 
     class Paints(QObject):
         count = 0
@@ -142,52 +185,70 @@ def responsiveness(model: str, tokens: int, settings_dir: Path) -> None:
 
     paints = Paints()
     w.histogram.plot.viewport().installEventFilter(paints)
+    competitors = busy_processes(busy)
+    try:
+        if busy:
+            time.sleep(1.0)  # they are running
+        load_before = loadavg()
+        ticks: list[float] = []
+        timer = tick_timer(ticks)
 
-    ticks: list[float] = []
-    timer = tick_timer(ticks)
+        # idle reference: the same timer for a second on the shown window
+        timer.start()
+        t0 = time.perf_counter()
+        wait(lambda: time.perf_counter() - t0 > 1.0)
+        idle = lateness_ms(ticks)
+        ticks.clear()
 
-    # idle reference: the same timer for a second on the shown window
-    timer.start()
-    t0 = time.perf_counter()
-    wait(lambda: time.perf_counter() - t0 > 1.0)
-    idle = lateness_ms(ticks)
-    ticks.clear()
-
-    batches = []
-    w.stepped.connect(lambda b: batches.append(len(b.tokens)))
-    w.seed.setValue(1)
-    w.length.setValue(tokens)
-    Paints.count = 0
-    t0, cpu0 = time.perf_counter(), time.thread_time()
-    w.generate()
-    wait(lambda: w.state == "stopped")
-    gen_s = time.perf_counter() - t0
-    gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
-    stopped = time.perf_counter()
-    wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
-    busy = lateness_ms(ticks)
-    frames = Paints.count
-    timer.stop()
-    w.close()
-    w.generation.shutdown()
+        batches = []
+        w.stepped.connect(lambda b: batches.append(len(b.tokens)))
+        w.seed.setValue(1)
+        w.length.setValue(tokens)
+        Paints.count = 0
+        t0, cpu0 = time.perf_counter(), time.thread_time()
+        w.generate()
+        wait(lambda: w.state == "stopped")
+        gen_s = time.perf_counter() - t0
+        gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
+        stopped = time.perf_counter()
+        wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
+        busy_late = lateness_ms(ticks)
+        frames = Paints.count
+        timer.stop()
+        settings = w.sampling_settings()
+        w.close()
+        w.generation.shutdown()
+        cli = cli_rate(model, tokens, settings, env)
+        load_after = loadavg()
+    finally:
+        for p in competitors:
+            p.kill()
+            p.wait()
 
     import numpy as np
 
-    print(f"(b) responsiveness: {sum(batches)} tokens in {gen_s:.2f} s ({sum(batches) / gen_s:,.0f} tokens/s), "
+    app_rate = sum(batches) / gen_s
+    print(f"(b) responsiveness{f' beside {busy} busy processes' if busy else ''} (load average {load_before} "
+          f"before, {load_after} after):")
+    print(f"    {sum(batches)} tokens in {gen_s:.2f} s ({app_rate:,.0f} tokens/s), "
           f"{len(batches)} batches of ~{np.mean(batches):.0f} tokens")
+    print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
     print(f"    10 ms timer lateness, idle window:   {percentiles(idle)}")
-    print(f"    10 ms timer lateness, generating:    {percentiles(busy)}")
-    print(f"    p95 generating / idle: {np.percentile(busy, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "
-          f"max generating / 50 ms budget: {max(busy) / 50:.2f}")
+    print(f"    10 ms timer lateness, generating:    {percentiles(busy_late)}")
+    print(f"    p95 generating / idle: {np.percentile(busy_late, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "
+          f"max generating / 40 ms budget: {max(busy_late) / 40:.2f}")
     print(f"    histogram repaints: {frames} in {gen_s:.2f} s = {frames / gen_s:.1f} frames/s "
           f"(the display clock shows it 15 times a second: ratio {frames / gen_s / 15:.2f})")
     print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
           f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
+    if getattr(gen, "ready_s", None) is not None:
+        print(f"    the generation process: started in {gen.start_s * 1e3:.1f} ms of GUI time, answering "
+              f"{gen.ready_s:.2f} s later (the window opened, model loaded, in {open_s:.2f} s)")
 
 
 def variations_responsiveness(model: str, count: int, tokens: int, settings_dir: Path) -> None:
     """(c) The same 10 ms timer while `count` variations of `tokens` each are made in one batch (the
-    worker steps a Generator with batch = count; the strip of cards redraws as they grow)."""
+    generation process steps a Generator with batch = count; the strip of cards redraws as they grow)."""
     import numpy as np
 
     app, w, wait = open_window(model, settings_dir / "variations.ini")
@@ -327,8 +388,8 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     print(f"    histogram update + paint (interleaved with the next): {hist_s * 1e3:5.3f} ms")
     print(f"    histogram + curve update + paint (one batch shown): {update_s * 1e3:7.3f} ms")
     print(f"      the same, a model stepping in another thread:   {beside['thread'] * 1e3:7.3f} ms = "
-          f"{beside['thread'] / update_s:.2f}x (the GIL handed back and forth; the app's worker steps aside)")
-    print(f"      the same, a model stepping in another process:  {beside['process'] * 1e3:7.3f} ms = "
+          f"{beside['thread'] / update_s:.2f}x (the GIL handed back and forth, as when the app's model ran in a thread)")
+    print(f"      the same, a model stepping in another process:  {beside['process'] * 1e3:7.3f} ms = "  # the app's case
           f"{beside['process'] / update_s:.2f}x")
     print(f"    a full garbage collection:                          {full_gc_s * 1e3:7.3f} ms "
           f"({frozen:,} objects made at startup frozen out of its reach)")
@@ -337,7 +398,57 @@ def display_cost(model: str, steps: int, settings_dir: Path) -> None:
     rate = 1 / (len(TURNS) * FRAME_S)  # the display clock's turns: output, update, paint
     share = rate * update_s  # GUI seconds per second of generating, at the window's update rate
     print(f"    shown {rate:g} times a second while streaming, that is {share:.1%} of each second of generating "
-          f"(in the GUI thread; the model runs in the worker's, which waits meanwhile)")
+          f"(in the GUI thread; the model runs in its own process meanwhile)")
+
+
+def pipe_cost(model: str) -> None:
+    """(e) What the pipe from the generation process costs the GUI thread: receiving and unpickling
+    a batch of steps, a chunk of cell activations and the model at load (each sent by another
+    thread of this process, timed where it is read), beside copying the same bytes once in memory:
+    what multiprocessing.shared_memory would leave. Best of 20."""
+    import pickle
+
+    import numpy as np
+    from multiprocessing import Pipe
+
+    from guigen.core import registry
+
+    try:
+        from guigen.app.jobs import StepBatch
+    except ImportError:
+        print("(e) the pipe: this checkout's app has no generation process")
+        return
+
+    loaded = registry.load(model)
+    cfg, v = loaded.config, loaded.config.vocab_size
+    rng = np.random.default_rng(0)
+    n = 100  # tokens per batch at ~3,000 tokens/s and 30 batches a second
+    batch = StepBatch(list(rng.integers(0, v, n)), list(rng.random(n)), [False] * n, rng.random(v), rng.random(v),
+                      1.0, 1.0, 1000)
+    cells = rng.random((n, cfg.layers, 2, cfg.hidden)).astype(np.float16)
+    rows = [("a batch of 100 steps", [("stepped", batch), ("status", {"count": 1000})]),
+            (f"cell activations of 100 steps {cells.shape}", [("cells", 0, cells)]),
+            (f"the model at load ({loaded.num_parameters():,} weights)", [("loaded", loaded)])]
+    print(f"(e) the pipe from the generation process, {loaded.name} (best of 20, the reading side):")
+    for name, msg in rows:
+        size = len(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+        best = copy = float("inf")
+        for _ in range(20):
+            read, write = Pipe(duplex=False)
+            sender = threading.Thread(target=write.send, args=(msg,))
+            sender.start()
+            read.poll(10)
+            t = time.perf_counter()
+            read.recv()
+            best = min(best, time.perf_counter() - t)
+            sender.join()
+            read.close()
+            write.close()
+            buf = bytearray(size)
+            t = time.perf_counter()
+            bytes(buf)
+            copy = min(copy, time.perf_counter() - t)
+        print(f"    {name:<52} {size / 1e3:9,.1f} kB  {best * 1e3:7.3f} ms  (a copy of its bytes: {copy * 1e3:.3f} ms)")
 
 
 def main(argv=None) -> int:
@@ -346,11 +457,12 @@ def main(argv=None) -> int:
     p.add_argument("--random", metavar="LAYERSxHIDDEN",
                    help="use a random-weight text model of this size instead, e.g. 3x512")
     p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
-    p.add_argument("--tokens", type=int, default=2000, help="tokens generated for (b)")
+    p.add_argument("--tokens", type=int, default=5000, help="tokens generated for (b)")
+    p.add_argument("--busy", type=int, default=0, help="run (b) beside this many busy processes")
     p.add_argument("--display-steps", type=int, default=400, help="generator steps timed for (d); 0 skips (d)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
     p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
-    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness"],
+    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness", "pipe"],
                    help="parts to leave out")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="guigen-bench-") as tmp:
@@ -362,17 +474,19 @@ def main(argv=None) -> int:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp / "config"),
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         print(f"model: {args.random and f'random weights, {args.random}' or model}; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+              f"{os.cpu_count()} CPUs, load average {loadavg()}; guigen from {ROOT}")
         if "startup" not in args.skip:
             startup(model, args.runs, env)
         os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
         if "responsiveness" not in args.skip:
-            responsiveness(model, args.tokens, tmp)
+            responsiveness(model, args.tokens, tmp, env, args.busy)
         if args.display_steps:
             display_cost(model, args.display_steps, tmp)
         if args.variations:
             variations_responsiveness(model, args.variations, args.variation_tokens, tmp)
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if "pipe" not in args.skip:
+            pipe_cost(model)
+        print(f"load average after: {loadavg()}")
     return 0
 
 

@@ -56,7 +56,7 @@ TIMEOUT = 10_000  # ms: generous, for a loaded CI machine
 
 def open_window(qtbot, tmp_path, model_path):
     """A main window at 1280x800 with throwaway settings and the model loaded; yields it, then
-    stops its worker thread. Use from a fixture: `yield from open_window(...)`."""
+    ends its generation process. Use from a fixture: `yield from open_window(...)`."""
     from guigen.app.main_window import MainWindow
     from guigen.app.settings import Settings
 

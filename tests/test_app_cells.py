@@ -128,7 +128,7 @@ def test_opened_mid_sample_it_colours_what_came_before_and_records_only_while_op
     w, dock = window, window.cells_dock
     generate(qtbot, w, 120)
     worker = w.generation.worker
-    assert not worker.record_cells and worker.generator.cells is None  # closed: nothing kept
+    assert not worker.record_cells and not worker.cells_kept  # closed: nothing kept
     dock.show()
     qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(PRIMER) + 120, timeout=TIMEOUT)
     np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)  # kept as float16
@@ -144,7 +144,7 @@ def test_opened_mid_sample_it_colours_what_came_before_and_records_only_while_op
     assert len(dock.acts) == len(PRIMER) + 120
     # closing stops the recording and gives the text view its own colours back
     dock.hide()
-    qtbot.waitUntil(lambda: not worker.record_cells and worker.generator.cells is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not worker.record_cells and not worker.cells_kept, timeout=TIMEOUT)
     assert dock.acts is None
     assert backgrounds(w.text_view) == {}
 

@@ -1,6 +1,6 @@
 """The window's display clock while a sample streams in (issue 12's responsiveness): frames take
-turns between the piano roll and the distribution, each is painted once, the model's worker steps
-aside while a frame is drawn, and the histogram's grid sits at its axis's ticks."""
+turns between the piano roll and the distribution, each is painted once, and the histogram's grid
+sits at its axis's ticks. (The model runs in a process of its own: tests/test_app_process.py.)"""
 
 from __future__ import annotations
 
@@ -46,20 +46,19 @@ frames_held: list[list[bool]] = []  # per recorded frame: whether the distributi
 
 
 def record_frames(w):
-    """Wrap the window's _frame: per frame, (phase, worker paused during it, paints made inside it,
-    start, end)."""
+    """Wrap the window's _frame: per frame, (phase, a True per distribution shown in it, paints made
+    inside it, start, end)."""
     frames = []
     frames_held.clear()
     inner = w._frame
 
     def frame():
         before = len(w._test_paints.seen)
-        paused, held = [], []
-        check = w.generation.worker.gui_free.is_set
+        shown, held = [], []
         original = w._show_latest
 
         def show():
-            paused.append(not check())
+            shown.append(True)
             # held while drawn: the header's words with the bars, the curve's caption with its line
             held.append(not (w.histogram.header.updatesEnabled() or w.histogram.plot.updatesEnabled()
                              or w.curve.updatesEnabled()))
@@ -71,7 +70,7 @@ def record_frames(w):
             inner()
         finally:
             w._show_latest = original
-        frames.append((w._phase, paused, [n for _, n in w._test_paints.seen[before:]], t0, time.monotonic()))
+        frames.append((w._phase, shown, [n for _, n in w._test_paints.seen[before:]], t0, time.monotonic()))
         frames_held.append(held)
 
     w._frame_timer.timeout.disconnect()
@@ -101,7 +100,7 @@ def stream_until(qtbot, w, seen: list, n: int = 3):
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
 
 
-def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, text_window):
+def test_text_frames_paint_the_distribution_once(qtbot, text_window):
     w = text_window
     w._test_paints = Paints({"histogram": w.histogram.plot, "curve": w.curve.plot})
     frames = record_frames(w)
@@ -113,9 +112,9 @@ def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, te
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     shown = [i for i, f in enumerate(frames) if f[1]]  # frames that updated the distribution
     for k, i in enumerate(shown):
-        phase, paused, paints, _, _ = frames[i]
+        phase, once, paints, _, _ = frames[i]
         assert TURNS[phase] == "update"
-        assert paused == [True]  # the worker waited while it was drawn
+        assert once == [True]
         assert paints == [], paints  # held: painted on the next turn, not this one
         assert frames_held[i] == [True]
         if i + 1 < len(frames):
@@ -130,7 +129,6 @@ def test_text_frames_paint_the_distribution_once_with_the_worker_aside(qtbot, te
     painted = [frames[i + 1] for i in shown if i + 1 < len(frames)]
     between = [sum(1 for t, _ in w._test_paints.seen if a[4] < t < b[3]) for a, b in zip(painted[3:], painted[4:16])]
     assert sum(1 for n in between if n) <= 3, between  # painting twice per frame would show in all 12
-    assert w.generation.worker.gui_free.is_set()  # never left paused
 
 
 def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
@@ -155,7 +153,7 @@ def test_music_frames_alternate_roll_and_distribution(qtbot, music_window):
     assert {TURNS[p] for p in during} == {"output"}, redraws  # the roll is redrawn on its own turns only
     assert all(TURNS[f[0]] == "update" for f in frames if f[1])  # the distribution on others
     # the whole sample is drawn once it stops: the roll shows every token
-    assert len(roll.tokens) == w.generation.worker.generator.count
+    assert len(roll.tokens) == w.generation.worker.count
     assert not roll._dirty
 
 
@@ -174,41 +172,6 @@ def test_display_clock_runs_only_while_streaming(qtbot, text_window):
     qtbot.waitUntil(lambda: w._latest is None and w.histogram.chosen is None, timeout=TIMEOUT)
     assert w.histogram.probs is not None and not w._held
     assert w.histogram.plot.updatesEnabled() and w.curve.plot.updatesEnabled()
-
-
-def test_worker_steps_aside_while_the_gui_draws(qtbot, text_window):
-    """While Generation.drawing() is held no token is made; released, generation goes on."""
-    w = text_window
-    w.seed.setValue(1)
-    w.length.setValue(200_000)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "running" and w.generation.worker.generator is not None, timeout=TIMEOUT)
-    gen = w.generation.worker.generator
-    w.generation.worker.yield_max_s = 30.0  # the safety limit out of the way (tested below)
-    with w.generation.drawing():
-        time.sleep(0.05)  # a step in flight finishes
-        count = gen.count
-        time.sleep(0.3)
-        assert gen.count == count
-    qtbot.waitUntil(lambda: gen.count > count + 5, timeout=TIMEOUT)
-    w.generation.send("stop")
-    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
-
-
-def test_drawing_pause_has_a_limit(qtbot, text_window):
-    """A GUI that never ends its frame cannot stop the model for good (the safety limit)."""
-    w = text_window
-    worker = w.generation.worker
-    assert worker.yield_max_s <= 0.1
-    worker.gui_free.clear()
-    try:
-        w.seed.setValue(1)
-        w.length.setValue(30)
-        w.generate()
-        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)  # 30 tokens at <= 0.1 s each
-    finally:
-        worker.gui_free.set()
-    assert w.generation.worker.generator.count == 30
 
 
 @pytest.mark.parametrize("log_y", [False, True])
@@ -258,7 +221,7 @@ def test_text_arrives_on_the_outputs_turns_and_all_of_it_once_stopped(qtbot, tex
     stream_until(qtbot, w, shown_in, 4)
     view._show_pending = original
     assert len(shown_in) >= 4 and {TURNS[p] for p in shown_in} == {"output"}, shown_in
-    count = w.generation.worker.generator.count
+    count = w.generation.worker.count
     assert view.toPlainText() == view.text() and len(view.chars) == count  # nothing held back at the end
 
 
@@ -285,7 +248,7 @@ def test_clear_while_streaming_leaves_nothing_of_the_old_sample(qtbot, text_wind
     w.length.setValue(50)  # and the next sample is shown whole
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
-    assert len(w.text_view.chars) == 50 == w.generation.worker.generator.count
+    assert len(w.text_view.chars) == 50 == w.generation.worker.count
 
 
 def test_loading_another_model_while_streaming_shows_none_of_the_old_one(qtbot, text_window, other_text_model):
@@ -325,9 +288,8 @@ def test_going_on_after_the_model_ended_the_piece_takes_the_end_back(qtbot, musi
     w.seed.setValue(1)
     w.length.setValue(12)
     w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and w.generation.worker.generator is not None
-                    and w.generation.worker.generator.count == 12, timeout=TIMEOUT)
-    roll, gen = w.piano_roll, w.generation.worker.generator
+    qtbot.waitUntil(lambda: w.state == "stopped" and w.generation.worker.count == 12, timeout=TIMEOUT)
+    roll, gen = w.piano_roll, w.generation.worker  # gen.count: the process's, as it last reported it
     if roll.tokens[-1] != STEP_END:  # END comes only between steps
         w.force(STEP_END)
         qtbot.waitUntil(lambda: w.state == "paused" and roll.tokens[-1] == STEP_END, timeout=TIMEOUT)

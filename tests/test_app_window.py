@@ -47,7 +47,7 @@ def test_dial_changes_the_running_generators_temperature(qtbot, window):
     w.dial.dial.setValue(temperature_to_position(0.3))
     t = w.dial.temperature()
     assert t == pytest.approx(0.3, rel=0.03)
-    qtbot.waitUntil(lambda: worker.generator.settings.temperature == t, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: worker.settings.temperature == t, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: any(b.temperature == t for b in batches), timeout=TIMEOUT)
     assert w.state == "running"
     w.actions["stop"].trigger()
@@ -72,7 +72,7 @@ def test_pause_step_stop_states(qtbot, window):
     wait_state(qtbot, w, "paused")
     assert a["step"].isEnabled() and a["generate"].iconText() == "Resume"
     count = len(w.text_view.chars)
-    qtbot.waitUntil(lambda: len(w.text_view.chars) == w.generation.worker.generator.count, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(w.text_view.chars) == w.generation.worker.count, timeout=TIMEOUT)
     count = len(w.text_view.chars)
     with qtbot.waitSignal(w.previewed, timeout=TIMEOUT):
         a["step"].trigger()
@@ -97,7 +97,7 @@ def test_turning_the_dial_while_paused_redraws_the_next_distribution(qtbot, wind
     w.actions["step"].trigger()
     wait_state(qtbot, w, "paused")
     qtbot.waitUntil(lambda: w.histogram.chosen is None and w.histogram.probs is not None, timeout=TIMEOUT)
-    count = w.generation.worker.generator.count
+    count = w.generation.worker.count
     before = w.histogram.probs.copy()
     raw = w.histogram.raw.copy()
     with qtbot.waitSignal(w.previewed, timeout=TIMEOUT):
@@ -108,7 +108,7 @@ def test_turning_the_dial_while_paused_redraws_the_next_distribution(qtbot, wind
     with qtbot.waitSignal(w.previewed, timeout=TIMEOUT):
         w.dial.set_temperature(4.0)
     assert w.histogram.probs.max() < before.max()
-    assert w.generation.worker.generator.count == count  # previewing never steps
+    assert w.generation.worker.count == count  # previewing never steps
 
 
 def test_clicking_a_bar_forces_the_token_and_undo_steps_back(qtbot, window):

@@ -282,17 +282,18 @@ def test_a_panic_of_the_binding_becomes_a_model_file_error(corpus):
 
 
 def test_the_app_shows_the_error_and_stays_usable(corpus, qtbot):
-    from guigen.app.workers import GenerationWorker
+    from guigen.app.engine import Engine  # what the app's generation process runs
 
     d, files = corpus
-    worker = GenerationWorker()
-    failures, loaded = [], []
-    worker.failed.connect(lambda what, msg: failures.append(msg))
-    worker.loaded.connect(loaded.append)
+    sent = []
+    engine = Engine(lambda *msg: sent.append(msg))
     for name in ("huge-shape-sparse", "deep-json-header", "pickle.pt", "fifo"):
-        worker.handle("load", str(files[name]))
+        engine.handle("load", str(files[name]))
+    failures = [m[2] for m in sent if m[0] == "failed"]
+    loaded = [m[1] for m in sent if m[0] == "loaded"]
     assert len(failures) == 4 and not loaded and all("\n" not in m for m in failures), failures
-    worker.handle("load", str(SHIPPED))
+    engine.handle("load", str(SHIPPED))
+    loaded = [m[1] for m in sent if m[0] == "loaded"]
     assert len(loaded) == 1 and loaded[0].kind == "music"
 
 

@@ -1,8 +1,8 @@
 """The main window: model picker, temperature dial and controls (built in guigen.app.panel),
 output view, live histogram, menus (the Sound menu's choices in guigen.app.sound_menu).
 
-It never runs the model: commands go to the GenerationWorker's thread and results come back
-as signals. Text models show a text view; music models a piano roll.
+It never runs the model: commands go to the generation process (guigen.app.generation) and
+results come back as signals. Text models show a text view; music models a piano roll.
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
 
     # -- models -----------------------------------------------------------------------------
     def load_model(self, ref: str) -> None:
-        """Load a shipped model by name, or a model file by path, in the worker thread."""
+        """Load a shipped model by name, or a model file by path, in the generation process."""
         from guigen.core import registry
 
         if not ref:
@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
         self.stepped.emit(batch)
 
     def _frame(self) -> None:
-        """A tick of the display clock (see TURNS), done while the worker steps aside (Generation.drawing)."""
+        """A tick of the display clock (see TURNS); the model goes on in its own process meanwhile."""
         self._phase = (self._phase + 1) % len(TURNS)
         turn = TURNS[self._phase]
         with self.generation.drawing():

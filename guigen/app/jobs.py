@@ -1,0 +1,58 @@
+"""What crosses between the window and the generation process: the batches of steps it streams
+back, a paused distribution, and variations asked for and made. Plain dataclasses of lists and
+NumPy arrays, pickled over the pipe (guigen.app.generation); no Qt, so the process needs none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class StepBatch:
+    """Tokens streamed since the last batch, and the full distribution of the last one."""
+
+    tokens: list[int] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)  # probability each token had when chosen
+    forced: list[bool] = field(default_factory=list)
+    last_probs: np.ndarray | None = None  # distribution the last token was drawn from
+    last_raw: np.ndarray | None = None  # the model's T = 1 distribution for it
+    entropy: float = 0.0  # of last_raw, nats
+    temperature: float = 1.0  # the temperature the last token was drawn at
+    count: int = 0  # tokens generated in this sample so far
+
+
+@dataclass
+class VariationsJob:
+    """N continuations of one primer, made as one batch (the rows of one Generator)."""
+
+    primer: list[int]
+    count: int  # N, the batch
+    length: int  # tokens each
+    seed: int
+    settings: object  # SamplingSettings
+    codec: object = None  # music: decodes each variation's notes for drawing (in the generation process)
+    id: int = 0  # set when sent: the process's batches name their job by it
+
+
+@dataclass
+class VariationsBatch:
+    """Tokens each variation gained since the last batch; `done` once they are complete."""
+
+    job: object  # the VariationsJob (in the process, and on the pipe, its id; the window gets the job back)
+    tokens: np.ndarray  # (count, k) token ids
+    probs: np.ndarray  # (count, k) the probability each had in the distribution it was drawn from
+    done: bool = False
+    notes: list | None = None  # music, now and then: each variation's notes so far (primer included)
+    voices: list | None = None  # polyphony, when done: each note's voice (guigen.music.voices) or None
+
+
+@dataclass
+class Preview:
+    """The next token's distribution under the current settings (paused, or after undo)."""
+
+    probs: np.ndarray
+    raw: np.ndarray
+    entropy: float
+    count: int
