@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QStackedWidget, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QWidget)
 
 from guigen.app import qtfix
 from guigen.app.actions import MENUS, build_actions
@@ -23,9 +23,8 @@ from guigen.app.music import is_midi_primer
 from guigen.app.panel import ControlsPanel, model_card
 from guigen.app.settings import Settings
 from guigen.app.sound_menu import SoundMenu
-from guigen.app.widgets.histogram import Histogram
-from guigen.app.widgets.textview import TextView
 from guigen.app.workers import Generation
+from guigen.app.workspace import Workspace
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
@@ -104,22 +103,16 @@ class MainWindow(QMainWindow):
         self.sound_menu = SoundMenu(self, self.menus["&Sound"])
         self.panel = p = ControlsPanel(self.actions)
         # the panel's widgets, under the names the rest of the window (and its tests) use
-        self.model_combo, self.card, self.dial, self.curve = p.model_combo, p.card, p.dial, p.curve
+        self.model_combo, self.card, self.dial = p.model_combo, p.card, p.dial
         self.top_k, self.top_p, self.seed, self.length = p.top_k, p.top_p, p.seed, p.length
         self.primer, self.primer_label, self.primer_button = p.primer, p.primer_label, p.primer_button
         self.buttons, self.checks = p.buttons, p.checks
 
-        self.text_view = TextView()
-        self.text_view.setAccessibleName("Generated text")
-        self.views = QStackedWidget()
-        self.views.addWidget(self.text_view)
+        self.splitter = ws = Workspace(self.settings)  # the output over the histogram and curve
+        self.text_view, self.views = ws.text_view, ws.views
+        self.histogram, self.curve = ws.distribution.histogram, ws.distribution.curve
+        self.menus["&View"].addAction(ws.toggle)
         self.piano_roll = None  # made when a music model is loaded
-        self.histogram = Histogram()
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.views)
-        self.splitter.addWidget(self.histogram)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
 
         central = QWidget()
         lay = QHBoxLayout(central)
@@ -200,8 +193,6 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray(s.get("window/geometry")))
         else:
             self.resize(1280, 800)
-        if s.get("window/splitter"):
-            self.splitter.restoreState(QByteArray(s.get("window/splitter")))
         self._fill_models()
 
     def _fill_models(self) -> None:
@@ -229,7 +220,7 @@ class MainWindow(QMainWindow):
         for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             s.set(name, self.actions[name].isChecked())
         s.set("window/geometry", bytes(self.saveGeometry().data()))
-        s.set("window/splitter", bytes(self.splitter.saveState().data()))
+        self.splitter.remember()
         if self.model_ref:
             s.set("model", self.model_ref)
         s.sync()
@@ -285,6 +276,7 @@ class MainWindow(QMainWindow):
         self.top_k.setMaximum(model.codec.num_classes)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
         music = model.kind == "music"
+        self.splitter.set_mode(model.kind)
         self.primer_button.setVisible(music)
         self.actions["open_primer_midi"].setEnabled(music)
         self.actions["harmonize"].setEnabled(music and model.codec.name == "polyphony")
@@ -666,11 +658,12 @@ class MainWindow(QMainWindow):
         if self.piano_roll is None:
             from guigen.app.widgets.pianoroll import PianoRoll
 
-            from guigen.app.music import drag_midi
+            from guigen.app.music import audition, drag_midi
 
             self.piano_roll = PianoRoll()
             self.piano_roll.setAccessibleName("Piano roll")
             self.piano_roll.make_midi = lambda: drag_midi(self)
+            self.piano_roll.key_clicked.connect(lambda pitch: audition(self, pitch))
             self.piano_roll.set_colour(self.actions["colour_by_prob"].isChecked())
             self.actions["colour_by_prob"].toggled.connect(self.piano_roll.set_colour)
             self.views.addWidget(self.piano_roll)

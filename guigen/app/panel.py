@@ -1,5 +1,5 @@
 """The controls panel on the left of the main window: the model picker and its card, the
-temperature dial, sampling settings (top-k, top-p, seed, length, primer), the generation buttons
+temperature dial (its entropy curve sits beside the histogram: guigen.app.workspace), sampling settings (top-k, top-p, seed, length, primer), the generation buttons
 and the view options; plus model_card(), the card's text.
 
 It only builds widgets and wires each button and check box to its action; the main window reads
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from guigen.app.widgets.dial import TemperatureDial
 from guigen.core import facts
-from guigen.app.widgets.tempcurve import TemperatureCurve
 
 PANEL_WIDTH = 300
 
@@ -57,8 +56,6 @@ class ControlsPanel(QWidget):
 
         self.dial = TemperatureDial()
         col.addWidget(self.dial)
-        self.curve = TemperatureCurve()
-        col.addWidget(self.curve)
 
         box = QGroupBox("Sampling")
         form = QFormLayout(box)

@@ -30,6 +30,9 @@ DEFAULTS: dict[str, object] = {
     "window/geometry": b"",
     "window/state": b"",
     "window/splitter": b"",
+    "window/split_music": b"",  # the output over the distribution panel, in music mode (guigen.app.workspace)
+    "window/split_text": b"",  # and in text mode
+    "window/distribution": True,  # the distribution panel shows (View > Distribution)
     "last_dir": "",  # where file dialogs open
 }
 

@@ -24,204 +24,19 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QS
                                QWidget)
 
 from guigen.app.theme import is_dark, readable
-from guigen.music.events import NOTE_NAMES, STEPS_PER_QUARTER, pitch_name
+from guigen.app.widgets.roll_keys import BLACK_KEYS, KEYS_WIDTH, KeyboardAxis  # noqa: F401 (tests import them here)
+from guigen.app.widgets.roll_legend import ProbabilityLegend
+from guigen.app.widgets.roll_notes import (ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, Backdrop, prob_fill,  # noqa: F401
+                                           prob_position)
+from guigen.app.widgets.roll_ruler import RulerAxis, bar_beat, metre_steps
+from guigen.music.events import NOTE_NAMES, pitch_name
 from guigen.music.incremental import StreamDecoder
 
-BLACK_KEYS = {1, 3, 6, 8, 10}  # pitch classes of the black keys
-VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-# Okabe-Ito colours (told apart with colour blindness): vermillion, orange, bluish green, blue
-VOICE_COLOURS = (QColor(213, 94, 0), QColor(230, 159, 0), QColor(0, 158, 115), QColor(0, 114, 178))
-ONE_COLOUR = QColor(0, 114, 178)  # a melody, or chords that are not four-voice texture
-KEYS_WIDTH = 46  # px: the keyboard strip
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
 MIN_SPAN, MAX_SPAN = 16, 100_000
 FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
 MIN_REDRAW_S, MAX_REDRAW_S = 1 / 30, 0.25  # the piano roll redraws at most 30 times a second, at least 4
 VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
-
-
-# -- colours ---------------------------------------------------------------------------------------
-def prob_fill(p: float) -> QColor:
-    """A note's fill for the probability p its event had: red surprising (p <= 0.001) to green (p = 1),
-    on a log scale, saturated enough to read on light and dark backgrounds."""
-    f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
-    return QColor.fromHsvF(0.33 * f, 0.8, 0.85)
-
-
-# -- time ------------------------------------------------------------------------------------------
-def metre_steps(time_signature: tuple[int, int]) -> tuple[int, int]:
-    """(steps per beat, steps per bar) on the 16th-note grid: 4/4 -> (4, 16), 6/8 -> (2, 12), 3/2 -> (8, 24)."""
-    num, den = time_signature
-    beat = max(1, STEPS_PER_QUARTER * 4 // den)
-    return beat, beat * num
-
-
-def bar_beat(step: float, time_signature: tuple[int, int]) -> str:
-    """'bar.beat' (both from 1) of a step, as a DAW's position display."""
-    beat, bar = metre_steps(time_signature)
-    step = int(step)
-    return f"{step // bar + 1}.{step % bar // beat + 1}"
-
-
-class RulerAxis(pg.AxisItem):
-    """The top axis as a ruler: bar numbers right of each bar line, ticks on the beats."""
-
-    def __init__(self):
-        super().__init__("top")
-        self.time_signature = (4, 4)
-        self.text = QColor(0, 0, 0)
-        self.setHeight(22)
-
-    def marks(self, x0: float, x1: float, width_px: float) -> tuple[int, list[int], list[int]]:
-        """(bars per number, the steps of numbered bars, the steps of other bar and beat lines in view)."""
-        beat, bar = metre_steps(self.time_signature)
-        px = width_px / max(x1 - x0, 1e-9)  # pixels per step
-        every = 1
-        while every * bar * px < 30:  # room for a bar number
-            every *= 2
-        numbered = [s for s in range(max(0, math.floor(x0 / bar)) * bar, int(x1) + 1, bar) if (s // bar) % every == 0]
-        step = beat if beat * px >= 6 else bar
-        other = [s for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step) if s not in numbered]
-        return every, numbered, other
-
-    def paint(self, p, opt, widget):
-        view = self.linkedView()
-        if view is None:
-            return
-        (x0, x1), _ = view.viewRange()
-        rect = self.boundingRect()
-        px0 = self.mapFromScene(view.mapViewToScene(QPointF(x0, 0))).x()  # linear: map two points only
-        scale = (self.mapFromScene(view.mapViewToScene(QPointF(x1, 0))).x() - px0) / max(x1 - x0, 1e-9)
-        xpx = lambda x: px0 + (x - x0) * scale  # noqa: E731
-        _, numbered, other = self.marks(x0, x1, view.width())
-        _, bar = metre_steps(self.time_signature)
-        font = QFont(p.font())
-        font.setPointSizeF(8.5)
-        p.setFont(font)
-        pen = QPen(self.text)
-        pen.setCosmetic(True)
-        p.setPen(pen)
-        bottom = rect.bottom()
-        p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
-        for s in other:
-            x = xpx(s)
-            if rect.left() <= x <= rect.right():
-                p.drawLine(QPointF(x, bottom - (6 if s % bar == 0 else 3)), QPointF(x, bottom))
-        for s in numbered:
-            x = xpx(s)
-            if rect.left() - 1 <= x <= rect.right():
-                p.drawLine(QPointF(x, rect.top() + 2), QPointF(x, bottom))
-                p.drawText(QRectF(x + 3, rect.top(), 40, rect.height() - 2),
-                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, str(s // bar + 1))
-
-
-class KeyboardAxis(pg.AxisItem):
-    """The left axis drawn as piano keys, one row per pitch: every C labelled (C4 = middle C)."""
-
-    def __init__(self):
-        super().__init__("left")
-        self.setWidth(KEYS_WIDTH)
-
-    @staticmethod
-    def keys(low: float, high: float) -> list[tuple[int, bool, str]]:
-        """(pitch, is a black key, its label: the note name of every C, else "") for the rows shown."""
-        return [(p, p % 12 in BLACK_KEYS, pitch_name(p) if p % 12 == 0 else "")
-                for p in range(max(0, math.ceil(low - 0.5)), min(127, math.floor(high + 0.5)) + 1)]
-
-    def paint(self, p, opt, widget):
-        view = self.linkedView()
-        if view is None:
-            return
-        low, high = view.viewRange()[1]
-        rect = self.boundingRect()
-        y0 = self.mapFromScene(view.mapViewToScene(QPointF(0, low))).y()  # linear: map two points only
-        scale = (self.mapFromScene(view.mapViewToScene(QPointF(0, high))).y() - y0) / max(high - low, 1e-9)
-        ypx = lambda y: y0 + (y - low) * scale  # noqa: E731
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.fillRect(rect, QColor(250, 250, 250))
-        font = QFont(p.font())
-        font.setPointSizeF(7.5)
-        p.setFont(font)
-        line = QPen(QColor(120, 120, 120))
-        line.setCosmetic(True)
-        for pitch, black, label in self.keys(low, high):
-            top, bottom = ypx(pitch + 0.5), ypx(pitch - 0.5)
-            if black:
-                p.fillRect(QRectF(rect.left(), top, rect.width() * 0.62, bottom - top), QColor(25, 25, 25))
-            elif (pitch + 1) % 12 in (0, 5):  # a white key with no black key above it: draw its top edge
-                p.setPen(line)
-                p.drawLine(QPointF(rect.left(), top), QPointF(rect.right(), top))
-            if label:  # black on the white key: the keys look the same in any palette
-                p.setPen(QColor(0, 0, 0))
-                h = max(bottom - top, 10)
-                p.drawText(QRectF(rect.left(), bottom - h, rect.width() - 3, h),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-                p.setPen(line)
-                p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
-        p.setPen(QPen(QColor(90, 90, 90)))
-        p.drawLine(rect.topRight(), rect.bottomRight())
-
-
-class Backdrop(pg.GraphicsObject):
-    """Behind the notes: black-key rows shaded, the primer's span, and lines on beats and bars."""
-
-    def __init__(self, roll: "PianoRoll"):
-        super().__init__()
-        self.roll = roll
-        self.setZValue(-10)
-
-    def boundingRect(self):
-        return QRectF(-1e6, -1, 2e6, 130)
-
-    def paint(self, p, *args):
-        vb = self.getViewBox()
-        if vb is None:
-            return
-        (x0, x1), (y0, y1) = vb.viewRange()
-        roll = self.roll
-        c = roll.colours
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
-            if pitch % 12 in BLACK_KEYS:
-                p.fillRect(QRectF(x0, pitch - 0.5, x1 - x0, 1), c["black_row"])
-        if roll.primer_steps:
-            p.fillRect(QRectF(0, y0, roll.primer_steps, y1 - y0), c["primer"])
-        beat, bar = metre_steps(roll.time_signature)
-        px = vb.width() / max(x1 - x0, 1e-9)
-        for step, pen in ((beat, c["beat_pen"]), (bar, c["bar_pen"])):
-            if step * px < 5:
-                continue
-            p.setPen(pen)
-            for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step):
-                if step == bar or s % bar:
-                    p.drawLine(QPointF(s, y0), QPointF(s, y1))
-        p.setPen(c["octave_pen"])
-        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
-            if pitch % 12 == 0:
-                p.drawLine(QPointF(x0, pitch - 0.5), QPointF(x1, pitch - 0.5))
-
-
-class ProbabilityLegend(QWidget):
-    """The colour scale of colouring by probability: p <= 0.001 ... p = 1 on a log scale."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setFixedSize(165, 20)
-        self.setToolTip("Colour by probability: each generated note is filled by the probability its event had")
-
-    def paintEvent(self, _):
-        p = QPainter(self)
-        text = self.palette().color(QPalette.ColorRole.WindowText)
-        p.setPen(text)
-        font = QFont(self.font())
-        font.setPointSizeF(8)
-        p.setFont(font)
-        left, right = 48, self.width() - 16
-        for x in range(left, right):
-            f = (x - left) / (right - left)
-            p.fillRect(x, 4, 1, 12, prob_fill(10 ** (3 * f - 3)))
-        p.drawText(QRectF(0, 0, left - 3, 20), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "p .001")
-        p.drawText(QRectF(right + 3, 0, 14, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "1")
 
 
 class PianoRoll(QWidget):
@@ -230,6 +45,9 @@ class PianoRoll(QWidget):
     drag_started = Signal()
     primer_changed = Signal()  # reset() was called: a new primer (and maybe a new metre)
     follow_changed = Signal(bool)
+    key_clicked = Signal(int)  # a key of the keyboard strip was clicked: its pitch (to audition)
+    play_from_changed = Signal(int)  # the step playback starts from (a click on the ruler or the notes)
+    loop_changed = Signal(object)  # (first step, end step) of the loop dragged on the ruler, or None
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -281,7 +99,7 @@ class PianoRoll(QWidget):
         pi.hideButtons()
         pi.layout.setContentsMargins(0, 0, 4, 0)
         self.view = pi.getViewBox()
-        self.view.setMouseEnabled(x=False, y=False)  # the wheel and drags are ours (see eventFilter)
+        self.view.setMouseEnabled(x=False, y=False)  # the wheel and drags are ours (see roll_mouse)
         self.view.setDefaultPadding(0)
         self.backdrop = Backdrop(self)
         self.view.addItem(self.backdrop, ignoreBounds=True)
@@ -299,9 +117,21 @@ class PianoRoll(QWidget):
         self.view.addItem(self.playhead, ignoreBounds=True)
         self.primer_text = pg.TextItem("primer", anchor=(-0.08, 1))  # clear of the keyboard's edge
         self.view.addItem(self.primer_text, ignoreBounds=True)
-        self.plot.viewport().installEventFilter(self)
-        self.plot.setToolTip("Wheel: scroll; Ctrl + wheel: zoom. Drag the notes to a DAW or file manager "
-                             "to drop a .mid file.")
+        self.play_from = 0  # the step Play starts at
+        self.loop: tuple[int, int] | None = None  # the steps Play loops over
+        self.hover_text = ""  # what the pointer is over says (a note: name, voice, bar.beat, probability)
+        self.start_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 158, 115), width=2, style=Qt.PenStyle.DashLine))
+        self.start_line.hide()
+        self.view.addItem(self.start_line, ignoreBounds=True)
+        self.loop_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 40))
+        self.loop_region.hide()
+        self.view.addItem(self.loop_region, ignoreBounds=True)
+        from guigen.app.widgets.roll_mouse import RollMouse
+
+        self.mouse = RollMouse(self)
+        self.plot.viewport().installEventFilter(self.mouse)
+        self.plot.viewport().setMouseTracking(True)
+        self.plot.viewport().setToolTip("")
         self.view.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
         self.view.sigXRangeChanged.connect(lambda *_: self._place_now_label())
         self.view.sigResized.connect(self._place_now_label)
@@ -372,6 +202,8 @@ class PianoRoll(QWidget):
         self._probs_cache = None
         self.top_line = None
         self.set_follow(True)
+        self.set_play_from(0)
+        self.set_loop(None)
         self._redraw()
         self.primer_changed.emit()
 
@@ -477,6 +309,26 @@ class PianoRoll(QWidget):
             self.playhead.setValue(step)
             self.playhead.label.setFormat(f"playhead {bar_beat(step, self.time_signature)}")
             self.playhead.show()
+            x0, x1 = self.view_range()
+            if not x0 <= step <= x1 - (x1 - x0) * 0.05:  # the view follows the playhead a page at a time
+                if self.follow:
+                    self.set_follow(False)
+                self._show_range(max(0.0, step - (x1 - x0) * 0.05))
+
+    def set_play_from(self, step: int) -> None:
+        """Where Play starts (0: the beginning), marked by a dashed line."""
+        self.play_from = max(0, int(step))
+        self.start_line.setValue(self.play_from)
+        self.start_line.setVisible(self.play_from > 0)
+        self.play_from_changed.emit(self.play_from)
+
+    def set_loop(self, steps) -> None:
+        """Loop Play over steps [a, b) (a region dragged on the ruler), or None for no loop."""
+        self.loop = (int(steps[0]), int(steps[1])) if steps else None
+        if self.loop:
+            self.loop_region.setRegion(self.loop)
+        self.loop_region.setVisible(self.loop is not None)
+        self.loop_changed.emit(self.loop)
 
     def _redraw(self) -> None:
         self._dirty = False
@@ -564,7 +416,7 @@ class PianoRoll(QWidget):
         colour; colouring by probability, the probability of the event that struck the note (notes
         are a few pixels high, too small to show both). Primer notes are paler."""
         c = self.colours
-        starts = self._event_probs() if self.colour else {}
+        starts = self.event_probs() if self.colour else {}
         outline = pg.mkPen(c["outline"], width=1)
         brushes, voices = [], self._voices_now
         for i in drawn:
@@ -581,7 +433,7 @@ class PianoRoll(QWidget):
             brushes.append(self._brush(fill))
         return brushes, [outline] * len(drawn)
 
-    def _event_probs(self) -> dict:
+    def event_probs(self) -> dict:
         """(step, pitch) -> probability of the generated event that named that pitch at that step.
         Kept between frames: only the tokens added since are read."""
         if self._probs_cache is None:
@@ -662,7 +514,7 @@ class PianoRoll(QWidget):
 
     def show_all(self) -> None:
         self.span = min(max(self.total_steps() + FOLLOW_MARGIN, MIN_SPAN), MAX_SPAN)
-        self._show_range(0.0)
+        self._show_range(-self.lead())
 
     def scroll_to(self, left: float) -> None:
         """Show from step `left` on (as the user scrolling): leaves follow mode unless at the end."""
@@ -674,14 +526,20 @@ class PianoRoll(QWidget):
     def _at_end(self) -> bool:
         return self.scrollbar.value() >= self.scrollbar.maximum()
 
+    def lead(self) -> float:
+        """Steps shown left of step 0 when the view is at the start (about 8 px)."""
+        return self.span * 8 / max(self.view.width(), 100)
+
     def _show_range(self, left: float | None = None) -> None:
         """Set the visible steps: the end in follow mode, else from `left` (default: where it is)."""
         end = self.total_steps() + FOLLOW_MARGIN
         if self.follow:
-            left = max(0.0, end - self.span)
+            left = end - self.span
         elif left is None:
             left = self.view_range()[0]
-        left = min(max(0.0, left), max(0.0, end - self.span))
+        # at the start, a margin left of bar 1: its line, number and the primer mark stand clear of the keys
+        lead = self.lead()
+        left = min(max(-lead, left), end - self.span if end - self.span > 0 else -lead)
         self.view.setXRange(left, left + self.span, padding=0)
         self._fit_pitches()
         self._sync_scrollbar()
@@ -768,31 +626,7 @@ class PianoRoll(QWidget):
             line.label.fill = pg.mkBrush(base)
         self.primer_text.setColor(readable(text, base))
 
-    # -- mouse: wheel scrolls or zooms; dragging the notes out drops a .mid ------------------------------
-    def eventFilter(self, obj, ev) -> bool:
-        t = ev.type()
-        if t == QEvent.Type.Wheel:
-            delta = ev.angleDelta().y() or ev.angleDelta().x()
-            if not delta:
-                return True
-            if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                anchor = self.view.mapSceneToView(self.plot.mapToScene(ev.position().toPoint())).x()
-                self.zoom(0.8 if delta > 0 else 1.25, anchor)
-            else:
-                self.scroll_to(self.view_range()[0] - delta / 120 * self.span / 8)
-            return True
-        if t == QEvent.Type.MouseButtonPress:
-            self._press = ev.position().toPoint() if ev.button() == Qt.MouseButton.LeftButton else None
-        elif t == QEvent.Type.MouseMove and self._press is not None:
-            if (ev.position().toPoint() - self._press).manhattanLength() > QApplication.startDragDistance():
-                self._press = None
-                self._drag_out()
-                return True
-        elif t == QEvent.Type.MouseButtonRelease:
-            self._press = None
-        return False
-
-    def _drag_out(self) -> None:
+    def drag_out(self) -> None:
         if self.make_midi is None or not self.notes:
             return
         path = self.make_midi()
