@@ -19,7 +19,7 @@ from guigen.app.widgets.textview import TextView
 
 # the output's share of the splitter's height, per mode, until the user drags the split
 OUTPUT_SHARE = {"music": 0.7, "text": 0.6}
-CURVE_WIDTH = 280  # px: the entropy curve beside the histogram
+CURVE_WIDTH = (170, 300)  # px: the entropy curve beside the histogram, at least and at most (a third of the panel)
 
 
 class DistributionPanel(QWidget):
@@ -29,13 +29,17 @@ class DistributionPanel(QWidget):
         super().__init__(parent)
         self.histogram = Histogram()
         self.curve = TemperatureCurve()
-        self.curve.setFixedWidth(CURVE_WIDTH)
+        self.curve.setFixedWidth(CURVE_WIDTH[0])
         self.setAccessibleName("Distribution")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
         lay.addWidget(self.histogram, 1)
         lay.addWidget(self.curve, 0, Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.curve.setFixedWidth(int(min(CURVE_WIDTH[1], max(CURVE_WIDTH[0], self.width() * 0.3))))
 
 
 class Workspace(QSplitter):

@@ -24,6 +24,7 @@ from guigen.core.sampling import summary
 TOP_N = 24  # bars shown when sorted, before the "rest" bar
 SIGNIFICANT = "0.1%"  # what summary() counts as carrying mass: p > 1e-3
 LOG_FLOOR = -4  # log scale: bars start at p = 1e-4
+COMPACT_BELOW = 280  # px of height below which the header is one line (the full text in its tooltip)
 LEGEND_MIN_WIDTH = 420  # px of plot below which the legend would cover bars: the header's swatches stand in
 Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
@@ -53,6 +54,7 @@ class Histogram(QWidget):
         self._rest_tall = False  # the rest bar nearly the tallest: its label beside it, room above it
         self._shown_ranges = None
         self._title = ""
+        self._texts = (None, None)  # the header in full, and in one line (see _apply_header)
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
@@ -114,7 +116,9 @@ class Histogram(QWidget):
         self.labels = list(labels)
         self.probs = self.raw = None
         self.chosen = self.highlight = None
+        self._texts = (None, None)
         self.header.setText("No distribution yet: press Generate or Step")
+        self.header.setToolTip("")
         self.order = self.rest = np.zeros(0, dtype=int)
         self.bars.setOpts(x=[], height=[])
         self.raw_bars.setOpts(x=[], height=[])
@@ -168,7 +172,22 @@ class Histogram(QWidget):
         text += (f"<br><span style='color:{c['raw'].name()}'>&#9633;</span> "
                  f"model's own (T = 1): entropy {raw_entropy:.2f} nats, "
                  f"about {math.exp(raw_entropy):.1f} equally likely choices")
-        self.header.setText(text)
+        # short of room (a small window, the piano roll taking most of it): one line, the rest in the tooltip
+        short = (f"<b>{_html(self._title)}</b> &nbsp; <span style='color:{c['bar'].name()}'>&#9632;</span> "
+                 f"{h:.2f} nats (about {math.exp(h):.1f} choices), {kept} of {allowed} kept"
+                 + (f" ({len(self.raw) - allowed} ruled out by the encoding)" if allowed < len(self.raw) else "")
+                 + " &nbsp; "
+                 f"<span style='color:{c['raw'].name()}'>&#9633;</span> T = 1: {raw_entropy:.2f} nats")
+        self._texts = (text, short)
+        self._apply_header()
+
+    def _apply_header(self) -> None:
+        full, short = self._texts
+        if full is None:
+            return
+        compact = self.height() < COMPACT_BELOW
+        self.header.setText(short if compact else full)
+        self.header.setToolTip(full if compact else "")
 
     # -- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
@@ -370,6 +389,7 @@ class Histogram(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.legend.setVisible(self.plot.width() >= LEGEND_MIN_WIDTH)
+        self._apply_header()
         if self.probs is not None:
             self._draw()  # how many bars fit depends on the width
 

@@ -18,6 +18,11 @@ from guigen.app import theme
 from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
 
 
+TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5)
+FEW_TICKS = (0.1, 1, 5)  # when the plot is narrow: labels that never run into each other
+NARROW = 240  # px
+
+
 class TemperatureCurve(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,8 +47,8 @@ class TemperatureCurve(QWidget):
         self.plot.setMinimumHeight(90)
         self.plot.setMaximumHeight(130)
         self.plot.setXRange(math.log10(CURVE_TEMPERATURES[0]), math.log10(CURVE_TEMPERATURES[-1]), padding=0.02)
-        self.plot.getAxis("bottom").setTicks([[(math.log10(t), f"{t:g}") for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5)],
-                                              []])
+        self._ticks = None
+        self._set_ticks(TICKS)
         self.plot.setToolTip("Entropy of the next token's distribution at each temperature (this step, "
                              "top-k and top-p applied); the filled dot is the dial's T, the ring T = 1")
         for name in ("bottom", "left"):  # the axes rarely change: repaints blit them from a cache
@@ -100,6 +105,15 @@ class TemperatureCurve(QWidget):
         self.dial_marker.setSymbolPen(pg.mkPen(c["marker"]))
         self.raw_marker.setSymbolPen(pg.mkPen(c["text"], width=1.5))
         self.raw_marker.setSymbolBrush(pg.mkBrush(None))
+
+    def _set_ticks(self, ticks) -> None:
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.plot.getAxis("bottom").setTicks([[(math.log10(t), f"{t:g}") for t in ticks], []])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._set_ticks(FEW_TICKS if self.width() < NARROW else TICKS)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
