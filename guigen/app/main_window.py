@@ -53,6 +53,8 @@ class MainWindow(QMainWindow):
     stepped = Signal(object)  # StepBatch, once shown
     previewed = Signal(object)  # Preview, once shown
     undone = Signal(int)
+    sample_started = Signal()  # Generate or Step begins a new sample (its take is a new one)
+    leaving = Signal()  # the sample on screen is about to go (another model, closing): keep it now
 
     def __init__(self, settings: Settings | None = None, save_settings: bool = True):
         super().__init__()
@@ -134,6 +136,9 @@ class MainWindow(QMainWindow):
 
         transport.attach(self)
         variations.attach(self)
+        from guigen.app import take_panel  # the Takes dock: every sample kept on disk
+
+        take_panel.attach(self)
 
     def _connect(self) -> None:
         a = self.actions
@@ -193,6 +198,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray(s.get("window/geometry")))
         else:
             self.resize(1280, 800)
+        if s.get("window/state"):  # the docks: takes, cells
+            self.restoreState(QByteArray(s.get("window/state")))
         self._fill_models()
 
     def _fill_models(self) -> None:
@@ -220,12 +227,15 @@ class MainWindow(QMainWindow):
         for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             s.set(name, self.actions[name].isChecked())
         s.set("window/geometry", bytes(self.saveGeometry().data()))
+        s.set("window/state", bytes(self.saveState().data()))
         self.splitter.remember()
         if self.model_ref:
             s.set("model", self.model_ref)
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self.leaving.emit()
+        self.takes.close()
         if self.save_settings:
             self.save_state()
         from guigen.app.harmonize import stop as stop_harmony
@@ -246,6 +256,7 @@ class MainWindow(QMainWindow):
         except FileNotFoundError as e:
             self.show_error("Could not open the model", str(e))
             return
+        self.leaving.emit()
         self.model_ref = str(ref)
         self.statusBar().showMessage(f"Loading {path.name}…")
         self._stale = True  # until the worker says it loaded (or failed to)
@@ -370,6 +381,7 @@ class MainWindow(QMainWindow):
         except ValueError as e:
             self.show_error("Bad primer", str(e))
             return False
+        self.sample_started.emit()
         self.text_view.reset(shown)
         if self.piano_roll is not None and self.model.kind == "music":
             source = self.primer_source  # a MIDI file primer's metre draws the ruler's bars

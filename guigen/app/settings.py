@@ -43,6 +43,7 @@ class Settings:
     """Typed access to QSettings; pass an INI path to keep tests and screenshots apart."""
 
     def __init__(self, path: str | None = None):
+        self.path = path  # None: the user's settings (and takes in the user data folder)
         self.qs = QSettings(path, QSettings.Format.IniFormat) if path else QSettings()
 
     def get(self, key: str):

@@ -250,6 +250,8 @@ class Variations(QObject):
     """Made by attach(): the panel's "Variations: N" controls, the strip, and what they do. A QObject
     of the GUI thread, so the worker's batches arrive queued here, never run in the worker's thread."""
 
+    finished = Signal(object)  # a run's VariationSet, once made (or stopped): each becomes a take
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window
@@ -375,6 +377,7 @@ class Variations(QObject):
         self.view.stop_button.setEnabled(False)
         self.view.export_all_button.setEnabled(True)
         self._header()
+        self.finished.emit(self.current)
 
     def _header(self) -> None:
         cur = self.current
