@@ -139,6 +139,14 @@ class MainWindow(QMainWindow):
         from guigen.app import take_panel  # the Takes dock: every sample kept on disk
 
         take_panel.attach(self)
+        from guigen.app import model_settings, wheel  # settings per model; the wheel turns only a focused control
+
+        model_settings.attach(self)
+        from guigen.app import cut_watch  # says so when top-k/top-p leave one token, step after step
+
+        cut_watch.attach(self)
+
+        self.wheel_guard = wheel.guard(self)
 
     def _connect(self) -> None:
         a = self.actions

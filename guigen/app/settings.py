@@ -18,6 +18,7 @@ DEFAULTS: dict[str, object] = {
     "top_p": 1.0,  # 1 = off
     "seed": -1,  # -1 = a fresh random seed each run
     "length": 500,  # tokens per Generate
+    "per_model": "",  # JSON: {model name or path: {temperature, top_k, top_p, length}} (guigen.app.model_settings)
     "primer": "",  # text primer; empty = a line break
     "primer_pitches": "60",  # music primer: comma-separated MIDI pitches
     "colour_by_prob": False,  # colour output by the probability each token had

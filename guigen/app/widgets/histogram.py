@@ -97,9 +97,16 @@ class Histogram(QWidget):
         self.legend.addItem(self.raw_bars, "model at T = 1")
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.warning = ""  # what set_warning says (the cut leaving one token step after step)
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.warning_label.setAccessibleName("Sampling warning")
+        self.warning_label.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.header)
+        lay.addWidget(self.warning_label)
         lay.addWidget(self.plot, 1)
         self.setMinimumHeight(160)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -126,6 +133,12 @@ class Histogram(QWidget):
         self.rest_text.hide()
         self.empty_text.show()
         self._set_ticks([])
+
+    def set_warning(self, text: str) -> None:
+        """A line in bold over the bars (the cut leaving one token, step after step); "" takes it off."""
+        self.warning = text
+        self.warning_label.setText(f"<b>⚠ {_html(text)}</b>" if text else "")
+        self.warning_label.setVisible(bool(text))
 
     def set_options(self, sort: bool | None = None, show_raw: bool | None = None, log_y: bool | None = None,
                     top_n: int | None = None) -> None:
