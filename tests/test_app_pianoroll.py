@@ -107,8 +107,8 @@ def test_ruler_takes_the_metre_of_a_midi_primer(qtbot, melody, tmp_path):
 def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     w = chorales
     roll = w.piano_roll
-    generate_until_stopped(qtbot, w, 300, "48,55,64,72")  # seed 1: no END before 300 events
-    assert len(roll.tokens) == 300
+    generate_until_stopped(qtbot, w, 64, "48,55,64,72")  # seed 1: no END before 64 steps (4 bars)
+    assert roll.steps - roll.primer_steps == 64
     assert roll.voices is not None and len(roll.voices) == len(roll.notes)
     assert set(roll.voices) <= {0, 1, 2, 3} and len(set(roll.voices)) == 4
     first = sorted((n.pitch, v) for n, v in zip(roll.notes, roll.voices) if n.start == 0)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from guigen.app import qtfix
 from guigen.app.actions import MENUS, build_actions
+from guigen.app.length import describe as describe_length
 from guigen.app.music import is_midi_primer
 from guigen.app.panel import ControlsPanel, model_card
 from guigen.app.settings import Settings
@@ -142,7 +143,9 @@ class MainWindow(QMainWindow):
         from guigen.app import model_settings, wheel  # settings per model; the wheel turns only a focused control
 
         model_settings.attach(self)
-        from guigen.app import cut_watch  # says so when top-k/top-p leave one token, step after step
+        from guigen.app import cut_watch, length  # the cut leaving one token said; music length in bars
+
+        length.attach(self)
 
         cut_watch.attach(self)
 
@@ -422,10 +425,12 @@ class MainWindow(QMainWindow):
         return list(codec.encode(text)), text
 
     def generate(self) -> None:
+        from guigen.app.length import generate_length  # characters, or steps for music
+
         if self.state == "paused":
-            self.generation.send("generate", self.length.value())
+            self.generation.send("generate", generate_length(self))
         elif self._prepare():
-            self.generation.send("generate", self.length.value())
+            self.generation.send("generate", generate_length(self))
 
     def step(self) -> None:
         if self.state in ("paused", "stopped") or self._prepare():
@@ -471,7 +476,7 @@ class MainWindow(QMainWindow):
         dt = time.monotonic() - t0
         self._rate = (t0, n0)
         rate = f", {n0 / dt:,.0f} tokens/s" if dt > 0.5 else ""
-        self.count_label.setText(f"{batch.count} tokens{rate}")
+        self.count_label.setText(f"{describe_length(self, batch.count)}{rate}")
         self.stepped.emit(batch)
 
     def _frame(self) -> None:
@@ -556,7 +561,7 @@ class MainWindow(QMainWindow):
                                          f"Next token ({self.state}) at {what}: click a bar to choose it",
                                          settings=settings)
         self.curve.set_distribution(p.raw, settings.top_k, settings.top_p)
-        self.count_label.setText(f"{p.count} tokens")
+        self.count_label.setText(describe_length(self, p.count))
         self._paint_now(self.histogram.plot, self.curve.plot)
         self.previewed.emit(p)
 
@@ -567,7 +572,7 @@ class MainWindow(QMainWindow):
             self.piano_roll.truncate(count)
         else:
             self.text_view.truncate(count)
-        self.count_label.setText(f"{count} tokens")
+        self.count_label.setText(describe_length(self, count))
         self.undone.emit(count)
 
     def _set_state(self, state: str) -> None:

@@ -58,7 +58,7 @@ class ControlsPanel(QWidget):
         col.addWidget(self.dial)
 
         box = QGroupBox("Sampling")
-        form = QFormLayout(box)
+        form = self.form = QFormLayout(box)
         self.top_k = QSpinBox()
         self.top_k.setRange(0, 100000)
         self.top_k.setSpecialValueText("off")
@@ -75,7 +75,7 @@ class ControlsPanel(QWidget):
         self.length = QSpinBox()
         self.length.setRange(1, 1_000_000)
         self.length.setSingleStep(100)
-        self.length.setToolTip("Tokens per Generate")
+        self.length.setToolTip("Characters per Generate (music: the bars below)")
         self.primer = QLineEdit()
         self.primer.setAccessibleName("Primer")
         self.primer.setPlaceholderText("(a line break)")

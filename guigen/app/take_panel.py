@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
+from guigen.app.length import bars_text
 from guigen.app.takes import Take, TakeStore, purge_deleted
 from guigen.app.widgets.takelist import TakeList
 
@@ -245,16 +246,6 @@ class TakePanel(QObject):
     def close(self) -> None:
         self.keep()
         purge_deleted(self.store)
-
-
-def bars_text(steps: int, time_signature=(4, 4)) -> str:
-    """'8 bars', '3 bars 2 beats': a length in the user's units."""
-    from guigen.app.widgets.roll_ruler import metre_steps
-
-    beat, bar = metre_steps(tuple(time_signature))
-    bars, beats = divmod(int(round(steps / beat)), bar // beat)
-    text = f"{bars} bar{'s' * (bars != 1)}"
-    return text + (f" {beats} beat{'s' * (beats != 1)}" if beats else "")
 
 
 DOCK_WIDTH = 230  # px, at first

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QUrl, Signal
@@ -48,6 +48,7 @@ class VariationSet:
     items: list[Variation]
     job: object = None  # the VariationsJob sent to the worker: its batches are this run's
     done: bool = False
+    steps: int | None = None  # music: each variation is cut at this many 16th-note steps (the Length in bars)
 
 
 def variation_names(model: str, temperature: float, seed: int, count: int) -> list[str]:
@@ -329,8 +330,13 @@ class Variations(QObject):
         self.view.stop_button.setEnabled(True)
         self.view.export_all_button.setEnabled(False)
         self._header()
-        self.current.job = VariationsJob(list(primer), count, int(w.length.value()), seed, settings,
-                                         codec if music else None)
+        length = int(w.length.value())
+        if music:  # Length is in steps: ask for enough events to fill them, then cut each at its last step
+            from guigen.music.generate import MAX_NOTES_PER_STEP
+
+            self.current.steps = length
+            length = length if codec.name == "melody" else length * (MAX_NOTES_PER_STEP + 1)
+        self.current.job = VariationsJob(list(primer), count, length, seed, settings, codec if music else None)
         w.generation.send("variations", self.current.job)
         return True
 
@@ -357,19 +363,44 @@ class Variations(QObject):
         cur = self.current
         if cur is None or batch.job is not cur.job:
             return  # a run that was replaced
+        complete = 0
         for i, (v, toks, probs) in enumerate(zip(cur.items, batch.tokens, batch.probs)):
-            v.tokens.extend(int(t) for t in toks)
-            v.probs.extend(float(p) for p in probs)
+            complete += self._extend(v, toks, probs)
             card = self.view.cards[i]
             if batch.notes is not None:  # decoded by the worker, now and then: here they are only drawn
-                card.roll.set_notes(batch.notes[i], cur.codec.count_steps(cur.primer),
-                                    batch.voices[i] if batch.voices else None)
+                notes = batch.notes[i]
+                if cur.steps is not None:
+                    end = cur.codec.count_steps(cur.primer) + cur.steps
+                    notes = [n if n.end <= end else replace(n, end=end) for n in notes if n.start < end]
+                card.roll.set_notes(notes, cur.codec.count_steps(cur.primer),
+                                    batch.voices[i] if batch.voices and cur.steps is None else None)
             elif cur.kind == "text" and len(toks):
                 card.body.moveCursor(QTextCursor.MoveOperation.End)
                 card.body.insertPlainText("".join(cur.codec.chars[t] for t in toks))
-        if batch.done:
+        if batch.done or (cur.steps is not None and complete == len(cur.items)):
+            if not batch.done:  # every variation has its steps: the rest of the events are not needed
+                self.window.generation.send("stop_variations")
             cur.done = True
+            if cur.steps is not None:
+                self._refresh_all()  # each as cut, its voices assigned on what is kept
             self._finish()
+
+    def _extend(self, v: Variation, toks, probs) -> bool:
+        """Take a variation's new events in; with a length in steps, none past its last step. Whether
+        it is complete."""
+        cur = self.current
+        if cur.steps is None:
+            v.tokens.extend(int(t) for t in toks)
+            v.probs.extend(float(p) for p in probs)
+            return False
+        done = cur.codec.count_steps(v.tokens)
+        for t, p in zip(toks, probs):
+            if done >= cur.steps:
+                break
+            v.tokens.append(int(t))
+            v.probs.append(float(p))
+            done += bool(cur.codec.ends_step(int(t)))
+        return done >= cur.steps
 
     def _finish(self) -> None:
         for c in self.view.cards:
@@ -391,7 +422,12 @@ class Variations(QObject):
         cur = self.current
         for v, card in zip(cur.items, self.view.cards):
             if cur.kind == "music":
-                card.roll.set_notes(self.notes(v), cur.codec.count_steps(cur.primer))
+                notes, voices = self.notes(v), None
+                if cur.done and cur.codec.name == "polyphony":
+                    from guigen.music.voices import assign_voices
+
+                    voices = assign_voices(notes)
+                card.roll.set_notes(notes, cur.codec.count_steps(cur.primer), voices)
             else:
                 card.body.setPlainText(self.text(v))
 
