@@ -22,7 +22,7 @@ def chorales(qtbot, tmp_path):
     yield from open_window(qtbot, tmp_path, registry.resolve("bach-chorales"))
 
 
-def generate(qtbot, w, n: int = 400, seed: int = 1) -> None:
+def generate(qtbot, w, n: int = 64, seed: int = 1) -> None:
     w.primer.setText("60,64,67")
     w.seed.setValue(seed)
     w.length.setValue(n)
@@ -70,7 +70,7 @@ def test_the_distribution_panels_state_and_split_are_remembered(qtbot, chorales,
 
 def test_the_roll_follows_the_playhead(qtbot, chorales):
     w = chorales
-    generate(qtbot, w, 2000)
+    generate(qtbot, w, 300)  # steps
     roll = w.piano_roll
     roll.scroll_to(0)
     assert not roll.follow
@@ -89,7 +89,7 @@ def _viewport_point(roll, step: float, pitch: float) -> QPoint:
 
 def test_play_from_a_clicked_position_and_a_loop_dragged_on_the_ruler(qtbot, chorales):
     w = chorales
-    generate(qtbot, w, 400)
+    generate(qtbot, w, 80)
     roll = w.piano_roll
     roll.show_all()
     ruler_y = int(roll.plot.mapFromScene(roll.ruler.sceneBoundingRect().center()).y())
@@ -118,7 +118,7 @@ def test_play_from_a_clicked_position_and_a_loop_dragged_on_the_ruler(qtbot, cho
 
 def test_hovering_a_note_names_it_and_a_key_plays(qtbot, chorales):
     w = chorales
-    generate(qtbot, w, 300)
+    generate(qtbot, w, 48)
     roll = w.piano_roll
     roll.show_all()
     i = next(i for i in roll.drawn if roll.notes[i].start >= roll.primer_steps + 4)
@@ -144,7 +144,7 @@ def test_hovering_a_note_names_it_and_a_key_plays(qtbot, chorales):
 
 def test_bar_one_and_the_primer_mark_stand_clear_of_the_keys(qtbot, chorales):
     w = chorales
-    generate(qtbot, w, 100)
+    generate(qtbot, w, 16)
     roll = w.piano_roll
     roll.show_all()
     keys_right = roll.keys.sceneBoundingRect().right()

@@ -119,5 +119,5 @@ def describe(window, count: int) -> str:
     if window.model is None or window.model.kind != "music" or window.piano_roll is None:
         return f"{count:,} characters" if window.model is not None else f"{count:,} tokens"
     roll = window.piano_roll
-    steps = max(0, roll.steps - roll.primer_steps)
+    steps = max(0, roll.drawn_steps - roll.primer_steps)  # as drawn: reading roll.steps would draw now, off its turn
     return f"{bars_text(steps, roll.time_signature)} ({steps} steps), {count:,} events"

@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.settings
         self.dial.set_temperature(s.get("temperature"), emit=False)
+        self.curve.set_temperature(self.dial.temperature())  # its marker at the T in force from the start
         self.top_k.setValue(s.get("top_k"))
         self.top_p.setValue(s.get("top_p"))
         self.seed.setValue(s.get("seed"))
@@ -297,7 +298,9 @@ class MainWindow(QMainWindow):
         self.codec = model.codec  # the primer may swap in a key-shifted view (melody models in one key)
         self.top_k.setMaximum(model.codec.num_classes)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
+        self.curve.clear()  # the last model's curve is not this one's
         music = model.kind == "music"
+        self.histogram.set_lump(*(("other", "events") if music else ("rest", "tokens")))
         self.splitter.set_mode(model.kind)
         self.primer_button.setVisible(music)
         self.actions["open_primer_midi"].setEnabled(music)
@@ -456,6 +459,7 @@ class MainWindow(QMainWindow):
             self.piano_roll.reset(self.codec)
         if self.model is not None:
             self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
+        self.curve.clear()
 
     def _stepped(self, batch) -> None:
         if self._stale:

@@ -178,4 +178,4 @@ def describe(t: float) -> str:
         return "the model's own distribution"
     if t <= 1.6:
         return "flatter: more surprising"
-    return "very flat: near random"
+    return "much flatter: wilder, more mistakes"

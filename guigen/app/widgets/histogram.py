@@ -95,8 +95,10 @@ class Histogram(QWidget):
         self.legend = self.plot.addLegend(offset=(-10, 5))
         self.legend.addItem(self.bars, "sampled from")
         self.legend.addItem(self.raw_bars, "model at T = 1")
+        self.plot.getViewBox().sigResized.connect(lambda *_: self.probs is not None and self._fit_labels())
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.lump = ("rest", "tokens")  # the lumped bar's name and what it counts (music: "other", "events")
         self.warning = ""  # what set_warning says (the cut leaving one token step after step)
         self.warning_label = QLabel()
         self.warning_label.setWordWrap(True)
@@ -133,6 +135,13 @@ class Histogram(QWidget):
         self.rest_text.hide()
         self.empty_text.show()
         self._set_ticks([])
+
+    def set_lump(self, name: str, unit: str) -> None:
+        """Name the bar that lumps the tokens left out: music's "other N events", which no one reads as
+        a musical rest."""
+        self.lump = (name, unit)
+        if self.probs is not None:
+            self._draw()
 
     def set_warning(self, text: str) -> None:
         """A line in bold over the bars (the cut leaving one token, step after step); "" takes it off."""
@@ -176,21 +185,22 @@ class Histogram(QWidget):
         if self.chosen is not None:
             text += (f" &nbsp; chose <b>{_html(self.label(self.chosen))}</b> "
                      f"(p = {self.probs[self.chosen]:.3f})")
+        title = text
         c = self._colours  # each line's swatch: the legend's, in words' reach when the legend is hidden
         text += (f"<br><span style='color:{c['bar'].name()}'>&#9632;</span> "
-                 f"sampled from: entropy {h:.2f} nats, about {math.exp(h):.1f} equally likely choices; "
+                 f"sampled from: entropy {nats(h)} nats, about {math.exp(h):.1f} equally likely choices; "
                  f"{kept} of {allowed} tokens kept, {significant} above {SIGNIFICANT}")
         if allowed < len(self.raw):
             text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
         text += (f"<br><span style='color:{c['raw'].name()}'>&#9633;</span> "
-                 f"model's own (T = 1): entropy {raw_entropy:.2f} nats, "
+                 f"model's own (T = 1): entropy {nats(raw_entropy)} nats, "
                  f"about {math.exp(raw_entropy):.1f} equally likely choices")
         # short of room (a small window, the piano roll taking most of it): one line, the rest in the tooltip
-        short = (f"<b>{_html(self._title)}</b> &nbsp; <span style='color:{c['bar'].name()}'>&#9632;</span> "
-                 f"{h:.2f} nats (about {math.exp(h):.1f} choices), {kept} of {allowed} kept"
+        short = (f"{title} &nbsp; <span style='color:{c['bar'].name()}'>&#9632;</span> "
+                 f"{nats(h)} nats (about {math.exp(h):.1f} choices), {kept} of {allowed} kept"
                  + (f" ({len(self.raw) - allowed} ruled out by the encoding)" if allowed < len(self.raw) else "")
                  + " &nbsp; "
-                 f"<span style='color:{c['raw'].name()}'>&#9633;</span> T = 1: {raw_entropy:.2f} nats")
+                 f"<span style='color:{c['raw'].name()}'>&#9633;</span> T = 1: {nats(raw_entropy)} nats")
         self._texts = (text, short)
         self._apply_header()
 
@@ -247,6 +257,29 @@ class Histogram(QWidget):
         shown = max(heights + (raw_heights if self.show_raw else []))
         self._ranges(len(heights), shown)
         self._set_ticks(self._tick_labels())
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """The rest bar's and the cut's labels only where they fit whole inside the plot, clear of the
+        legend and of each other; where they do not (a small plot), they are left out, never cut off:
+        the header and the ticks say the same."""
+        vb = self.plot.getViewBox()
+        vb.updateMatrix()  # the ranges just set: measure in them
+        box = vb.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+        legend = self.legend.sceneBoundingRect() if self.legend.isVisible() else None
+        self.cut.label.setVisible(self.cut.isVisible())
+        placed = []
+        for item, shown in ((self.cut.label, self.cut.isVisible()), (self.rest_text, self.rest_text.isVisible())):
+            if not shown:
+                continue
+            if isinstance(item, pg.InfLineLabel):
+                item.updatePosition()
+            r = item.sceneBoundingRect()
+            fits = box.contains(r) and (legend is None or not r.intersects(legend)) and not any(
+                r.intersects(o) for o in placed)
+            item.setVisible(fits)
+            if fits:
+                placed.append(r)
 
     def _y(self, heights: np.ndarray):
         """(bottom, height) of bars for probabilities, on the linear or the log scale."""
@@ -272,7 +305,7 @@ class Histogram(QWidget):
         if self.sort:
             ticks = [(i, _wrap(s)) for i, s in enumerate(names)]
             if len(self.rest):
-                ticks.append((len(self.order), "rest"))
+                ticks.append((len(self.order), self.lump[0]))
             return ticks
         # unsorted: likeliest first, each where it does not overlap a label already placed
         px = max(self.plot.width() - 70, 120) / max(len(self.order), 1)
@@ -301,7 +334,8 @@ class Histogram(QWidget):
     def _rest_label(self, n: int, heights) -> None:
         if len(self.rest):
             p = float(self.probs[self.rest].sum())
-            self.rest_text.setText(f"rest: {len(self.rest)} tokens\np = {p:.3g}")
+            self.rest_text.setText(f"{self.lump[0]}{':' if self.lump[0] == 'rest' else ''} {len(self.rest)} "
+                                   f"{self.lump[1]}\np = {p:.3g}")
             rest_top = max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)
             tallest = max(max(heights), max(self.raw[self.order], default=0) if self.show_raw else 0)
             self._rest_tall = rest_top >= 0.75 * tallest
@@ -402,7 +436,7 @@ class Histogram(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.legend.setVisible(self.plot.width() >= LEGEND_MIN_WIDTH)
-        self._apply_header()
+        self._apply_header()  # (the labels are fitted again as the bars are drawn anew below)
         if self.probs is not None:
             self._draw()  # how many bars fit depends on the width
 
@@ -461,6 +495,11 @@ class Histogram(QWidget):
         token = self.token_at(ev.scenePos())
         if token is not None:
             self.token_clicked.emit(token)
+
+
+def nats(h: float) -> str:
+    """An entropy to two decimals, never "-0.00" (a sum of rounding errors below zero is zero)."""
+    return f"{max(h, 0.0) + 0.0:.2f}"
 
 
 def _wrap(label: str) -> str:

@@ -224,6 +224,11 @@ class PianoRoll(QWidget):
         return self._steps
 
     @property
+    def drawn_steps(self) -> int:
+        """Steps as last drawn (reading it draws nothing: for labels updated as tokens stream in)."""
+        return self._steps
+
+    @property
     def voices(self) -> list[int] | None:
         self._flush()
         return self._voices_now

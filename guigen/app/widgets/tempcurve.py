@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
+from guigen.app.widgets.histogram import nats
 from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
 
 
@@ -80,6 +81,16 @@ class TemperatureCurve(QWidget):
             self.plot.setYRange(0, math.log(max(allowed, 2)) * 1.05, padding=0)
         self._marker()
 
+    def clear(self) -> None:
+        """No distribution (another model, or a new one trained): nothing of the last model's shows."""
+        self.logits = None
+        self.curve_h = np.zeros(0)
+        self.marker_h = self.raw_h = float("nan")
+        self._allowed = 0
+        for item in (self.line, self.raw_marker, self.dial_marker):
+            item.setData([], [])
+        self.caption.setText("Entropy against temperature: shown once there is a distribution")
+
     def set_temperature(self, t: float) -> None:
         self.temperature = float(t)
         if self.logits is not None:
@@ -94,8 +105,8 @@ class TemperatureCurve(QWidget):
             shown_t = min(max(t, CURVE_TEMPERATURES[0]), CURVE_TEMPERATURES[-1])
         self.dial_marker.setData([shown_t], [self.marker_h])
         what = "greedy" if t == 0 else f"T = {t:g}"
-        self.caption.setText(f"Entropy at {what}: {self.marker_h:.2f} nats (about {math.exp(self.marker_h):.1f} "
-                             f"choices); at T = 1: {self.raw_h:.2f}")
+        self.caption.setText(f"Entropy at {what}: {nats(self.marker_h)} nats (about {math.exp(self.marker_h):.1f} "
+                             f"choices); at T = 1: {nats(self.raw_h)}")
 
     def _restyle(self) -> None:
         c = theme.plot_colours(self.palette())
