@@ -148,6 +148,9 @@ class MainWindow(QMainWindow):
         length.attach(self)
 
         cut_watch.attach(self)
+        from guigen.app import writer  # the text editable, continued from the cursor
+
+        writer.attach(self)
 
         self.wheel_guard = wheel.guard(self)
 
@@ -430,6 +433,10 @@ class MainWindow(QMainWindow):
     def generate(self) -> None:
         from guigen.app.length import generate_length  # characters, or steps for music
 
+        if self.text_view.is_edited and self.state != "paused" and self.model is not None:
+            self.text_view.is_edited = False  # (once: continuing makes the text the primer)
+            if self.writer.continue_from_cursor(at_end=True):  # the edited text goes on from its end
+                return
         if self.state == "paused":
             self.generation.send("generate", generate_length(self))
         elif self._prepare():
@@ -468,7 +475,8 @@ class MainWindow(QMainWindow):
         if self.model.kind == "music":
             self.piano_roll.append_tokens(batch.tokens, batch.probs)
         else:
-            self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
+            self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs,
+                                         getattr(batch, "alts", None) or None)
         self.used_temperatures.add(batch.temperature)
         # streaming, the display clock shows the newest distribution (see FRAME_S); a step, a pause or
         # a stop shows it at once

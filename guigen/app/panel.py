@@ -12,10 +12,11 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
+                               QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from guigen.app.widgets.dial import TemperatureDial
+from guigen.app.widgets.primer import PrimerEdit
 from guigen.core import facts
 
 PANEL_WIDTH = 300
@@ -76,7 +77,7 @@ class ControlsPanel(QWidget):
         self.length.setRange(1, 1_000_000)
         self.length.setSingleStep(100)
         self.length.setToolTip("Characters per Generate (music: the bars below)")
-        self.primer = QLineEdit()
+        self.primer = PrimerEdit()  # several lines (a verse to continue); Enter makes a new line
         self.primer.setAccessibleName("Primer")
         self.primer.setPlaceholderText("(a line break)")
         self.primer.setToolTip("Text the model continues")

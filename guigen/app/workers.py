@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+ALTS = 5  # likeliest tokens kept per step for the text view's hover
 MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time per timer tick, so commands get in between
@@ -36,6 +37,7 @@ class StepBatch:
     entropy: float = 0.0  # of last_raw, nats
     temperature: float = 1.0  # the temperature the last token was drawn at
     count: int = 0  # tokens generated in this sample so far
+    alts: list = field(default_factory=list)  # per token: (ids, probs) of the likeliest ALTS it was drawn among
 
 
 @dataclass
@@ -405,6 +407,8 @@ class GenerationWorker(QObject):
         b.tokens.append(t)
         b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
         b.forced.append(step.forced)
+        top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
+        b.alts.append((top.tolist(), step.probs[0, top].tolist()))  # the text view's hover names them (i21b's hook)
         b.last_probs, b.last_raw = step.probs[0], step.raw_probs[0]
         b.entropy = float(step.entropy[0])
         b.temperature = self.generator.settings.temperature
