@@ -96,7 +96,8 @@ class MiniRoll(QWidget):
         colours = [QColor(c).lighter(125) if dark else QColor(c) for c in VOICE_COLOURS]
         one = QColor(86, 180, 233) if dark else ONE_COLOUR
         for i, n in enumerate(self.notes):
-            c = colours[self.voices[i]] if self.voices is not None else one
+            v = self.voices[i] if self.voices is not None else None
+            c = colours[v] if v is not None else one  # no voice: the voices cross there (voice_labels)
             y = (high - n.pitch) * sy
             p.fillRect(QRectF(n.start * sx, y, max((n.end - n.start) * sx, 1.0), max(sy * 0.85, 1.5)), c)
         if self.playhead is not None:
@@ -424,9 +425,9 @@ class Variations(QObject):
             if cur.kind == "music":
                 notes, voices = self.notes(v), None
                 if cur.done and cur.codec.name == "polyphony":
-                    from guigen.music.voices import assign_voices
+                    from guigen.music.voices import voice_labels
 
-                    voices = assign_voices(notes)
+                    voices = voice_labels(notes)
                 card.roll.set_notes(notes, cur.codec.count_steps(cur.primer), voices)
             else:
                 card.body.setPlainText(self.text(v))

@@ -77,6 +77,7 @@ class PianoRoll(QWidget):
         self._scrolling = False  # the scroll bar is being set by the program, not the user
         self._pitch_range = None
         self._voice_cache: tuple | None = None  # (when, {(start, pitch): voice} or None): see _voices
+        self._voice_cost = 0.0  # seconds the last full voice pass took
         self._voice_timer = QTimer(self)  # the full voice pass after provisional voices
         self._voice_timer.setSingleShot(True)
         self._voice_timer.setInterval(int(VOICES_S * 1000))
@@ -358,18 +359,21 @@ class PianoRoll(QWidget):
         self._redraw_cost = self._last_redraw - t0
 
     def _voices(self) -> list[int] | None:
-        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None.
+        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices.voice_labels:
+        None for a note where the voices cross); else None.
 
-        Assigning reads the whole piece, so while it grows it is redone at most every VOICES_S; a
-        note struck since gets its rank from the top among the notes sounding with it (the rule in
-        four-voice texture) until the next full pass, which a timer makes sure comes."""
+        Labelling reads the whole piece, so while it grows it is redone at most every VOICES_S (or
+        ten times what it took, for a long piece); a note struck since gets its rank from the top
+        among the notes sounding with it (the rule in four-voice texture) until the next full pass,
+        which a timer makes sure comes."""
         if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
             return None
-        from guigen.music.voices import assign_voices
+        from guigen.music.voices import voice_labels
 
         now = time.monotonic()
-        if self._voice_cache is None or now - self._voice_cache[0] >= VOICES_S:
-            voices = assign_voices(self.notes, self.top_line)
+        if self._voice_cache is None or now - self._voice_cache[0] >= max(VOICES_S, 10 * self._voice_cost):
+            voices = voice_labels(self.notes, self.top_line)
+            self._voice_cost = time.monotonic() - now
             known = None if voices is None else {(n.start, n.pitch): v for n, v in zip(self.notes, voices)}
             self._voice_cache = (now, known)
             return voices
@@ -378,12 +382,13 @@ class PianoRoll(QWidget):
             return None
         out, tail = [], self.notes[-64:]
         for n in self.notes:
-            v = known.get((n.start, n.pitch))
-            if v is None:
-                above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
-                v = min(above, 3)
-                self._voice_timer.start()
-            out.append(v)
+            key = (n.start, n.pitch)
+            if key in known:
+                out.append(known[key])
+                continue
+            above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
+            out.append(min(above, 3))
+            self._voice_timer.start()
         return out
 
     def _exact_voices(self) -> None:
@@ -432,7 +437,8 @@ class PianoRoll(QWidget):
                 p = starts.get((n.start, n.pitch))
                 fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
             else:
-                fill = QColor(c["voices"][voices[i]] if voices is not None else c["one"])
+                v = voices[i] if voices is not None else None
+                fill = QColor(c["voices"][v] if v is not None else (c["unclear"] if voices is not None else c["one"]))
             if n.start < self.primer_steps and self.step_colours is None:
                 fill.setAlpha(120)
             brushes.append(self._brush(fill))
@@ -463,6 +469,8 @@ class PianoRoll(QWidget):
         if self.voices is not None or (poly and not self.notes):  # initials when narrow (the tooltip names them)
             short = self.width() < 640
             items = [(c["voices"][i], name[0] if short else name) for i, name in enumerate(VOICE_NAMES)]
+            if self.voices is not None and None in self.voices:  # notes where the voices cross
+                items.append((c["unclear"], "?" if short else "voices cross"))
         elif poly:
             items = [(c["one"], "notes (more than four voices)")]
         else:
@@ -613,6 +621,7 @@ class PianoRoll(QWidget):
             "voices": voices,
             "one": QColor(86, 180, 233) if dark else ONE_COLOUR,
             "primer_note": QColor(150, 150, 150),
+            "unclear": QColor(150, 150, 150),  # a note where the voices cross: no voice claimed
             "outline": QColor(0, 0, 0, 150) if not dark else QColor(255, 255, 255, 110),
             "black_row": shade,
             "primer": primer,

@@ -21,7 +21,7 @@ def note_text(roll, i: int) -> str:
     parts = [pitch_name(n.pitch)]
     voices = roll.voices
     if voices is not None:
-        parts.append(VOICE_NAMES[voices[i]])
+        parts.append(VOICE_NAMES[voices[i]] if voices[i] is not None else "voice unclear (the voices cross here)")
     parts.append(f"bar {bar_beat(n.start, roll.time_signature)}")
     if n.start < roll.primer_steps:
         parts.append("primer")

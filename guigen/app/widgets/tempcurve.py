@@ -20,7 +20,7 @@ from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
 
 
 TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5)
-FEW_TICKS = (0.1, 1, 5)  # when the plot is narrow: labels that never run into each other
+FEW_TICKS = (0.1, 0.3, 1, 3)  # when the plot is narrow: labels that never run into each other
 NARROW = 240  # px
 
 
