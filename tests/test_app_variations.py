@@ -4,6 +4,7 @@ exported (N distinct files, MIDI read back by pretty_midi), dragged out, played,
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 import pytest
 from app_helpers import TIMEOUT, make_model, open_window
 
@@ -41,7 +42,9 @@ def test_music_variations_one_batch_named_exported_and_chosen(qtbot, chorales, t
     v = w.variations
     assert all(b.tokens.shape[0] == 3 and b.probs.shape == b.tokens.shape for b in batches)  # rows of one batch
     assert [it.name for it in cur.items] == [f"bach-chorales-T1-seed5-v{i}" for i in (1, 2, 3)]
-    assert [c.title.text() for c in v.view.cards] == [it.name for it in cur.items]
+    assert [c.name for c in v.view.cards] == [it.name for it in cur.items]
+    assert [c.badge.text() for c in v.view.cards] == ["<b>v1</b>", "<b>v2</b>", "<b>v3</b>"]
+    assert all(c.title.text().endswith(f"-v{i}") for i, c in enumerate(v.view.cards, 1))  # elided from the left
     # each runs its length, one bar (END is not drawn), cut after its 16th step's end
     assert all(cur.codec.count_steps(it.tokens) == 16 and cur.codec.ends_step(it.tokens[-1]) for it in cur.items)
     assert len({tuple(it.tokens) for it in cur.items}) == 3
@@ -132,3 +135,40 @@ def test_run_variations_for_screenshots(qtbot, chorales):
     names = run_variations(w, 8)
     assert names == [f"bach-chorales-T1-seed2-v{i}" for i in range(1, 9)]
     assert len(w.variations.view.cards) == 8
+
+
+def test_cards_share_a_time_scale_grow_with_the_window_and_star_their_takes(qtbot, chorales):
+    from guigen.app.widgets.variation_cards import CARD_WIDTH
+
+    w = chorales
+    w.resize(1920, 1080)
+    cur, _ = make(qtbot, w, 3, 16, "48,55,64,72")
+    v = w.variations
+    cards = v.view.cards
+    qtbot.waitUntil(lambda: all(c.width() > CARD_WIDTH for c in cards), timeout=TIMEOUT)  # the strip's width shared
+    totals = {c.roll.scale_total for c in cards}
+    assert totals == {max(c.roll.total for c in cards)} and all(c.roll.steps_per_bar == 16 for c in cards)
+    take = cur.takes[1]
+    cards[1].buttons["star"].click()
+    assert take.starred and cards[1].buttons["star"].text() == "★"
+    assert w.takes.list.item_of(take).text(0) == "★"
+
+
+def test_a_card_dropped_on_the_window_is_a_primer(qtbot, chorales, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w = chorales
+    make(qtbot, w, 2, 16, "48,55,64,72")
+    path = w.variations.drag_file(0)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(ev)
+    assert w.primer.text() == str(path)
+    assert "notes of" in w.statusBar().currentMessage()
+    from guigen.app.music import read_primer
+
+    ids, source, _ = read_primer(w.model.codec, w.primer.text())  # read as a MIDI primer, not as text
+    assert ids and source is not None

@@ -357,9 +357,10 @@ class MainWindow(QMainWindow):
     def _dropped(self, event) -> str:
         """The first dropped model file, or MIDI file when a music model can take it as a primer."""
         music = self.model is not None and self.model.kind == "music"
+        text = self.model is not None and self.model.kind == "text"
         for u in event.mimeData().urls():
             path = u.toLocalFile()
-            if path.endswith(".safetensors") or (music and is_midi_primer(path)):
+            if path.endswith(".safetensors") or (music and is_midi_primer(path)) or (text and path.endswith(".txt")):
                 return path
         return ""
 
@@ -371,8 +372,15 @@ class MainWindow(QMainWindow):
         path = self._dropped(event)
         if path.endswith(".safetensors"):
             self.load_model(path)
-        elif path:
+        elif path.endswith(".txt"):  # a text (a variation's card, a take): its words are the primer
+            try:
+                self.primer.setText(Path(path).read_text(encoding="utf-8", errors="replace")[:100_000])
+                self.statusBar().showMessage(f"Primer: the text of {Path(path).name}", 5000)
+            except OSError as e:
+                self.show_error("Could not read the dropped file", str(e))
+        elif path:  # a MIDI file is a music primer by its path: its notes and tempo start the music
             self.primer.setText(path)
+            self.statusBar().showMessage(f"Primer: the notes of {Path(path).name} (Generate continues them)", 5000)
         if path:
             event.acceptProposedAction()
 

@@ -144,6 +144,7 @@ class TakePanel(QObject):
                 self.window.statusBar().showMessage(f"Could not keep {item.name}: {e}", 10000)
                 continue
             self.list.add(take, self.store.session)
+            run.takes[i] = take
             out.append(take)
         return out
 
