@@ -13,33 +13,28 @@ away from the end leaves follow mode; scrolling back to the end (or the Follow b
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDrag, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from guigen.app.theme import is_dark, readable
-from guigen.app.widgets.roll_keys import BLACK_KEYS, KEYS_WIDTH, KeyboardAxis  # noqa: F401 (tests import them here)
+from guigen.app.widgets.roll_colours import RollColours
+from guigen.app.widgets.roll_keys import KeyboardAxis
 from guigen.app.widgets.roll_legend import ProbabilityLegend
-from guigen.app.widgets.roll_notes import (ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, Backdrop, prob_fill,  # noqa: F401
-                                           prob_position)
-from guigen.app.widgets.roll_ruler import RulerAxis, bar_beat, metre_steps
-from guigen.music.events import NOTE_NAMES, pitch_name
+from guigen.app.widgets.roll_notes import ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, Backdrop, prob_fill  # noqa: F401
+from guigen.app.widgets.roll_ruler import RulerAxis, bar_beat, metre_steps  # noqa: F401 (tests import it here)
+from guigen.app.widgets.roll_view import FOLLOW_MARGIN, RollView  # noqa: F401
 from guigen.music.incremental import StreamDecoder
 
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
-MIN_SPAN, MAX_SPAN = 16, 100_000
-FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
 MIN_REDRAW_S, MAX_REDRAW_S = 1 / 30, 0.25  # the piano roll redraws at most 30 times a second, at least 4
 VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
 
 
-class PianoRoll(QWidget):
+class PianoRoll(RollView, RollColours, QWidget):
     """make_midi, when set, is called to write a .mid for dragging out; returns its path."""
 
     drag_started = Signal()
@@ -395,13 +390,6 @@ class PianoRoll(QWidget):
         self._voice_cache = None
         self._redraw_soon()
 
-    def _brush(self, colour: QColor):
-        key = colour.rgba()
-        brush = self._brushes.get(key)
-        if brush is None:
-            brush = self._brushes[key] = pg.mkBrush(colour)
-        return brush
-
     def _draw_bars(self) -> None:
         """The notes in and near the view go to the plot, not the whole piece: a frame costs what shows."""
         x0, x1 = self.view_range()
@@ -421,172 +409,6 @@ class PianoRoll(QWidget):
         self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
                           brushes=brushes, pens=pens)
 
-    def _styles(self, drawn: list[int]):
-        """(brushes, pens) per note: one colour means one thing at a time. Normally the voice's
-        colour; colouring by probability, the probability of the event that struck the note (notes
-        are a few pixels high, too small to show both). Primer notes are paler."""
-        c = self.colours
-        starts = self.event_probs() if self.colour else {}
-        outline = pg.mkPen(c["outline"], width=1)
-        brushes, voices = [], self._voices_now
-        for i in drawn:
-            n = self.notes[i]
-            if self.step_colours is not None and n.start < len(self.step_colours):
-                fill = QColor(self.step_colours[n.start])
-            elif self.colour:
-                p = starts.get((n.start, n.pitch))
-                fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
-            else:
-                v = voices[i] if voices is not None else None
-                fill = QColor(c["voices"][v] if v is not None else (c["unclear"] if voices is not None else c["one"]))
-            if n.start < self.primer_steps and self.step_colours is None:
-                fill.setAlpha(120)
-            brushes.append(self._brush(fill))
-        return brushes, [outline] * len(drawn)
-
-    def event_probs(self) -> dict:
-        """(step, pitch) -> probability of the generated event that named that pitch at that step.
-        Kept between frames: only the tokens added since are read."""
-        if self._probs_cache is None:
-            self._probs_cache = ({}, self.primer_steps, 0)
-        out, step, done = self._probs_cache
-        label = self.codec.token_label
-        for t, p in zip(self.tokens[done:], self.probs[done:]):
-            name = label(t)
-            if name and name[0] in "ABCDEFG" and not name.endswith("held"):
-                pitch_class = NOTE_NAMES.index(name[:2] if len(name) > 1 and name[1] == "#" else name[0])
-                octave = int(name.lstrip("ABCDEFG#").split()[0])
-                out[(step, (octave + 1) * 12 + pitch_class)] = p
-            if self.codec.ends_step(t):
-                step += 1
-        self._probs_cache = (out, step, len(self.tokens))
-        return out
-
-    def _update_legend(self) -> None:
-        c = self.colours
-        text = c["text"].name()
-        poly = getattr(self.codec, "name", "") == "polyphony"
-        if self.voices is not None or (poly and not self.notes):  # initials when narrow (the tooltip names them)
-            short = self.width() < 640
-            items = [(c["voices"][i], name[0] if short else name) for i, name in enumerate(VOICE_NAMES)]
-            if self.voices is not None and None in self.voices:  # notes where the voices cross
-                items.append((c["unclear"], "?" if short else "voices cross"))
-        elif poly:
-            items = [(c["one"], "notes (more than four voices)")]
-        else:
-            items = [(c["one"], "melody")]
-        chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}"
-                                    for col, name in items)
-        self.voice_legend.setText(f"<span style='color:{text}'>{chips}</span>")
-        self.voice_legend.setToolTip("Voice colours (soprano, alto, tenor, bass in four-voice texture). "
-                                     "The primer is shaded; its notes are paler.")
-        cells = self.step_colours is not None  # the Cells view's colours: its own legend explains them
-        self.voice_legend.setVisible(not self.colour and not cells)
-        self.prob_legend.setVisible(self.colour and not cells)
-
-    # -- view: scroll, zoom, follow -----------------------------------------------------------
-    def total_steps(self) -> int:
-        """Steps the scroll bar covers: the piece, its notes' ends and the next step included."""
-        return max(self.steps, max((n.end for n in self.notes), default=0))
-
-    def _place_now_label(self) -> None:
-        """The next-step label left of its line (in follow mode the line is near the right edge), or
-        right of it when there is no room on the left: it is never cut by the view's edge."""
-        x0, x1 = self.view_range()
-        width = self.view.width()
-        if x1 <= x0 or width <= 0:
-            return
-        room = (self.now.value() - x0) / (x1 - x0) * width  # pixels left of the line
-        side = [(1, 0), (1, 0)] if room >= self.now.label.boundingRect().width() + 4 else [(0, 0), (0, 0)]
-        if side != self.now.label.anchors:
-            self.now.label.anchors = side
-            self.now.label.updatePosition()
-
-    def view_range(self) -> tuple[float, float]:
-        return tuple(self.view.viewRange()[0])
-
-    def set_follow(self, on: bool) -> None:
-        on = bool(on)
-        changed = on != self.follow
-        self.follow = on
-        if self.follow_button.isChecked() != on:
-            self.follow_button.setChecked(on)
-        if on:
-            self._show_range()
-        if changed:
-            self.follow_changed.emit(on)
-
-    def zoom(self, factor: float, anchor: float | None = None) -> None:
-        """Show `factor` times as many steps, keeping `anchor` (a step; default the middle) in place."""
-        x0, x1 = self.view_range()
-        anchor = (x0 + x1) / 2 if anchor is None else anchor
-        span = min(max(self.span * factor, MIN_SPAN), MAX_SPAN)
-        left = anchor - (anchor - x0) * span / max(x1 - x0, 1e-9)
-        self.span = span
-        self._show_range(None if self.follow else left)
-
-    def show_all(self) -> None:
-        self.span = min(max(self.total_steps() + FOLLOW_MARGIN, MIN_SPAN), MAX_SPAN)
-        self._show_range(-self.lead())
-
-    def scroll_to(self, left: float) -> None:
-        """Show from step `left` on (as the user scrolling): leaves follow mode unless at the end."""
-        self.set_follow(False)
-        self._show_range(left)
-        if self._at_end():
-            self.set_follow(True)
-
-    def _at_end(self) -> bool:
-        return self.scrollbar.value() >= self.scrollbar.maximum()
-
-    def lead(self) -> float:
-        """Steps shown left of step 0 when the view is at the start (about 8 px)."""
-        return self.span * 8 / max(self.view.width(), 100)
-
-    def _show_range(self, left: float | None = None) -> None:
-        """Set the visible steps: the end in follow mode, else from `left` (default: where it is)."""
-        end = self.total_steps() + FOLLOW_MARGIN
-        if self.follow:
-            left = end - self.span
-        elif left is None:
-            left = self.view_range()[0]
-        # at the start, a margin left of bar 1: its line, number and the primer mark stand clear of the keys
-        lead = self.lead()
-        left = min(max(-lead, left), end - self.span if end - self.span > 0 else -lead)
-        self.view.setXRange(left, left + self.span, padding=0)
-        self._fit_pitches()
-        self._sync_scrollbar()
-        self._draw_bars()
-
-    def _fit_pitches(self) -> None:
-        """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
-        pitches = [n.pitch for n in self.notes] + getattr(self, "guide_pitches", [])
-        if pitches:
-            low, high = min(pitches), max(pitches)
-        else:
-            low, high = 60, 72
-        if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:
-            return
-        mid, half = (low + high) / 2, max((high - low) / 2 + 2.5, 7.5)
-        self._pitch_range = (low, high)
-        self.view.setYRange(mid - half, mid + half, padding=0)
-        self.primer_text.setPos(0, mid - half)
-
-    def _sync_scrollbar(self) -> None:
-        x0, x1 = self.view_range()
-        span = max(1, int(round(x1 - x0)))
-        end = self.total_steps() + FOLLOW_MARGIN
-        self._scrolling = True
-        self.scrollbar.setRange(0, max(0, end - span))
-        self.scrollbar.setPageStep(span)
-        self.scrollbar.setSingleStep(max(1, span // 16))
-        self.scrollbar.setValue(int(round(x0)))
-        self._scrolling = False
-
-    def _scrolled(self, value: int) -> None:
-        if not self._scrolling:
-            self.scroll_to(value)
-
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.voices is not None:
@@ -598,47 +420,6 @@ class PianoRoll(QWidget):
             self._apply_palette()
             self._redraw()
         super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        dark = is_dark(pal)
-
-        def pen(colour, alpha, width=1):
-            c = QColor(colour)
-            c.setAlpha(alpha)
-            p = QPen(c, width)
-            p.setCosmetic(True)
-            return p
-
-        shade = QColor(text)
-        shade.setAlpha(18 if dark else 12)
-        primer = QColor(text)
-        primer.setAlpha(28 if dark else 20)
-        voices = [QColor(v).lighter(125) if dark else QColor(v) for v in VOICE_COLOURS]
-        self.colours = {
-            "text": text,
-            "voices": voices,
-            "one": QColor(86, 180, 233) if dark else ONE_COLOUR,
-            "primer_note": QColor(150, 150, 150),
-            "unclear": QColor(150, 150, 150),  # a note where the voices cross: no voice claimed
-            "outline": QColor(0, 0, 0, 150) if not dark else QColor(255, 255, 255, 110),
-            "black_row": shade,
-            "primer": primer,
-            "beat_pen": pen(text, 40 if dark else 35),
-            "bar_pen": pen(text, 110 if dark else 100),
-            "octave_pen": pen(text, 45 if dark else 30),
-        }
-        self.plot.setBackground(base)
-        self.ruler.text = text
-        self.ruler.update()
-        now = readable(QColor(230, 120, 20), base)
-        head = readable(QColor(220, 40, 40), base)
-        for line, colour in ((self.now, now), (self.playhead, head)):
-            line.setPen(pg.mkPen(colour, width=2))
-            line.label.setColor(colour)
-            line.label.fill = pg.mkBrush(base)
-        self.primer_text.setColor(readable(text, base))
 
     def drag_out(self) -> None:
         if self.make_midi is None or not self.notes:
