@@ -149,6 +149,9 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         from guigen.app import writer  # the text editable, continued from the cursor
 
         writer.attach(self)
+        from guigen.app import tab_order  # Tab in reading order, through every control
+
+        tab_order.attach(self)
 
         self.wheel_guard = wheel.guard(self)
 

@@ -43,7 +43,7 @@ class ControlsPanel(QWidget):
         self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.model_combo.setMinimumContentsLength(10)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        open_button = QToolButton()
+        open_button = self.open_button = QToolButton()
         open_button.setDefaultAction(actions["open"])
         row.addWidget(self.model_combo, 1)
         row.addWidget(open_button)

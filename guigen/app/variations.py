@@ -59,6 +59,7 @@ class Variations(QObject):
     of the GUI thread, so the worker's batches arrive queued here, never run in the worker's thread."""
 
     finished = Signal(object)  # a run's VariationSet, once made (or stopped): each becomes a take
+    started = Signal()  # a run's cards are up (the window's Tab order takes them in)
 
     def __init__(self, window):
         super().__init__(window)
@@ -133,6 +134,7 @@ class Variations(QObject):
             card.make_file = lambda i=i: self.drag_file(i)
             cards.append(card)
         self.view.set_cards(cards)
+        self.started.emit()
         self._refresh_all()
         self._show_view()
         self.view.stop_button.setEnabled(True)

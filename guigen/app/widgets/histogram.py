@@ -106,7 +106,7 @@ class Histogram(QWidget):
         self.warning_label.setAccessibleName("Sampling warning")
         self.warning_label.hide()
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setContentsMargins(3, 3, 3, 3)  # room for the focus ring (paintEvent)
         lay.addWidget(self.header)
         lay.addWidget(self.warning_label)
         lay.addWidget(self.plot, 1)
@@ -441,6 +441,24 @@ class Histogram(QWidget):
             self._draw()  # how many bars fit depends on the width
 
     # -- keyboard ---------------------------------------------------------------------------
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        """A ring in the palette's highlight colour while it has the keyboard's focus."""
+        super().paintEvent(event)
+        if self.hasFocus():
+            from PySide6.QtGui import QPainter, QPalette, QPen
+
+            p = QPainter(self)
+            p.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            p.drawRect(self.rect().adjusted(1, 1, -1, -1))
+
     def keyPressEvent(self, event) -> None:
         key = event.key()
         if self.probs is not None and len(self.order) and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
