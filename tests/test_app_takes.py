@@ -142,3 +142,28 @@ def test_takes_survive_a_kill_9_of_the_app(qtbot, tmp_path):
         shown = w.takes.list.takes()
         assert [t.path for t in shown] == [take.path]
         assert w.takes.list.tree.topLevelItem(0).text(1).startswith("Session of")
+
+
+def test_takes_survive_a_training_run(qtbot, text_window, tmp_path):
+    """A model trained in the app's own Train dialog replaces the one loaded: the take stays."""
+    from conftest import ALICE
+
+    w = text_window
+    generate_text(qtbot, w, 30)
+    (take,) = w.takes.list.takes()
+    data = tmp_path / "alice-short.txt"
+    data.write_text(ALICE.read_text(encoding="utf-8-sig")[:6_000], encoding="utf-8")
+    w.train_dialog()  # as the menu does: the dialog's model opens in the window when done
+    d = w.train
+    qtbot.addWidget(d)
+    d.source.setText(str(data))
+    d.output.setText(str(tmp_path / "trained.safetensors"))
+    d.layers.setValue(1)
+    d.hidden.setValue(16)
+    d.embed.setValue(8)
+    d.epochs.setValue(1)
+    with qtbot.waitSignal(w.model_loaded, timeout=120_000):
+        assert d.start(confirm=False)
+    assert w.model.name == "trained"
+    assert w.takes.list.takes() == [take] and len(take.path.read_text()) == 30
+    assert [t.name for _, ts in TakeStore(w.takes.store.root).sessions() for t in ts] == [take.name]
