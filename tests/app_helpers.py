@@ -72,9 +72,11 @@ def open_window(qtbot, tmp_path, model_path):
 
 
 def generate_music(qtbot, w, n: int, primer: str = "60,64,67") -> None:
-    """Generate n events from a pitch primer with seed 3, and wait until they are all in the piano roll."""
+    """Generate n 16th-note steps (the app's music length is in steps: issue 21) from a pitch primer with
+    seed 3, and wait until they are all in the piano roll."""
     w.primer.setText(primer)
     w.seed.setValue(3)
     w.length.setValue(n)
     w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.piano_roll.tokens) == n, timeout=TIMEOUT)
+    roll = w.piano_roll
+    qtbot.waitUntil(lambda: w.state == "stopped" and roll.steps - roll.primer_steps == n, timeout=TIMEOUT)

@@ -286,9 +286,10 @@ def test_going_on_after_the_model_ended_the_piece_takes_the_end_back(qtbot, musi
     w = music_window
     w.primer.setText("60,64,67")
     w.seed.setValue(1)
-    w.length.setValue(12)
+    w.length.setValue(3)  # steps (music's length: issue 21)
     w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and w.generation.worker.count == 12, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.state == "stopped" and w.piano_roll.steps - w.piano_roll.primer_steps == 3,
+                    timeout=TIMEOUT)
     roll, gen = w.piano_roll, w.generation.worker  # gen.count: the process's, as it last reported it
     if roll.tokens[-1] != STEP_END:  # END comes only between steps
         w.force(STEP_END)
@@ -303,10 +304,10 @@ def test_going_on_after_the_model_ended_the_piece_takes_the_end_back(qtbot, musi
     assert any(n.pitch == 72 and n.start == steps for n in roll.notes)  # it shows, where the piece was
     states = []
     w.state_changed.connect(states.append)
-    w.length.setValue(30)
+    w.length.setValue(6)  # steps
     w.generate()  # resume
     # the worker's count runs ahead of what the window has received, and the window stays "paused"
     # until the worker's "running" arrives: wait for the window to have seen the run end
     qtbot.waitUntil(lambda: "running" in states and w.state in ("stopped", "paused")
-                    and gen.count >= count + 30 and len(roll.tokens) == gen.count, timeout=TIMEOUT)
+                    and gen.count >= count + 6 and len(roll.tokens) == gen.count, timeout=TIMEOUT)
     assert roll.steps > steps  # what came after shows too

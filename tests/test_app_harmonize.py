@@ -57,3 +57,34 @@ def test_harmonize_refuses_what_it_cannot_use(qtbot, window, tmp_path):
     window.show_error = lambda title, message: errors.append((title, message))
     assert not start_harmony(window, tmp_path / "bad.mid")
     assert errors and "not a MIDI file" in errors[0][1]
+
+
+def test_the_harmonize_dialog_sets_temperature_beam_and_rules_and_the_histogram_follows(qtbot, window, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    from guigen.app.harmonize import ask
+
+    w = window
+    tune = [n for n in melody_of(read_midi(TEST / "chorale_test_010.mid")) if n.end <= 32]
+    write_midi(NoteSequence(tune, [(0, 80.0)], (3, 4), [Voice("tune")]), tmp_path / "tune.mid")
+    shown = []
+    w.histogram.shown.connect(lambda: shown.append(w.histogram._title))
+
+    def fill():
+        d = w.harmonize_box
+        d.path.setText(str(tmp_path / "tune.mid"))
+        d.temperature.setValue(0.7)
+        d.beam.setValue(2)
+        d.strict.setChecked(False)
+        assert d.options()["beam_size"] == 2 and d.options()["strict"] is False
+        d._accept()
+
+    QTimer.singleShot(100, fill)
+    ask(w)  # the dialog, answered by fill()
+    assert w.dial.temperature() == 0.7
+    assert w.harmony.worker.options["beam_size"] == 2 and w.harmony.worker.options["strict"] is False
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=6 * TIMEOUT)
+    assert any(t.startswith("Harmonizing") for t in shown)  # the histogram followed it live
+    assert w.curve.logits is not None
+    notes = w.piano_roll.notes
+    assert {n.key for n in tune} <= {n.key for n in notes} and len(notes) >= 2 * len(tune)

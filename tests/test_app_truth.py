@@ -49,7 +49,7 @@ def check_labels(h):
     """Every tick names the token of the bar at its position; the chosen bar is the orange one."""
     for pos, label in h.ticks:
         if pos == len(h.order):
-            assert label == "rest" and len(h.rest) > 0
+            assert label == h.lump[0] and len(h.rest) > 0
         else:
             assert label == _wrap(h.label(int(h.order[pos])))
     if h.sort:  # every bar, the rest bar included, carries a label

@@ -18,6 +18,8 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
     "stop": ("St&op", "Esc", "Stop generating (Esc)", False),
     "undo": ("&Undo Token", QKeySequence.StandardKey.Undo, "Step back one token", False),
     "clear": ("&Clear", "Ctrl+L", "Clear the output and start over", False),
+    "continue_from_cursor": ("Continue from &Cursor", "Ctrl+Return", "Make the text up to the cursor the primer "
+                             "and generate from there (the text after it gives way)", False),
     "play": ("Pla&y", "Ctrl+Space", "Play the generated music", False),
     "stop_playback": ("Stop Playback", "Ctrl+.", "Stop playback", False),
     "harmonize": ("&Harmonize Melody…", "Ctrl+Shift+H", "Write alto, tenor and bass under a melody (.mid, .abc, "
@@ -40,7 +42,8 @@ SPECS: dict[str, tuple[str, str | QKeySequence.StandardKey | None, str, bool]] =
 
 MENUS = {
     "&File": ["open", "open_primer_midi", None, "export_text", "export_midi", "export_wav", None, "train", None, "quit"],
-    "&Generate": ["generate", "pause", "pause_resume", "step", "stop", None, "harmonize", None, "undo", "clear", None, "temperature_up",
+    "&Generate": ["generate", "pause", "pause_resume", "step", "stop", None, "harmonize", None, "undo", "clear", "continue_from_cursor", None,
+                  "temperature_up",
                   "temperature_down"],
     "&Sound": ["play", "stop_playback", None, "soundfont_auto", "soundfont_builtin", "choose_soundfont", None],
     "&View": ["colour_by_prob", "sort_by_prob", "show_raw", "log_scale"],

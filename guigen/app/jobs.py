@@ -21,6 +21,7 @@ class StepBatch:
     entropy: float = 0.0  # of last_raw, nats
     temperature: float = 1.0  # the temperature the last token was drawn at
     count: int = 0  # tokens generated in this sample so far
+    alts: list = field(default_factory=list)  # per token: (ids, probs) of the likeliest ALTS it was drawn among
 
 
 @dataclass

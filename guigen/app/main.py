@@ -148,6 +148,8 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         app.quit()
 
     def on_loaded(_model):
+        if temperature is not None:  # asked for on the command line: over the model's remembered one
+            window.dial.set_temperature(temperature)
         if exit_when_ready:
             QTimer.singleShot(0, ready)  # after the window has taken the model in
         elif variations > 0:

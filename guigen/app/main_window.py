@@ -1,5 +1,9 @@
-"""The main window: model picker, temperature dial and controls (built in guigen.app.panel),
-output view, live histogram, menus (the Sound menu's choices in guigen.app.sound_menu).
+"""The main window: it wires the workspaces together and holds the generation's state.
+
+The controls panel (guigen.app.panel), the output over the distribution (guigen.app.workspace),
+the transport, variations, takes, settings per model, the cut's warning, music length and the
+writer's view each live in their own module and are attached here; the display clock
+(guigen.app.display_clock) and the file side (guigen.app.window_files) are mixed in.
 
 It never runs the model: commands go to the generation process (guigen.app.generation) and
 results come back as signals. Text models show a text view; music models a piano roll.
@@ -10,32 +14,26 @@ from __future__ import annotations
 import gc
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QStackedWidget, QWidget)
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QWidget
 
 from guigen.app import qtfix
 from guigen.app.actions import MENUS, build_actions
+from guigen.app.display_clock import FRAME_S, TURNS, DisplayClock  # noqa: F401 (TURNS: tests read it here)
+from guigen.app.length import describe as describe_length
 from guigen.app.music import is_midi_primer
 from guigen.app.panel import ControlsPanel, model_card
+from guigen.app.window_files import WindowFiles
 from guigen.app.settings import Settings
 from guigen.app.sound_menu import SoundMenu
-from guigen.app.widgets.histogram import Histogram
-from guigen.app.widgets.textview import TextView
 from guigen.app.workers import Generation
+from guigen.app.workspace import Workspace
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
-# While a sample streams in, a display clock paints. Its frames take three turns: the output (the
-# piano roll or the text view); the distribution's update (histogram and curve, held unpainted); and
-# their paint. Each is redrawn 15 times a second, and the GUI thread is never busy with more than
-# one turn at a time, so its other work (a click, a timer) waits at most one turn.
-FRAME_S = 1 / 45
-TURNS = ("output", "update", "paint")
 
 
 def _freeze_startup_objects() -> None:
@@ -47,7 +45,7 @@ def _freeze_startup_objects() -> None:
         _freeze_startup_objects.done = True
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowFiles, DisplayClock, QMainWindow):
     # re-emitted in the GUI thread, after the window has taken each event in
     model_loaded = Signal(object)
     state_changed = Signal(str)
@@ -55,6 +53,8 @@ class MainWindow(QMainWindow):
     stepped = Signal(object)  # StepBatch, once shown
     previewed = Signal(object)  # Preview, once shown
     undone = Signal(int)
+    sample_started = Signal()  # Generate or Step begins a new sample (its take is a new one)
+    leaving = Signal()  # the sample on screen is about to go (another model, closing): keep it now
 
     def __init__(self, settings: Settings | None = None, save_settings: bool = True):
         super().__init__()
@@ -105,22 +105,16 @@ class MainWindow(QMainWindow):
         self.sound_menu = SoundMenu(self, self.menus["&Sound"])
         self.panel = p = ControlsPanel(self.actions)
         # the panel's widgets, under the names the rest of the window (and its tests) use
-        self.model_combo, self.card, self.dial, self.curve = p.model_combo, p.card, p.dial, p.curve
+        self.model_combo, self.card, self.dial = p.model_combo, p.card, p.dial
         self.top_k, self.top_p, self.seed, self.length = p.top_k, p.top_p, p.seed, p.length
         self.primer, self.primer_label, self.primer_button = p.primer, p.primer_label, p.primer_button
         self.buttons, self.checks = p.buttons, p.checks
 
-        self.text_view = TextView()
-        self.text_view.setAccessibleName("Generated text")
-        self.views = QStackedWidget()
-        self.views.addWidget(self.text_view)
+        self.splitter = ws = Workspace(self.settings)  # the output over the histogram and curve
+        self.text_view, self.views = ws.text_view, ws.views
+        self.histogram, self.curve = ws.distribution.histogram, ws.distribution.curve
+        self.menus["&View"].addAction(ws.toggle)
         self.piano_roll = None  # made when a music model is loaded
-        self.histogram = Histogram()
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.views)
-        self.splitter.addWidget(self.histogram)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
 
         central = QWidget()
         lay = QHBoxLayout(central)
@@ -142,6 +136,25 @@ class MainWindow(QMainWindow):
 
         transport.attach(self)
         variations.attach(self)
+        from guigen.app import take_panel  # the Takes dock: every sample kept on disk
+
+        take_panel.attach(self)
+        from guigen.app import model_settings, wheel  # settings per model; the wheel turns only a focused control
+
+        model_settings.attach(self)
+        from guigen.app import cut_watch, length  # the cut leaving one token said; music length in bars
+
+        length.attach(self)
+
+        cut_watch.attach(self)
+        from guigen.app import writer  # the text editable, continued from the cursor
+
+        writer.attach(self)
+        from guigen.app import tab_order  # Tab in reading order, through every control
+
+        tab_order.attach(self)
+
+        self.wheel_guard = wheel.guard(self)
 
     def _connect(self) -> None:
         a = self.actions
@@ -187,6 +200,7 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.settings
         self.dial.set_temperature(s.get("temperature"), emit=False)
+        self.curve.set_temperature(self.dial.temperature())  # its marker at the T in force from the start
         self.top_k.setValue(s.get("top_k"))
         self.top_p.setValue(s.get("top_p"))
         self.seed.setValue(s.get("seed"))
@@ -201,8 +215,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray(s.get("window/geometry")))
         else:
             self.resize(1280, 800)
-        if s.get("window/splitter"):
-            self.splitter.restoreState(QByteArray(s.get("window/splitter")))
+        if s.get("window/state"):  # the docks: takes, cells
+            self.restoreState(QByteArray(s.get("window/state")))
         self._fill_models()
 
     def _fill_models(self) -> None:
@@ -230,12 +244,15 @@ class MainWindow(QMainWindow):
         for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             s.set(name, self.actions[name].isChecked())
         s.set("window/geometry", bytes(self.saveGeometry().data()))
-        s.set("window/splitter", bytes(self.splitter.saveState().data()))
+        s.set("window/state", bytes(self.saveState().data()))
+        self.splitter.remember()
         if self.model_ref:
             s.set("model", self.model_ref)
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self.leaving.emit()
+        self.takes.close()
         if self.save_settings:
             self.save_state()
         from guigen.app.harmonize import stop as stop_harmony
@@ -256,6 +273,7 @@ class MainWindow(QMainWindow):
         except FileNotFoundError as e:  # a moved or deleted file too: said, never swapped for another model
             self.show_error("Could not open the model", f"{e}; pick one in the model list or File > Open Model")
             return
+        self.leaving.emit()
         # a name stays a name; a file is kept by its absolute path, so the settings work from any folder
         self.model_ref = str(ref) if registry.available().get(str(ref)) == path else os.path.abspath(path)
         self.statusBar().showMessage(f"Loading {path.name}…")
@@ -286,7 +304,10 @@ class MainWindow(QMainWindow):
         self.codec = model.codec  # the primer may swap in a key-shifted view (melody models in one key)
         self.top_k.setMaximum(model.codec.num_classes)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
+        self.curve.clear()  # the last model's curve is not this one's
         music = model.kind == "music"
+        self.histogram.set_lump(*(("other", "events") if music else ("rest", "tokens")))
+        self.splitter.set_mode(model.kind)
         self.primer_button.setVisible(music)
         self.actions["open_primer_midi"].setEnabled(music)
         self.actions["harmonize"].setEnabled(music and model.codec.name == "polyphony")
@@ -321,43 +342,6 @@ class MainWindow(QMainWindow):
         self.show_error(f"Could not {what}", message)
         self.failed.emit(what, message)
 
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Model", self.settings.get("last_dir") or str(Path.home()),
-                                              "GuiGen models (*.safetensors);;All files (*)")
-        if path:
-            self.settings.set("last_dir", str(Path(path).parent))
-            self.load_model(path)
-
-    def choose_primer_midi(self) -> None:
-        """Pick a MIDI file whose notes start the music; its path goes in the primer field."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI Primer", self.settings.get("last_dir") or str(Path.home()),
-                                              "MIDI, ABC or MusicXML files (*.mid *.midi *.abc *.musicxml *.mxl *.xml);;All files (*)")
-        if path:
-            self.settings.set("last_dir", str(Path(path).parent))
-            self.primer.setText(path)
-
-    def _dropped(self, event) -> str:
-        """The first dropped model file, or MIDI file when a music model can take it as a primer."""
-        music = self.model is not None and self.model.kind == "music"
-        for u in event.mimeData().urls():
-            path = u.toLocalFile()
-            if path.endswith(".safetensors") or (music and is_midi_primer(path)):
-                return path
-        return ""
-
-    def dragEnterEvent(self, event) -> None:
-        if self._dropped(event):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        path = self._dropped(event)
-        if path.endswith(".safetensors"):
-            self.load_model(path)
-        elif path:
-            self.primer.setText(path)
-        if path:
-            event.acceptProposedAction()
-
     # -- generation -------------------------------------------------------------------------
     def sampling_settings(self):
         from guigen.core.sampling import SamplingSettings
@@ -380,6 +364,7 @@ class MainWindow(QMainWindow):
         except ValueError as e:
             self.show_error("Bad primer", str(e))
             return False
+        self.sample_started.emit()
         self.text_view.reset(shown)
         if self.piano_roll is not None and self.model.kind == "music":
             source = self.primer_source  # a MIDI file primer's metre draws the ruler's bars
@@ -412,10 +397,16 @@ class MainWindow(QMainWindow):
         return list(codec.encode(text)), text
 
     def generate(self) -> None:
+        from guigen.app.length import generate_length  # characters, or steps for music
+
+        if self.text_view.is_edited and self.state != "paused" and self.model is not None:
+            self.text_view.is_edited = False  # (once: continuing makes the text the primer)
+            if self.writer.continue_from_cursor(at_end=True):  # the edited text goes on from its end
+                return
         if self.state == "paused":
-            self.generation.send("generate", self.length.value())
+            self.generation.send("generate", generate_length(self))
         elif self._prepare():
-            self.generation.send("generate", self.length.value())
+            self.generation.send("generate", generate_length(self))
 
     def step(self) -> None:
         if self.state in ("paused", "stopped") or self._prepare():
@@ -441,6 +432,7 @@ class MainWindow(QMainWindow):
             self.piano_roll.reset(self.codec)
         if self.model is not None:
             self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
+        self.curve.clear()
 
     def _stepped(self, batch) -> None:
         if self._stale:
@@ -449,7 +441,8 @@ class MainWindow(QMainWindow):
         if self.model.kind == "music":
             self.piano_roll.append_tokens(batch.tokens, batch.probs)
         else:
-            self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs)
+            self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs,
+                                         getattr(batch, "alts", None) or None)
         self.used_temperatures.add(batch.temperature)
         # streaming, the display clock shows the newest distribution (see FRAME_S); a step, a pause or
         # a stop shows it at once
@@ -461,94 +454,8 @@ class MainWindow(QMainWindow):
         dt = time.monotonic() - t0
         self._rate = (t0, n0)
         rate = f", {n0 / dt:,.0f} tokens/s" if dt > 0.5 else ""
-        self.count_label.setText(f"{batch.count} tokens{rate}")
+        self.count_label.setText(f"{describe_length(self, batch.count)}{rate}")
         self.stepped.emit(batch)
-
-    def _frame(self) -> None:
-        """A tick of the display clock (see TURNS); the model goes on in its own process meanwhile."""
-        self._phase = (self._phase + 1) % len(TURNS)
-        turn = TURNS[self._phase]
-        with self.generation.drawing():
-            if turn == "output":
-                if self.model is not None and self.model.kind == "music" and self.piano_roll is not None:
-                    if self.piano_roll.pace():
-                        self._paint_now(self.piano_roll.plot)
-                elif self.text_view.pace():
-                    self._paint_now()
-            elif turn == "update":
-                if self._latest is not None:
-                    self._hold_distribution(True)
-                    self._show_latest()
-            else:
-                self._release_distribution()
-
-    def _soon(self, slot) -> QTimer:
-        """A zero-delay single-shot timer of this window's for `slot`: it runs once the events already
-        queued are handled, and never after the window is gone."""
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(0)
-        timer.timeout.connect(slot)
-        return timer
-
-    def _hold_distribution(self, on: bool) -> None:
-        """Keep the histogram and the curve, their words with their plots, from painting (their
-        update's turn) or let them: what shows on screen is always one step's, all of it."""
-        for widget in (self.histogram, self.curve):
-            widget.setUpdatesEnabled(not on)
-        self._held = on
-
-    def _release_distribution(self) -> None:
-        """Paint what the update's turn drew, once (its paint's turn)."""
-        if self._held:
-            self._hold_distribution(False)
-            self._paint_now(self.histogram.plot, self.curve.plot)
-
-    def _paint_now(self, *plots) -> None:
-        """Paint the window's changes now, each plot once. pyqtgraph settles its views' transforms at
-        the start of a paint, which dirties the items again and asks for a second, identical paint:
-        settling them first (prepareForPaint) and passing on the scenes' pending updates leaves one."""
-        app = QApplication.instance()
-        for plot in plots:
-            plot.scene().prepareForPaint()
-            app.sendPostedEvents(plot.scene(), QEvent.Type.MetaCall)  # the scene's queued dirty-item pass
-        app.sendPostedEvents(self, QEvent.Type.UpdateRequest)
-
-    def _show_latest(self) -> None:
-        batch, self._latest = self._latest, None
-        if batch is None or batch.last_probs is None:
-            return
-        settings = self.sampling_settings()
-        settings.temperature = batch.temperature
-        self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
-                                         f"Token {batch.count} at T = {batch.temperature:g}",
-                                         live=self.state == "running", settings=settings)
-        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
-
-    def _previewed(self, p) -> None:
-        """The next token's distribution (paused, stopped, the dial turned): shown once the events
-        already queued are handled, the newest of several, so a stop's drawing comes in two parts
-        (the output at the state change, then this) with the GUI's timers free between them."""
-        if self._stale:
-            return
-        self._latest = None  # a step's distribution still waiting is older than this one
-        self._preview = p
-        self._preview_timer.start()
-
-    def _show_preview(self) -> None:
-        p, self._preview = self._preview, None
-        if p is None:
-            return
-        t = self.dial.temperature()
-        what = "greedy" if t == 0 else f"T = {t:g}"
-        settings = self.sampling_settings()
-        self.histogram.show_distribution(p.probs, p.raw, None, p.entropy,
-                                         f"Next token ({self.state}) at {what}: click a bar to choose it",
-                                         settings=settings)
-        self.curve.set_distribution(p.raw, settings.top_k, settings.top_p)
-        self.count_label.setText(f"{p.count} tokens")
-        self._paint_now(self.histogram.plot, self.curve.plot)
-        self.previewed.emit(p)
 
     def _undone(self, count: int) -> None:
         if self._stale:
@@ -557,7 +464,7 @@ class MainWindow(QMainWindow):
             self.piano_roll.truncate(count)
         else:
             self.text_view.truncate(count)
-        self.count_label.setText(f"{count} tokens")
+        self.count_label.setText(describe_length(self, count))
         self.undone.emit(count)
 
     def _set_state(self, state: str) -> None:
@@ -599,31 +506,6 @@ class MainWindow(QMainWindow):
         self.state_label.setText({"none": "no model", "idle": "ready"}.get(state, state))
         self.state_changed.emit(state)
 
-    # -- export -----------------------------------------------------------------------------
-    def export_dialog(self, what: str) -> None:
-        ext = {"text": "txt", "midi": "mid", "wav": "wav"}[what]
-        name = f"{self.sample_name()}.{ext}"
-        start = str(Path(self.settings.get("last_dir") or Path.home()) / name)
-        filters = {"text": "Text (*.txt)", "midi": "MIDI (*.mid *.midi);;MusicXML score (*.musicxml *.mxl)",
-                   "wav": "WAV audio (*.wav)"}[what]
-        # Qt's dialog asks before replacing an existing file
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", start, filters)
-        if not path:
-            return
-        self.settings.set("last_dir", str(Path(path).parent))
-        try:
-            getattr(self, f"export_{what}")(path, overwrite=True)
-            self.statusBar().showMessage(f"Saved {path}", 5000)
-        except (OSError, ValueError, RuntimeError) as e:
-            self.show_error("Export failed", str(e))
-
-    def sample_name(self) -> str:
-        """model-T0.8-seed3: what the sample came from, for export file names."""
-        temps = sorted(self.used_temperatures) or [self.dial.temperature()]
-        t = f"{temps[0]:g}" if len(temps) == 1 else f"{temps[0]:g}-{temps[-1]:g}"
-        seed = f"-seed{self.used_seed}" if self.used_seed is not None else ""
-        return f"{self.model.name if self.model else 'guigen'}-T{t}{seed}"
-
     def pause_resume(self) -> None:
         """Space: pause when generating, else resume (or start)."""
         if self.state == "running":
@@ -631,77 +513,4 @@ class MainWindow(QMainWindow):
         elif self.actions["generate"].isEnabled():
             self.actions["generate"].trigger()
 
-    def export_text(self, path, overwrite: bool = False) -> Path:
-        """Write primer + generated text atomically; refuse to replace a file unless told."""
-        from guigen.core.files import atomic_write_text, refuse_overwrite
-
-        refuse_overwrite(path, overwrite)
-        atomic_write_text(path, self.text_view.text())
-        return Path(path)
-
-    def harmonize_dialog(self) -> None:
-        from guigen.app.harmonize import ask
-
-        ask(self)
-
-    def export_midi(self, path, overwrite: bool = False) -> Path:
-        from guigen.app.music import export_midi
-
-        return export_midi(self, path, overwrite)
-
-    def export_wav(self, path, overwrite: bool = False) -> Path:
-        from guigen.app.music import export_wav
-
-        return export_wav(self, path, overwrite)
-
-    def play(self) -> None:
-        from guigen.app.music import play
-
-        play(self)
-
-    def stop_playback(self) -> None:
-        from guigen.app.music import stop_playback
-
-        stop_playback(self)
-
-    def _ensure_piano_roll(self) -> None:
-        if self.piano_roll is None:
-            from guigen.app.widgets.pianoroll import PianoRoll
-
-            from guigen.app.music import drag_midi
-
-            self.piano_roll = PianoRoll()
-            self.piano_roll.setAccessibleName("Piano roll")
-            self.piano_roll.make_midi = lambda: drag_midi(self)
-            self.piano_roll.set_colour(self.actions["colour_by_prob"].isChecked())
-            self.actions["colour_by_prob"].toggled.connect(self.piano_roll.set_colour)
-            self.views.addWidget(self.piano_roll)
-
     # -- dialogs ----------------------------------------------------------------------------
-    def train_dialog(self) -> None:
-        from guigen.app.train_dialog import TrainDialog
-
-        dialog = TrainDialog(self, self.settings)
-        dialog.model_ready.connect(self.load_model)
-        dialog.show()
-        self.train = dialog
-
-    def about(self) -> None:
-        from guigen import __version__
-
-        QMessageBox.about(self, "About GuiGen",
-                          f"<h3>GuiGen {__version__}</h3><p>Play with character-level and note-level LSTM "
-                          "models. Turn the temperature dial and watch the next-token distribution "
-                          "sharpen and flatten; click a bar to choose the next token yourself.</p>")
-
-    def show_error(self, title: str, message: str) -> None:
-        """Tell the user; never raise. Non-blocking, so workers and tests go on."""
-        self.errors.append(f"{title}: {message}")
-        self.statusBar().showMessage(f"{title}: {message}", 10000)
-        if self.quiet_errors:
-            print(f"guigen app: {title}: {message}", file=sys.stderr)
-            return
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.error_box = box

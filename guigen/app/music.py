@@ -76,6 +76,22 @@ def step_at(seq, seconds: float) -> float:
     return last_step + (seconds - t) * last_qpm * seq.steps_per_quarter / 60.0
 
 
+def excerpt(seq, first: int, end: int | None = None):
+    """The part of `seq` from step `first` to `end` (default: its end), moved to start at step 0:
+    notes cut to it, the tempo in force at `first` kept. What Play plays from a clicked position or
+    over a loop dragged on the ruler."""
+    from dataclasses import replace
+
+    from guigen.music.events import Note
+
+    end = seq.total_steps if end is None else end
+    notes = [Note(max(n.start, first) - first, min(n.end, end) - first, n.pitch, n.velocity, n.voice)
+             for n in seq.notes if n.end > first and n.start < end]
+    tempos = [(0, next((q for s, q in reversed(seq.tempos) if s <= first), seq.tempos[0][1]))]
+    tempos += [(s - first, q) for s, q in seq.tempos if first < s < end]
+    return replace(seq, notes=notes, tempos=tempos, time_signature_changes=[])
+
+
 # -- export ---------------------------------------------------------------------------------------
 def export_midi(window, path, overwrite: bool = False, seq=None) -> Path:
     """A .mid (a named track per voice for a four-voice chorale), or a .musicxml/.mxl score."""
@@ -184,6 +200,8 @@ class Player(QObject):
         self.seq = None
         self.roll = None  # what shows the playhead: the piano roll, or a variation's small roll
         self.loop = False  # start again at the end (the transport's Loop)
+        self.offset = 0  # the roll's step where what plays starts
+        self.region = False  # looping over the roll's loop region (whatever the transport's Loop says)
         self.t0 = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(30)
@@ -203,16 +221,27 @@ class Player(QObject):
         dev = QMediaDevices.defaultAudioOutput()
         return None if dev.isNull() else dev
 
-    def play(self, seq=None, roll=None) -> bool:
-        """Play the piano roll's music, or `seq` (a variation) with its playhead on `roll`."""
+    def play(self, seq=None, roll=None, offset: int = 0) -> bool:
+        """Play the piano roll's music, or `seq` (a variation) with its playhead on `roll`. The roll's
+        loop (dragged on its ruler) or start (clicked) choose the part played; `offset`: the step of
+        the roll where `seq` starts."""
         self.stop()
-        self.seq = seq or note_sequence(self.window)
-        self.roll = roll if seq is not None else self.window.piano_roll
+        self.offset, self.region = offset, False
+        if seq is None:
+            seq = note_sequence(self.window)
+            roll = self.window.piano_roll
+            if roll is not None and roll.loop:
+                seq, self.offset = excerpt(seq, *roll.loop), roll.loop[0]
+                self.region = True
+            elif roll is not None and 0 < roll.play_from < seq.total_steps:
+                seq, self.offset = excerpt(seq, roll.play_from), roll.play_from
+        self.seq = seq
+        self.roll = roll
         port = self.window.settings.get("midi_port")
         return self._play_port(port) if port else self._play_audio()
 
     def _play_port(self, port: str) -> bool:
-        self.port_player = MidiPortPlayer(self.seq, port, self, loop=lambda: self.loop)
+        self.port_player = MidiPortPlayer(self.seq, port, self, loop=lambda: self.loop or self.region)
         # bound methods of this GUI-thread object, so the thread's signals arrive queued in the GUI thread
         self.port_player.failed.connect(self._port_failed)
         self.port_player.finished.connect(self._port_done)
@@ -307,7 +336,7 @@ class Player(QObject):
                 self.window.show_error("Playback stopped", f"the sound device failed ({err})")
                 return
             if state == "IdleState" and self.buffer.atEnd():  # played to the end, the tail included
-                if self.loop:  # again from the start: the same audio, not rendered again
+                if self.loop or self.region:  # again from the start: the same audio, not rendered again
                     self.sink.stop()
                     self.buffer.seek(0)
                     self.sink.start(self.buffer)
@@ -319,7 +348,7 @@ class Player(QObject):
         elif self.port_player is not None:
             seconds = time.monotonic() - self.t0
             length = self.seq.seconds(self.seq.total_steps)
-            if self.loop and length > 0 and seconds > length:
+            if (self.loop or self.region) and length > 0 and seconds > length:
                 self.t0 += length * (seconds // length)
                 seconds %= length
                 self.looped.emit()
@@ -327,7 +356,7 @@ class Player(QObject):
             return
         step = step_at(self.seq, seconds)
         if self.roll is not None:
-            self.roll.set_playhead(min(step, self.seq.total_steps))
+            self.roll.set_playhead(min(step, self.seq.total_steps) + self.offset)
 
 
 def player(window) -> Player:
@@ -341,6 +370,18 @@ def play(window) -> None:
         player(window).play()
     except (ValueError, OSError) as e:
         window.player.stop()
+        window.show_error("Could not play", str(e))
+
+
+def audition(window, pitch: int) -> None:
+    """A key of the piano roll was clicked: play that pitch for a quarter note."""
+    from guigen.music.events import Note
+
+    try:
+        seq = note_sequence(window, [Note(0, 4, int(pitch))])
+        player(window).play(seq, None)
+        window.statusBar().showMessage(f"Key {seq.notes[0].pitch}", 1500)
+    except (ValueError, OSError) as e:
         window.show_error("Could not play", str(e))
 
 

@@ -1,5 +1,5 @@
 """The controls panel on the left of the main window: the model picker and its card, the
-temperature dial, sampling settings (top-k, top-p, seed, length, primer), the generation buttons
+temperature dial (its entropy curve sits beside the histogram: guigen.app.workspace), sampling settings (top-k, top-p, seed, length, primer), the generation buttons
 and the view options; plus model_card(), the card's text.
 
 It only builds widgets and wires each button and check box to its action; the main window reads
@@ -12,12 +12,12 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
+                               QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from guigen.app.widgets.dial import TemperatureDial
+from guigen.app.widgets.primer import PrimerEdit
 from guigen.core import facts
-from guigen.app.widgets.tempcurve import TemperatureCurve
 
 PANEL_WIDTH = 300
 
@@ -43,7 +43,7 @@ class ControlsPanel(QWidget):
         self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.model_combo.setMinimumContentsLength(10)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        open_button = QToolButton()
+        open_button = self.open_button = QToolButton()
         open_button.setDefaultAction(actions["open"])
         row.addWidget(self.model_combo, 1)
         row.addWidget(open_button)
@@ -57,11 +57,9 @@ class ControlsPanel(QWidget):
 
         self.dial = TemperatureDial()
         col.addWidget(self.dial)
-        self.curve = TemperatureCurve()
-        col.addWidget(self.curve)
 
         box = QGroupBox("Sampling")
-        form = QFormLayout(box)
+        form = self.form = QFormLayout(box)
         self.top_k = QSpinBox()
         self.top_k.setRange(0, 100000)
         self.top_k.setSpecialValueText("off")
@@ -78,8 +76,8 @@ class ControlsPanel(QWidget):
         self.length = QSpinBox()
         self.length.setRange(1, 1_000_000)
         self.length.setSingleStep(100)
-        self.length.setToolTip("Tokens per Generate")
-        self.primer = QLineEdit()
+        self.length.setToolTip("Characters per Generate (music: the bars below)")
+        self.primer = PrimerEdit()  # several lines (a verse to continue); Enter makes a new line
         self.primer.setAccessibleName("Primer")
         self.primer.setPlaceholderText("(a line break)")
         self.primer.setToolTip("Text the model continues")

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, object] = {
     "top_p": 1.0,  # 1 = off
     "seed": -1,  # -1 = a fresh random seed each run
     "length": 500,  # tokens per Generate
+    "per_model": "",  # JSON: {model name or path: {temperature, top_k, top_p, length}} (guigen.app.model_settings)
     "primer": "",  # text primer; empty = a line break
     "primer_pitches": "60",  # music primer: comma-separated MIDI pitches
     "colour_by_prob": False,  # colour output by the probability each token had
@@ -30,6 +31,9 @@ DEFAULTS: dict[str, object] = {
     "window/geometry": b"",
     "window/state": b"",
     "window/splitter": b"",
+    "window/split_music": b"",  # the output over the distribution panel, in music mode (guigen.app.workspace)
+    "window/split_text": b"",  # and in text mode
+    "window/distribution": True,  # the distribution panel shows (View > Distribution)
     "last_dir": "",  # where file dialogs open
 }
 
@@ -40,6 +44,7 @@ class Settings:
     """Typed access to QSettings; pass an INI path to keep tests and screenshots apart."""
 
     def __init__(self, path: str | None = None):
+        self.path = path  # None: the user's settings (and takes in the user data folder)
         self.qs = QSettings(path, QSettings.Format.IniFormat) if path else QSettings()
 
     def get(self, key: str):

@@ -128,7 +128,7 @@ class TrainDialog(QDialog):
         self.eta = QLabel("Pick a text file and press Train.")
         self.eta.setWordWrap(True)  # a prepared corpus is described at length; the dialog keeps its width
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("left", "loss (bits per token)")
+        self.plot.setLabel("left", "loss (nats per token)")  # nats, as the model cards and the histogram
         self.plot.setLabel("bottom", "step")
         self.legend = self.plot.addLegend(offset=(-10, 5))  # top right: a loss curve starts high at the left
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -307,17 +307,17 @@ class TrainDialog(QDialog):
 
     def _progress(self, ev) -> None:
         self.progress.setValue(ev.step)
-        self.history.append((ev.step, ev.loss / math.log(2)))
+        self.history.append((ev.step, ev.loss))
         xs, ys = zip(*self.history)
         self.train_curve.setData(xs, _smooth(ys))
         done = ev.step - self.first_step
         rate = done / max(time.monotonic() - self.t0, 1e-6)
         left = (ev.total_steps - ev.step) / rate if rate > 0 else 0
-        self.eta.setText(f"epoch {ev.epoch + 1}, step {ev.step} of {ev.total_steps}; loss {ev.loss / math.log(2):.3f} "
-                         f"bits; {ev.tokens_per_s:,.0f} tokens/s; about {_duration(left)} left")
+        self.eta.setText(f"epoch {ev.epoch + 1}, step {ev.step} of {ev.total_steps}; loss {ev.loss:.3f} nats "
+                         f"({ev.loss / math.log(2):.3f} bits); {ev.tokens_per_s:,.0f} tokens/s; about {_duration(left)} left")
 
     def _epoch_end(self, ev) -> None:
-        self.val.append((ev.step, ev.val_loss / math.log(2)))
+        self.val.append((ev.step, ev.val_loss))
         xs, ys = zip(*self.val)
         self.val_curve.setData(xs, ys)
 

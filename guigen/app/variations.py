@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import random
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDrag, QFont, QFontDatabase, QPainter, QPalette, QPen, QTextCursor
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication, QFileDialog, QGroupBox, QHBoxLayout, QPushButton, QSpinBox
 
-from guigen.app.theme import is_dark, readable
-from guigen.app.widgets.pianoroll import ONE_COLOUR, VOICE_COLOURS
+from guigen.app.widgets.variation_cards import VariationCard, VariationsView
 
 MAX_VARIATIONS = 16
-CARD_WIDTH = 190
-TEXT_CARD_WIDTH = 250
 
 
 @dataclass
@@ -48,6 +44,8 @@ class VariationSet:
     items: list[Variation]
     job: object = None  # the VariationsJob sent to the worker: its batches are this run's
     done: bool = False
+    steps: int | None = None  # music: each variation is cut at this many 16th-note steps (the Length in bars)
+    takes: dict = field(default_factory=dict)  # index -> the Take it was kept as (guigen.app.take_panel)
 
 
 def variation_names(model: str, temperature: float, seed: int, count: int) -> list[str]:
@@ -55,200 +53,13 @@ def variation_names(model: str, temperature: float, seed: int, count: int) -> li
     return [f"{model}-T{temperature:g}-seed{seed}-v{i}" for i in range(1, count + 1)]
 
 
-# -- a small piano roll for a card ------------------------------------------------------------------
-class MiniRoll(QWidget):
-    """The notes of one variation, drawn to fit; the primer shaded; a playhead while it plays."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.notes, self.voices, self.primer_steps, self.total = [], None, 0, 0
-        self.playhead: float | None = None
-        self.setMinimumHeight(56)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setAccessibleName("Variation piano roll")
-
-    def set_notes(self, notes, primer_steps: int, voices=None) -> None:
-        self.notes, self.primer_steps, self.voices = notes, primer_steps, voices
-        self.total = max((n.end for n in notes), default=0)
-        self.update()
-
-    def set_playhead(self, step: float | None) -> None:
-        self.playhead = step
-        self.update()
-
-    def paintEvent(self, _):
-        p = QPainter(self)
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        p.fillRect(self.rect(), base)
-        if not self.notes:
-            return
-        low = min(n.pitch for n in self.notes) - 1
-        high = max(n.pitch for n in self.notes) + 1
-        w, h = self.width(), self.height()
-        sx, sy = w / max(self.total, 1), h / max(high - low + 1, 1)
-        shade = QColor(text)
-        shade.setAlpha(22)
-        if self.primer_steps:
-            p.fillRect(QRectF(0, 0, self.primer_steps * sx, h), shade)
-        dark = is_dark(pal)
-        colours = [QColor(c).lighter(125) if dark else QColor(c) for c in VOICE_COLOURS]
-        one = QColor(86, 180, 233) if dark else ONE_COLOUR
-        for i, n in enumerate(self.notes):
-            c = colours[self.voices[i]] if self.voices is not None else one
-            y = (high - n.pitch) * sy
-            p.fillRect(QRectF(n.start * sx, y, max((n.end - n.start) * sx, 1.0), max(sy * 0.85, 1.5)), c)
-        if self.playhead is not None:
-            pen = QPen(readable(QColor(220, 40, 40), base, 3.0), 2)
-            p.setPen(pen)
-            x = self.playhead * sx
-            p.drawLine(QPointF(x, 0), QPointF(x, h))
-
-
-# -- one card ---------------------------------------------------------------------------------------
-class VariationCard(QFrame):
-    """A variation: its name (drag it out from here or from its roll), its notes or text, and
-    Play / Export / Use buttons."""
-
-    play_clicked = Signal(int)
-    export_clicked = Signal(int)
-    use_clicked = Signal(int)
-
-    def __init__(self, index: int, name: str, music: bool, parent=None):
-        super().__init__(parent)
-        self.index, self.name, self.music = index, name, music
-        self.make_file = None  # called to write the file to drag out; returns its path
-        self._press = None
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(CARD_WIDTH if music else TEXT_CARD_WIDTH)  # text needs the room
-        self.setAccessibleName(f"Variation {index + 1}: {name}")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 3, 4, 3)
-        lay.setSpacing(2)
-        self.title = QLabel(name)
-        self.title.setToolTip(f"{name}: drag to a DAW or file manager to drop a {'.mid' if music else '.txt'} file")
-        font = QFont(self.title.font())
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        self.title.setFont(font)
-        self.title.setCursor(Qt.CursorShape.OpenHandCursor)
-        lay.addWidget(self.title)
-        if music:
-            self.roll = MiniRoll()
-            self.roll.setToolTip(self.title.toolTip())
-            self.roll.setCursor(Qt.CursorShape.OpenHandCursor)
-            self.body = self.roll
-        else:
-            self.roll = None
-            self.body = QPlainTextEdit()
-            self.body.setReadOnly(True)
-            self.body.setAccessibleName(f"Variation {index + 1} text")
-            mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-            mono.setPointSize(9)
-            self.body.setFont(mono)
-            self.body.setMinimumHeight(56)
-        lay.addWidget(self.body, 1)
-        row = QHBoxLayout()
-        row.setSpacing(2)
-        self.buttons = {}
-        for key, text, tip, signal in (
-                ("play", "▶", "Play this variation", self.play_clicked),
-                ("export", "Export…", f"Save as a {'.mid' if music else '.txt'} file", self.export_clicked),
-                ("use", "Use", "Make this the piece to continue from (then Generate goes on from its end)",
-                 self.use_clicked)):
-            if key == "play" and not music:
-                continue
-            b = QToolButton()
-            b.setText(text)
-            b.setToolTip(tip)
-            b.setAccessibleName(f"{tip} ({name})")
-            b.clicked.connect(lambda _=False, s=signal: s.emit(self.index))
-            row.addWidget(b, 1 if key != "play" else 0)
-            self.buttons[key] = b
-        lay.addLayout(row)
-        for w in (self.title, self.roll):
-            if w is not None:
-                w.installEventFilter(self)
-
-    def set_ready(self, ready: bool) -> None:
-        for b in self.buttons.values():
-            b.setEnabled(ready)
-
-    def eventFilter(self, obj, ev) -> bool:
-        t = ev.type()
-        if t == ev.Type.MouseButtonPress and ev.button() == Qt.MouseButton.LeftButton:
-            self._press = ev.position().toPoint()
-        elif t == ev.Type.MouseMove and self._press is not None:
-            if (ev.position().toPoint() - self._press).manhattanLength() > QApplication.startDragDistance():
-                self._press = None
-                self.drag_out()
-                return True
-        elif t == ev.Type.MouseButtonRelease:
-            self._press = None
-        return False
-
-    def drag_out(self) -> None:
-        path = self.make_file() if self.make_file else None
-        if path:
-            mime = QMimeData()
-            mime.setUrls([QUrl.fromLocalFile(str(path))])
-            drag = QDrag(self)
-            drag.setMimeData(mime)
-            drag.exec(Qt.DropAction.CopyAction)
-
-
-# -- the strip of cards ----------------------------------------------------------------------------
-class VariationsView(QWidget):
-    """A header (what these are; Stop, Export All, Close) over a horizontally scrolling strip of cards."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setAccessibleName("Variations")
-        self.header = QLabel()
-        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop making variations")
-        self.export_all_button = QPushButton("Export All…")
-        self.export_all_button.setToolTip("Save every variation into a folder, each under its name")
-        self.close_button = QToolButton()
-        self.close_button.setText("✕")
-        self.close_button.setToolTip("Hide the variations")
-        self.close_button.setAccessibleName("Hide the variations")
-        top = QHBoxLayout()
-        top.setContentsMargins(4, 2, 4, 0)
-        top.addWidget(self.header, 1)
-        for b in (self.stop_button, self.export_all_button, self.close_button):
-            top.addWidget(b)
-        self.strip = QWidget()
-        self.row = QHBoxLayout(self.strip)
-        self.row.setContentsMargins(2, 2, 2, 2)
-        self.row.setSpacing(4)
-        self.row.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.strip)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # when squeezed
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addLayout(top)
-        lay.addWidget(self.scroll, 1)
-        self.cards: list[VariationCard] = []
-        self.setMinimumHeight(150)  # a card's name, roll and buttons, the header and the scroll bar
-
-    def set_cards(self, cards: list[VariationCard]) -> None:
-        for c in self.cards:
-            self.row.removeWidget(c)
-            c.deleteLater()
-        self.cards = cards
-        for i, c in enumerate(cards):
-            self.row.insertWidget(i, c)
-
-
 # -- the controller ---------------------------------------------------------------------------------
 class Variations(QObject):
     """Made by attach(): the panel's "Variations: N" controls, the strip, and what they do. A QObject
     of the GUI thread, so the worker's batches arrive queued here, never run in the worker's thread."""
+
+    finished = Signal(object)  # a run's VariationSet, once made (or stopped): each becomes a take
+    started = Signal()  # a run's cards are up (the window's Tab order takes them in)
 
     def __init__(self, window):
         super().__init__(window)
@@ -319,16 +130,23 @@ class Variations(QObject):
             card.play_clicked.connect(self.play)
             card.export_clicked.connect(self.export_dialog)
             card.use_clicked.connect(self.choose)
+            card.star_clicked.connect(self.star)
             card.make_file = lambda i=i: self.drag_file(i)
             cards.append(card)
         self.view.set_cards(cards)
+        self.started.emit()
         self._refresh_all()
         self._show_view()
         self.view.stop_button.setEnabled(True)
         self.view.export_all_button.setEnabled(False)
         self._header()
-        self.current.job = VariationsJob(list(primer), count, int(w.length.value()), seed, settings,
-                                         codec if music else None)
+        length = int(w.length.value())
+        if music:  # Length is in steps: ask for enough events to fill them, then cut each at its last step
+            from guigen.music.generate import MAX_NOTES_PER_STEP
+
+            self.current.steps = length
+            length = length if codec.name == "melody" else length * (MAX_NOTES_PER_STEP + 1)
+        self.current.job = VariationsJob(list(primer), count, length, seed, settings, codec if music else None)
         w.generation.send("variations", self.current.job)
         return True
 
@@ -355,19 +173,45 @@ class Variations(QObject):
         cur = self.current
         if cur is None or batch.job is not cur.job:
             return  # a run that was replaced
+        complete = 0
         for i, (v, toks, probs) in enumerate(zip(cur.items, batch.tokens, batch.probs)):
-            v.tokens.extend(int(t) for t in toks)
-            v.probs.extend(float(p) for p in probs)
+            complete += self._extend(v, toks, probs)
             card = self.view.cards[i]
             if batch.notes is not None:  # decoded by the worker, now and then: here they are only drawn
-                card.roll.set_notes(batch.notes[i], cur.codec.count_steps(cur.primer),
-                                    batch.voices[i] if batch.voices else None)
+                notes = batch.notes[i]
+                if cur.steps is not None:
+                    end = cur.codec.count_steps(cur.primer) + cur.steps
+                    notes = [n if n.end <= end else replace(n, end=end) for n in notes if n.start < end]
+                card.roll.set_notes(notes, cur.codec.count_steps(cur.primer),
+                                    batch.voices[i] if batch.voices and cur.steps is None else None)
             elif cur.kind == "text" and len(toks):
                 card.body.moveCursor(QTextCursor.MoveOperation.End)
                 card.body.insertPlainText("".join(cur.codec.chars[t] for t in toks))
-        if batch.done:
+        self._scale()
+        if batch.done or (cur.steps is not None and complete == len(cur.items)):
+            if not batch.done:  # every variation has its steps: the rest of the events are not needed
+                self.window.generation.send("stop_variations")
             cur.done = True
+            if cur.steps is not None:
+                self._refresh_all()  # each as cut, its voices assigned on what is kept
             self._finish()
+
+    def _extend(self, v: Variation, toks, probs) -> bool:
+        """Take a variation's new events in; with a length in steps, none past its last step. Whether
+        it is complete."""
+        cur = self.current
+        if cur.steps is None:
+            v.tokens.extend(int(t) for t in toks)
+            v.probs.extend(float(p) for p in probs)
+            return False
+        done = cur.codec.count_steps(v.tokens)
+        for t, p in zip(toks, probs):
+            if done >= cur.steps:
+                break
+            v.tokens.append(int(t))
+            v.probs.append(float(p))
+            done += bool(cur.codec.ends_step(int(t)))
+        return done >= cur.steps
 
     def _finish(self) -> None:
         for c in self.view.cards:
@@ -375,6 +219,7 @@ class Variations(QObject):
         self.view.stop_button.setEnabled(False)
         self.view.export_all_button.setEnabled(True)
         self._header()
+        self.finished.emit(self.current)
 
     def _header(self) -> None:
         cur = self.current
@@ -388,9 +233,15 @@ class Variations(QObject):
         cur = self.current
         for v, card in zip(cur.items, self.view.cards):
             if cur.kind == "music":
-                card.roll.set_notes(self.notes(v), cur.codec.count_steps(cur.primer))
+                notes, voices = self.notes(v), None
+                if cur.done and cur.codec.name == "polyphony":
+                    from guigen.music.voices import voice_labels
+
+                    voices = voice_labels(notes)
+                card.roll.set_notes(notes, cur.codec.count_steps(cur.primer), voices)
             else:
                 card.body.setPlainText(self.text(v))
+        self._scale()
 
     # -- what each variation is -------------------------------------------------------------------
     def notes(self, v: Variation):
@@ -468,14 +319,50 @@ class Variations(QObject):
                 w.show_error("Export failed", str(e))
 
     def play(self, index: int) -> None:
+        """Play variation `index` (its card highlighted, its button Stop), or stop it when it plays."""
         from guigen.app.music import player
 
         w = self.window
+        p = player(w)
+        card = self.view.cards[index]
+        if card.playing:
+            p.stop()
+            return
         try:
-            player(w).play(self.sequence(self.current.items[index]), self.view.cards[index].roll)
+            ok = p.play(self.sequence(self.current.items[index]), card.roll)
         except (ValueError, OSError) as e:
-            player(w).stop()
+            p.stop()
             w.show_error("Could not play", str(e))
+            return
+        if not getattr(self, "_wired_player", False):
+            p.finished.connect(self._stopped)
+            self._wired_player = True
+        for c in self.view.cards:
+            c.set_playing(c is card and ok is not False)
+
+    def _stopped(self) -> None:
+        for c in self.view.cards:
+            c.set_playing(False)
+
+    def star(self, index: int) -> None:
+        """Star (or unstar) the take this variation was kept as."""
+        take = self.current.takes.get(index) if self.current is not None else None
+        if take is None:
+            self.window.statusBar().showMessage("The variation becomes a take once it is made", 4000)
+            return
+        self.window.takes.star(take)
+        self.view.cards[index].set_starred(take.starred)
+
+    def _scale(self) -> None:
+        """One time scale for the small rolls: the longest's steps, bars of the primer's metre."""
+        cur = self.current
+        if cur is None or cur.kind != "music":
+            return
+        from guigen.app.widgets.roll_ruler import metre_steps
+
+        metre = cur.source.time_signature if cur.source is not None else (4, 4)
+        total = max((c.roll.total for c in self.view.cards), default=0)
+        self.view.set_scale(total, metre_steps(metre)[1])
 
     def choose(self, index: int) -> None:
         """Variation `index` becomes the sample: shown in the main view, fed to the worker, paused, so

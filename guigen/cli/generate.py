@@ -74,6 +74,8 @@ def add_parser(sub):
                    help="drop primer characters the model never saw (with a warning) instead of stopping")
     m = p.add_argument_group("music models")
     m.add_argument("--steps", type=int, help="the same as -n for music models: 16th-note steps (default 128)")
+    m.add_argument("--bars", type=int, metavar="N", help="length in bars instead of steps: N bars of the primer "
+                   "file's metre (else 4/4, 16 steps a bar)")
     m.add_argument("--primer-midi", "--primer-file", dest="primer_midi", type=Path, metavar="FILE",
                    help="file to continue: MIDI (.mid), ABC (.abc) or MusicXML (.musicxml, .mxl, .xml; these two "
                    "need music21); its tempo is kept")
@@ -109,7 +111,8 @@ def _check_ranges(args) -> None:
     rules = [("--seed", args.seed, 0, bounds.MAX_SEED), ("--outputs", args.outputs, 1, bounds.MAX_OUTPUTS),
              ("--beam-size", args.beam_size, 0, bounds.MAX_BEAM), ("--branch-factor", args.branch_factor, 1, bounds.MAX_BRANCH),
              ("--top-k", args.top_k, 0, 10 ** 9), ("--length", args.length, 0, bounds.MAX_TEXT_LENGTH),
-             ("--steps", getattr(args, "steps", None), 1, bounds.MAX_STEPS), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
+             ("--steps", getattr(args, "steps", None), 1, bounds.MAX_STEPS),
+             ("--bars", getattr(args, "bars", None), 1, bounds.MAX_STEPS // 16), ("--qpm", getattr(args, "qpm", None), 1, 1000)]
     if getattr(args, "program", None) is not None:  # one program 0-127, or four (S,A,T,B)
         from guigen.music.export import parse_programs
 
@@ -160,6 +163,21 @@ def _check_trace_path(args) -> None:
         raise CliError(f"--trace {args.trace} is also an output file (-o); give the trace another name")
 
 
+def _steps_per_bar(args, model) -> int:
+    """16th-note steps in a bar of the primer file's metre, else of 4/4 (16). A primer that cannot be
+    read counts as 4/4 here: generating reports it."""
+    num, den = 4, 4
+    if args.primer_midi is not None:
+        from guigen.music.generate import primer
+
+        try:
+            _, source = primer(model.codec, args.primer_midi, None, args.seed, tune=getattr(args, "tune", None))
+            num, den = source.time_signature if source is not None else (4, 4)
+        except (OSError, ValueError):
+            pass
+    return max(1, 16 // den) * num
+
+
 def run(args) -> int:
     from guigen.core import bounds, registry
     from guigen.core.sampling import SamplingSettings
@@ -171,6 +189,10 @@ def run(args) -> int:
     model = registry.load(args.model)
     _check_kind(args, model)
     _check_trace_path(args)
+    if getattr(args, "bars", None) is not None:
+        if args.length is not None or args.steps is not None:
+            raise CliError("--bars and -n/--steps both set the length; give one")
+        args.length = args.bars * _steps_per_bar(args, model)
     if args.length is None:
         args.length = args.steps if args.steps is not None else (500 if model.kind == "text" else 128)
     args.steps = args.length  # music's name for it

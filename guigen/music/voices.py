@@ -4,8 +4,9 @@ The polyphony encoding knows only which notes sound in each step. assign_voices 
 and gives every note one of four voices (0 = soprano ... 3 = bass):
 - a held note keeps the voice it was struck in;
 - struck notes take the free voices (those not holding a note), in the way that crosses no
-  voices if it can and otherwise moves each voice least from the last pitch it sang (a voice
-  that has not sung yet starts from the middle of its usual range). With four notes sounding
+  voices if it can (looking at the whole piece: a choice made early can leave room for later
+  notes) and otherwise moves each voice least from the last pitch it sang (a voice that has not
+  sung yet starts from the middle of its usual range). With four notes sounding
   and none held across a crossing this is plain top-down order: S, A, T, B.
 - with fewer than four, held voices keep their notes and struck notes go to the nearest free
   voices, so a voice that rests comes back where it left off.
@@ -24,54 +25,134 @@ VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
 SOPRANO, ALTO, TENOR, BASS = range(4)
 # where each voice starts from before it has sung (MIDI pitches: A4, D4, G3, C3, in Bach's ranges)
 START_PITCH = (69, 62, 55, 48)
-CROSSING = 1000  # cost of one crossed pair of voices: worse than any leap
+CROSSING = 1000  # cost of one crossed pair of voices for one step: worse than any leap
+BEAM = 3  # voicings kept at each onset (of at most 24)
+PERMS = [list(permutations(range(4), k)) for k in range(5)]  # voices for k notes struck together
 
 
 def assign_voices(notes: list[Note], melody: list[Note] | None = None) -> list[int] | None:
     """Voice index 0-3 for each note (in the order given), or None if not four-voice texture.
 
     melody: notes (among `notes`, compared by start, end and pitch) that are the soprano line.
+
+    The whole piece is read at once (Viterbi over its onsets): the state at an onset is which voice
+    each sounding note sings; a held note keeps its voice; each crossed pair of sounding notes costs
+    CROSSING and each struck note the distance from where its voice last sang. So crossings are
+    avoided wherever any labelling avoids them, not only where the last few notes allow it.
     """
     if not notes:
         return None
     top = {n.key for n in melody} if melody else set()
-    voice: list[int | None] = [None] * len(notes)
-    last = list(START_PITCH)  # the last pitch each voice sang
     by_start: dict[int, list[int]] = {}
     for i, n in enumerate(notes):
         by_start.setdefault(n.start, []).append(i)
-    sounding: list[int] = []  # indices of the notes sounding in the current step
-    for step in sorted(by_start):
+    pitch = [n.pitch for n in notes]
+    # state: ((note, voice), ...) of the notes sounding, sorted -> (cost, last pitch per voice, state before)
+    layer: dict[tuple, tuple] = {(): (0, tuple(START_PITCH), None)}
+    layers = []
+    sounding: list[int] = []
+    onsets = sorted(by_start)
+    for k, step in enumerate(onsets):
+        until = onsets[k + 1] if k + 1 < len(onsets) else None  # the state holds until the next onset
         sounding = [i for i in sounding if notes[i].end > step]
         struck = by_start[step]
-        held = {voice[i]: notes[i].pitch for i in sounding}
-        if len(sounding) + len(struck) > 4:
+        now = sounding + struck
+        if len(now) > 4:
             return None
-        mine = [i for i in struck if notes[i].key in top]
-        if mine:
-            if len(mine) > 1 or SOPRANO in held:
-                return None  # the melody must be one line, and no other note may hold the soprano
-            voice[mine[0]] = SOPRANO
-            held[SOPRANO] = notes[mine[0]].pitch
-            struck = [i for i in struck if i != mine[0]]
-        free = [v for v in range(4) if v not in held and not (top and v == SOPRANO)]
-        if len(struck) > len(free):
+        melody_struck = [i for i in struck if notes[i].key in top]
+        if len(melody_struck) > 1:
+            return None  # the melody must be one line
+        # per onset, once: the struck notes' possible voices and their crossings among themselves
+        ps = [pitch[i] for i in struck]
+        choices = PERMS[len(struck)]
+        if top:
+            choices = [c for c in choices if all((notes[i].key in top) == (v == SOPRANO) for i, v in zip(struck, c))]
+        pairs = [(x, y, CROSSING * _span(notes, struck[x], struck[y], step, until))
+                 for x in range(len(struck)) for y in range(x + 1, len(struck))]
+        among = {c: sum(w for x, y, w in pairs if (ps[x] - ps[y]) * (c[x] - c[y]) > 0) for c in choices}
+        against = [[CROSSING * _span(notes, i, j, step, until) for j in sounding] for i in struck]
+        nxt: dict[tuple, tuple] = {}
+        for state, (cost0, last0, _) in layer.items():
+            voices = dict(state)
+            held = [(i, voices[i]) for i in sounding]
+            taken = {v for _, v in held}
+            # what stays the same whatever the struck notes take: the held notes' crossings among themselves
+            base = cost0 + CROSSING * sum(_span(notes, i, j, step, until) for a, (i, v) in enumerate(held)
+                                          for j, w in held[a + 1:] if (pitch[i] - pitch[j]) * (v - w) > 0)
+            for c in choices:
+                if taken.intersection(c):
+                    continue
+                cost = base + among[c]
+                for x, v in enumerate(c):
+                    cost += abs(ps[x] - last0[v])
+                    for h, (j, w) in enumerate(held):
+                        if (ps[x] - pitch[j]) * (v - w) > 0:
+                            cost += against[x][h]
+                key = tuple(sorted(held + list(zip(struck, c))))
+                if key not in nxt or cost < nxt[key][0]:
+                    last = list(last0)
+                    for x, v in enumerate(c):
+                        last[v] = ps[x]
+                    nxt[key] = (cost, tuple(last), state)
+        if len(nxt) > BEAM:  # the likeliest few: a crossing costs more than any the beam lets go
+            nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+        if not nxt:
             return None
-        best, best_cost = None, None
-        for choice in permutations(free, len(struck)):
-            pitch = dict(held)
-            pitch.update({v: notes[i].pitch for v, i in zip(choice, struck)})
-            cost = sum(abs(notes[i].pitch - last[v]) for v, i in zip(choice, struck))
-            cost += CROSSING * sum(1 for a in pitch for b in pitch if a < b and pitch[a] < pitch[b])
-            if best_cost is None or cost < best_cost:
-                best, best_cost = choice, cost
-        for v, i in zip(best, struck):
-            voice[i] = v
-            last[v] = notes[i].pitch
-        if mine:
-            last[SOPRANO] = notes[mine[0]].pitch
-        sounding += by_start[step]
+        layers.append(nxt)
+        layer = nxt
+        sounding = now
+    voice: list[int | None] = [None] * len(notes)
+    state = min(layer, key=lambda k: layer[k][0])
+    for lay in reversed(layers):
+        for i, v in state:
+            if voice[i] is None:
+                voice[i] = v
+        state = lay[state][2]
     return voice  # type: ignore[return-value]
+
+
+def _span(notes, i: int, j: int, step: int, until) -> int:
+    """Steps notes i and j both sound from `step` until the next onset (`until`, None at the last)."""
+    end = min(notes[i].end, notes[j].end)
+    return (min(end, until) if until is not None else end) - step
+
+
+def crossed(notes: list[Note], voices: list[int]) -> set[int]:
+    """Notes whose voice would be a false label: the fewest notes (the shortest first) that leave no
+    note of a lower voice sounding above one of a higher voice. The music itself crosses there (a
+    held note would have to change voice), so they are shown without a voice."""
+    order = sorted(range(len(notes)), key=lambda i: notes[i].start)
+    pairs = []
+    for k, i in enumerate(order):  # each note against the notes starting while it sounds
+        a = notes[i]
+        for j in order[k + 1:]:
+            b = notes[j]
+            if b.start >= a.end:
+                break
+            if (a.pitch - b.pitch) * (voices[i] - voices[j]) > 0:
+                pairs.append((i, j))
+    out: set[int] = set()
+    while pairs:
+        count: dict[int, int] = {}
+        for i, j in pairs:
+            count[i] = count.get(i, 0) + 1
+            count[j] = count.get(j, 0) + 1
+        worst = max(count, key=lambda i: (count[i], -(notes[i].end - notes[i].start), -i))
+        out.add(worst)
+        pairs = [(i, j) for i, j in pairs if worst not in (i, j)]
+    return out
+
+
+def voice_labels(notes: list[Note], melody: list[Note] | None = None) -> list[int | None] | None:
+    """Voices to show (the piano roll's colours, a hovered note's name): assign_voices's, less the
+    crossed() notes (None: no voice claimed). None when the piece is not four-voice texture."""
+    voices = assign_voices(notes, melody)
+    if voices is None:
+        return None
+    out: list[int | None] = list(voices)
+    for i in crossed(notes, voices):
+        out[i] = None
+    return out
 
 
 def split_voices(notes: list[Note], melody: list[Note] | None = None) -> list[list[Note]] | None:

@@ -1,4 +1,9 @@
-"""The temperature dial: a QDial on a log scale, greedy at the bottom end, with a typeable value."""
+"""The temperature dial: a QDial on a log scale, greedy at the bottom end, with a typeable value.
+
+It turns as a DAW's knob does: dragging up or down turns it from where it is (Shift: finer), never
+jumping to the pointer's angle; a double-click resets T to 1. The typed value shows the temperature
+exactly as the rest of the window writes it (`{t:g}`), so the box and the headers always agree.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDial, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+DRAG_PX = 200  # a vertical drag this long turns the dial over its whole range
+FINE = 0.2  # with Shift held
 
 T_MIN, T_MAX = 0.05, 5.0  # the dial's log-scale range; position 0 below it means greedy
 STEPS = 240  # dial positions above greedy
@@ -25,6 +33,62 @@ def temperature_to_position(t: float) -> int:
     return 1 + round((STEPS - 1) * math.log(t / T_MIN) / math.log(T_MAX / T_MIN))
 
 
+class RelativeDial(QDial):
+    """A QDial dragged vertically from where it is (Shift: five times finer); double-click: reset."""
+
+    reset = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._drag = None  # (y where pressed, value then, accumulated fractional steps)
+
+    def mousePressEvent(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self._drag = [ev.position().y(), float(self.value())]
+            self.setSliderDown(True)
+            ev.accept()
+        else:
+            super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:
+        if self._drag is None:
+            return
+        y0, v0 = self._drag
+        scale = (self.maximum() - self.minimum()) / DRAG_PX
+        if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            scale *= FINE
+        value = v0 + (y0 - ev.position().y()) * scale
+        self._drag = [ev.position().y(), value]  # from here on: Shift can be pressed or let go mid-drag
+        self.setValue(round(min(max(value, self.minimum()), self.maximum())))
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:
+        if self._drag is not None:
+            self._drag = None
+            self.setSliderDown(False)
+            ev.accept()
+        else:
+            super().mouseReleaseEvent(ev)
+
+    def mouseDoubleClickEvent(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.reset.emit()
+            ev.accept()
+
+
+class TemperatureSpin(QDoubleSpinBox):
+    """Shows its value as the window's headers write a temperature: 0.556, 1, 0.05."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            return self.value()
+
+
 class TemperatureDial(QWidget):
     """Emits temperature_changed(T) whether the dial is turned or a value is typed."""
 
@@ -32,18 +96,19 @@ class TemperatureDial(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.dial = QDial()
+        self.dial = RelativeDial()
         self.dial.setRange(0, STEPS)
         self.dial.setNotchesVisible(True)
         self.dial.setNotchTarget(6.0)
         self.dial.setWrapping(False)
         self.dial.setMinimumSize(110, 110)
-        self.dial.setToolTip("Temperature: turn left for safer, more repetitive output (all the way: greedy), "
-                             "right for wilder output. Log scale from 0.05 to 5.")
+        self.dial.setToolTip("Temperature: drag up for wilder output, down for safer, more repetitive output "
+                             "(all the way: greedy); Shift for finer steps; double-click for T = 1. "
+                             "Log scale from 0.05 to 5.")
         self.dial.setAccessibleName("Temperature dial")
-        self.spin = QDoubleSpinBox()
+        self.spin = TemperatureSpin()
         self.spin.setRange(0.0, 20.0)
-        self.spin.setDecimals(2)
+        self.spin.setDecimals(3)
         self.spin.setSingleStep(0.05)
         self.spin.setSpecialValueText("greedy")  # shown at 0
         self.spin.setKeyboardTracking(False)
@@ -73,6 +138,7 @@ class TemperatureDial(QWidget):
         lay.addWidget(self.hint)
         self._temperature = 1.0
         self.dial.valueChanged.connect(self._from_dial)
+        self.dial.reset.connect(lambda: self.set_temperature(1.0))
         self.spin.valueChanged.connect(self._from_spin)
         self.set_temperature(1.0)
 
@@ -112,4 +178,4 @@ def describe(t: float) -> str:
         return "the model's own distribution"
     if t <= 1.6:
         return "flatter: more surprising"
-    return "very flat: near random"
+    return "much flatter: wilder, more mistakes"

@@ -24,6 +24,7 @@ from guigen.core.sampling import summary
 TOP_N = 24  # bars shown when sorted, before the "rest" bar
 SIGNIFICANT = "0.1%"  # what summary() counts as carrying mass: p > 1e-3
 LOG_FLOOR = -4  # log scale: bars start at p = 1e-4
+COMPACT_BELOW = 280  # px of height below which the header is one line (the full text in its tooltip)
 LEGEND_MIN_WIDTH = 420  # px of plot below which the legend would cover bars: the header's swatches stand in
 Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
@@ -53,6 +54,7 @@ class Histogram(QWidget):
         self._rest_tall = False  # the rest bar nearly the tallest: its label beside it, room above it
         self._shown_ranges = None
         self._title = ""
+        self._texts = (None, None)  # the header in full, and in one line (see _apply_header)
         self.header = QLabel("No distribution yet: load a model and press Generate or Step")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
@@ -93,11 +95,20 @@ class Histogram(QWidget):
         self.legend = self.plot.addLegend(offset=(-10, 5))
         self.legend.addItem(self.bars, "sampled from")
         self.legend.addItem(self.raw_bars, "model at T = 1")
+        self.plot.getViewBox().sigResized.connect(lambda *_: self.probs is not None and self._fit_labels())
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.lump = ("rest", "tokens")  # the lumped bar's name and what it counts (music: "other", "events")
+        self.warning = ""  # what set_warning says (the cut leaving one token step after step)
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.warning_label.setAccessibleName("Sampling warning")
+        self.warning_label.hide()
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setContentsMargins(3, 3, 3, 3)  # room for the focus ring (paintEvent)
         lay.addWidget(self.header)
+        lay.addWidget(self.warning_label)
         lay.addWidget(self.plot, 1)
         self.setMinimumHeight(160)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -114,7 +125,9 @@ class Histogram(QWidget):
         self.labels = list(labels)
         self.probs = self.raw = None
         self.chosen = self.highlight = None
+        self._texts = (None, None)
         self.header.setText("No distribution yet: press Generate or Step")
+        self.header.setToolTip("")
         self.order = self.rest = np.zeros(0, dtype=int)
         self.bars.setOpts(x=[], height=[])
         self.raw_bars.setOpts(x=[], height=[])
@@ -122,6 +135,19 @@ class Histogram(QWidget):
         self.rest_text.hide()
         self.empty_text.show()
         self._set_ticks([])
+
+    def set_lump(self, name: str, unit: str) -> None:
+        """Name the bar that lumps the tokens left out: music's "other N events", which no one reads as
+        a musical rest."""
+        self.lump = (name, unit)
+        if self.probs is not None:
+            self._draw()
+
+    def set_warning(self, text: str) -> None:
+        """A line in bold over the bars (the cut leaving one token, step after step); "" takes it off."""
+        self.warning = text
+        self.warning_label.setText(f"<b>⚠ {_html(text)}</b>" if text else "")
+        self.warning_label.setVisible(bool(text))
 
     def set_options(self, sort: bool | None = None, show_raw: bool | None = None, log_y: bool | None = None,
                     top_n: int | None = None) -> None:
@@ -159,16 +185,32 @@ class Histogram(QWidget):
         if self.chosen is not None:
             text += (f" &nbsp; chose <b>{_html(self.label(self.chosen))}</b> "
                      f"(p = {self.probs[self.chosen]:.3f})")
+        title = text
         c = self._colours  # each line's swatch: the legend's, in words' reach when the legend is hidden
         text += (f"<br><span style='color:{c['bar'].name()}'>&#9632;</span> "
-                 f"sampled from: entropy {h:.2f} nats, about {math.exp(h):.1f} equally likely choices; "
+                 f"sampled from: entropy {nats(h)} nats, about {math.exp(h):.1f} equally likely choices; "
                  f"{kept} of {allowed} tokens kept, {significant} above {SIGNIFICANT}")
         if allowed < len(self.raw):
             text += f" ({len(self.raw) - allowed} ruled out by the encoding)"
         text += (f"<br><span style='color:{c['raw'].name()}'>&#9633;</span> "
-                 f"model's own (T = 1): entropy {raw_entropy:.2f} nats, "
+                 f"model's own (T = 1): entropy {nats(raw_entropy)} nats, "
                  f"about {math.exp(raw_entropy):.1f} equally likely choices")
-        self.header.setText(text)
+        # short of room (a small window, the piano roll taking most of it): one line, the rest in the tooltip
+        short = (f"{title} &nbsp; <span style='color:{c['bar'].name()}'>&#9632;</span> "
+                 f"{nats(h)} nats (about {math.exp(h):.1f} choices), {kept} of {allowed} kept"
+                 + (f" ({len(self.raw) - allowed} ruled out by the encoding)" if allowed < len(self.raw) else "")
+                 + " &nbsp; "
+                 f"<span style='color:{c['raw'].name()}'>&#9633;</span> T = 1: {nats(raw_entropy)} nats")
+        self._texts = (text, short)
+        self._apply_header()
+
+    def _apply_header(self) -> None:
+        full, short = self._texts
+        if full is None:
+            return
+        compact = self.height() < COMPACT_BELOW
+        self.header.setText(short if compact else full)
+        self.header.setToolTip(full if compact else "")
 
     # -- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
@@ -215,6 +257,29 @@ class Histogram(QWidget):
         shown = max(heights + (raw_heights if self.show_raw else []))
         self._ranges(len(heights), shown)
         self._set_ticks(self._tick_labels())
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """The rest bar's and the cut's labels only where they fit whole inside the plot, clear of the
+        legend and of each other; where they do not (a small plot), they are left out, never cut off:
+        the header and the ticks say the same."""
+        vb = self.plot.getViewBox()
+        vb.updateMatrix()  # the ranges just set: measure in them
+        box = vb.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+        legend = self.legend.sceneBoundingRect() if self.legend.isVisible() else None
+        self.cut.label.setVisible(self.cut.isVisible())
+        placed = []
+        for item, shown in ((self.cut.label, self.cut.isVisible()), (self.rest_text, self.rest_text.isVisible())):
+            if not shown:
+                continue
+            if isinstance(item, pg.InfLineLabel):
+                item.updatePosition()
+            r = item.sceneBoundingRect()
+            fits = box.contains(r) and (legend is None or not r.intersects(legend)) and not any(
+                r.intersects(o) for o in placed)
+            item.setVisible(fits)
+            if fits:
+                placed.append(r)
 
     def _y(self, heights: np.ndarray):
         """(bottom, height) of bars for probabilities, on the linear or the log scale."""
@@ -240,7 +305,7 @@ class Histogram(QWidget):
         if self.sort:
             ticks = [(i, _wrap(s)) for i, s in enumerate(names)]
             if len(self.rest):
-                ticks.append((len(self.order), "rest"))
+                ticks.append((len(self.order), self.lump[0]))
             return ticks
         # unsorted: likeliest first, each where it does not overlap a label already placed
         px = max(self.plot.width() - 70, 120) / max(len(self.order), 1)
@@ -269,7 +334,8 @@ class Histogram(QWidget):
     def _rest_label(self, n: int, heights) -> None:
         if len(self.rest):
             p = float(self.probs[self.rest].sum())
-            self.rest_text.setText(f"rest: {len(self.rest)} tokens\np = {p:.3g}")
+            self.rest_text.setText(f"{self.lump[0]}{':' if self.lump[0] == 'rest' else ''} {len(self.rest)} "
+                                   f"{self.lump[1]}\np = {p:.3g}")
             rest_top = max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)
             tallest = max(max(heights), max(self.raw[self.order], default=0) if self.show_raw else 0)
             self._rest_tall = rest_top >= 0.75 * tallest
@@ -370,10 +436,29 @@ class Histogram(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.legend.setVisible(self.plot.width() >= LEGEND_MIN_WIDTH)
+        self._apply_header()  # (the labels are fitted again as the bars are drawn anew below)
         if self.probs is not None:
             self._draw()  # how many bars fit depends on the width
 
     # -- keyboard ---------------------------------------------------------------------------
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        """A ring in the palette's highlight colour while it has the keyboard's focus."""
+        super().paintEvent(event)
+        if self.hasFocus():
+            from PySide6.QtGui import QPainter, QPalette, QPen
+
+            p = QPainter(self)
+            p.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            p.drawRect(self.rect().adjusted(1, 1, -1, -1))
+
     def keyPressEvent(self, event) -> None:
         key = event.key()
         if self.probs is not None and len(self.order) and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
@@ -428,6 +513,11 @@ class Histogram(QWidget):
         token = self.token_at(ev.scenePos())
         if token is not None:
             self.token_clicked.emit(token)
+
+
+def nats(h: float) -> str:
+    """An entropy to two decimals, never "-0.00" (a sum of rounding errors below zero is zero)."""
+    return f"{max(h, 0.0) + 0.0:.2f}"
 
 
 def _wrap(label: str) -> str:

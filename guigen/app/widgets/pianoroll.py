@@ -13,223 +13,36 @@ away from the end leaves follow mode; scrolling back to the end (or the Follow b
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDrag, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from guigen.app.theme import is_dark, readable
-from guigen.music.events import NOTE_NAMES, STEPS_PER_QUARTER, pitch_name
+from guigen.app.widgets.roll_colours import RollColours
+from guigen.app.widgets.roll_keys import KeyboardAxis
+from guigen.app.widgets.roll_legend import ProbabilityLegend
+from guigen.app.widgets.roll_notes import ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, Backdrop, prob_fill  # noqa: F401
+from guigen.app.widgets.roll_ruler import RulerAxis, bar_beat, metre_steps  # noqa: F401 (tests import it here)
+from guigen.app.widgets.roll_view import FOLLOW_MARGIN, RollView  # noqa: F401
 from guigen.music.incremental import StreamDecoder
 
-BLACK_KEYS = {1, 3, 6, 8, 10}  # pitch classes of the black keys
-VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
-# Okabe-Ito colours (told apart with colour blindness): vermillion, orange, bluish green, blue
-VOICE_COLOURS = (QColor(213, 94, 0), QColor(230, 159, 0), QColor(0, 158, 115), QColor(0, 114, 178))
-ONE_COLOUR = QColor(0, 114, 178)  # a melody, or chords that are not four-voice texture
-KEYS_WIDTH = 46  # px: the keyboard strip
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
-MIN_SPAN, MAX_SPAN = 16, 100_000
-FOLLOW_MARGIN = 8  # steps kept free right of the next-step marker in follow mode
 MIN_REDRAW_S, MAX_REDRAW_S = 1 / 30, 0.25  # the piano roll redraws at most 30 times a second, at least 4
 VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
 
 
-# -- colours ---------------------------------------------------------------------------------------
-def prob_fill(p: float) -> QColor:
-    """A note's fill for the probability p its event had: red surprising (p <= 0.001) to green (p = 1),
-    on a log scale, saturated enough to read on light and dark backgrounds."""
-    f = min(max((math.log10(max(p, 1e-9)) + 3) / 3, 0.0), 1.0)
-    return QColor.fromHsvF(0.33 * f, 0.8, 0.85)
-
-
-# -- time ------------------------------------------------------------------------------------------
-def metre_steps(time_signature: tuple[int, int]) -> tuple[int, int]:
-    """(steps per beat, steps per bar) on the 16th-note grid: 4/4 -> (4, 16), 6/8 -> (2, 12), 3/2 -> (8, 24)."""
-    num, den = time_signature
-    beat = max(1, STEPS_PER_QUARTER * 4 // den)
-    return beat, beat * num
-
-
-def bar_beat(step: float, time_signature: tuple[int, int]) -> str:
-    """'bar.beat' (both from 1) of a step, as a DAW's position display."""
-    beat, bar = metre_steps(time_signature)
-    step = int(step)
-    return f"{step // bar + 1}.{step % bar // beat + 1}"
-
-
-class RulerAxis(pg.AxisItem):
-    """The top axis as a ruler: bar numbers right of each bar line, ticks on the beats."""
-
-    def __init__(self):
-        super().__init__("top")
-        self.time_signature = (4, 4)
-        self.text = QColor(0, 0, 0)
-        self.setHeight(22)
-
-    def marks(self, x0: float, x1: float, width_px: float) -> tuple[int, list[int], list[int]]:
-        """(bars per number, the steps of numbered bars, the steps of other bar and beat lines in view)."""
-        beat, bar = metre_steps(self.time_signature)
-        px = width_px / max(x1 - x0, 1e-9)  # pixels per step
-        every = 1
-        while every * bar * px < 30:  # room for a bar number
-            every *= 2
-        numbered = [s for s in range(max(0, math.floor(x0 / bar)) * bar, int(x1) + 1, bar) if (s // bar) % every == 0]
-        step = beat if beat * px >= 6 else bar
-        other = [s for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step) if s not in numbered]
-        return every, numbered, other
-
-    def paint(self, p, opt, widget):
-        view = self.linkedView()
-        if view is None:
-            return
-        (x0, x1), _ = view.viewRange()
-        rect = self.boundingRect()
-        px0 = self.mapFromScene(view.mapViewToScene(QPointF(x0, 0))).x()  # linear: map two points only
-        scale = (self.mapFromScene(view.mapViewToScene(QPointF(x1, 0))).x() - px0) / max(x1 - x0, 1e-9)
-        xpx = lambda x: px0 + (x - x0) * scale  # noqa: E731
-        _, numbered, other = self.marks(x0, x1, view.width())
-        _, bar = metre_steps(self.time_signature)
-        font = QFont(p.font())
-        font.setPointSizeF(8.5)
-        p.setFont(font)
-        pen = QPen(self.text)
-        pen.setCosmetic(True)
-        p.setPen(pen)
-        bottom = rect.bottom()
-        p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
-        for s in other:
-            x = xpx(s)
-            if rect.left() <= x <= rect.right():
-                p.drawLine(QPointF(x, bottom - (6 if s % bar == 0 else 3)), QPointF(x, bottom))
-        for s in numbered:
-            x = xpx(s)
-            if rect.left() - 1 <= x <= rect.right():
-                p.drawLine(QPointF(x, rect.top() + 2), QPointF(x, bottom))
-                p.drawText(QRectF(x + 3, rect.top(), 40, rect.height() - 2),
-                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, str(s // bar + 1))
-
-
-class KeyboardAxis(pg.AxisItem):
-    """The left axis drawn as piano keys, one row per pitch: every C labelled (C4 = middle C)."""
-
-    def __init__(self):
-        super().__init__("left")
-        self.setWidth(KEYS_WIDTH)
-
-    @staticmethod
-    def keys(low: float, high: float) -> list[tuple[int, bool, str]]:
-        """(pitch, is a black key, its label: the note name of every C, else "") for the rows shown."""
-        return [(p, p % 12 in BLACK_KEYS, pitch_name(p) if p % 12 == 0 else "")
-                for p in range(max(0, math.ceil(low - 0.5)), min(127, math.floor(high + 0.5)) + 1)]
-
-    def paint(self, p, opt, widget):
-        view = self.linkedView()
-        if view is None:
-            return
-        low, high = view.viewRange()[1]
-        rect = self.boundingRect()
-        y0 = self.mapFromScene(view.mapViewToScene(QPointF(0, low))).y()  # linear: map two points only
-        scale = (self.mapFromScene(view.mapViewToScene(QPointF(0, high))).y() - y0) / max(high - low, 1e-9)
-        ypx = lambda y: y0 + (y - low) * scale  # noqa: E731
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.fillRect(rect, QColor(250, 250, 250))
-        font = QFont(p.font())
-        font.setPointSizeF(7.5)
-        p.setFont(font)
-        line = QPen(QColor(120, 120, 120))
-        line.setCosmetic(True)
-        for pitch, black, label in self.keys(low, high):
-            top, bottom = ypx(pitch + 0.5), ypx(pitch - 0.5)
-            if black:
-                p.fillRect(QRectF(rect.left(), top, rect.width() * 0.62, bottom - top), QColor(25, 25, 25))
-            elif (pitch + 1) % 12 in (0, 5):  # a white key with no black key above it: draw its top edge
-                p.setPen(line)
-                p.drawLine(QPointF(rect.left(), top), QPointF(rect.right(), top))
-            if label:  # black on the white key: the keys look the same in any palette
-                p.setPen(QColor(0, 0, 0))
-                h = max(bottom - top, 10)
-                p.drawText(QRectF(rect.left(), bottom - h, rect.width() - 3, h),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-                p.setPen(line)
-                p.drawLine(QPointF(rect.left(), bottom), QPointF(rect.right(), bottom))
-        p.setPen(QPen(QColor(90, 90, 90)))
-        p.drawLine(rect.topRight(), rect.bottomRight())
-
-
-class Backdrop(pg.GraphicsObject):
-    """Behind the notes: black-key rows shaded, the primer's span, and lines on beats and bars."""
-
-    def __init__(self, roll: "PianoRoll"):
-        super().__init__()
-        self.roll = roll
-        self.setZValue(-10)
-
-    def boundingRect(self):
-        return QRectF(-1e6, -1, 2e6, 130)
-
-    def paint(self, p, *args):
-        vb = self.getViewBox()
-        if vb is None:
-            return
-        (x0, x1), (y0, y1) = vb.viewRange()
-        roll = self.roll
-        c = roll.colours
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
-            if pitch % 12 in BLACK_KEYS:
-                p.fillRect(QRectF(x0, pitch - 0.5, x1 - x0, 1), c["black_row"])
-        if roll.primer_steps:
-            p.fillRect(QRectF(0, y0, roll.primer_steps, y1 - y0), c["primer"])
-        beat, bar = metre_steps(roll.time_signature)
-        px = vb.width() / max(x1 - x0, 1e-9)
-        for step, pen in ((beat, c["beat_pen"]), (bar, c["bar_pen"])):
-            if step * px < 5:
-                continue
-            p.setPen(pen)
-            for s in range(max(0, math.floor(x0 / step)) * step, int(x1) + 1, step):
-                if step == bar or s % bar:
-                    p.drawLine(QPointF(s, y0), QPointF(s, y1))
-        p.setPen(c["octave_pen"])
-        for pitch in range(max(0, math.floor(y0)), min(127, math.ceil(y1)) + 1):
-            if pitch % 12 == 0:
-                p.drawLine(QPointF(x0, pitch - 0.5), QPointF(x1, pitch - 0.5))
-
-
-class ProbabilityLegend(QWidget):
-    """The colour scale of colouring by probability: p <= 0.001 ... p = 1 on a log scale."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setFixedSize(165, 20)
-        self.setToolTip("Colour by probability: each generated note is filled by the probability its event had")
-
-    def paintEvent(self, _):
-        p = QPainter(self)
-        text = self.palette().color(QPalette.ColorRole.WindowText)
-        p.setPen(text)
-        font = QFont(self.font())
-        font.setPointSizeF(8)
-        p.setFont(font)
-        left, right = 48, self.width() - 16
-        for x in range(left, right):
-            f = (x - left) / (right - left)
-            p.fillRect(x, 4, 1, 12, prob_fill(10 ** (3 * f - 3)))
-        p.drawText(QRectF(0, 0, left - 3, 20), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "p .001")
-        p.drawText(QRectF(right + 3, 0, 14, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "1")
-
-
-class PianoRoll(QWidget):
+class PianoRoll(RollView, RollColours, QWidget):
     """make_midi, when set, is called to write a .mid for dragging out; returns its path."""
 
     drag_started = Signal()
     primer_changed = Signal()  # reset() was called: a new primer (and maybe a new metre)
     follow_changed = Signal(bool)
+    key_clicked = Signal(int)  # a key of the keyboard strip was clicked: its pitch (to audition)
+    play_from_changed = Signal(int)  # the step playback starts from (a click on the ruler or the notes)
+    loop_changed = Signal(object)  # (first step, end step) of the loop dragged on the ruler, or None
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -259,6 +72,7 @@ class PianoRoll(QWidget):
         self._scrolling = False  # the scroll bar is being set by the program, not the user
         self._pitch_range = None
         self._voice_cache: tuple | None = None  # (when, {(start, pitch): voice} or None): see _voices
+        self._voice_cost = 0.0  # seconds the last full voice pass took
         self._voice_timer = QTimer(self)  # the full voice pass after provisional voices
         self._voice_timer.setSingleShot(True)
         self._voice_timer.setInterval(int(VOICES_S * 1000))
@@ -281,7 +95,7 @@ class PianoRoll(QWidget):
         pi.hideButtons()
         pi.layout.setContentsMargins(0, 0, 4, 0)
         self.view = pi.getViewBox()
-        self.view.setMouseEnabled(x=False, y=False)  # the wheel and drags are ours (see eventFilter)
+        self.view.setMouseEnabled(x=False, y=False)  # the wheel and drags are ours (see roll_mouse)
         self.view.setDefaultPadding(0)
         self.backdrop = Backdrop(self)
         self.view.addItem(self.backdrop, ignoreBounds=True)
@@ -299,9 +113,21 @@ class PianoRoll(QWidget):
         self.view.addItem(self.playhead, ignoreBounds=True)
         self.primer_text = pg.TextItem("primer", anchor=(-0.08, 1))  # clear of the keyboard's edge
         self.view.addItem(self.primer_text, ignoreBounds=True)
-        self.plot.viewport().installEventFilter(self)
-        self.plot.setToolTip("Wheel: scroll; Ctrl + wheel: zoom. Drag the notes to a DAW or file manager "
-                             "to drop a .mid file.")
+        self.play_from = 0  # the step Play starts at
+        self.loop: tuple[int, int] | None = None  # the steps Play loops over
+        self.hover_text = ""  # what the pointer is over says (a note: name, voice, bar.beat, probability)
+        self.start_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 158, 115), width=2, style=Qt.PenStyle.DashLine))
+        self.start_line.hide()
+        self.view.addItem(self.start_line, ignoreBounds=True)
+        self.loop_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 40))
+        self.loop_region.hide()
+        self.view.addItem(self.loop_region, ignoreBounds=True)
+        from guigen.app.widgets.roll_mouse import RollMouse
+
+        self.mouse = RollMouse(self)
+        self.plot.viewport().installEventFilter(self.mouse)
+        self.plot.viewport().setMouseTracking(True)
+        self.plot.viewport().setToolTip("")
         self.view.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
         self.view.sigXRangeChanged.connect(lambda *_: self._place_now_label())
         self.view.sigResized.connect(self._place_now_label)
@@ -372,6 +198,8 @@ class PianoRoll(QWidget):
         self._probs_cache = None
         self.top_line = None
         self.set_follow(True)
+        self.set_play_from(0)
+        self.set_loop(None)
         self._redraw()
         self.primer_changed.emit()
 
@@ -389,6 +217,11 @@ class PianoRoll(QWidget):
     @property
     def steps(self) -> int:
         self._flush()
+        return self._steps
+
+    @property
+    def drawn_steps(self) -> int:
+        """Steps as last drawn (reading it draws nothing: for labels updated as tokens stream in)."""
         return self._steps
 
     @property
@@ -477,6 +310,26 @@ class PianoRoll(QWidget):
             self.playhead.setValue(step)
             self.playhead.label.setFormat(f"playhead {bar_beat(step, self.time_signature)}")
             self.playhead.show()
+            x0, x1 = self.view_range()
+            if not x0 <= step <= x1 - (x1 - x0) * 0.05:  # the view follows the playhead a page at a time
+                if self.follow:
+                    self.set_follow(False)
+                self._show_range(max(0.0, step - (x1 - x0) * 0.05))
+
+    def set_play_from(self, step: int) -> None:
+        """Where Play starts (0: the beginning), marked by a dashed line."""
+        self.play_from = max(0, int(step))
+        self.start_line.setValue(self.play_from)
+        self.start_line.setVisible(self.play_from > 0)
+        self.play_from_changed.emit(self.play_from)
+
+    def set_loop(self, steps) -> None:
+        """Loop Play over steps [a, b) (a region dragged on the ruler), or None for no loop."""
+        self.loop = (int(steps[0]), int(steps[1])) if steps else None
+        if self.loop:
+            self.loop_region.setRegion(self.loop)
+        self.loop_region.setVisible(self.loop is not None)
+        self.loop_changed.emit(self.loop)
 
     def _redraw(self) -> None:
         self._dirty = False
@@ -501,18 +354,21 @@ class PianoRoll(QWidget):
         self._redraw_cost = self._last_redraw - t0
 
     def _voices(self) -> list[int] | None:
-        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices); else None.
+        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices.voice_labels:
+        None for a note where the voices cross); else None.
 
-        Assigning reads the whole piece, so while it grows it is redone at most every VOICES_S; a
-        note struck since gets its rank from the top among the notes sounding with it (the rule in
-        four-voice texture) until the next full pass, which a timer makes sure comes."""
+        Labelling reads the whole piece, so while it grows it is redone at most every VOICES_S (or
+        ten times what it took, for a long piece); a note struck since gets its rank from the top
+        among the notes sounding with it (the rule in four-voice texture) until the next full pass,
+        which a timer makes sure comes."""
         if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
             return None
-        from guigen.music.voices import assign_voices
+        from guigen.music.voices import voice_labels
 
         now = time.monotonic()
-        if self._voice_cache is None or now - self._voice_cache[0] >= VOICES_S:
-            voices = assign_voices(self.notes, self.top_line)
+        if self._voice_cache is None or now - self._voice_cache[0] >= max(VOICES_S, 10 * self._voice_cost):
+            voices = voice_labels(self.notes, self.top_line)
+            self._voice_cost = time.monotonic() - now
             known = None if voices is None else {(n.start, n.pitch): v for n, v in zip(self.notes, voices)}
             self._voice_cache = (now, known)
             return voices
@@ -521,24 +377,18 @@ class PianoRoll(QWidget):
             return None
         out, tail = [], self.notes[-64:]
         for n in self.notes:
-            v = known.get((n.start, n.pitch))
-            if v is None:
-                above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
-                v = min(above, 3)
-                self._voice_timer.start()
-            out.append(v)
+            key = (n.start, n.pitch)
+            if key in known:
+                out.append(known[key])
+                continue
+            above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
+            out.append(min(above, 3))
+            self._voice_timer.start()
         return out
 
     def _exact_voices(self) -> None:
         self._voice_cache = None
         self._redraw_soon()
-
-    def _brush(self, colour: QColor):
-        key = colour.rgba()
-        brush = self._brushes.get(key)
-        if brush is None:
-            brush = self._brushes[key] = pg.mkBrush(colour)
-        return brush
 
     def _draw_bars(self) -> None:
         """The notes in and near the view go to the plot, not the whole piece: a frame costs what shows."""
@@ -559,163 +409,6 @@ class PianoRoll(QWidget):
         self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
                           brushes=brushes, pens=pens)
 
-    def _styles(self, drawn: list[int]):
-        """(brushes, pens) per note: one colour means one thing at a time. Normally the voice's
-        colour; colouring by probability, the probability of the event that struck the note (notes
-        are a few pixels high, too small to show both). Primer notes are paler."""
-        c = self.colours
-        starts = self._event_probs() if self.colour else {}
-        outline = pg.mkPen(c["outline"], width=1)
-        brushes, voices = [], self._voices_now
-        for i in drawn:
-            n = self.notes[i]
-            if self.step_colours is not None and n.start < len(self.step_colours):
-                fill = QColor(self.step_colours[n.start])
-            elif self.colour:
-                p = starts.get((n.start, n.pitch))
-                fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
-            else:
-                fill = QColor(c["voices"][voices[i]] if voices is not None else c["one"])
-            if n.start < self.primer_steps and self.step_colours is None:
-                fill.setAlpha(120)
-            brushes.append(self._brush(fill))
-        return brushes, [outline] * len(drawn)
-
-    def _event_probs(self) -> dict:
-        """(step, pitch) -> probability of the generated event that named that pitch at that step.
-        Kept between frames: only the tokens added since are read."""
-        if self._probs_cache is None:
-            self._probs_cache = ({}, self.primer_steps, 0)
-        out, step, done = self._probs_cache
-        label = self.codec.token_label
-        for t, p in zip(self.tokens[done:], self.probs[done:]):
-            name = label(t)
-            if name and name[0] in "ABCDEFG" and not name.endswith("held"):
-                pitch_class = NOTE_NAMES.index(name[:2] if len(name) > 1 and name[1] == "#" else name[0])
-                octave = int(name.lstrip("ABCDEFG#").split()[0])
-                out[(step, (octave + 1) * 12 + pitch_class)] = p
-            if self.codec.ends_step(t):
-                step += 1
-        self._probs_cache = (out, step, len(self.tokens))
-        return out
-
-    def _update_legend(self) -> None:
-        c = self.colours
-        text = c["text"].name()
-        poly = getattr(self.codec, "name", "") == "polyphony"
-        if self.voices is not None or (poly and not self.notes):  # initials when narrow (the tooltip names them)
-            short = self.width() < 640
-            items = [(c["voices"][i], name[0] if short else name) for i, name in enumerate(VOICE_NAMES)]
-        elif poly:
-            items = [(c["one"], "notes (more than four voices)")]
-        else:
-            items = [(c["one"], "melody")]
-        chips = "&nbsp;&nbsp;".join(f"<span style='color:{col.name()}'>&#9632;</span>&nbsp;{name}"
-                                    for col, name in items)
-        self.voice_legend.setText(f"<span style='color:{text}'>{chips}</span>")
-        self.voice_legend.setToolTip("Voice colours (soprano, alto, tenor, bass in four-voice texture). "
-                                     "The primer is shaded; its notes are paler.")
-        cells = self.step_colours is not None  # the Cells view's colours: its own legend explains them
-        self.voice_legend.setVisible(not self.colour and not cells)
-        self.prob_legend.setVisible(self.colour and not cells)
-
-    # -- view: scroll, zoom, follow -----------------------------------------------------------
-    def total_steps(self) -> int:
-        """Steps the scroll bar covers: the piece, its notes' ends and the next step included."""
-        return max(self.steps, max((n.end for n in self.notes), default=0))
-
-    def _place_now_label(self) -> None:
-        """The next-step label left of its line (in follow mode the line is near the right edge), or
-        right of it when there is no room on the left: it is never cut by the view's edge."""
-        x0, x1 = self.view_range()
-        width = self.view.width()
-        if x1 <= x0 or width <= 0:
-            return
-        room = (self.now.value() - x0) / (x1 - x0) * width  # pixels left of the line
-        side = [(1, 0), (1, 0)] if room >= self.now.label.boundingRect().width() + 4 else [(0, 0), (0, 0)]
-        if side != self.now.label.anchors:
-            self.now.label.anchors = side
-            self.now.label.updatePosition()
-
-    def view_range(self) -> tuple[float, float]:
-        return tuple(self.view.viewRange()[0])
-
-    def set_follow(self, on: bool) -> None:
-        on = bool(on)
-        changed = on != self.follow
-        self.follow = on
-        if self.follow_button.isChecked() != on:
-            self.follow_button.setChecked(on)
-        if on:
-            self._show_range()
-        if changed:
-            self.follow_changed.emit(on)
-
-    def zoom(self, factor: float, anchor: float | None = None) -> None:
-        """Show `factor` times as many steps, keeping `anchor` (a step; default the middle) in place."""
-        x0, x1 = self.view_range()
-        anchor = (x0 + x1) / 2 if anchor is None else anchor
-        span = min(max(self.span * factor, MIN_SPAN), MAX_SPAN)
-        left = anchor - (anchor - x0) * span / max(x1 - x0, 1e-9)
-        self.span = span
-        self._show_range(None if self.follow else left)
-
-    def show_all(self) -> None:
-        self.span = min(max(self.total_steps() + FOLLOW_MARGIN, MIN_SPAN), MAX_SPAN)
-        self._show_range(0.0)
-
-    def scroll_to(self, left: float) -> None:
-        """Show from step `left` on (as the user scrolling): leaves follow mode unless at the end."""
-        self.set_follow(False)
-        self._show_range(left)
-        if self._at_end():
-            self.set_follow(True)
-
-    def _at_end(self) -> bool:
-        return self.scrollbar.value() >= self.scrollbar.maximum()
-
-    def _show_range(self, left: float | None = None) -> None:
-        """Set the visible steps: the end in follow mode, else from `left` (default: where it is)."""
-        end = self.total_steps() + FOLLOW_MARGIN
-        if self.follow:
-            left = max(0.0, end - self.span)
-        elif left is None:
-            left = self.view_range()[0]
-        left = min(max(0.0, left), max(0.0, end - self.span))
-        self.view.setXRange(left, left + self.span, padding=0)
-        self._fit_pitches()
-        self._sync_scrollbar()
-        self._draw_bars()
-
-    def _fit_pitches(self) -> None:
-        """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
-        pitches = [n.pitch for n in self.notes] + getattr(self, "guide_pitches", [])
-        if pitches:
-            low, high = min(pitches), max(pitches)
-        else:
-            low, high = 60, 72
-        if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:
-            return
-        mid, half = (low + high) / 2, max((high - low) / 2 + 2.5, 7.5)
-        self._pitch_range = (low, high)
-        self.view.setYRange(mid - half, mid + half, padding=0)
-        self.primer_text.setPos(0, mid - half)
-
-    def _sync_scrollbar(self) -> None:
-        x0, x1 = self.view_range()
-        span = max(1, int(round(x1 - x0)))
-        end = self.total_steps() + FOLLOW_MARGIN
-        self._scrolling = True
-        self.scrollbar.setRange(0, max(0, end - span))
-        self.scrollbar.setPageStep(span)
-        self.scrollbar.setSingleStep(max(1, span // 16))
-        self.scrollbar.setValue(int(round(x0)))
-        self._scrolling = False
-
-    def _scrolled(self, value: int) -> None:
-        if not self._scrolling:
-            self.scroll_to(value)
-
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.voices is not None:
@@ -728,71 +421,7 @@ class PianoRoll(QWidget):
             self._redraw()
         super().changeEvent(event)
 
-    def _apply_palette(self) -> None:
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        dark = is_dark(pal)
-
-        def pen(colour, alpha, width=1):
-            c = QColor(colour)
-            c.setAlpha(alpha)
-            p = QPen(c, width)
-            p.setCosmetic(True)
-            return p
-
-        shade = QColor(text)
-        shade.setAlpha(18 if dark else 12)
-        primer = QColor(text)
-        primer.setAlpha(28 if dark else 20)
-        voices = [QColor(v).lighter(125) if dark else QColor(v) for v in VOICE_COLOURS]
-        self.colours = {
-            "text": text,
-            "voices": voices,
-            "one": QColor(86, 180, 233) if dark else ONE_COLOUR,
-            "primer_note": QColor(150, 150, 150),
-            "outline": QColor(0, 0, 0, 150) if not dark else QColor(255, 255, 255, 110),
-            "black_row": shade,
-            "primer": primer,
-            "beat_pen": pen(text, 40 if dark else 35),
-            "bar_pen": pen(text, 110 if dark else 100),
-            "octave_pen": pen(text, 45 if dark else 30),
-        }
-        self.plot.setBackground(base)
-        self.ruler.text = text
-        self.ruler.update()
-        now = readable(QColor(230, 120, 20), base)
-        head = readable(QColor(220, 40, 40), base)
-        for line, colour in ((self.now, now), (self.playhead, head)):
-            line.setPen(pg.mkPen(colour, width=2))
-            line.label.setColor(colour)
-            line.label.fill = pg.mkBrush(base)
-        self.primer_text.setColor(readable(text, base))
-
-    # -- mouse: wheel scrolls or zooms; dragging the notes out drops a .mid ------------------------------
-    def eventFilter(self, obj, ev) -> bool:
-        t = ev.type()
-        if t == QEvent.Type.Wheel:
-            delta = ev.angleDelta().y() or ev.angleDelta().x()
-            if not delta:
-                return True
-            if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                anchor = self.view.mapSceneToView(self.plot.mapToScene(ev.position().toPoint())).x()
-                self.zoom(0.8 if delta > 0 else 1.25, anchor)
-            else:
-                self.scroll_to(self.view_range()[0] - delta / 120 * self.span / 8)
-            return True
-        if t == QEvent.Type.MouseButtonPress:
-            self._press = ev.position().toPoint() if ev.button() == Qt.MouseButton.LeftButton else None
-        elif t == QEvent.Type.MouseMove and self._press is not None:
-            if (ev.position().toPoint() - self._press).manhattanLength() > QApplication.startDragDistance():
-                self._press = None
-                self._drag_out()
-                return True
-        elif t == QEvent.Type.MouseButtonRelease:
-            self._press = None
-        return False
-
-    def _drag_out(self) -> None:
+    def drag_out(self) -> None:
         if self.make_midi is None or not self.notes:
             return
         path = self.make_midi()

@@ -15,7 +15,13 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
+from guigen.app.widgets.histogram import nats
 from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
+
+
+TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5)
+FEW_TICKS = (0.1, 0.3, 1, 3)  # when the plot is narrow: labels that never run into each other
+NARROW = 240  # px
 
 
 class TemperatureCurve(QWidget):
@@ -42,8 +48,8 @@ class TemperatureCurve(QWidget):
         self.plot.setMinimumHeight(90)
         self.plot.setMaximumHeight(130)
         self.plot.setXRange(math.log10(CURVE_TEMPERATURES[0]), math.log10(CURVE_TEMPERATURES[-1]), padding=0.02)
-        self.plot.getAxis("bottom").setTicks([[(math.log10(t), f"{t:g}") for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5)],
-                                              []])
+        self._ticks = None
+        self._set_ticks(TICKS)
         self.plot.setToolTip("Entropy of the next token's distribution at each temperature (this step, "
                              "top-k and top-p applied); the filled dot is the dial's T, the ring T = 1")
         for name in ("bottom", "left"):  # the axes rarely change: repaints blit them from a cache
@@ -75,6 +81,16 @@ class TemperatureCurve(QWidget):
             self.plot.setYRange(0, math.log(max(allowed, 2)) * 1.05, padding=0)
         self._marker()
 
+    def clear(self) -> None:
+        """No distribution (another model, or a new one trained): nothing of the last model's shows."""
+        self.logits = None
+        self.curve_h = np.zeros(0)
+        self.marker_h = self.raw_h = float("nan")
+        self._allowed = 0
+        for item in (self.line, self.raw_marker, self.dial_marker):
+            item.setData([], [])
+        self.caption.setText("Entropy against temperature: shown once there is a distribution")
+
     def set_temperature(self, t: float) -> None:
         self.temperature = float(t)
         if self.logits is not None:
@@ -89,8 +105,8 @@ class TemperatureCurve(QWidget):
             shown_t = min(max(t, CURVE_TEMPERATURES[0]), CURVE_TEMPERATURES[-1])
         self.dial_marker.setData([shown_t], [self.marker_h])
         what = "greedy" if t == 0 else f"T = {t:g}"
-        self.caption.setText(f"Entropy at {what}: {self.marker_h:.2f} nats (about {math.exp(self.marker_h):.1f} "
-                             f"choices); at T = 1: {self.raw_h:.2f}")
+        self.caption.setText(f"Entropy at {what}: {nats(self.marker_h)} nats (about {math.exp(self.marker_h):.1f} "
+                             f"choices); at T = 1: {nats(self.raw_h)}")
 
     def _restyle(self) -> None:
         c = theme.plot_colours(self.palette())
@@ -100,6 +116,15 @@ class TemperatureCurve(QWidget):
         self.dial_marker.setSymbolPen(pg.mkPen(c["marker"]))
         self.raw_marker.setSymbolPen(pg.mkPen(c["text"], width=1.5))
         self.raw_marker.setSymbolBrush(pg.mkBrush(None))
+
+    def _set_ticks(self, ticks) -> None:
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.plot.getAxis("bottom").setTicks([[(math.log10(t), f"{t:g}") for t in ticks], []])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._set_ticks(FEW_TICKS if self.width() < NARROW else TICKS)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -1,0 +1,88 @@
+"""The Harmonize dialog: the melody file, and how to harmonise it: temperature, beam size (whole
+harmonisations ranked: 1 = plain sampling), strict or free rules (parallel fifths and octaves),
+complete chords, and an ending on the tonic where the harmoniser offers one."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
+
+from guigen.app.harmonize import MELODY_FILTER
+
+
+def _offers(name: str) -> bool:
+    from guigen.music.harmonize import harmonize
+
+    return name in inspect.signature(harmonize).parameters
+
+
+class HarmonizeDialog(QDialog):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.setWindowTitle("Harmonize a Melody")
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("a melody: .mid, .abc or .musicxml")
+        self.path.setAccessibleName("Melody file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setDecimals(2)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setSpecialValueText("greedy")
+        self.temperature.setValue(window.dial.temperature())
+        self.temperature.setToolTip("Lower: safer, more common chords; higher: bolder")
+        self.beam = QSpinBox()
+        self.beam.setRange(1, 16)
+        self.beam.setValue(1)
+        self.beam.setToolTip("Harmonisations kept and ranked as a whole at every step (1: plain sampling)")
+        self.strict = QCheckBox("Strict: no parallel fifths or octaves")
+        self.strict.setChecked(True)
+        self.four = QCheckBox("Complete chords: three notes under the melody")
+        self.four.setChecked(True)
+        self.ending = QCheckBox("End on the tonic")
+        self.ending.setChecked(True)
+        if not _offers("ending"):
+            self.ending.setEnabled(False)
+            self.ending.setToolTip("This version of the harmoniser has no ending option yet")
+        form = QFormLayout(self)
+        form.addRow("Melody", row)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Beam size", self.beam)
+        form.addRow(self.strict)
+        form.addRow(self.four)
+        form.addRow(self.ending)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Harmonize")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        start = str(self.window.settings.get("last_dir") or Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Harmonize a melody", start, MELODY_FILTER)
+        if path:
+            self.window.settings.set("last_dir", str(Path(path).parent))
+            self.path.setText(path)
+
+    def _accept(self) -> None:
+        if not Path(self.path.text()).expanduser().is_file():
+            self.path.setFocus()
+            self.path.setPlaceholderText("choose a melody file first")
+            return
+        self.accept()
+
+    def options(self) -> dict:
+        """The harmoniser's keyword arguments for what was chosen."""
+        out = {"beam_size": self.beam.value(), "branch_factor": 2 if self.beam.value() > 1 else 1,
+               "strict": self.strict.isChecked(), "four": self.four.isChecked()}
+        if _offers("ending"):
+            out["ending"] = self.ending.isChecked()
+        return out

@@ -1,0 +1,111 @@
+"""The window's work area right of the controls: the output (text view or piano roll) over the
+distribution panel (the next-token histogram beside the entropy curve), in one vertical splitter.
+
+The distribution panel can be dragged smaller, collapsed, or hidden (View > Distribution); its
+split is kept per mode, because music and text want different rooms: in music mode the piano roll
+is the main thing to see and takes about two thirds of the height. Both splits and whether the
+panel shows are kept in the settings.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QStackedWidget, QWidget
+
+from guigen.app.widgets.histogram import Histogram
+from guigen.app.widgets.tempcurve import TemperatureCurve
+from guigen.app.widgets.textview import TextView
+
+# the output's share of the splitter's height, per mode, until the user drags the split
+OUTPUT_SHARE = {"music": 0.7, "text": 0.6}
+CURVE_WIDTH = (170, 300)  # px: the entropy curve beside the histogram, at least and at most (a third of the panel)
+
+
+class DistributionPanel(QWidget):
+    """The histogram with the entropy curve on its right."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.histogram = Histogram()
+        self.curve = TemperatureCurve()
+        self.curve.setFixedWidth(CURVE_WIDTH[0])
+        self.setAccessibleName("Distribution")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        lay.addWidget(self.histogram, 1)
+        lay.addWidget(self.curve, 0, Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.curve.setFixedWidth(int(min(CURVE_WIDTH[1], max(CURVE_WIDTH[0], self.width() * 0.3))))
+
+
+class Workspace(QSplitter):
+    """views (a stack: the text view, and the piano roll once a music model comes), then whatever
+    joins later (the variations strip), then the distribution panel."""
+
+    def __init__(self, settings, parent=None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.settings = settings
+        self.mode = ""  # "text" or "music": which split is in force
+        self.text_view = TextView()
+        self.text_view.setAccessibleName("Generated text")
+        self.views = QStackedWidget()
+        self.views.addWidget(self.text_view)
+        self.distribution = DistributionPanel()
+        self.addWidget(self.views)
+        self.addWidget(self.distribution)
+        self.setChildrenCollapsible(False)
+        self.setCollapsible(self.indexOf(self.distribution), True)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 1)
+        self.toggle = QAction("&Distribution", self)
+        self.toggle.setCheckable(True)
+        self.toggle.setChecked(bool(settings.get("window/distribution")))
+        self.toggle.setToolTip("Show the next-token histogram and the entropy curve under the output")
+        self.toggle.toggled.connect(self._show_distribution)
+        self.distribution.setVisible(self.toggle.isChecked())
+
+    def _show_distribution(self, on: bool) -> None:
+        if not on:
+            self.remember()  # the split to come back to
+        self.distribution.setVisible(on)
+        if on and self.mode:
+            self._restore_split()
+        self.settings.set("window/distribution", bool(on))
+
+    def _restore_split(self) -> None:
+        state = self.settings.get(f"window/split_{self.mode}")
+        if not (state and self.restoreState(QByteArray(state))):
+            self.share(OUTPUT_SHARE[self.mode])
+
+    def set_mode(self, mode: str) -> None:
+        """Music or text: keep the split of the mode left, take the one of the mode entered (its
+        remembered split, else the output at OUTPUT_SHARE of the height)."""
+        if mode == self.mode:
+            return
+        if self.mode:
+            self.remember()
+        self.mode = mode
+        if self.distribution.isVisibleTo(self):
+            self._restore_split()
+
+    def share(self, output: float) -> None:
+        """Give the output `output` of the height and the rest to what is below it."""
+        sizes = self.sizes()
+        total = sum(sizes) or max(self.height(), 1)
+        rest = [i for i in range(1, len(sizes)) if sizes[i] > 0 or self.widget(i) is self.distribution]
+        below = total * (1 - output)
+        new = [0] * len(sizes)
+        new[0] = int(total * output)
+        for i in rest:
+            new[i] = int(below / len(rest))
+        self.setSizes(new)
+
+    def remember(self) -> None:
+        """Keep the split of the mode in force (while the distribution panel shows: the split to
+        come back to)."""
+        if self.mode and self.distribution.isVisibleTo(self):
+            self.settings.set(f"window/split_{self.mode}", bytes(self.saveState().data()))

@@ -1,0 +1,169 @@
+"""Takes (issue 21 item 2): every sample kept on disk as it is made, in real windows offscreen and in
+a real app process killed with SIGKILL; read back from disk (text as written, MIDI by pretty_midi)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from app_helpers import TIMEOUT, make_model, make_music_model, open_window
+
+from guigen.app.takes import Take, TakeStore
+
+
+@pytest.fixture()
+def text_window(qtbot, tmp_path):
+    yield from open_window(qtbot, tmp_path, make_model(tmp_path / "one.safetensors"))
+
+
+def generate_text(qtbot, w, n: int = 60, seed: int = 2) -> None:
+    w.seed.setValue(seed)
+    w.length.setValue(n)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == n, timeout=TIMEOUT)
+
+
+def test_the_store_writes_takes_atomically_and_reads_every_session(tmp_path):
+    a = TakeStore(tmp_path)
+    t = a.add(Take("m-T1-seed1", "text", "m", temperature=1.0, seed=1), "hello", ".txt")
+    assert t.path.read_text() == "hello" and json.loads(t.json_path.read_text())["name"] == "m-T1-seed1"
+    a.replace(t, "hello world")
+    (a.folder / "002-half.txt").write_text("no JSON yet: a take being written when the app was killed")
+    (a.folder / "003-broken.json").write_text("{")
+    b = TakeStore(tmp_path)
+    b.session = "20990101-000000-1"  # a later session
+    b.add(Take("n-T0.5-seed2", "text", "n"), "second", ".txt")
+    sessions = TakeStore(tmp_path).sessions()
+    assert [s for s, _ in sessions] == [b.session, a.session]  # newest first
+    (only,) = sessions[1][1]
+    assert only.name == "m-T1-seed1" and only.path.read_text() == "hello world" and only.temperature == 1.0
+    a.delete(t)
+    assert TakeStore(tmp_path).sessions()[1:] == []
+    a.undelete(t)
+    assert TakeStore(tmp_path).sessions()[1][1][0].path.read_text() == "hello world"
+
+
+def test_takes_survive_a_model_switch_and_a_switch_mid_run(qtbot, text_window, tmp_path):
+    w = text_window
+    panel = w.takes
+    generate_text(qtbot, w, 60)
+    (first,) = panel.list.takes()
+    assert first.path.read_text() == w.text_view.text() and first.size == "60 characters"
+    assert first.name == w.sample_name() and first.seed == 2 and first.model == "one"
+    # another model: the first take stays, listed and on disk
+    other = make_model(tmp_path / "two.safetensors", seed=5)
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(other))
+    assert panel.list.takes() == [first] and first.path.is_file()
+    # a long run, and a model switch while it runs: what was on screen is kept
+    w.seed.setValue(4)
+    w.length.setValue(200_000)
+    w.generate()
+    qtbot.waitUntil(lambda: len(w.text_view.chars) > 20, timeout=TIMEOUT)
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(tmp_path / "one.safetensors"))
+    second = panel.list.takes()[0]
+    assert second is not first and second.model == "two" and len(second.path.read_text()) > 20
+    on_disk = {t.name for _, takes in TakeStore(panel.store.root).sessions() for t in takes}
+    assert on_disk == {first.name, second.name}
+
+
+def test_a_take_is_renamed_starred_deleted_undone_exported_and_continued(qtbot, text_window, tmp_path):
+    w = text_window
+    panel, lst = w.takes, w.takes.list
+    generate_text(qtbot, w, 40)
+    take = lst.current()
+    item = lst.item_of(take)
+    item.setText(1, "my favourite")  # as the editor leaves it after a rename
+    assert take.name == "my favourite" and json.loads(take.json_path.read_text())["name"] == "my favourite"
+    lst.buttons["starred"].click()
+    assert take.starred and json.loads(take.json_path.read_text())["starred"] and item.text(0) == "★"
+    out = panel.export(take, tmp_path / "out" / "fav.txt")
+    assert out.read_text() == take.path.read_text()
+    lst.buttons["delete"].click()
+    assert lst.takes() == [] and not take.path.exists()
+    assert lst.buttons["undo"].isEnabled()
+    lst.buttons["undo"].click()
+    assert [t.name for t in lst.takes()] == ["my favourite"] and take.path.is_file()
+    lst.tree.setCurrentItem(lst.item_of(lst.takes()[0]))
+    lst.buttons["continue_from"].click()
+    assert w.primer.text() == take.path.read_text()  # the take's text is the primer now
+    mime = lst.tree.mimeData([lst.item_of(lst.takes()[0])])  # dragged out: its file
+    assert Path(mime.urls()[0].toLocalFile()).read_text() == take.path.read_text()
+
+
+def test_variations_and_music_become_takes(qtbot, tmp_path):
+    import pretty_midi
+
+    from guigen.app.variations import run_variations
+
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "poly.safetensors", "polyphony")):
+        w.primer.setText("60,64,67")
+        w.length.setValue(80)
+        w.seed.setValue(7)
+        names = run_variations(w, 3)
+        takes = w.takes.list.takes()
+        assert sorted(t.name for t in takes) == sorted(names)
+        for t in takes:
+            assert t.source == "variation" and t.seed == 7
+            assert len(pretty_midi.PrettyMIDI(str(t.path)).instruments) >= 1
+
+
+def test_takes_survive_a_kill_9_of_the_app(qtbot, tmp_path):
+    """A real `guigen app` process generates, is killed with SIGKILL, and the next start lists its take."""
+    model = make_model(tmp_path / "kill.safetensors")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-m", "guigen", "app", "-m", str(model), "--generate", "300",
+                             "--seed", "9"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = tmp_path / "data" / "guigen" / "takes"
+    try:
+        end = time.monotonic() + 60
+        while not list(root.glob("*/*.json")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < end, "no take was written"
+            qtbot.wait(100)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    ((session, (take,)),) = TakeStore(root).sessions()
+    assert take.model == "kill" and take.seed == 9 and len(take.path.read_text()) == 300
+    # reopened: the window's take list shows the killed session's take
+    settings = tmp_path / "data" / "guigen" / "settings.ini"
+    for w in open_window(qtbot, tmp_path / "data" / "guigen", model):
+        assert str(settings) == w.settings.path
+        shown = w.takes.list.takes()
+        assert [t.path for t in shown] == [take.path]
+        assert w.takes.list.tree.topLevelItem(0).text(1).startswith("Session of")
+
+
+def test_takes_survive_a_training_run(qtbot, text_window, tmp_path):
+    """A model trained in the app's own Train dialog replaces the one loaded: the take stays."""
+    from conftest import ALICE
+
+    w = text_window
+    generate_text(qtbot, w, 30)
+    (take,) = w.takes.list.takes()
+    data = tmp_path / "alice-short.txt"
+    data.write_text(ALICE.read_text(encoding="utf-8-sig")[:6_000], encoding="utf-8")
+    w.train_dialog()  # as the menu does: the dialog's model opens in the window when done
+    d = w.train
+    qtbot.addWidget(d)
+    d.source.setText(str(data))
+    d.output.setText(str(tmp_path / "trained.safetensors"))
+    d.layers.setValue(1)
+    d.hidden.setValue(16)
+    d.embed.setValue(8)
+    d.epochs.setValue(1)
+    with qtbot.waitSignal(w.model_loaded, timeout=120_000):
+        assert d.start(confirm=False)
+    assert w.model.name == "trained"
+    assert w.takes.list.takes() == [take] and len(take.path.read_text()) == 30
+    assert [t.name for _, ts in TakeStore(w.takes.store.root).sessions() for t in ts] == [take.name]
