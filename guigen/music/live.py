@@ -11,8 +11,9 @@
 - record: a count-in and a metronome click, then the notes played, put on the 16th grid with
   `quantise` strength (0 as played, 1 exactly on it): a primer.
 
-Threads: the MIDI input's (note-ons, the harmonizer, clock messages), a scheduler that sends at
-beats (guigen.music.liveclock), and a model thread that feeds the model the 16th steps as they
+Threads: the MIDI input's (the harmonizer, clock messages; in the other modes it only queues
+notes, as with JACK it is the process thread, which must never wait), an input thread for those
+notes, a scheduler that sends at beats (guigen.music.liveclock), and a model thread that feeds the model the 16th steps as they
 pass and samples answers a step at a time, releasing the lock between steps. Every note-on
 sent is kept in a Sounding set per channel, so stop() (Ctrl-C, a model switch, a lost port)
 ends them all and sends all-notes-off on every channel used. The session (what the player
@@ -23,6 +24,7 @@ write().
 from __future__ import annotations
 
 import math
+import queue
 import sys
 import threading
 import time
@@ -99,7 +101,7 @@ class HeardNote:
 class _Answer:
     start: int  # first step
     end: int  # step after the last
-    snapshots: dict = field(default_factory=dict)  # step -> generator state before it
+    snapshots: dict = field(default_factory=dict, repr=False)  # step -> generator state before it
     cut_at: int | None = None  # a note played: the step the answer stops at
 
 
@@ -128,7 +130,8 @@ class LiveSession:
         self.silence = o.silence if o.silence is not None else float(o.beats_per_bar)
         self.align = 1.0 if o.clock == "none" else float(o.beats_per_bar)
         self._setup_model(model)
-        self.inp = self.out = self.sounding = self.scheduler = self.thread = None
+        self.inp = self.out = self.sounding = self.scheduler = self.thread = self.input_thread = None
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()  # (bytes, time) from the input, for the input thread
         self.started = False
 
     # -- model ------------------------------------------------------------------------------------
@@ -206,8 +209,10 @@ class LiveSession:
             self.out.close()
             raise
         self.thread = threading.Thread(target=self._run, name="guigen-live-model", daemon=True)
+        self.input_thread = threading.Thread(target=self._drain, name="guigen-live-input", daemon=True)
         self.started = True
         self.thread.start()
+        self.input_thread.start()
 
     def fail(self, message: str) -> None:
         """A port failed or vanished: one message, and the session ends (the caller calls stop())."""
@@ -232,8 +237,9 @@ class LiveSession:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler.join(2.0)
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join(2.0)
+        for thread in (self.thread, self.input_thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(2.0)
         with self.lock:
             if self.options.clock == "send":
                 try:
@@ -270,7 +276,15 @@ class LiveSession:
                 elif what in ("start", "continue", "position"):
                     self.activity.set()
             return
-        kind = status & 0xF0
+        if self.options.mode != "harmonize":
+            # this thread may be the MIDI system's own (JACK's process thread): never wait on the
+            # model here, or the system drops what comes next; the input thread takes it from here
+            self.inbox.put((data, t))
+            return
+        self._note(data, t)
+
+    def _note(self, data, t: float) -> None:
+        kind = data[0] & 0xF0
         try:
             if kind == 0x90 and len(data) > 2 and data[2] > 0:
                 self._note_on(data[1], data[2], t)
@@ -278,6 +292,16 @@ class LiveSession:
                 self._note_off(data[1], t)
         except Exception as e:  # a port gone while sending: one message, the session ends
             self.fail(str(e))
+
+    def _drain(self) -> None:
+        """The input thread (answer and record modes): notes as they came, with their arrival times."""
+        while not self.stopping.is_set():
+            try:
+                data, t = self.inbox.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if data is not None:
+                self._note(data, t)
 
     def _note_on(self, pitch: int, velocity: int, t: float) -> None:
         with self.lock:
@@ -339,8 +363,8 @@ class LiveSession:
         lower, prob = h.strike(pitch)
         ch = self.options.channel
         chord = [pitch] + [p for p, _ in lower]
-        struck = {pitch} | {p for p, new in lower if new}
         sounding = self.sounding.sounding(ch)
+        struck = {pitch} | {p for p, new in lower if new or p not in sounding}
         offs = [p for p in sounding if p not in chord or p in struck]
         for p in offs:
             self.sounding.send([0x80 | ch, p, 0])
@@ -602,13 +626,14 @@ class LiveSession:
         self.answer = None
 
     # -- the session as music ---------------------------------------------------------------------
-    def sequence(self, name: str = "GuiGen live") -> NoteSequence:
+    def sequence(self, name: str = "GuiGen live", probs: dict | None = None) -> NoteSequence:
         """Everything played and answered so far, as two named parts (Player, then the model),
-        at the session's tempo, to 1/96 of a beat; notes still sounding end now."""
+        at the session's tempo, to 1/96 of a beat; notes still sounding end now. probs, a dict,
+        is filled with (start, pitch) -> probability of the model's notes (for colouring)."""
         with self.lock:
             now = self._beat_now()
             record = self.options.mode == "record"
-            parts = []
+            parts, chances = [], {}
             for voice, notes in ((PLAYER, self.played), (MODEL, self.answered)):
                 for n in notes:
                     if n.end is not None and n.end <= n.start and n.cut:
@@ -620,6 +645,8 @@ class LiveSession:
                     if e <= 0:
                         continue
                     parts.append(Note(max(s, 0), max(e, max(s, 0) + 1), n.pitch, n.velocity, voice))
+                    if voice == MODEL:
+                        chances[(max(s, 0), n.pitch)] = n.prob
             base = min((n.start for n in parts), default=0)
             if record:
                 base = 0  # the recording starts on its first bar line, after the count-in
@@ -628,6 +655,8 @@ class LiveSession:
             from dataclasses import replace
 
             notes = sorted(replace(n, start=n.start - base, end=n.end - base) for n in parts)
+            if probs is not None:
+                probs.update({(start - base, pitch): p for (start, pitch), p in chances.items()})
             model = getattr(self.model, "name", "") or "model"
             voices = [Voice("Player", 0), Voice(f"GuiGen {model}" if not record else "GuiGen click", 0)]
             return NoteSequence(notes, [(0, round(self.clock.qpm, 3))], (self.options.beats_per_bar, 4), voices, FINE, name)

@@ -216,15 +216,15 @@ class Scheduler(threading.Thread):
                         if wait <= 0:
                             beat, _, tag, data = heapq.heappop(self.queue)
                             self.late.append((tag, -wait))
+                            try:  # sent holding the lock: once cancel() returns, nothing it took out can still go
+                                self.out.send(data)
+                            except Exception as e:
+                                if self.on_error is not None:
+                                    self.on_error(str(e))
+                                return
                             break
                         self.cond.wait(min(wait, MAX_WAIT))
                     else:
                         self.cond.wait(MAX_WAIT)
-            try:
-                self.out.send(data)
-            except Exception as e:
-                if self.on_error is not None:
-                    self.on_error(str(e))
-                return
             if self.on_send is not None:
                 self.on_send(tag, data, beat)

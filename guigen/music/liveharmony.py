@@ -41,6 +41,7 @@ class LiveHarmonizer:
         self.lower: list[int] = []  # the model pitches under it, highest first
         self.melody_before = False  # the soprano sounded in the last step fed
         self.rests = 0
+        self.last_chord: list[int] = []  # the model pitches of the last chord struck, highest first
         self.pending: list[int] = []  # events decided but not yet fed (see finish)
         self.last = None  # (probs, raw, token, entropy) of the last event drawn, for a live histogram
 
@@ -60,16 +61,20 @@ class LiveHarmonizer:
         settings = self.settings
         p = self.model_pitch(pitch)
         released = self.melody  # a new soprano ends the one before, even if its key is still down
+        self.melody = None if released is None else p  # (set before drawing: read by the rule below)
         held_over = self.melody_before
         self.gen.step(force=NEW_NOTE + p)
         lower: list[int] = []
         prob = 1.0
         while True:
             bad = None
-            if self.strict:
+            if self.strict:  # against the last chord heard, also across a rest: parallels are heard over it
                 g = self.gen.grammar
-                bad = parallel_pitches(np.flatnonzero(g.prev[0])[::-1], np.flatnonzero(g.cur[0])[::-1], held_over)[None]
+                prev = np.flatnonzero(g.prev[0])[::-1] if g.prev[0].any() else np.asarray(self.last_chord)
+                bad = parallel_pitches(prev, np.flatnonzero(g.cur[0])[::-1], held_over)[None]
             logits = constrain_lower(self.gen.logits.copy(), p, released, np.array([len(lower)]), True, bad, self.four)
+            if self.melody is None:  # the player let go since the last step: no voice is left to hold
+                logits[0, CONTINUED_NOTE:] = MASKED
             if self.four and len(lower) < LOWER_VOICES and (logits[0, NEW_NOTE:] > MASKED / 2).any():
                 logits[0, STEP_END] = MASKED  # heard live, a chord is four voices whenever four can be found
             probs, raw, entropy = distributions(logits, settings)
@@ -85,6 +90,7 @@ class LiveHarmonizer:
                 break
             self.gen.step(force=token)
         self.melody, self.lower, self.rests = p, [q for q, _ in lower], 0
+        self.last_chord = [p] + self.lower
         return [(q - self.shift, new) for q, new in lower], prob
 
     def finish(self) -> None:
