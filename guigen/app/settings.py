@@ -28,6 +28,7 @@ DEFAULTS: dict[str, object] = {
     "qpm": 120.0,  # music tempo, quarter notes per minute
     "soundfont": "",  # .sf2/.sf3 file for playback and .wav export; "" = automatic, "builtin" = built-in synth
     "midi_port": "",  # MIDI output port playback goes to; "" = the sound device
+    "midi_input": "",  # MIDI input port the live panel listens to; "" = none chosen
     "window/geometry": b"",
     "window/state": b"",
     "window/splitter": b"",

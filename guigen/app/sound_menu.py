@@ -1,5 +1,6 @@
 """The Sound menu's choices: what renders the audio (automatic, the built-in synthesiser or a
-SoundFont file picked in a dialog) and which MIDI output port, if any, playback goes to.
+SoundFont file picked in a dialog), which MIDI output port, if any, playback goes to, which MIDI
+input the live panel listens to, and the live panel itself (guigen.app.live_panel).
 
 Both are kept in the settings ("soundfont", "midi_port") and read by guigen.app.music when it plays
 or exports; nothing here renders or plays.
@@ -39,6 +40,14 @@ class SoundMenu:
         self.port_group = QActionGroup(self.ports_menu)
         self.port_group.setExclusive(True)
         self.port_names, self.port_problem = [], ""
+        self.inputs_menu = menu.addMenu("MIDI &Input")  # what the live panel listens to
+        self.inputs_menu.setToolTipsVisible(True)
+        self.inputs_menu.aboutToShow.connect(self.fill_inputs)
+        self.input_group = QActionGroup(self.inputs_menu)
+        self.input_group.setExclusive(True)
+        self.live_action = menu.addAction("Play &Live…", self.show_live)
+        self.live_action.setStatusTip("Play a MIDI keyboard with the model: answers, a four-part harmonizer, recording")
+        self.live_panel = None
         self.show_soundfont()  # the ports are listed when the menu opens: no MIDI system is touched at startup
 
     # -- SoundFont ----------------------------------------------------------------------------
@@ -107,3 +116,46 @@ class SoundMenu:
         self.window.settings.set("midi_port", name)
         self.window.statusBar().showMessage(f"Playback goes to MIDI port {name}" if name
                                             else "Playback goes to the sound device", 4000)
+
+    # -- MIDI input and the live panel ---------------------------------------------------------
+    def fill_inputs(self) -> list[str]:
+        """List the MIDI input ports now; returns their names."""
+        from guigen.music.midi import MidiError
+        from guigen.music.ports import input_names
+
+        try:
+            names, why = input_names(), ""
+        except MidiError as e:
+            names, why = [], str(e)
+        chosen = self.window.settings.get("midi_input")
+        self.inputs_menu.clear()
+        for action in self.input_group.actions():
+            self.input_group.removeAction(action)
+        for name in names:
+            act = self.inputs_menu.addAction(name, lambda n=name: self.set_input(n))
+            self.input_group.addAction(act)
+            act.setCheckable(True)
+            act.setChecked(name == chosen)
+        if not names:
+            info = self.inputs_menu.addAction("No MIDI input ports found" + (": no MIDI system" if why else
+                                                                             "; plug in a keyboard"))
+            info.setEnabled(False)
+            info.setToolTip(why or "Plug in a MIDI keyboard, or use GuiGen's own ports in the live panel")
+        return names
+
+    def set_input(self, name: str) -> None:
+        self.window.settings.set("midi_input", name)
+        self.window.statusBar().showMessage(f"The live panel listens to MIDI port {name}", 4000)
+
+    def show_live(self):
+        """The live panel, made the first time it is asked for (a dock on the main window)."""
+        from PySide6.QtCore import Qt
+
+        from guigen.app.live_panel import LivePanel
+
+        if self.live_panel is None:
+            self.live_panel = LivePanel(self.window)
+            self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.live_panel)
+        self.live_panel.show()
+        self.live_panel.raise_()
+        return self.live_panel

@@ -18,7 +18,7 @@ import warnings
 
 from guigen import __version__
 
-SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize"]
+SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize", "live", "ports"]
 
 
 STDOUT = "standard output"  # the name an OSError on stdout carries (see stdout_errors)

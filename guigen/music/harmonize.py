@@ -198,6 +198,31 @@ def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = Fa
     return bad
 
 
+def constrain_lower(logits: np.ndarray, top: int, released: int | None, lower: np.ndarray, melody_sounds: bool,
+                    bad: np.ndarray | None = None, four: bool = True) -> np.ndarray:
+    """The rules for the next lower-voice event of a step, applied in place to (rows, classes)
+    logits and returned: only pitches below `top` (the melody's, or its nearest during a rest),
+    no holding on `released` (the melody pitch that just ended), none of `bad` ((rows, 128):
+    parallel_pitches), STEP_END forced once `lower` (per row) reaches LOWER_VOICES, and, with
+    `four` while the melody sounds, STEP_END costs FOUR_PENALTY before then. One step's worth, so
+    the live harmonizer (guigen.music.liveharmony) decides each event as harmonize does."""
+    logits[:, [START, END]] = MASKED
+    high = np.arange(128) >= top
+    logits[:, NEW_NOTE:CONTINUED_NOTE][:, high] = MASKED
+    logits[:, CONTINUED_NOTE:][:, high] = MASKED
+    if released is not None:  # struck again it may be; held on, it would be the melody's
+        logits[:, CONTINUED_NOTE + released] = MASKED
+    if bad is not None:
+        logits[:, NEW_NOTE:CONTINUED_NOTE][bad] = MASKED
+    full = np.asarray(lower) >= LOWER_VOICES
+    logits[full, :] = MASKED
+    logits[full, STEP_END] = 0.0
+    if four and melody_sounds:  # complete chords: ending the step early costs FOUR_PENALTY
+        short = ~full & (logits[:, NEW_NOTE:] > MASKED / 2).any(axis=1)
+        logits[short, STEP_END] -= FOUR_PENALTY
+    return logits
+
+
 def harmonize(model, melody: list[Note], settings: SamplingSettings | None = None, seed=None, beam_size: int = 1,
               branch_factor: int = 1, on_step=None, strict: bool = True, four: bool = True) -> Harmonisation:
     """Lower voices under `melody` (notes on the grid, one line) by constrained decoding;
@@ -227,7 +252,6 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     rows = beam_size * branch_factor
     gen = _BeamGenerator(model, settings, seed, batch=rows, undo_depth=0)
     gen.feed([START])
-    pitches = np.arange(128)
     generated: list[list[int]] = [[] for _ in range(rows)]
     logprob = np.zeros(rows)
     for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
@@ -238,26 +262,15 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
             if forced is not None and not listed.any():  # every row begins the step with the melody
                 tokens = np.full(rows, forced)
             else:
-                logits = gen.logits.copy()
-                logits[:, [START, END]] = MASKED
-                high = pitches >= top
-                logits[:, NEW_NOTE:CONTINUED_NOTE][:, high] = MASKED
-                logits[:, CONTINUED_NOTE:][:, high] = MASKED
-                if released is not None:  # struck again it may be; held on, it would be the melody's
-                    logits[:, CONTINUED_NOTE + released] = MASKED
+                bad = None
                 if strict and forced is not None:
+                    bad = np.zeros((rows, 128), dtype=bool)
                     for r in np.flatnonzero(moving):
-                        bad = parallel_pitches(np.flatnonzero(gen.grammar.prev[r])[::-1],
-                                               np.flatnonzero(gen.grammar.cur[r])[::-1],
-                                               s > 0 and tokens_plan[s - 1] is not None)
-                        logits[r, NEW_NOTE:CONTINUED_NOTE][bad] = MASKED
-                lower = listed - (forced is not None)
-                full = lower >= LOWER_VOICES
-                logits[full, :] = MASKED
-                logits[full, STEP_END] = 0.0
-                if four and forced is not None:  # complete chords: ending the step early costs FOUR_PENALTY
-                    short = ~full & (logits[:, NEW_NOTE:] > MASKED / 2).any(axis=1)
-                    logits[short, STEP_END] -= FOUR_PENALTY
+                        bad[r] = parallel_pitches(np.flatnonzero(gen.grammar.prev[r])[::-1],
+                                                  np.flatnonzero(gen.grammar.cur[r])[::-1],
+                                                  s > 0 and tokens_plan[s - 1] is not None)
+                logits = constrain_lower(gen.logits.copy(), top, released, listed - (forced is not None),
+                                         forced is not None, bad, four)
                 tokens = draw(distributions(logits, settings)[0], gen.rng)
             step = gen.hold_step(tokens, moving)
             for r in np.flatnonzero(moving):

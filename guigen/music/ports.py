@@ -1,4 +1,5 @@
-"""Playing a NoteSequence live to a MIDI output port (a DAW, a software or hardware synth).
+"""MIDI ports: playing a NoteSequence live to an output (a DAW, a software or hardware synth), and
+the live ports of guigen live (input and output, by name or part of one, or GuiGen's own virtual ones).
 
 Plain Python with hooks, as Frescobaldi's player: `play` is a generator yielding the time of each
 message sent, so a caller (a QThread in the app, a loop in the CLI) can show progress or stop by
@@ -44,3 +45,93 @@ def play_to_end(seq: NoteSequence, port_name: str | None = None) -> float:
     for last in play(seq, port_name):
         pass
     return last
+
+
+# -- live ports (guigen live, the app's live panel) ----------------------------------------------
+# This is the one module besides guigen.music.midi that imports mido: the live engine speaks raw
+# MIDI bytes (lists of ints) and never sees a mido object. mido picks the MIDI API (MIDO_BACKEND:
+# mido.backends.rtmidi/UNIX_JACK selects JACK; the default is ALSA on Linux, CoreMIDI on macOS).
+VIRTUAL_IN, VIRTUAL_OUT = "GuiGen in", "GuiGen out"
+
+
+def input_names() -> list[str]:
+    """Names of the MIDI input ports (what a keyboard or DAW sends on); MidiError with no MIDI system."""
+    import mido
+
+    try:
+        return list(mido.get_input_names())
+    except Exception as e:
+        raise midi._no_midi_system(e) from None
+
+
+def find_port(spec: str, names: list[str], what: str) -> str:
+    """The port named `spec`, or the one port whose name holds it (case-insensitive); a one-line
+    MidiError listing the candidates when none or several do."""
+    if spec in names:
+        return spec
+    hits = [n for n in names if spec.lower() in n.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    listed = ", ".join(repr(n) for n in (hits or names)) or "none"
+    if hits:
+        raise midi.MidiError(f"MIDI {what} {spec!r} is ambiguous: it names {listed}; give more of the name")
+    raise midi.MidiError(f"no MIDI {what} port matches {spec!r} (available: {listed})")
+
+
+class LiveInput:
+    """An input port calling `callback(bytes_list, perf_counter_time)` on the MIDI system's own
+    thread (python-rtmidi's), for every message: notes, clock, start/stop, song position."""
+
+    def __init__(self, name: str | None, callback, virtual: bool = False):
+        import time
+
+        import mido
+
+        self.name = VIRTUAL_IN if virtual else name
+        clock = time.perf_counter
+
+        def receive(msg):
+            callback(msg.bytes(), clock())
+
+        try:
+            if virtual:
+                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen", callback=receive)
+            else:
+                self.port = mido.open_input(name, callback=receive)
+        except Exception as e:
+            raise midi.MidiError(f"could not open MIDI input {self.name!r}: {e}") from None
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:  # closing a port whose device is gone must never stop the session's end
+            pass
+
+
+class LiveOutput:
+    """An output port sending raw MIDI bytes; send() raises MidiError when the port is gone."""
+
+    def __init__(self, name: str | None, virtual: bool = False):
+        import mido
+
+        self._message = mido.Message.from_bytes
+        self.name = VIRTUAL_OUT if virtual else name
+        try:
+            if virtual:
+                self.port = mido.open_output(VIRTUAL_OUT, virtual=True, client_name="GuiGen")
+            else:
+                self.port = mido.open_output(name)
+        except Exception as e:
+            raise midi.MidiError(f"could not open MIDI output {self.name!r}: {e}") from None
+
+    def send(self, data) -> None:
+        try:
+            self.port.send(self._message(data))
+        except Exception as e:
+            raise midi.MidiError(f"MIDI output {self.name!r} failed ({e}); is the device still there?") from None
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:
+            pass

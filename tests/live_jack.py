@@ -1,0 +1,196 @@
+"""Real MIDI ports for the live tests and the latency benchmark: a JACK server of their own
+(dummy backend, 64-frame period, a unique name) and a test-side keyboard and listener.
+
+The keyboard is a mido output port connected to 'GuiGen in'; the listener a mido input port
+connected from 'GuiGen out', which keeps every message with its arrival time and lets a test
+wait (on a Condition, never a sleep) for what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+
+
+class JackServer:
+    """jackd -n NAME --no-realtime -d dummy -r 48000 -p 64; start() says why not, or ''."""
+
+    def __init__(self, name: str, period: int = 64):
+        self.name, self.period = name, period
+        self.proc = None
+        self.log = ""
+
+    @property
+    def env(self) -> dict:
+        return {"JACK_DEFAULT_SERVER": self.name, "MIDO_BACKEND": JACK_BACKEND}
+
+    def start(self, timeout: float = 15.0) -> str:
+        jackd = shutil.which("jackd")
+        if jackd is None:
+            return "jackd is not installed (apt-get install jackd2)"
+        try:
+            import rtmidi
+        except ImportError:
+            return "python-rtmidi is not installed (pip install 'guigen[midi-ports]')"
+        if rtmidi.API_UNIX_JACK not in rtmidi.get_compiled_api():
+            return "python-rtmidi was built without JACK"
+        # its output goes to a file: jackd writes a line per xrun, and a full pipe would stop the server
+        self.logfile = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([jackd, "-n", self.name, "--no-realtime", "-d", "dummy", "-r", "48000",
+                                      "-p", str(self.period)], stdout=self.logfile, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"})
+        env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.logfile.seek(0)
+                self.log = self.logfile.read().decode(errors="replace")
+                return f"jackd exited: {self.log.strip().splitlines()[-1:] or ['(no output)']}"
+            probe = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True)
+            if probe.returncode == 0 and "system:" in probe.stdout:
+                return ""
+            time.sleep(0.1)  # polling the server's start: nothing to wait on but its answer
+        self.stop()
+        return f"jackd did not start within {timeout:g} s"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def use_jack(server: JackServer):
+    """Point this process's MIDI at the server (environment and mido's backend); returns an undo."""
+    import mido
+
+    saved = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)
+    old = mido.backend
+    mido.set_backend(JACK_BACKEND, load=True)
+
+    def undo():
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        mido.set_backend(old)
+
+    return undo
+
+
+def find(names: list[str], part: str) -> str:
+    hits = [n for n in names if part in n]
+    if len(hits) != 1:
+        raise LookupError(f"{part!r} in {names}")
+    return hits[0]
+
+
+class Listener:
+    """Everything that comes out of a port: (perf_counter time, bytes), in order."""
+
+    def __init__(self, port_part: str = "GuiGen out"):
+        import mido
+
+        self.cond = threading.Condition()
+        self.messages: list[tuple[float, list[int]]] = []
+        self.port = mido.open_input(find(mido.get_input_names(), port_part), callback=self._got)
+
+    def _got(self, msg) -> None:
+        with self.cond:
+            self.messages.append((time.perf_counter(), msg.bytes()))
+            self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 20.0):
+        """Wait until predicate(messages) is truthy; returns it (AssertionError on the timeout, a hang detector)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not (result := predicate(self.messages)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; messages so far: {self.messages[-12:]}")
+                self.cond.wait(left)
+            return result
+
+    def note_ons(self, channel=None):
+        with self.cond:
+            return [(t, m[1]) for t, m in self.messages if m[0] & 0xF0 == 0x90 and m[2] > 0
+                    and (channel is None or m[0] & 0x0F == channel)]
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def hanging(messages) -> set[tuple[int, int]]:
+    """(channel, pitch) of notes switched on and never off (a note-off or all-notes-off after)."""
+    on: set[tuple[int, int]] = set()
+    for _, m in messages:
+        kind, ch = m[0] & 0xF0, m[0] & 0x0F
+        if kind == 0x90 and m[2] > 0:
+            on.add((ch, m[1]))
+        elif kind == 0x80 or kind == 0x90:
+            on.discard((ch, m[1]))
+        elif kind == 0xB0 and m[1] == 123:
+            on = {n for n in on if n[0] != ch}
+    return on
+
+
+class Keyboard:
+    """A test-side output port playing into 'GuiGen in' (or another port)."""
+
+    def __init__(self, port_part: str = "GuiGen in"):
+        import mido
+
+        self.port = mido.open_output(find(mido.get_output_names(), port_part))
+        self._message = mido.Message.from_bytes
+
+    def send(self, data) -> float:
+        self.port.send(self._message(list(data)))
+        return time.perf_counter()
+
+    def on(self, pitch: int, velocity: int = 90) -> float:
+        return self.send([0x90, pitch, velocity])
+
+    def off(self, pitch: int) -> float:
+        return self.send([0x80, pitch, 0])
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def wait_until(deadline: float) -> None:
+    """Play at an absolute time (the player's rhythm, not a wait for a result)."""
+    while (left := deadline - time.perf_counter()) > 0:
+        time.sleep(min(left, 0.005))
+
+
+class ClockSender(threading.Thread):
+    """A DAW's MIDI clock: start, then 24 ticks per quarter at `qpm`, at absolute deadlines."""
+
+    def __init__(self, keyboard: Keyboard, qpm: float, t0: float):
+        super().__init__(daemon=True)
+        self.keyboard, self.interval, self.t0 = keyboard, 60.0 / (qpm * 24), t0
+        self.stopping = threading.Event()
+        self.tick_times: list[float] = []  # when each tick was sent (tick k is beat k / 24)
+
+    def run(self) -> None:
+        wait_until(self.t0 - 0.01)
+        self.keyboard.send([0xFA])
+        k = 0
+        while not self.stopping.is_set():
+            wait_until(self.t0 + k * self.interval)
+            self.tick_times.append(self.keyboard.send([0xF8]))
+            k += 1
+
+    def beat_time(self, beat: float) -> float:
+        return self.t0 + beat * 24 * self.interval
