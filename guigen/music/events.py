@@ -52,6 +52,7 @@ class NoteSequence:
     steps_per_quarter: int = STEPS_PER_QUARTER
     name: str = ""
     time_signature_changes: list[tuple[int, int, int]] = field(default_factory=list)  # (step, num, den) after 0
+    key_changes: list[tuple[int, int]] = field(default_factory=list)  # (step, sharps; flats < 0), for scores
 
     @property
     def qpm(self) -> float:

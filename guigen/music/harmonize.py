@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guigen.core.generate import MASKED
+from guigen.core.generate import MASKED, Step
 from guigen.core.sampling import SamplingSettings, distributions, draw
 from guigen.music.chords import CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key
 from guigen.music.events import Note, pitch_name
@@ -268,6 +268,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     end_logprob = np.zeros(rows)  # of the final chord's events
     end_mass = np.zeros(rows)  # log of the probability the model gave the events the ending allowed
     missed = np.zeros(rows, dtype=bool)  # rows whose final chord could not be the ending asked for
+    chosen_p: list[list[float]] = [[] for _ in range(rows)]  # the probability each event had when drawn
+    widened, streamed = False, 0
     for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
         if s == widen_at and rows < ENDING_BEAM * ENDING_BRANCH:
             best_rows = np.argsort(-score, kind="stable")[:beam_size]
@@ -275,9 +277,11 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
             gen.state, gen.logits, gen.batch = gen.state[:, :, keep], gen.logits[keep], len(keep)
             gen.grammar.reorder(keep)
             generated = [list(generated[i]) for i in keep]
+            chosen_p = [list(chosen_p[i]) for i in keep]
             logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
                                                              missed[keep])
             rows, beam_size, branch_factor = len(keep), ENDING_BEAM, ENDING_BRANCH
+            widened, streamed = True, len(generated[0])
         in_ending = final_step is not None and s >= final_step
         done = np.zeros(rows, dtype=bool)
         listed = np.zeros(rows, dtype=np.int64)  # events so far in this step
@@ -334,15 +338,24 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                     end_mass[r] += np.log(max(mass[r], 1e-300))
                 listed[r] += 1
                 done[r] = t == STEP_END
-            if on_step is not None:
+            for r in np.flatnonzero(moving):
+                chosen_p[r].append(float(step.probs[r, int(tokens[r])]))
+            if on_step is not None and not widened:  # a widened beam's rows are streamed once one has won
                 on_step(step)
         if rows > 1:
             keep = np.repeat(np.argsort(-score, kind="stable")[:beam_size], branch_factor)
             gen.reorder(keep)
             generated = [list(generated[i]) for i in keep]
+            chosen_p = [list(chosen_p[i]) for i in keep]
             logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
                                                              missed[keep])
     best = int(np.argmax(score))
+    if on_step is not None and widened:  # the winning row's events after the beam widened, as they were drawn
+        for t, p in zip(generated[best][streamed:], chosen_p[best][streamed:]):
+            probs = np.zeros((1, gen.logits.shape[1]))
+            probs[0, t] = p
+            on_step(Step(streamed + 1, np.array([t]), probs, probs, np.zeros(1), np.log([max(p, 1e-300)])))
+            streamed += 1
     ids = [START] + generated[best] + [END]
     view = PolyphonyEncoding(None, shift, codec.min_pitch, codec.max_pitch)
     notes = [Note(n.start + offset, n.end + offset, n.pitch, n.velocity) for n in view.decode(ids)]
