@@ -1,6 +1,7 @@
-"""Endings and Bach's chord vocabulary in harmonize (issue 24), with the shipped bach-chorales
+"""Endings (harmonize --ending, generate --ending) and Bach's chord vocabulary in harmonize (issue 24): the shipped bach-chorales and folk
 model on a few validation sopranos (the 77 test sopranos are benchmarks/music_quality.py's)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from guigen.cli import main
 from guigen.core import registry
 from guigen.music import quality
-from guigen.music.chords import is_chord, is_ending, mask, melody_key
+from guigen.music.chords import KEY_NAMES, is_chord, is_ending, mask, melody_key
 from guigen.music.events import Note
 from guigen.music.harmonize import harmonize, melody_of, parse_pitches
 from guigen.music.midi import read_midi
@@ -70,3 +71,21 @@ def test_cli_prints_the_ending(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["harmonize", "--pitches", "67:4", "--ending", "plagal"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("name,primer", [("bach-chorales", ["--primer-pitches", "62,66,69"]), ("folk", [])])
+def test_generate_ends_on_a_bar_line(name, primer, tmp_path, capsys):
+    out = tmp_path / "piece.mid"
+    assert main(["generate", "-m", name, "-n", "30", "--seed", "5", "--ending", "tonic", "-o", str(out)] + primer) == 0
+    err = capsys.readouterr().err
+    assert "ending:" in err and "probability" in err
+    seq = read_midi(out)
+    last = max(n.start for n in seq.notes)
+    assert last % 16 == 0 and last >= 30  # on a bar line of 4/4, after the steps asked for
+    final = sorted(n.pitch for n in seq.notes if n.start == last)
+    tonic, mode = re.search(r"of ([A-G][b#]?) (major|minor)", err).groups()  # the piece's key, as said
+    key = (KEY_NAMES.index(tonic), mode)
+    if name == "bach-chorales":
+        assert is_ending(final, key) and len(final) >= 3
+    else:
+        assert len(final) == 1 and final[0] % 12 == key[0]
