@@ -1,5 +1,6 @@
-"""Endings (harmonize --ending, generate --ending) and Bach's chord vocabulary in harmonize (issue 24): the shipped bach-chorales and folk
-model on a few validation sopranos (the 77 test sopranos are benchmarks/music_quality.py's)."""
+"""Endings (harmonize --ending, generate --ending) and Bach's chord vocabulary in harmonize
+(issue 24), with the shipped bach-chorales and folk models, on a few validation sopranos (the 77
+test sopranos are benchmarks/music_quality.py's)."""
 
 import re
 from pathlib import Path
