@@ -58,18 +58,22 @@ def _cell(title: str, parts, time_signature, folder: Path, name: str, qpm: float
             f"<div class='roll'>{piano_roll(parts, time_signature)}</div></td>")
 
 
-def _folk_pairs(folder: Path):
+def _folk_pairs(folder: Path, count: int = PIECES):
     """(held-out tune's title, its melody, the folk model's continuation, time signature) x PIECES."""
     import music21
 
     from guigen.music.harmonize import melody_of
-    from guigen.music.notation import read_tunes
+    from guigen.music.notation import _parse_abc_tune, split_abc
 
+    if count <= 0:
+        return []
     model = registry.load("folk")
     book = Path(music21.__file__).parent / "corpus" / HELD_OUT_BOOK
     pairs = []
     for path in sorted(book.glob("*.abc")):
-        for tune in read_tunes(path):
+        # a tune at a time: reading a whole book of hundreds through music21 takes minutes
+        for number, title, text in split_abc(path.read_text(encoding="latin-1")):
+            tune = _parse_abc_tune(number, title, text, path.stem)
             if tune.seq is None or tune.seq.time_signature not in ((4, 4), (6, 8), (2, 4), (3, 4)):
                 continue
             melody = melody_of(tune.seq)
@@ -85,12 +89,13 @@ def _folk_pairs(folder: Path):
             seed = len(pairs)
             result = generate_events(model, view.primer(fitted), FOLK_STEPS, SamplingSettings(1.0), seed=seed)[0]
             pairs.append((tune.label, melody, view.decode(result.ids), tune.seq.time_signature, seed))
-            if len(pairs) >= PIECES:
+            if len(pairs) >= count:
                 return pairs
     return pairs
 
 
-def write_sheet(page: Path, rows, pieces, columns) -> None:
+def write_sheet(page: Path, rows, pieces, columns, count: int = PIECES) -> None:
+    """The page, and its WAVs in PAGE_audio/: `count` pieces of each kind."""
     folder = page.with_name(page.stem + "_audio")
     folder.mkdir(parents=True, exist_ok=True)
     head = "".join(f"<th>{html.escape(name)}</th>" for _, name in columns)
@@ -100,28 +105,31 @@ def write_sheet(page: Path, rows, pieces, columns) -> None:
                         for k, _ in columns)
         table.append(f"<tr><td>{html.escape(r['label'])}</td><td>{r['pieces']}</td>{cells}</tr>")
     table.append("</table>")
-    body = ["<h2>Harmonisations beside Bach</h2><p>guigen harmonize with its defaults (seed = the chorale's index) "
-            "under the soprano of the first test chorales; Bach's own four voices beside each.</p><table>"]
-    split = "test" if "test" in pieces else next(k for k in pieces if k != "folk")
-    paths, done = pieces[split]
-    for i, (path, (_, h)) in enumerate(list(zip(paths, done))[:PIECES]):
+    body = []
+    split = "test" if "test" in pieces else next((k for k in pieces if k != "folk"), None)
+    paths, done = pieces[split] if split else ([], [])
+    if split:
+        body.append(f"<h2>Harmonisations beside Bach</h2><p>guigen harmonize with its defaults (seed = the chorale's "
+                    f"index) under the soprano of the first {html.escape(split)} chorales; Bach's own four voices "
+                    "beside each.</p><table>")
+    for i, (path, (_, h)) in enumerate(list(zip(paths, done))[:count]):
         bach = read_midi(path)
         bach_parts = [sorted(n for n in bach.notes if n.voice == v) for v in range(4)]
         ours = split_voices(h.notes, h.melody) or [h.notes]
         body.append("<tr>" + _cell(f"ours: {path.stem}", ours, bach.time_signature, folder, f"ours-{i}")
                     + _cell(f"Bach: {path.stem}", bach_parts, bach.time_signature, folder, f"bach-{i}") + "</tr>")
-    body.append("</table>")
+    body.append("</table>" if split else "")
     if "folk" in pieces:
         tunes, done = pieces["folk"]
-        body.append(f"<h2>Folk tunes harmonised</h2><table>")
-        for i, ((label, melody, ts, _), (_, h)) in enumerate(list(zip(tunes, done))[:PIECES]):
+        body.append("<h2>Folk tunes harmonised</h2><table>")
+        for i, ((label, melody, ts, _), (_, h)) in enumerate(list(zip(tunes, done))[:count]):
             ours = split_voices(h.notes, h.melody) or [h.notes]
             body.append("<tr>" + _cell(f"ours: {label}", ours, ts, folder, f"folk-h-{i}")
                         + _cell(f"the tune: {label}", [melody], ts, folder, f"folk-m-{i}") + "</tr>")
         body.append("</table>")
     body.append(f"<h2>The folk model plays on</h2><p>models/folk at T = 1 (seed = row), {FOLK_STEPS} steps after "
                 f"the first {PRIMER_BARS} bars of held-out tunes from Aird's Selection; the tune itself beside it.</p><table>")
-    for i, (label, melody, played, ts, seed) in enumerate(_folk_pairs(folder)):
+    for i, (label, melody, played, ts, seed) in enumerate(_folk_pairs(folder, count)):
         body.append("<tr>" + _cell(f"folk, seed {seed}: after {label}", [played], ts, folder, f"folk-{i}", 120.0)
                     + _cell(f"held out: {label}", [melody], ts, folder, f"held-{i}", 120.0) + "</tr>")
     body.append("</table>")

@@ -168,7 +168,7 @@ def folk_melodies(n: int):
     return out
 
 
-def issue24(splits, folk: int, jobs: int, html=None, limit: int = 77) -> None:
+def issue24(splits, folk: int, jobs: int, html=None, limit: int = 77, sheet: int = 8) -> None:
     rows, pieces = [], {}
     for split in splits:
         paths = sorted((CHORALES / split).glob("*.mid"))[:limit]
@@ -195,7 +195,7 @@ def issue24(splits, folk: int, jobs: int, html=None, limit: int = 77) -> None:
     if html:
         from listening_sheet import write_sheet
 
-        write_sheet(Path(html), rows, pieces, COLUMNS)
+        write_sheet(Path(html), rows, pieces, COLUMNS, sheet)
         print(f"wrote {html}")
 
 
@@ -280,6 +280,7 @@ def main(argv=None) -> None:
     ap.add_argument("--splits", default="valid,test", help="chorale splits whose sopranos are harmonised (issue 24's counts)")
     ap.add_argument("--folk", type=int, default=30, help=f"{FOLK_BOOK} tunes harmonised (0: none)")
     ap.add_argument("--html", help="write a listening sheet page here (WAV files in a folder beside it)")
+    ap.add_argument("--sheet", type=int, default=8, help="pieces of each kind on the listening sheet")
     ap.add_argument("--seeds", type=int, default=0, help="free chorales and tunes: 4 samples of 128 steps per seed")
     ap.add_argument("--chorales", type=int, default=77, help="chorales of each split whose sopranos are harmonised")
     ap.add_argument("--harmonize", default="",
@@ -289,7 +290,7 @@ def main(argv=None) -> None:
     if args.seeds_given is not None:
         args.seeds = args.seeds_given
     print(f"load {os.getloadavg()[0]:.2f}")
-    issue24([s for s in args.splits.split(",") if s], args.folk, args.jobs, args.html, args.chorales)
+    issue24([s for s in args.splits.split(",") if s], args.folk, args.jobs, args.html, args.chorales, args.sheet)
     if not args.seeds and not args.harmonize:
         return
     paths = sorted(TEST.glob("*.mid"))
