@@ -318,7 +318,9 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                                          np.flatnonzero(gen.grammar.prev[r])[::-1])
                 if in_ending:
                     for r in np.flatnonzero(moving & ~full):
-                        if not _ending_logits(logits[r], np.flatnonzero(gen.grammar.cur[r]), final_bass, final_triads):
+                        prev = np.flatnonzero(gen.grammar.prev[r])[::-1] if strict else None
+                        if not _ending_logits(logits[r], np.flatnonzero(gen.grammar.cur[r]), final_bass, final_triads,
+                                              prev, s > 0 and tokens_plan[s - 1] is not None, codec.min_pitch):
                             score[r] -= ENDING_MISSED  # this row cannot end as asked: the beam drops it
                             missed[r] = True
                 allowed = logits > MASKED / 2
@@ -396,15 +398,26 @@ def _harmonic_logits(logits: np.ndarray, cur: np.ndarray, prev: np.ndarray) -> N
         logits[STEP_END] -= CHORD_PENALTY
 
 
-def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[int]) -> None:
+def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[int], prev=None,
+                   top_held_over: bool = False, lowest: int = 0) -> bool:
     """The final chord's rule, in place on one row's logits: every note a member of the triad,
     and the step may end only on its root in the bass (with three notes under the melody
-    favoured, as everywhere). Should nothing be left, the step may end, and False is returned."""
+    favoured, as everywhere); with prev (the step before, highest first: the rule against
+    parallels on), an inner voice is ruled out when no root below it would be free of parallels. Should nothing be left, the step may end, and False is returned."""
     have = mask(cur % 12)
     fits = np.array([any((have | (1 << pc)) & ~t == 0 for t in triads) for pc in range(12)])
     bad = ~fits[np.arange(128) % 12]
     if len(cur) >= LOWER_VOICES:  # the next note is the last that may come: the bass
         bad |= np.arange(128) % 12 != bass
+    elif prev is not None and len(cur):  # no inner voice that leaves the root no place free of parallels
+        desc = list(cur[::-1])
+        for p in np.flatnonzero(~bad & ((logits[NEW_NOTE:CONTINUED_NOTE] > MASKED / 2) |
+                                        (logits[CONTINUED_NOTE:] > MASKED / 2))):
+            if p % 12 == bass:
+                continue  # the root itself may be the bass
+            banned = parallel_pitches(prev, np.array(desc + [p]), top_held_over)
+            if not any(q % 12 == bass and not banned[q] for q in range(lowest, p)):
+                bad[p] = True
     logits[NEW_NOTE:CONTINUED_NOTE][bad] = MASKED
     logits[CONTINUED_NOTE:][bad] = MASKED
     if not (len(cur) and int(cur.min()) % 12 == bass):
