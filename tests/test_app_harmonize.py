@@ -9,7 +9,7 @@ import pytest
 from app_helpers import TIMEOUT, open_window
 
 from guigen.core import registry
-from guigen.music.events import NoteSequence, Voice
+from guigen.music.events import Note, NoteSequence, Voice
 from guigen.music.harmonize import melody_of
 from guigen.music.midi import read_midi, write_midi
 
@@ -88,3 +88,21 @@ def test_the_harmonize_dialog_sets_temperature_beam_and_rules_and_the_histogram_
     assert w.curve.logits is not None
     notes = w.piano_roll.notes
     assert {n.key for n in tune} <= {n.key for n in notes} and len(notes) >= 2 * len(tune)
+
+
+def test_harmonize_keeps_a_pickup_in_the_app(qtbot, window, tmp_path):
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    tune = [Note(12 + 4 * i, 16 + 4 * i, p) for i, p in enumerate([67, 72, 71, 69, 67, 65, 64, 62, 60])]
+    write_midi(NoteSequence(tune, [(0, 90.0)], (4, 4), [Voice("tune")]), tmp_path / "pickup.mid")
+    w.seed.setValue(2)
+    assert start_harmony(w, tmp_path / "pickup.mid")
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=6 * TIMEOUT)
+    notes = w.piano_roll.notes
+    assert {n.key for n in tune} <= {n.key for n in notes} and min(n.start for n in notes) == 12
+    w.export_midi(tmp_path / "h.mid")
+    import pretty_midi
+
+    soprano = next(i for i in pretty_midi.PrettyMIDI(str(tmp_path / "h.mid")).instruments if i.name == "Soprano")
+    assert [n.start for n in soprano.notes] == pytest.approx([n.start * 60 / (90 * 4) for n in tune], abs=1e-4)

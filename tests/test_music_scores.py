@@ -21,15 +21,17 @@ CHORALE = Path(__file__).resolve().parents[1] / "data/midi/jsb_chorales/test/cho
 
 
 def read_score(path):
-    """{part name: sorted (start, end, pitch) in 16th-note steps}, ties joined, every layer read."""
+    """{part name: sorted (start, end, pitch) in 16th-note steps}, ties joined, every layer read; a
+    pickup measure (measure 0, short by its paddingLeft) puts step 0 on the bar line before it."""
     score = music21.converter.parse(str(path), forceSource=True)
     out = {}
     for part in score.parts:
         layered = any(m.hasVoices() for m in part.getElementsByClass("Measure"))
+        pad = Fraction(part.getElementsByClass("Measure")[0].paddingLeft)
         notes = []
         for layer in (part.voicesToParts().parts if layered else [part]):
             for n in layer.stripTies().flatten().notes:
-                start, length = Fraction(n.offset) * 4, Fraction(n.quarterLength) * 4
+                start, length = (Fraction(n.offset) + pad) * 4, Fraction(n.quarterLength) * 4
                 assert start.denominator == 1 and length.denominator == 1
                 notes += [(int(start), int(start + length), p.midi) for p in n.pitches]
         out[part.partName] = sorted(notes)
@@ -80,6 +82,8 @@ def test_melody_is_one_staff_with_key_and_time_signature(tmp_path):
     assert write_piece(seq, tmp_path / "m.musicxml", polyphony=False) == "one staff"
     score, parts = read_score(tmp_path / "m.musicxml")
     assert list(parts.values()) == [[n.key for n in notes]]
+    first = score.parts[0].getElementsByClass("Measure")[0]
+    assert first.number == 0 and first.paddingLeft == 0.5  # the pickup: a short measure 0
     assert score.recurse().getElementsByClass("KeySignature")[0].sharps == 1
     assert score.recurse().getElementsByClass("TimeSignature")[0].ratioString == "3/4"
     assert score.recurse().getElementsByClass("MetronomeMark")[0].number == 100

@@ -144,7 +144,7 @@ class Harmonizer(QObject):
 def start_harmony(window, path, options=None) -> bool:
     """Read the melody, show it fixed in the piano roll, and start harmonising it; False on bad input."""
     from guigen.music.harmonize import model_shift, read_melody
-    from guigen.music.polyphony import START, PolyphonyEncoding
+    from guigen.music.polyphony import START, STEP_END, PolyphonyEncoding
 
     if window.state == "running":  # its last tokens would land in the harmonisation's piano roll
         window.show_error("Still generating", "Stop or pause generating first (Esc or F6), then harmonize.")
@@ -164,7 +164,8 @@ def start_harmony(window, path, options=None) -> bool:
     window.used_seed = window.seed.value() if window.seed.value() >= 0 else None
     window.used_temperatures = {window.dial.temperature()}
     window._ensure_piano_roll()
-    window.piano_roll.reset(window.codec, [START], source.time_signature)
+    # leading rests or a pickup: empty steps before the first chord keep every bar line in place
+    window.piano_roll.reset(window.codec, [START] + [STEP_END] * melody[0].start, source.time_signature)
     window.piano_roll.set_guide(melody)
     window.harmony = Harmonizer(window, melody, path, options)
     window.statusBar().showMessage(f"Harmonizing {Path(path).name}…")

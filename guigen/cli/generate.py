@@ -73,6 +73,10 @@ def add_parser(sub):
     t.add_argument("--drop-unknown", action="store_true", default=None,
                    help="drop primer characters the model never saw (with a warning) instead of stopping")
     m = p.add_argument_group("music models")
+    m.add_argument("--ending", choices=("tonic", "half", "none"),
+                   help="play on to a bar line and end there on the tonic (or, half, the dominant) chord in root "
+                   "position (a melody: on its note), by beam search over the model's own distribution; the key is "
+                   "the piece's own (default none: stop after the steps asked for)")
     m.add_argument("--steps", type=int, help="the same as -n for music models: 16th-note steps (default 128)")
     m.add_argument("--bars", type=int, metavar="N", help="length in bars instead of steps: N bars of the primer "
                    "file's metre (else 4/4, 16 steps a bar)")

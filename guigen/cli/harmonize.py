@@ -38,11 +38,32 @@ def add_parser(sub):
                    help="the model and the encoding's grammar alone: without the rules that rule out parallel "
                    "fifths and octaves and favour three notes under every melody note (Bach kept both; the "
                    "model alone writes about 3 parallels per 100 moves of two voices, and 88%% of steps in four voices)")
+    p.add_argument("--ending", choices=("tonic", "half", "none"), default="tonic",
+                   help="the last melody note's chord: tonic (default) is the tonic triad with its root in the bass, "
+                   "half the dominant triad so; searched for with a wider beam over the last notes, through the "
+                   "model's own distribution (the melody's key by the Krumhansl-Kessler profiles, among the keys "
+                   "whose ending chord holds its last note); none leaves it to the model")
     p.add_argument("--seed", type=int, help="random seed >= 0, for a reproducible harmonisation")
     p.add_argument("--qpm", type=float, help="tempo in quarter notes per minute (default: the melody file's, else 100)")
     p.add_argument("--program", help="General MIDI program 0-127 for all voices, or one per voice S,A,T,B, e.g. 52 or 0,0,42,42")
     p.add_argument("--show", action="store_true", help="print the first four bars of each voice as note names")
     p.set_defaults(run=run)
+
+
+def ending_line(result) -> str:
+    """How the harmonisation ends, for people: the key, the chord, and the model's own probability of it."""
+    from guigen.music.chords import key_name
+
+    key = key_name(result.key)
+    if result.ending_note:
+        return f"ending: in {key}, {result.ending_note}"
+    if result.ending == "none":
+        return f"ending: in {key}, left to the model (--ending none)"
+    import math
+
+    chord = "tonic" if result.ending == "tonic" else "dominant"
+    return (f"ending: the {chord} triad of {key} in root position; the model gave the events that make such an "
+            f"ending probability {math.exp(result.ending_mass):.3g}, and these final events {math.exp(result.ending_logprob):.3g}")
 
 
 def run(args) -> int:
@@ -89,14 +110,17 @@ def run(args) -> int:
         raise CliError(f"{len(melody):,} melody notes make a score of about {4 * len(melody):,} notes; GuiGen writes "
                        f"MusicXML of at most {MAX_SCORE_NOTES:,}: give -o NAME.mid")
     result = harmonize(model, melody, settings, args.seed, args.beam_size, args.branch_factor if args.beam_size > 1 else 1,
-                       strict=not args.free, four=not args.free)
-    qpm = args.qpm or (source.qpm if source else 100.0)
-    seq = NoteSequence(result.notes, [(0, float(qpm))], source.time_signature if source else (4, 4),
-                       [Voice(f"GuiGen {model.name}".strip(), programs[0] if programs else 0)], name=output.stem)
+                       strict=not args.free, four=not args.free, ending=args.ending)
+    tempos = [(0, float(args.qpm))] if args.qpm else (list(source.tempos) if source else [(0, 100.0)])
+    seq = NoteSequence(result.notes, tempos, source.time_signature if source else (4, 4),
+                       [Voice(f"GuiGen {model.name}".strip(), programs[0] if programs else 0)], name=output.stem,
+                       time_signature_changes=list(source.time_signature_changes) if source else [],
+                       key_changes=list(source.key_changes) if source else [])
     layout = write_piece(seq, output, True, programs, melody=result.melody, overwrite=args.force)
     print(f"wrote {output} ({layout}): {len(result.melody)} melody notes harmonised with "
           f"{len(result.notes) - len(result.melody)} notes, {seq.total_steps} steps, "
           f"log-likelihood {result.logprob / max(result.events, 1):.3f} nats/event", file=sys.stderr)
+    print(ending_line(result), file=sys.stderr)
     if args.show:
         num, den = seq.time_signature
         print(describe(result.notes, split_voices(result.notes, result.melody), steps_per_bar=num * 16 // den))

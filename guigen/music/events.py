@@ -53,6 +53,7 @@ class NoteSequence:
     name: str = ""
     time_signature_changes: list[tuple[int, int, int]] = field(default_factory=list)  # (step, num, den) after 0
     end: int = 0  # the step the piece ends at when rests follow its last note (0: where its last note ends)
+    key_changes: list[tuple[int, int]] = field(default_factory=list)  # (step, sharps; flats < 0), for scores
 
     @property
     def qpm(self) -> float:

@@ -247,6 +247,11 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
                               trace=trace)
     if trace is not None:
         print(f"wrote {trace.save()} ({len(trace.lines)} events)", file=sys.stderr)
+    if (getattr(args, "ending", None) or "none") != "none":  # played on to a bar line and ended there (issue 24)
+        from guigen.music.endings import end_results
+
+        results = end_results(model, codec, results, settings, args.seed, args.ending,
+                              source.time_signature if source else (4, 4))
     # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
     tempos = [(0, float(options.qpm))] if options.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
     program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)

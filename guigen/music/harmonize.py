@@ -21,11 +21,20 @@ step's first event (BachBot's way with an LSTM). Every step, through the one str
   FOUR_PENALTY nats (the model alone leaves a voice out in 12% of steps). A penalty, not a ban:
   banned, the step's last voice is sometimes forced onto a note the model finds very unlikely,
   often far too low (3.6% of alto notes below G3, against 0.3% free and 1.9% at 3 nats).
-The melody comes out exactly: every note's pitch, onset and duration.
+- Bach's vocabulary, on with the rules (issue 24; see _harmonic_logits): costs in nats for a
+  note that makes the step no triad or seventh chord, a step of fewer than three pitch
+  classes, an alto or tenor more than an octave under the voice above, a held note that
+  crosses another voice. On Bach's validation sopranos the triad-or-seventh share of
+  four-voice steps goes from 0.75 to 0.93 (Bach 0.85; models/bach-chorales.md).
+- endings (`ending`, default tonic): the last melody note's chord is the tonic (or dominant)
+  triad in root position in the melody's key (guigen.music.chords), drawn from the model's
+  distribution restricted to it, with a wider beam over the last notes (ENDING_NOTES).
+The melody comes out exactly: every note's pitch, onset and duration, where it lies: a melody
+that starts after step 0 (a pickup, leading rests) is decoded from its first note and put back.
 
 Beam search ranks whole harmonisations: each of beam_size harmonisations is branched into
-branch_factor samples every step, and the beam_size likeliest under the model (T = 1, melody
-events included) are kept; the likeliest at the end wins.
+branch_factor samples every step, and the beam_size best are kept: the likeliest under the model
+(T = 1, melody events included) less the costs of the rules they paid; the best at the end wins.
 
 Keys: a model trained in one key (bach-chorales: C major / A minor) gets the melody moved to that
 key, by the octave that puts its mean pitch nearest the middle of the training sopranos (B4 in C),
@@ -40,14 +49,22 @@ from pathlib import Path
 
 import numpy as np
 
-from guigen.core.generate import MASKED
+from guigen.core.generate import MASKED, Step
 from guigen.core.sampling import SamplingSettings, distributions, draw
+from guigen.music.chords import CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key
 from guigen.music.events import Note, pitch_name
 from guigen.music.polyphony import CONTINUED_NOTE, END, NEW_NOTE, START, STEP_END, PolyphonyEncoding
 
 LOWER_VOICES = 3  # notes the model may add under the melody in one step: four-voice texture
 FOUR_PENALTY = 3.0  # nats taken off STEP_END's logit while fewer than three notes are under the melody
 SOPRANO_MIDDLE = 71  # B4: the mean pitch of the training chorales' sopranos, moved to C (70.7)
+CHORD_PENALTY = 4.0  # nats off a lower voice's note whose pitch class makes the step no triad or seventh chord
+SPACING_PENALTY = 4.0  # nats off an alto or tenor more than an octave under the voice above it
+CROSSING_PENALTY = 4.0  # nats off a held note that would cross another voice
+ENDING_MISSED = 50.0  # nats off a harmonisation whose final chord cannot be the ending asked for
+ENDINGS = ("tonic", "half", "none")
+ENDING_NOTES = 2  # the cadence: melody notes before the final one searched with a wider beam
+ENDING_BEAM, ENDING_BRANCH = 4, 4  # that beam: harmonisations kept, and samples branched from each
 
 
 @dataclass
@@ -56,6 +73,12 @@ class Harmonisation:
     melody: list[Note]  # the melody as given (on the grid)
     logprob: float  # log-likelihood of all events under the model (T = 1), melody events included
     events: int
+    offset: int = 0  # the step the melody's first note starts on (a pickup or leading rests), kept
+    key: tuple[int, str] = (0, "major")  # the melody's key (tonic pitch class, mode)
+    ending: str = "none"  # the ending forced: tonic, half or none
+    ending_logprob: float | None = None  # log-probability of the final chord's events under the model
+    ending_mass: float | None = None  # log of the probability the model gave the events the ending allowed
+    ending_note: str = ""  # why the asked-for ending could not be forced ('' when it was, or not asked)
 
 
 # -- melodies ----------------------------------------------------------------------------------------
@@ -117,9 +140,7 @@ def melody_of(seq) -> list[Note]:
     if len(voices) > 1:
         top = max(voices, key=lambda v: np.mean([n.pitch for n in notes if n.voice == v]))
         notes = [n for n in notes if n.voice == top]
-    line = top_line(notes)
-    start = line[0].start  # the melody starts at step 0, as a MIDI file of it would
-    return [Note(n.start - start, n.end - start, n.pitch, n.velocity) for n in line]
+    return [Note(n.start, n.end, n.pitch, n.velocity) for n in top_line(notes)]  # where the file puts it: bar lines kept
 
 
 def model_shift(codec: PolyphonyEncoding, melody: list[Note]) -> int:
@@ -223,11 +244,34 @@ def constrain_lower(logits: np.ndarray, top: int, released: int | None, lower: n
     return logits
 
 
+def _ending_plan(melody: list[Note], shift: int, key: tuple[int, str], ending: str):
+    """(first step of the final chord, the bass's pitch class and the allowed triads in the
+    model's pitches, why no ending can be forced or ''), for a melody starting at step 0."""
+    if ending == "none":
+        return None, None, None, ""
+    bass, triads = ending_triads(key, ending)
+    last = melody[-1]
+    if not any(mask([last.pitch]) & t for t in triads):
+        what = "tonic" if ending == "tonic" else "dominant"
+        return None, None, None, (f"the melody ends on {pitch_name(last.pitch)[:-1]}, not a note of the {what} "
+                                  f"triad of {key_name(key)}: the ending is left to the model")
+    return last.start, (bass + shift) % 12, [_rotate(t, shift) for t in triads], ""
+
+
+def _rotate(m: int, shift: int) -> int:
+    shift %= 12
+    return ((m << shift) | (m >> (12 - shift))) & 0xFFF
+
+
 def harmonize(model, melody: list[Note], settings: SamplingSettings | None = None, seed=None, beam_size: int = 1,
-              branch_factor: int = 1, on_step=None, strict: bool = True, four: bool = True) -> Harmonisation:
-    """Lower voices under `melody` (notes on the grid, one line) by constrained decoding;
-    strict: no parallel fifths or octaves (see parallel_pitches); four: ending a step with fewer
-    than three notes under the melody costs FOUR_PENALTY nats."""
+              branch_factor: int = 1, on_step=None, strict: bool = True, four: bool = True,
+              chords: bool | None = None, ending: str = "tonic", key: tuple[int, str] | None = None) -> Harmonisation:
+    """Lower voices under `melody` (notes on the grid, one line; it may start after step 0: a
+    pickup or a rest, kept) by constrained decoding; strict: no parallel fifths or octaves (see
+    parallel_pitches); four: ending a step with fewer than three notes under the melody costs
+    FOUR_PENALTY nats; chords (default: as strict): Bach's chord vocabulary and spacing favoured
+    (see _harmonic_logits); ending: 'tonic', 'half' or 'none' (the last melody note's chord, in
+    the melody's key, or `key` as (tonic pitch class, 'major'/'minor'))."""
     from guigen.music.generate import _BeamGenerator
 
     codec = model.codec
@@ -237,30 +281,62 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                          "model such as bach-chorales")
     if not melody:
         raise ValueError("the melody has no notes")
+    melody = sorted(melody)
     if any(b.start < a.end for a, b in zip(melody, melody[1:])) or any(n.end <= n.start for n in melody):
         raise ValueError("the melody must be one line: its notes may not overlap")
+    if melody[0].start < 0:
+        raise ValueError("the melody starts before step 0")
     if beam_size < 1 or branch_factor < 1:
         raise ValueError("beam size and branch factor must be at least 1")
-    shift = model_shift(codec, melody)
+    if ending not in ENDINGS:
+        raise ValueError(f"the ending is one of {', '.join(ENDINGS)}, not {ending!r}")
+    chords = strict if chords is None else chords
+    offset = melody[0].start  # leading rests or a pickup: decoded from the first note, put back after
+    local = [Note(n.start - offset, n.end - offset, n.pitch, n.velocity) for n in melody]
+    shift = model_shift(codec, local)
     if codec.min_pitch - shift < 0:  # the voices under it, moved back with the melody, could fall below MIDI 0
         low = min(n.pitch for n in melody)
         raise ValueError(f"the melody's lowest note {pitch_name(low)} (MIDI {low}) is too low to harmonise: the "
                          f"voices under it could fall below the lowest MIDI pitch (0); give the melody "
                          f"{-(codec.min_pitch - shift) // 12 + 1} octave(s) higher")
-    tokens_plan, ceiling, ended = _plan(melody, shift)
+    key = key or melody_key(local, ending)
+    tokens_plan, ceiling, ended = _plan(local, shift)
+    final_step, final_bass, final_triads, ending_note = _ending_plan(local, shift, key, ending)
+    # the cadence is searched for over the last notes before the final one: a wider beam from there
+    widen_at = (local[max(0, len(local) - 1 - ENDING_NOTES)].start if final_step is not None else None)
     settings = settings or SamplingSettings()
     rows = beam_size * branch_factor
     gen = _BeamGenerator(model, settings, seed, batch=rows, undo_depth=0)
     gen.feed([START])
     generated: list[list[int]] = [[] for _ in range(rows)]
-    logprob = np.zeros(rows)
+    logprob = np.zeros(rows)  # under the model (T = 1)
+    score = np.zeros(rows)  # logprob with the rules' bonuses and penalties: what the beam ranks by
+    end_logprob = np.zeros(rows)  # of the final chord's events
+    end_mass = np.zeros(rows)  # log of the probability the model gave the events the ending allowed
+    missed = np.zeros(rows, dtype=bool)  # rows whose final chord could not be the ending asked for
+    chosen_p: list[list[float]] = [[] for _ in range(rows)]  # the probability each event had when drawn
+    widened, streamed = False, 0
     for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
+        if s == widen_at and rows < ENDING_BEAM * ENDING_BRANCH:
+            best_rows = np.argsort(-score, kind="stable")[:beam_size]
+            keep = np.sort(np.resize(best_rows, ENDING_BEAM * ENDING_BRANCH))  # copies of the best, resampled
+            gen.state, gen.logits, gen.batch = gen.state[:, :, keep], gen.logits[keep], len(keep)
+            gen.grammar.reorder(keep)
+            generated = [list(generated[i]) for i in keep]
+            chosen_p = [list(chosen_p[i]) for i in keep]
+            logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
+                                                             missed[keep])
+            rows, beam_size, branch_factor = len(keep), ENDING_BEAM, ENDING_BRANCH
+            widened, streamed = True, len(generated[0])
+        in_ending = final_step is not None and s >= final_step
         done = np.zeros(rows, dtype=bool)
         listed = np.zeros(rows, dtype=np.int64)  # events so far in this step
         while not done.all():
             moving = ~done
+            adjust = np.zeros((rows, gen.logits.shape[1]))
             if forced is not None and not listed.any():  # every row begins the step with the melody
                 tokens = np.full(rows, forced)
+                allowed = None
             else:
                 bad = None
                 if strict and forced is not None:
@@ -269,27 +345,58 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                         bad[r] = parallel_pitches(np.flatnonzero(gen.grammar.prev[r])[::-1],
                                                   np.flatnonzero(gen.grammar.cur[r])[::-1],
                                                   s > 0 and tokens_plan[s - 1] is not None)
-                logits = constrain_lower(gen.logits.copy(), top, released, listed - (forced is not None),
-                                         forced is not None, bad, four)
+                lower = listed - (forced is not None)
+                full = lower >= LOWER_VOICES
+                logits = constrain_lower(gen.logits.copy(), top, released, lower, forced is not None, bad, four)
+                if chords and forced is not None and not in_ending:
+                    for r in np.flatnonzero(moving & ~full):
+                        _harmonic_logits(logits[r], np.flatnonzero(gen.grammar.cur[r])[::-1],
+                                         np.flatnonzero(gen.grammar.prev[r])[::-1])
+                if in_ending:
+                    for r in np.flatnonzero(moving & ~full):
+                        prev = np.flatnonzero(gen.grammar.prev[r])[::-1] if strict else None
+                        if not _ending_logits(logits[r], np.flatnonzero(gen.grammar.cur[r]), final_bass, final_triads,
+                                              prev, s > 0 and tokens_plan[s - 1] is not None, codec.min_pitch):
+                            score[r] -= ENDING_MISSED  # this row cannot end as asked: the beam drops it
+                            missed[r] = True
+                allowed = logits > MASKED / 2
+                adjust = np.where(allowed, logits - gen.logits, 0.0)
                 tokens = draw(distributions(logits, settings)[0], gen.rng)
+            if in_ending and allowed is not None:
+                raw = np.exp(gen.logits - gen.logits.max(axis=1, keepdims=True))
+                mass = (raw * allowed).sum(axis=1) / raw.sum(axis=1)
             step = gen.hold_step(tokens, moving)
             for r in np.flatnonzero(moving):
                 t = int(tokens[r])
                 generated[r].append(t)
                 logprob[r] += step.logprob[r]
+                score[r] += step.logprob[r] + adjust[r, t]
+                if in_ending and allowed is not None:
+                    end_logprob[r] += step.logprob[r]
+                    end_mass[r] += np.log(max(mass[r], 1e-300))
                 listed[r] += 1
                 done[r] = t == STEP_END
-            if on_step is not None:
+            for r in np.flatnonzero(moving):
+                chosen_p[r].append(float(step.probs[r, int(tokens[r])]))
+            if on_step is not None and not widened:  # a widened beam's rows are streamed once one has won
                 on_step(step)
         if rows > 1:
-            keep = np.repeat(np.argsort(-logprob, kind="stable")[:beam_size], branch_factor)
+            keep = np.repeat(np.argsort(-score, kind="stable")[:beam_size], branch_factor)
             gen.reorder(keep)
             generated = [list(generated[i]) for i in keep]
-            logprob = logprob[keep]
-    best = int(np.argmax(logprob))
+            chosen_p = [list(chosen_p[i]) for i in keep]
+            logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
+                                                             missed[keep])
+    best = int(np.argmax(score))
+    if on_step is not None and widened:  # the winning row's events after the beam widened, as they were drawn
+        for t, p in zip(generated[best][streamed:], chosen_p[best][streamed:]):
+            probs = np.zeros((1, gen.logits.shape[1]))
+            probs[0, t] = p
+            on_step(Step(streamed + 1, np.array([t]), probs, probs, np.zeros(1), np.log([max(p, 1e-300)])))
+            streamed += 1
     ids = [START] + generated[best] + [END]
     view = PolyphonyEncoding(None, shift, codec.min_pitch, codec.max_pitch)
-    notes = view.decode(ids)
+    notes = [Note(n.start + offset, n.end + offset, n.pitch, n.velocity) for n in view.decode(ids)]
     missing = {n.key for n in melody} - {n.key for n in notes}
     if missing:  # cannot happen while the melody's events are forced; never write a wrong melody
         raise RuntimeError(f"the harmonisation lost melody notes {sorted(missing)[:3]}")
@@ -297,7 +404,66 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
         raise ValueError("the model wrote no voice under this melody; try another temperature or seed, or --free")
     velocity = {n.key: n.velocity for n in melody}
     notes = [Note(n.start, n.end, n.pitch, velocity.get(n.key, n.velocity)) for n in notes]
-    return Harmonisation(notes, list(melody), float(logprob[best]), len(generated[best]))
+    forced_ending = final_step is not None and not missed[best]
+    if final_step is not None and missed[best]:
+        ending_note = f"no {ending} ending in root position fits under the melody here: the ending is left to the model"
+    return Harmonisation(notes, list(melody), float(logprob[best]), len(generated[best]), offset, key,
+                         ending if forced_ending else "none", float(end_logprob[best]) if forced_ending else None,
+                         float(end_mass[best]) if forced_ending else None, ending_note)
+
+
+def _harmonic_logits(logits: np.ndarray, cur: np.ndarray, prev: np.ndarray) -> None:
+    """Bach's vocabulary and spacing as a score, in place on one row's logits for the next lower
+    voice (cur: the step's pitches so far, highest first, the melody's first): a note whose pitch
+    class no triad or seventh chord holds together with the step's others costs CHORD_PENALTY
+    nats; an alto more than an octave under the soprano, or a tenor under the alto, costs
+    SPACING_PENALTY; a held note listed at another rank than in the step before (after a step
+    of four: S A T B), which crosses two voices, costs CROSSING_PENALTY; ending the step with
+    fewer than three pitch classes costs CHORD_PENALTY. (prev: the previous step's pitches.)"""
+    have = mask(cur % 12)
+    fits = IN_VOCABULARY[have | (1 << np.arange(12))]  # per pitch class
+    pitch_fits = fits[np.arange(128) % 12]
+    penalty = np.where(pitch_fits, 0.0, CHORD_PENALTY)
+    if len(cur) in (1, 2):  # the next note is the alto (under the soprano) or the tenor (under the alto)
+        penalty = penalty + np.where(cur[-1] - np.arange(128) > 12, SPACING_PENALTY, 0.0)
+    logits[NEW_NOTE:CONTINUED_NOTE] -= penalty
+    logits[CONTINUED_NOTE:] -= penalty
+    if len(prev) >= 4:
+        moved = np.ones(128, dtype=bool)
+        moved[prev] = np.arange(len(prev)) != len(cur)
+        logits[CONTINUED_NOTE:] -= np.where(moved, CROSSING_PENALTY, 0.0)
+    if CLASSES[have] < MIN_CLASSES:
+        logits[STEP_END] -= CHORD_PENALTY
+
+
+def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[int], prev=None,
+                   top_held_over: bool = False, lowest: int = 0) -> bool:
+    """The final chord's rule, in place on one row's logits: every note a member of the triad,
+    and the step may end only on its root in the bass (with three notes under the melody
+    favoured, as everywhere); with prev (the step before, highest first: the rule against
+    parallels on), an inner voice is ruled out when no root below it would be free of parallels. Should nothing be left, the step may end, and False is returned."""
+    have = mask(cur % 12)
+    fits = np.array([any((have | (1 << pc)) & ~t == 0 for t in triads) for pc in range(12)])
+    bad = ~fits[np.arange(128) % 12]
+    if len(cur) >= LOWER_VOICES:  # the next note is the last that may come: the bass
+        bad |= np.arange(128) % 12 != bass
+    elif prev is not None and len(cur):  # no inner voice that leaves the root no place free of parallels
+        desc = list(cur[::-1])
+        for p in np.flatnonzero(~bad & ((logits[NEW_NOTE:CONTINUED_NOTE] > MASKED / 2) |
+                                        (logits[CONTINUED_NOTE:] > MASKED / 2))):
+            if p % 12 == bass:
+                continue  # the root itself may be the bass
+            banned = parallel_pitches(prev, np.array(desc + [p]), top_held_over)
+            if not any(q % 12 == bass and not banned[q] for q in range(lowest, p)):
+                bad[p] = True
+    logits[NEW_NOTE:CONTINUED_NOTE][bad] = MASKED
+    logits[CONTINUED_NOTE:][bad] = MASKED
+    if not (len(cur) and int(cur.min()) % 12 == bass):
+        logits[STEP_END] = MASKED
+    if not (logits > MASKED / 2).any():
+        logits[STEP_END] = 0.0
+        return False
+    return True
 
 
 def read_melody(path, tune=None):

@@ -14,8 +14,9 @@ What reading does to a tune, so that it is what a player plays on the 16th-note 
 - tied notes are joined; grace notes (no time of their own) are left out, counted;
 - times are rounded to the nearest 16th note (triplets and finer values land on the grid and are
   counted as "notes off the 16th-note grid, rounded"); a note rounded to nothing keeps one step;
-- the tune starts at step 0 with its first note (a pickup is not padded to a full bar), as a MIDI
-  file of it would; the first time signature, key and tempo (Q:, else 120 qpm) are kept.
+- step 0 is the tune's first bar line: a pickup starts as far before the next bar line as it is
+  long (at step 12 for a quarter-note pickup in 4/4), leading rests are kept, so every bar line
+  stays where the tune puts it; the first time signature, key and tempo (Q:, else 120 qpm) are kept.
 """
 
 from __future__ import annotations
@@ -316,6 +317,10 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
                     tied[pitch] = i
     if not notes:
         raise NotationError("no notes")
+    # a pickup (music21's paddingLeft on the short first measure) keeps its place before the first
+    # bar line, which is step 0: the notes lie where the tune puts them (issue 24)
+    measures = parts[0].getElementsByClass(m21.stream.Measure) if hasattr(parts[0], "getElementsByClass") else []
+    first_offset = -Fraction(measures[0].paddingLeft) if len(measures) and measures[0].paddingLeft else Fraction(0)
     grid = []
     for start, end, pitch, v in notes:
         s = _steps(start - first_offset, changes)
@@ -528,7 +533,10 @@ def read_notation(path, tune: str | int | None = None) -> NoteSequence:
 # Alto, Tenor, Bass on four staves), any other texture as one part whose notes of the same start
 # and end make chords, laid out in as many layers (MusicXML <voice>s) as overlapping notes need.
 # Notes are written exactly as they are on the grid: music21 splits them at barlines and into
-# writable durations with ties, which a reader joins again.
+# writable durations with ties, which a reader joins again. Step 0 is the first bar line: a piece
+# whose first note comes less than a bar after it begins with a pickup (a short measure 0). Every
+# time signature, tempo and key change (NoteSequence.key_changes, when a sequence has them) is
+# written where it falls.
 WRITE_SUFFIXES = {".musicxml", ".xml", ".mxl"}
 MAX_SCORE_NOTES = 1_000  # notes in a written score: music21 writes 1,000 in 5-25 s (time grows as the square)
 CLEFS = {"Soprano": "treble", "Alto": "treble", "Tenor": "treble8vb", "Bass": "bass"}
@@ -568,10 +576,37 @@ def _pitch(m21, midi: int, flats: bool):
     return p
 
 
+def _meters(seq: NoteSequence) -> list[tuple[int, int, int]]:
+    """Every time signature as (step, numerator, denominator), the first at step 0."""
+    return [(0, *seq.time_signature)] + sorted(seq.time_signature_changes)
+
+
+def pickup_steps(seq: NoteSequence) -> int:
+    """Steps of silence before the first note when that is less than a bar: the piece begins with a
+    pickup (an anacrusis), written as a short first measure; 0 when it begins on a bar line."""
+    if not seq.notes:
+        return 0
+    first = min(n.start for n in seq.notes)
+    num, den = seq.time_signature
+    bar = num * 4 * seq.steps_per_quarter // den
+    return first % bar if first < bar else 0
+
+
+def _at(measures, offset):
+    """The measure holding an offset (quarters from the start), and the offset within it."""
+    chosen = measures[0]
+    for m in measures:
+        if m.offset <= offset:
+            chosen = m
+    return chosen, offset - chosen.offset
+
+
 def _part(m21, notes, name, seq, sharps, clef, program, first):
-    """One music21 Part: measures with time and key signature, the notes in one or more layers."""
+    """One music21 Part: measures with every time signature and key, the first part with every
+    tempo, the notes in one or more layers; a pickup is a short first measure numbered 0."""
     q = Fraction(1, seq.steps_per_quarter)
     total = max(n.end for n in seq.notes) if seq.notes else 0
+    meters = _meters(seq)
     layer_parts = []
     for layer in _layers(notes) or [[]]:
         s = m21.stream.Part()
@@ -587,33 +622,51 @@ def _part(m21, notes, name, seq, sharps, clef, program, first):
         for r in list(s.getElementsByClass(m21.note.Rest)):
             if r.quarterLength == 0:
                 s.remove(r)
-        ts = m21.meter.TimeSignature(f"{seq.time_signature[0]}/{seq.time_signature[1]}")
-        s.insert(0, ts)
+        for step, num, den in meters:
+            if step and step >= total:
+                continue  # after the last note: no measure to hold it
+            s.insert(step * q, m21.meter.TimeSignature(f"{num}/{den}"))
         measured = s.makeMeasures()
         measured.makeTies(inPlace=True)
         layer_parts.append(measured)
+    pickup = pickup_steps(seq) * q  # the silence before a pickup is left out of its short measure
     part = m21.stream.Part()
     part.partName = name
     instrument = m21.instrument.Instrument()
     instrument.partName, instrument.instrumentName, instrument.midiProgram = name, name, program
     part.insert(0, instrument)
     for i, measure in enumerate(layer_parts[0].getElementsByClass(m21.stream.Measure)):
-        m = m21.stream.Measure(number=measure.number)
+        m = m21.stream.Measure(number=measure.number - (1 if pickup else 0))
+        lead = pickup if i == 0 else 0
         if i == 0:
             m.insert(0, m21.clef.clefFromString(clef))
             m.insert(0, m21.key.KeySignature(sharps))
-            m.insert(0, m21.meter.TimeSignature(f"{seq.time_signature[0]}/{seq.time_signature[1]}"))
-            if first:
-                m.insert(0, m21.tempo.MetronomeMark(number=round(seq.qpm, 3), referent=m21.note.Note(type="quarter")))
+        if measure.timeSignature is not None:
+            num, den = measure.timeSignature.numerator, measure.timeSignature.denominator
+            m.insert(0, m21.meter.TimeSignature(f"{num}/{den}"))
         for k, lp in enumerate(layer_parts):
             src = lp.getElementsByClass(m21.stream.Measure)
             if i >= len(src):
                 continue
             v = m21.stream.Voice(id=str(k + 1))
             for el in src[i].notesAndRests:
-                v.insert(el.offset, el)
+                if el.offset + el.quarterLength <= lead and el.isRest:
+                    continue  # the pickup's leading silence
+                v.insert(el.offset - lead, el)
             m.insert(0, v) if len(layer_parts) > 1 else [m.insert(el.offset, el) for el in v.notesAndRests]
+        if lead:
+            m.paddingLeft = float(lead)  # music21 writes it as an incomplete (implicit) measure 0
         part.append(m)
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    changes = [(step, k) for step, k in getattr(seq, "key_changes", []) if step > 0]
+    marks = [(step * q - pickup, m21.key.KeySignature(k)) for step, k in changes]
+    if first:
+        marks += [(step * q - pickup, m21.tempo.MetronomeMark(number=round(qpm, 3),
+                                                             referent=m21.note.Note(type="quarter")))
+                  for step, qpm in seq.tempos]
+    for offset, mark in marks:
+        m, within = _at(measures, max(offset, 0))
+        m.insert(within, mark)
     return part
 
 
@@ -633,7 +686,8 @@ def score(seq: NoteSequence, parts: list[list[Note]] | None = None, names=None, 
     names = list(names) if names else ([seq.voices[0].name or seq.name or "Music"] if len(parts) == 1 else
                                        [f"Part {i + 1}" for i in range(len(parts))])
     programs = list(programs) if programs else [seq.voices[0].program if seq.voices else 0] * len(parts)
-    sharps = _key_sharps(seq.pitched())
+    opening = [k for step, k in seq.key_changes if step == 0]
+    sharps = opening[0] if opening else _key_sharps(seq.pitched())
     out = m21.stream.Score()
     meta = m21.metadata.Metadata(title=seq.name or "GuiGen")
     meta.composer = "GuiGen"

@@ -9,7 +9,12 @@
   higher one;
 - ranges: each voice's lowest and highest pitch;
 - key_share: share of note-time whose pitch class lies in the best-fitting major scale (or its
-  relative minor).
+  relative minor);
+- chord_share: share of four-voice steps whose pitch classes form a triad or seventh chord
+  (guigen.music.chords: at least three classes, a subset of one of the chord shapes);
+- spacing: share of steps with soprano, alto and tenor sounding where soprano-alto or alto-tenor
+  is wider than an octave;
+- final_chord: the pitches sounding when the melody's last note starts (an ending is judged on it).
 Voices are given as four lists of notes, soprano first (see guigen.music.voices).
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from guigen.music.chords import is_chord, mask
 from guigen.music.events import MAJOR_SCALE, Note
 
 FIFTH, OCTAVE, UNISON = 7, 12, 0  # intervals reduced by octaves, an octave kept an octave (as music21's semiSimple)
@@ -97,10 +103,46 @@ def key_share(notes: list[Note]) -> float:
     return float(max(sum(weight[(t + d) % 12] for d in MAJOR_SCALE) for t in range(12)) / weight.sum())
 
 
+def _sounding(notes: list[Note]) -> list[list[int]]:
+    """The pitches sounding in each step, from step 0 to the last note's end."""
+    last = max((n.end for n in notes), default=0)
+    steps: list[list[int]] = [[] for _ in range(last)]
+    for n in notes:
+        for s in range(n.start, n.end):
+            steps[s].append(n.pitch)
+    return steps
+
+
+def chord_share(notes: list[Note]) -> tuple[int, int]:
+    """(four-voice steps whose pitch classes form a triad or seventh chord, four-voice steps)."""
+    four = [p for p in _sounding(notes) if len(p) == 4]
+    return sum(is_chord(mask(p)) for p in four), len(four)
+
+
+def spacing(parts: list[list[Note]]) -> tuple[int, int]:
+    """(steps where soprano-alto or alto-tenor is wider than an octave, steps where S, A and T sound)."""
+    last = max((n.end for p in parts for n in p), default=0)
+    pitch = np.full((3, last), -1)
+    for v, p in enumerate(parts[:3]):
+        for n in p:
+            pitch[v, n.start:n.end] = n.pitch
+    three = (pitch >= 0).all(axis=0)
+    wide = ((pitch[0] - pitch[1]) > 12) | ((pitch[1] - pitch[2]) > 12)
+    return int((wide & three).sum()), int(three.sum())
+
+
+def final_chord(notes: list[Note], melody: list[Note]) -> list[int]:
+    """The pitches sounding at the start of the melody's last note."""
+    t = max(n.start for n in melody)
+    return sorted(n.pitch for n in notes if n.start <= t < n.end)
+
+
 def measure(notes: list[Note], parts: list[list[Note]] | None) -> dict:
     """All measures of one piece; the voice-leading ones need its four voices (parts)."""
     out = {"four_voices": four_voice_share(notes), "key_share": key_share(notes)}
+    out["chords"], out["four_steps"] = chord_share(notes)
     if parts is not None:
+        out["wide"], out["three_steps"] = spacing(parts)
         out["fifths"], out["octaves"], out["moves"] = parallels(parts)
         out["crossings"] = crossings(parts)
         out["ranges"] = ranges(parts)
