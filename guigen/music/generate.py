@@ -51,6 +51,7 @@ class GenerateSettings:
     trace: Path | None = None  # a JSON-lines file of every event and its distribution
     metre: tuple[int, int] | None = None  # a conditioned model's metre, e.g. (6, 8); None: the primer's
     key: tuple[int, str] | None = None  # a conditioned model's key, (tonic pitch class, mode); None: the primer's
+    ending: str | None = None  # tonic, half or none: play on to a bar line and end there (guigen.music.endings)
 
 
 @dataclass
@@ -247,11 +248,11 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
                               trace=trace)
     if trace is not None:
         print(f"wrote {trace.save()} ({len(trace.lines)} events)", file=sys.stderr)
-    if (getattr(args, "ending", None) or "none") != "none":  # played on to a bar line and ended there (issue 24)
+    if (options.ending or "none") != "none":  # played on to a bar line and ended there (issue 24)
         from guigen.music.endings import end_results
 
-        results = end_results(model, codec, results, settings, args.seed, args.ending,
-                              source.time_signature if source else (4, 4))
+        results = end_results(model, codec, results, settings, options.seed, options.ending,
+                              metre or (source.time_signature if source else (4, 4)))
     # keep the primer file's tempo map and metre (Magenta forced 120 qpm; users complained)
     tempos = [(0, float(options.qpm))] if options.qpm else (source.tempos if source else [(0, DEFAULT_QPM)])
     program = programs[0] if programs else (next((v.program for v in source.voices if not v.drum), 0) if source else 0)
