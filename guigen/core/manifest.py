@@ -243,6 +243,19 @@ def _check_text(c: _Checker, manifest: dict, options: dict, codec: dict) -> None
 def _check_music(c: _Checker, manifest: dict, options: dict, codec: dict) -> None:
     from guigen.music.encodings import ENCODINGS, encoding_from_meta
 
+    # the codec first: a later version's encoding is named as such, whatever else differs
+    if codec.get("kind") != "music":
+        c.fail("codec.kind", f"is {codec.get('kind')!r}, not 'music'")
+    name = c.get(codec, "encoding", "codec.encoding", str)
+    if name not in ENCODINGS:  # perhaps a later version's
+        c.fail("codec.encoding", f"is {name[:40]!r}, an encoding this GuiGen can't train (it knows "
+               f"{', '.join(ENCODINGS)})")
+    low = c.int_in(codec, "min_pitch", "codec.min_pitch", 0, 127)
+    high = c.int_in(codec, "max_pitch", "codec.max_pitch", 0, 127)
+    if low > high:
+        c.fail("codec.max_pitch", f"is {high}, below min_pitch {low}")
+    c.int_in(codec, "transpose_to_key", "codec.transpose_to_key", 0, 11, optional=True)
+    c.int_in(codec, "steps_per_quarter", "codec.steps_per_quarter", 4, 4, optional=True)
     encoding = c.get(options, "encoding", "options.encoding", str)
     if encoding not in ENCODINGS:
         c.fail("options.encoding", f"is {encoding!r}, not one of {', '.join(ENCODINGS)}")
@@ -257,17 +270,6 @@ def _check_music(c: _Checker, manifest: dict, options: dict, codec: dict) -> Non
     valid = c.get(options, "valid", "options.valid", list, optional=True)
     if valid is not None and not all(isinstance(v, str) for v in valid):
         c.fail("options.valid", "is not a list of paths")
-    if codec.get("kind") != "music":
-        c.fail("codec.kind", f"is {codec.get('kind')!r}, not 'music'")
-    name = c.get(codec, "encoding", "codec.encoding", str)
-    if name not in ENCODINGS:
-        c.fail("codec.encoding", f"is {name!r}, not one of {', '.join(ENCODINGS)}")
-    low = c.int_in(codec, "min_pitch", "codec.min_pitch", 0, 127)
-    high = c.int_in(codec, "max_pitch", "codec.max_pitch", 0, 127)
-    if low > high:
-        c.fail("codec.max_pitch", f"is {high}, below min_pitch {low}")
-    c.int_in(codec, "transpose_to_key", "codec.transpose_to_key", 0, 11, optional=True)
-    c.int_in(codec, "steps_per_quarter", "codec.steps_per_quarter", 4, 4, optional=True)
     try:
         encoding_from_meta(codec)
     except (ValueError, TypeError, KeyError) as e:
