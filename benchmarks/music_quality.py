@@ -86,7 +86,8 @@ def pooled(label: str, pieces: list[dict]) -> dict:
             "tonic_end": float(np.mean([p["tonic_end"] for p in pieces])),
             "exact": float(np.mean(exact)) if exact else None,
             "onsets": float(np.mean(kept)) if kept else None,
-            "pickups": sum(p["pickup"] for p in pieces), "voiced": len(voiced)}
+            "pickups": sum(p["pickup"] for p in pieces), "voiced": len(voiced),
+            "parallel_count": sum(p["fifths"] + p["octaves"] for p in voiced), "moves": moves}
 
 
 COLUMNS = (("chords", "triad/7th"), ("wide", "wide S-A/A-T"), ("crossings", "crossings"),
@@ -97,7 +98,8 @@ COLUMNS = (("chords", "triad/7th"), ("wide", "wide S-A/A-T"), ("crossings", "cro
 def show_counts(row: dict) -> None:
     cells = " | ".join(f"{name} {'-' if row[k] is None else format(row[k], '.3f' if k != 'parallels' else '.2f')}"
                        for k, name in COLUMNS)
-    print(f"{row['label']:<44} n={row['pieces']:<3} {cells} | pickups {row['pickups']}", flush=True)
+    print(f"{row['label']:<44} n={row['pieces']:<3} {cells} | pickups {row['pickups']} | parallels "
+          f"{row['parallel_count']} in {row['moves']} moves", flush=True)
 
 
 def bach_counts(paths) -> list[dict]:

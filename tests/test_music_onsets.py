@@ -3,8 +3,6 @@ or 6/8, or after a rest, keeps every onset through harmonize, in MIDI (read back
 and in MusicXML (read back by music21: a pickup is a short first measure, numbered 0); ABC
 pickups are read where they fall; the MusicXML writer writes every time signature, key and tempo."""
 
-from pathlib import Path
-
 import music21
 import pretty_midi
 import pytest

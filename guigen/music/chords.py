@@ -43,6 +43,12 @@ for _m in range(4096):
 CLASSES = np.array([bin(m).count("1") for m in range(4096)])
 
 
+def rotate(m: int, shift: int) -> int:
+    """A mask moved up by `shift` semitones (a transposition of its pitch classes)."""
+    shift %= 12
+    return ((m << shift) | (m >> (12 - shift))) & 0xFFF
+
+
 def is_chord(m: int) -> bool:
     """A triad or seventh chord (or a subset of one with at least three classes)."""
     return bool(IN_VOCABULARY[m] and CLASSES[m] >= MIN_CLASSES)

@@ -21,7 +21,7 @@ import numpy as np
 from guigen.core.generate import MASKED
 from guigen.core.sampling import distributions, draw
 from guigen.music import polyphony
-from guigen.music.chords import ending_triads, mask, melody_key
+from guigen.music.chords import ending_triads, mask, melody_key, rotate
 
 ENDING_BEAM, ENDING_BRANCH = 4, 4
 MIN_APPROACH = 4  # steps (a beat) the model plays at least before the final chord
@@ -54,7 +54,7 @@ def end_piece(model, codec, ids, settings, seed, ending: str, time_signature=(4,
     key = melody_key(notes, ending="none") if notes else (0, "major")
     root, triads = ending_triads(key, ending)
     shift = getattr(codec, "shift", 0) if poly else 0  # model pitch = heard pitch + shift
-    root_m, triads_m = (root + shift) % 12, [_rotate(t, shift) for t in triads]
+    root_m, triads_m = (root + shift) % 12, [rotate(t, shift) for t in triads]
     bar = time_signature[0] * 16 // time_signature[1]
     now = codec.count_steps(ids)
     final = -(-now // bar) * bar
@@ -115,11 +115,6 @@ def end_piece(model, codec, ids, settings, seed, ending: str, time_signature=(4,
     tail = added[best] + ([polyphony.END] if poly else [1])  # END; a melody's last note stops (NOTE_OFF)
     return Ending(np.asarray(ids + tail, dtype=np.int64), float(logprob[best]), len(added[best]), key,
                   float(final_lp[best]), float(final_mass[best]), bool(missed[best]))
-
-
-def _rotate(m: int, shift: int) -> int:
-    shift %= 12
-    return ((m << shift) | (m >> (12 - shift))) & 0xFFF
 
 
 def _final_chord(logits, cur, root: int, triads) -> bool:

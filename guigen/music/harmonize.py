@@ -51,7 +51,8 @@ import numpy as np
 
 from guigen.core.generate import MASKED, Step
 from guigen.core.sampling import SamplingSettings, distributions, draw
-from guigen.music.chords import CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key
+from guigen.music.chords import (CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key,
+                                 rotate)
 from guigen.music.events import Note, pitch_name
 from guigen.music.polyphony import CONTINUED_NOTE, END, NEW_NOTE, START, STEP_END, PolyphonyEncoding
 
@@ -255,12 +256,7 @@ def _ending_plan(melody: list[Note], shift: int, key: tuple[int, str], ending: s
         what = "tonic" if ending == "tonic" else "dominant"
         return None, None, None, (f"the melody ends on {pitch_name(last.pitch)[:-1]}, not a note of the {what} "
                                   f"triad of {key_name(key)}: the ending is left to the model")
-    return last.start, (bass + shift) % 12, [_rotate(t, shift) for t in triads], ""
-
-
-def _rotate(m: int, shift: int) -> int:
-    shift %= 12
-    return ((m << shift) | (m >> (12 - shift))) & 0xFFF
+    return last.start, (bass + shift) % 12, [rotate(t, shift) for t in triads], ""
 
 
 def harmonize(model, melody: list[Note], settings: SamplingSettings | None = None, seed=None, beam_size: int = 1,
@@ -324,8 +320,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
             gen.grammar.reorder(keep)
             generated = [list(generated[i]) for i in keep]
             chosen_p = [list(chosen_p[i]) for i in keep]
-            logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
-                                                             missed[keep])
+            logprob, score, end_logprob, end_mass, missed = (
+                logprob[keep], score[keep], end_logprob[keep], end_mass[keep], missed[keep])
             rows, beam_size, branch_factor = len(keep), ENDING_BEAM, ENDING_BRANCH
             widened, streamed = True, len(generated[0])
         in_ending = final_step is not None and s >= final_step
@@ -385,8 +381,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
             gen.reorder(keep)
             generated = [list(generated[i]) for i in keep]
             chosen_p = [list(chosen_p[i]) for i in keep]
-            logprob, score, end_logprob, end_mass, missed = (logprob[keep], score[keep], end_logprob[keep], end_mass[keep],
-                                                             missed[keep])
+            logprob, score, end_logprob, end_mass, missed = (
+                logprob[keep], score[keep], end_logprob[keep], end_mass[keep], missed[keep])
     best = int(np.argmax(score))
     if on_step is not None and widened:  # the winning row's events after the beam widened, as they were drawn
         for t, p in zip(generated[best][streamed:], chosen_p[best][streamed:]):
@@ -441,7 +437,8 @@ def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[
     """The final chord's rule, in place on one row's logits: every note a member of the triad,
     and the step may end only on its root in the bass (with three notes under the melody
     favoured, as everywhere); with prev (the step before, highest first: the rule against
-    parallels on), an inner voice is ruled out when no root below it would be free of parallels. Should nothing be left, the step may end, and False is returned."""
+    parallels on), an inner voice is ruled out when no root below it would be free of parallels.
+    Should nothing be left, the step may end, and False is returned."""
     have = mask(cur % 12)
     fits = np.array([any((have | (1 << pc)) & ~t == 0 for t in triads) for pc in range(12)])
     bad = ~fits[np.arange(128) % 12]
