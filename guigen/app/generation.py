@@ -18,6 +18,7 @@ model again first (silently: the window has it already) and takes the last setti
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import signal
@@ -34,6 +35,7 @@ from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 import guigen
 from guigen.app.jobs import VariationsBatch
 
+PIPE_BYTES = 1 << 20  # each pipe's buffer: a batch of steps is ~6 kB, 30 a second at most
 READ_S = 0.01  # the longest one wake-up spends on messages before letting the GUI's other events in
 SHUTDOWN_S = 3.0  # a process that has not ended this long after being told to is terminated
 REPLAYED = ("settings", "seed", "primer", "cells")  # commands a fresh process is given again
@@ -93,6 +95,9 @@ class Generation(QObject):
         only guigen.app.engine, never the app's main module again) given its ends of the two pipes."""
         cmd_read, cmd_write = os.pipe()
         msg_read, msg_write = os.pipe()
+        for fd in (cmd_write, msg_write):  # room for seconds of batches, so a GUI held up never holds up the model
+            with contextlib.suppress(AttributeError, OSError):  # Linux only; its limit may be lower
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         root = str(Path(guigen.__file__).resolve().parents[1])  # the same guigen as this process's
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         t0 = time.perf_counter()
