@@ -112,7 +112,7 @@ def test_a_frozen_model_never_freezes_the_window(qtbot, window):
         timer = QTimer()
         timer.timeout.connect(lambda: ticks.append(1))
         timer.start(5)
-        primer = list(range(5)) * 20_000  # 100,000 tokens: more than the pipe holds
+        primer = list(range(5)) * 400_000  # 2,000,000 tokens, about 4 MB pickled: more than the pipe holds
         w.generation.send("primer", primer)
         for t in (0.3, 0.6, 0.9, 1.2) * 50:
             w.dial.set_temperature(t)

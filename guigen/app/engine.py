@@ -31,12 +31,12 @@ MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
-# the process's niceness. Linux groups a session's processes (autogroup), so this weighs the model
-# against the window it serves, not against other programs: woken by a timer or a click, the GUI
-# runs before the model's time slice is out. Too high, and on a machine so loaded that the session
-# gets less than about half a core the window's painting takes nearly all of it. Measured with
-# benchmarks/app_speed.py at load average 11-15, three interleaved runs each (timer p95; app/CLI):
-# nice 0: 56-95 ms, 0.32-0.43; nice 5: 13-41 ms, 0.18-1.02 (median 0.64); nice 10: 30-40 ms, 0.14-0.33
+# the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
+# off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
+# With autogroup on, the process is alone in its session (guigen.app.generation starts it so), and
+# this changes nothing. Measured with the process still in the window's session, at load 11-15,
+# three interleaved runs each (benchmarks/app_speed.py: timer p95; app/CLI): nice 0: 56-95 ms,
+# 0.32-0.43; nice 5: 13-41 ms, 0.18-1.02 (median 0.64); nice 10: 30-40 ms, 0.14-0.33
 NICE = 5
 
 
