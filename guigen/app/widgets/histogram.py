@@ -259,6 +259,29 @@ class Histogram(QWidget):
         self._set_ticks(self._tick_labels())
         self._fit_labels()
 
+    def bar_rects(self, x_range=None) -> list:
+        """Each drawn bar (sampled, and the raw outline when shown) as a scene rectangle; only those
+        within x_range (view coordinates: bar positions), when given."""
+        from PySide6.QtCore import QRectF
+
+        vb = self.plot.getViewBox()
+        out = []
+        for item in (self.bars, self.raw_bars):
+            if not item.isVisible():
+                continue
+            o = item.opts
+            x, h = o.get("x"), o.get("height")
+            if x is None or h is None or len(x) == 0:
+                continue
+            y0 = o.get("y0")
+            y0 = np.zeros(len(x)) + (0.0 if y0 is None else np.asarray(y0, dtype=float))
+            for xi, yi, hi in zip(np.asarray(x, dtype=float), y0, np.asarray(h, dtype=float)):
+                if x_range is not None and not (x_range[0] - 0.4 <= xi <= x_range[1] + 0.4):
+                    continue
+                if hi > 0:
+                    out.append(vb.mapViewToScene(QRectF(xi - 0.4, yi, 0.8, hi)).boundingRect())
+        return out
+
     def _fit_labels(self) -> None:
         """The rest bar's and the cut's labels only where they fit whole inside the plot, clear of the
         legend and of each other; where they do not (a small plot), they are left out, never cut off:
@@ -275,8 +298,10 @@ class Histogram(QWidget):
             if isinstance(item, pg.InfLineLabel):
                 item.updatePosition()
             r = item.sceneBoundingRect()
+            span = vb.mapSceneToView(r).boundingRect()
+            under = self.bar_rects((span.left(), span.right()))  # labels never cover a bar
             fits = box.contains(r) and (legend is None or not r.intersects(legend)) and not any(
-                r.intersects(o) for o in placed)
+                r.intersects(o) for o in placed + under)
             item.setVisible(fits)
             if fits:
                 placed.append(r)
