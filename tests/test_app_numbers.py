@@ -5,7 +5,6 @@ no one reads it as a rest, nats everywhere (bits only beside them)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from app_helpers import TIMEOUT, make_model, make_music_model, open_window
 
