@@ -5,7 +5,6 @@ no one reads it as a rest, nats everywhere (bits only beside them)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from app_helpers import TIMEOUT, make_model, make_music_model, open_window
 
@@ -92,6 +91,7 @@ def test_labels_stay_inside_the_plot_and_clear_of_the_legend(qtbot, window, size
             r = item.sceneBoundingRect()
             assert _inside(r, box), (t, size, item, r, box)  # never clipped
             assert legend is None or not r.intersects(legend), (t, size, r, legend)
+            assert not any(r.intersects(b) for b in h.bar_rects()), (t, size, r)  # never over a bar
         if h.rest_text.isVisible() and h.cut.isVisible():
             assert not h.rest_text.sceneBoundingRect().intersects(h.cut.label.sceneBoundingRect())
 

@@ -167,3 +167,21 @@ def test_takes_survive_a_training_run(qtbot, text_window, tmp_path):
     assert w.model.name == "trained"
     assert w.takes.list.takes() == [take] and len(take.path.read_text()) == 30
     assert [t.name for _, ts in TakeStore(w.takes.store.root).sessions() for t in ts] == [take.name]
+
+
+def test_the_take_lists_keys_work_and_ctrl_z_stays_undo_token(qtbot, text_window):
+    from PySide6.QtCore import Qt
+
+    w = text_window
+    generate_text(qtbot, w, 20)
+    lst = w.takes.list
+    lst.tree.setFocus()
+    qtbot.waitUntil(lst.tree.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClick(lst.tree, Qt.Key.Key_Delete)  # Delete deletes the selected take
+    assert lst.takes() == [] and lst.buttons["undo"].isEnabled()
+    lst.buttons["undo"].click()
+    assert len(lst.takes()) == 1
+    n = len(w.text_view.chars)
+    with qtbot.waitSignal(w.undone, timeout=TIMEOUT):
+        qtbot.keyClick(w.histogram, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the window's Undo Token
+    assert len(w.text_view.chars) == n - 1

@@ -166,7 +166,7 @@ class Variations(QObject):
         i = sp.indexOf(self.view)
         if len(sizes) == 3 and sizes[i] < 100:
             total = sum(sizes)
-            sizes = [int(total * 0.42), int(total * 0.28), int(total * 0.30)]
+            sizes = [int(total * 0.45), int(total * 0.32), int(total * 0.23)]  # the output keeps the most
             sp.setSizes(sizes)
 
     def _varied(self, batch) -> None:

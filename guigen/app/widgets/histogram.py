@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
+from guigen.app.widgets.histogram_labels import HistogramLabels
 from guigen.core.sampling import summary
 
 TOP_N = 24  # bars shown when sorted, before the "rest" bar
@@ -30,7 +31,7 @@ Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6
 HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
 
 
-class Histogram(QWidget):
+class Histogram(HistogramLabels, QWidget):
     """Shows a distribution over tokens; token_clicked(id) when a bar is clicked or chosen by key."""
 
     token_clicked = Signal(int)
@@ -259,28 +260,6 @@ class Histogram(QWidget):
         self._set_ticks(self._tick_labels())
         self._fit_labels()
 
-    def _fit_labels(self) -> None:
-        """The rest bar's and the cut's labels only where they fit whole inside the plot, clear of the
-        legend and of each other; where they do not (a small plot), they are left out, never cut off:
-        the header and the ticks say the same."""
-        vb = self.plot.getViewBox()
-        vb.updateMatrix()  # the ranges just set: measure in them
-        box = vb.sceneBoundingRect().adjusted(-1, -1, 1, 1)
-        legend = self.legend.sceneBoundingRect() if self.legend.isVisible() else None
-        self.cut.label.setVisible(self.cut.isVisible())
-        placed = []
-        for item, shown in ((self.cut.label, self.cut.isVisible()), (self.rest_text, self.rest_text.isVisible())):
-            if not shown:
-                continue
-            if isinstance(item, pg.InfLineLabel):
-                item.updatePosition()
-            r = item.sceneBoundingRect()
-            fits = box.contains(r) and (legend is None or not r.intersects(legend)) and not any(
-                r.intersects(o) for o in placed)
-            item.setVisible(fits)
-            if fits:
-                placed.append(r)
-
     def _y(self, heights: np.ndarray):
         """(bottom, height) of bars for probabilities, on the linear or the log scale."""
         if not self.log_y:
@@ -330,47 +309,6 @@ class Histogram(QWidget):
             height = lines * self.metrics.height() + 10  # two-line labels ("A4 / held") need the room
             if self.axis.height() != height:
                 self.axis.setHeight(height)
-
-    def _rest_label(self, n: int, heights) -> None:
-        if len(self.rest):
-            p = float(self.probs[self.rest].sum())
-            self.rest_text.setText(f"{self.lump[0]}{':' if self.lump[0] == 'rest' else ''} {len(self.rest)} "
-                                   f"{self.lump[1]}\np = {p:.3g}")
-            rest_top = max(heights[n], self.raw[self.rest].sum() if self.show_raw else 0)
-            tallest = max(max(heights), max(self.raw[self.order], default=0) if self.show_raw else 0)
-            self._rest_tall = rest_top >= 0.75 * tallest
-            if self._rest_tall:  # no room above it (the axis ends just over the tallest bar):
-                bottom, height = self._y(np.array([rest_top / 2]))  # beside it, halfway up, over the small bars
-                self.rest_text.setAnchor((1.0, 0.5))
-                self.rest_text.setPos(n - 0.5, float(bottom + height[0]))
-            else:
-                bottom, height = self._y(np.array([rest_top]))
-                self.rest_text.setAnchor((1.0, 1.0))
-                self.rest_text.setPos(n + 0.45, float(bottom + height[0]))
-            self.rest_text.show()
-        else:
-            self._rest_tall = False
-            self.rest_text.hide()
-
-    def _cut_line(self) -> None:
-        """Sorted: a line after the last kept bar, saying which filter cut and how many it kept."""
-        kept = int((self.probs > 0).sum())
-        s = self.settings
-        filters = []
-        if s is not None and s.temperature > 0:
-            if 0 < s.top_k < len(self.probs):
-                filters.append(f"top-k {s.top_k}")
-            if s.top_p < 1:
-                filters.append(f"top-p {s.top_p:g}")
-        name = ", ".join(filters) or ("greedy" if s is not None and s.temperature == 0 else "cut")
-        cut_at = int((self.probs[self.order] > 0).sum())
-        if self.sort and kept < int((self.raw > 0).sum()) and cut_at <= len(self.order):
-            # every kept token is among the bars (sorted by sampled mass), so the line sits after them
-            self.cut.setValue(cut_at - 0.5)
-            self.cut.label.setFormat(f"{name}: {kept} kept")
-            self.cut.show()
-        else:
-            self.cut.hide()
 
     def _ranges(self, bars: int, shown: float) -> None:
         if self.log_y:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter
@@ -41,7 +40,7 @@ def prob_fill(p: float) -> QColor:
 class Backdrop(pg.GraphicsObject):
     """Behind the notes: black-key rows shaded, the primer's span, and lines on beats and bars."""
 
-    def __init__(self, roll: "PianoRoll"):
+    def __init__(self, roll):  # the PianoRoll it draws behind
         super().__init__()
         self.roll = roll
         self.setZValue(-10)

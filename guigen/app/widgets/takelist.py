@@ -67,9 +67,10 @@ class TakeList(QWidget):
         self.tree.itemDoubleClicked.connect(lambda item, col: self.rename(item))
         self.tree.itemChanged.connect(self._changed)
         self.tree.currentItemChanged.connect(lambda *_: self._enable())
-        QShortcut(QKeySequence(Qt.Key.Key_F2), self.tree, lambda: self.rename(self.tree.currentItem()))
-        QShortcut(QKeySequence.StandardKey.Delete, self.tree, lambda: self._ask("delete"))
-        QShortcut(QKeySequence.StandardKey.Undo, self.tree, self.undo.emit)
+        # only while the list has focus; Ctrl+Z stays the window's Undo Token (the Undo button brings takes back)
+        for key, slot in ((QKeySequence(Qt.Key.Key_F2), lambda: self.rename(self.tree.currentItem())),
+                          (QKeySequence(QKeySequence.StandardKey.Delete), lambda: self._ask("delete"))):
+            QShortcut(key, self.tree, slot).setContext(Qt.ShortcutContext.WidgetShortcut)
         self.buttons = {}
         grid = QGridLayout()
         grid.setSpacing(3)
