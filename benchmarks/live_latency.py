@@ -83,7 +83,7 @@ def stop(proc) -> str:
 
     proc.send_signal(signal.SIGINT)
     try:
-        out, _ = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
@@ -115,7 +115,8 @@ def harmonize_run(env, n: int, tmp: Path):
         ears.close()
     finally:
         summary = stop(proc)
-    inside = summary.split("harmony latency ")[-1].strip() if "harmony latency" in summary else "?"
+    inside = (summary.split("harmony latency ")[-1].strip() if "harmony latency" in summary
+              else f"not reported (its last words: {summary.strip().splitlines()[-1:]})")
     return lat, lost, inside
 
 

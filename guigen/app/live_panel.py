@@ -106,6 +106,7 @@ class LivePanel(QDockWidget):
         self.timer.setInterval(40)
         self.timer.timeout.connect(self._refresh)
         window.dial.temperature_changed.connect(self._temperature)
+        window.model_loaded.connect(self._model_switched)
 
     # -- session ----------------------------------------------------------------------------
     def toggle(self) -> None:
@@ -159,6 +160,18 @@ class LivePanel(QDockWidget):
 
     def _say(self, line: str) -> None:
         self._line = line  # from the engine's threads: shown by the timer, never touching widgets here
+
+    def _model_switched(self, *_) -> None:
+        """Another model was loaded: the session goes on with it where it can, else stops (notes off)."""
+        s = self.session
+        if s is None or s.options.mode == "record":
+            return
+        try:
+            s.set_model(self.window.model)
+            self.status.setText(f"Now playing with {self.window.model.name}")
+        except ValueError as e:
+            self.stop()
+            self.status.setText(f"Stopped: {e}")
 
     def _temperature(self, *_) -> None:
         if self.session is not None:

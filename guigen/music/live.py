@@ -46,6 +46,7 @@ FINE = 96  # steps per quarter of the session's own record: what was heard, to 1
 MAX_REST_STEPS = STEPS_PER_QUARTER
 MAX_ANSWER_BARS = 64
 MAX_NOTES_PER_STEP = 16  # as guigen.music.generate: no runaway chords
+SWITCH_INTERVAL = 0.0005  # seconds a thread runs before it must hand over the GIL (Python's default: 0.005)
 PORT_CHECK = 1.0  # seconds between looks for a vanished port (listing ports is not free)
 PLAYER, MODEL = 0, 1  # voices of the session's sequence
 
@@ -178,6 +179,8 @@ class LiveSession:
         """Switch models mid-session: what the model was playing stops (note-offs sent), the new
         one hears the conversation so far from the start."""
         with self.lock:
+            if self.answer is not None:
+                self.answer.cut_at = self.answer.start  # the old model's answer stops here
             if self.scheduler is not None:
                 self.scheduler.cancel("answer")
             if self.sounding is not None:
@@ -190,6 +193,9 @@ class LiveSession:
         from guigen.music import ports
 
         o = self.options
+        # the MIDI input's thread needs the GIL at once: by default a thread waits up to 5 ms for
+        # it while another runs Python (the model thread), longer than a JACK period
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self.out = ports.LiveOutput(self.outport_name, virtual=self.virtual)
         self.sounding = Sounding(self.out)
         self.scheduler = Scheduler(self.clock, self.sounding, on_error=self.fail)
@@ -240,6 +246,11 @@ class LiveSession:
         for thread in (self.thread, self.input_thread):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(2.0)
+        while True:  # what came in just before the end still belongs to the session
+            try:
+                self._note(*self.inbox.get_nowait())
+            except queue.Empty:
+                break
         with self.lock:
             if self.options.clock == "send":
                 try:

@@ -64,6 +64,11 @@ def input_names() -> list[str]:
         raise midi._no_midi_system(e) from None
 
 
+def output_names() -> list[str]:
+    """Names of the MIDI output ports (what a synth or DAW listens on); MidiError with no MIDI system."""
+    return midi.output_names()
+
+
 def find_port(spec: str, names: list[str], what: str) -> str:
     """The port named `spec`, or the one port whose name holds it (case-insensitive); a one-line
     MidiError listing the candidates when none or several do."""
