@@ -76,7 +76,8 @@ def test_the_harmonize_dialog_sets_temperature_beam_and_rules_and_the_histogram_
         d.temperature.setValue(0.7)
         d.beam.setValue(2)
         d.strict.setChecked(False)
-        assert d.options()["beam_size"] == 2 and d.options()["strict"] is False
+        d.ending.setCurrentIndex(d.ending.findData("half"))
+        assert d.options()["beam_size"] == 2 and d.options()["strict"] is False and d.options()["ending"] == "half"
         d._accept()
 
     QTimer.singleShot(100, fill)

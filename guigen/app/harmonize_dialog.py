@@ -1,22 +1,18 @@
 """The Harmonize dialog: the melody file, and how to harmonise it: temperature, beam size (whole
 harmonisations ranked: 1 = plain sampling), strict or free rules (parallel fifths and octaves),
-complete chords, and an ending on the tonic where the harmoniser offers one."""
+complete chords, and the ending: the tonic chord in root position (the default, as `guigen
+harmonize`), the dominant (a half cadence), or wherever the model goes."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
 
 from guigen.app.harmonize import MELODY_FILTER
 
-
-def _offers(name: str) -> bool:
-    from guigen.music.harmonize import harmonize
-
-    return name in inspect.signature(harmonize).parameters
+ENDINGS = (("On the tonic", "tonic"), ("Half cadence (the dominant)", "half"), ("Where the model goes", "none"))
 
 
 class HarmonizeDialog(QDialog):
@@ -47,18 +43,18 @@ class HarmonizeDialog(QDialog):
         self.strict.setChecked(True)
         self.four = QCheckBox("Complete chords: three notes under the melody")
         self.four.setChecked(True)
-        self.ending = QCheckBox("End on the tonic")
-        self.ending.setChecked(True)
-        if not _offers("ending"):
-            self.ending.setEnabled(False)
-            self.ending.setToolTip("This version of the harmoniser has no ending option yet")
+        self.ending = QComboBox()
+        for label, value in ENDINGS:
+            self.ending.addItem(label, value)
+        self.ending.setToolTip("The last melody note's chord, in root position, reached through the model's own "
+                               "distribution (as guigen harmonize --ending)")
         form = QFormLayout(self)
         form.addRow("Melody", row)
         form.addRow("Temperature", self.temperature)
         form.addRow("Beam size", self.beam)
         form.addRow(self.strict)
         form.addRow(self.four)
-        form.addRow(self.ending)
+        form.addRow("Ending", self.ending)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Harmonize")
         buttons.accepted.connect(self._accept)
@@ -83,6 +79,5 @@ class HarmonizeDialog(QDialog):
         """The harmoniser's keyword arguments for what was chosen."""
         out = {"beam_size": self.beam.value(), "branch_factor": 2 if self.beam.value() > 1 else 1,
                "strict": self.strict.isChecked(), "four": self.four.isChecked()}
-        if _offers("ending"):
-            out["ending"] = self.ending.isChecked()
+        out["ending"] = self.ending.currentData()
         return out

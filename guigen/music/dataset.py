@@ -215,11 +215,19 @@ def encode_files(codec, paths) -> tuple[list[np.ndarray], int, Report]:
     The first id of each array is context, not predicted: a model scores ids[1:]. The steps
     counted are those the predicted ids cover, so NLL / steps is the NLL per 16th-note step.
     """
-    pieces, report = extract_all(codec, midi_files(paths))
-    if getattr(codec, "metres", ()):
-        pieces, unknown = known_metres(codec.metres, pieces)
-        if unknown:
-            report.counts["pieces in a metre the model does not know, left out"] += unknown
+    pieces, report, metres = [], Report(), getattr(codec, "metres", ())
+    for f in midi_files(paths):
+        found, r = extract(codec, f)
+        if metres and found:  # a conditioned model scores only the metres it knows
+            found, unknown = known_metres(metres, found)
+            if unknown:
+                r.counts["pieces in a metre the model does not know, left out"] += unknown
+            r.pieces = len(found)
+            if not found:  # a file none of whose pieces is scored is not a file used
+                r.used.clear()
+                r.tracks.clear()
+        pieces += found
+        report.add(r)
     arrays = [encode_piece(codec, p) for p in pieces]
     if codec.name == "melody":
         steps = sum(len(a) - 1 for a in arrays)
