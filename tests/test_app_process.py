@@ -148,7 +148,8 @@ def test_variations_under_way_when_the_process_dies_end_with_what_they_have(qtbo
         w.length.setValue(30)
         assert w.variations.start(2)
         qtbot.waitUntil(lambda: w.variations.current.done, timeout=TIMEOUT)
-        assert [len(v.tokens) for v in w.variations.current.items] == [30, 30]
+        cur = w.variations.current  # music: a length in 16th-note steps
+        assert [cur.codec.count_steps(v.tokens) for v in cur.items] == [30, 30]
     finally:
         next(gen, None)
 

@@ -15,6 +15,8 @@ import time
 import numpy as np
 import pytest
 
+import guigen.music  # noqa: F401  (registers the music encodings, so the models below load)
+
 from live_jack import ClockSender, JackServer, Keyboard, Listener, find, hanging, use_jack, wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
