@@ -1,8 +1,9 @@
 """The live engine: a MIDI keyboard in, the model out, in three modes (Qt-free).
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
-  decided and sent on the MIDI input's own thread the moment the note arrives
-  (guigen.music.liveharmony); the chord's notes end when the player lets the key go.
+  decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
+  and sent at once by the scheduler's thread (RtMidi's JACK output, written from JACK's process
+  thread, delivered copies of earlier messages); the chord ends when the player lets the key go.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
