@@ -1,8 +1,9 @@
 """The live engine: a MIDI keyboard in, the model out, in three modes (Qt-free).
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
-  decided and sent on the MIDI input's own thread the moment the note arrives
-  (guigen.music.liveharmony); the chord's notes end when the player lets the key go.
+  decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
+  and sent at once by the scheduler's thread (RtMidi's JACK output, written from JACK's process
+  thread, delivered copies of earlier messages); the chord ends when the player lets the key go.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
@@ -125,7 +126,7 @@ class LiveSession:
         self.answered: list[HeardNote] = []
         self.keys: dict[int, HeardNote] = {}  # pitch -> the player's note held down
         self.last_distribution = None  # (probs, raw, token, entropy) of the model's latest event
-        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord sent
+        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord handed to the sender
         o = self.options
         self.clock = Clock(o.qpm, follow=o.clock == "follow", beats_per_bar=o.beats_per_bar)
         self.silence = o.silence if o.silence is not None else float(o.beats_per_bar)
@@ -141,6 +142,7 @@ class LiveSession:
         o = self.options
         self.model, self.codec = model, getattr(model, "codec", None)
         self.harmonizer = self.gen = None
+        self.chord: set[int] = set()  # harmonize: the pitches of the chord sounding (sent or on their way)
         self.fed = 0  # session steps the model has been given
         self.rest_run = 0
         self.answer: _Answer | None = None
@@ -183,6 +185,7 @@ class LiveSession:
                 self.answer.cut_at = self.answer.start  # the old model's answer stops here
             if self.scheduler is not None:
                 self.scheduler.cancel("answer")
+                self.scheduler.cancel("now")
             if self.sounding is not None:
                 self.sounding.off(self.options.channel)
             self._close_model_notes(self._beat_now())
@@ -344,7 +347,9 @@ class LiveSession:
             note.end = max(beat, note.start)
             if self.options.mode == "harmonize" and self.harmonizer is not None and self.harmonizer.melody is not None \
                     and self.harmonizer.model_pitch(pitch) == self.harmonizer.melody:
-                self.sounding.off(self.options.channel)
+                ch = self.options.channel
+                self.scheduler.now([[0x80 | ch, p, 0] for p in sorted(self.chord)])
+                self.chord = set()
                 self.harmonizer.release()
                 self._close_model_notes(beat)
             if self.call is not None:
@@ -374,14 +379,12 @@ class LiveSession:
         lower, prob = h.strike(pitch)
         ch = self.options.channel
         chord = [pitch] + [p for p, _ in lower]
-        sounding = self.sounding.sounding(ch)
+        sounding = self.chord
         struck = {pitch} | {p for p, new in lower if new or p not in sounding}
         offs = [p for p in sounding if p not in chord or p in struck]
-        for p in offs:
-            self.sounding.send([0x80 | ch, p, 0])
-        for p in chord:
-            if p in struck:
-                self.sounding.send([0x90 | ch, p, velocity])
+        # sent by the scheduler's thread at once: this one may be JACK's process thread
+        self.scheduler.now([[0x80 | ch, p, 0] for p in offs] + [[0x90 | ch, p, velocity] for p in chord if p in struck])
+        self.chord = set(chord)
         h.finish()  # the step's last events, after the notes have left
         self.fed = step + 1
         for n in self.answered:

@@ -189,6 +189,15 @@ class Scheduler(threading.Thread):
             heapq.heappush(self.queue, (beat, next(self.order), tag, list(data)))
             self.cond.notify()
 
+    def now(self, messages, tag: str = "now") -> None:
+        """Send these at once, in order, ahead of everything scheduled: for a thread that must
+        not send itself (JACK's process thread: RtMidi's JACK output, written from there, was seen
+        to deliver copies of earlier messages)."""
+        with self.cond:
+            for data in messages:
+                heapq.heappush(self.queue, (-1e12, next(self.order), tag, list(data)))
+            self.cond.notify()
+
     def cancel(self, tag: str) -> None:
         with self.cond:
             self.queue = [e for e in self.queue if e[2] != tag]
@@ -210,9 +219,9 @@ class Scheduler(threading.Thread):
                 while True:
                     if self.stopping:
                         return
-                    if self.queue and self.clock.running and self.clock.ready:
+                    if self.queue and (self.queue[0][0] == -1e12 or self.clock.running and self.clock.ready):
                         beat = self.queue[0][0]
-                        wait = self.clock.time_of(beat) - time.perf_counter()
+                        wait = -0.0 if beat == -1e12 else self.clock.time_of(beat) - time.perf_counter()
                         if wait <= 0:
                             beat, _, tag, data = heapq.heappop(self.queue)
                             self.late.append((tag, -wait))
