@@ -103,8 +103,8 @@ def test_refusals_and_old_models(conditioned, tmp_path, capsys):
     assert main(["generate", "-m", str(path), "--metre", "9/8", "-n", "8", "-o", str(tmp_path / "x.mid")]) == 2
     assert "knows no metre 9/8 (it knows 4/4, 6/8)" in capsys.readouterr().err
     # an unconditioned model plays as before, and refuses the options with a pointer
-    assert main(["generate", "-m", "folk", "-n", "8", "--seed", "1", "-o", str(tmp_path / "old.mid")]) == 0
-    assert main(["generate", "-m", "folk", "--key", "D", "-n", "8", "-o", str(tmp_path / "y.mid")]) == 2
+    assert main(["generate", "-m", "bach-melody", "-n", "8", "--seed", "1", "-o", str(tmp_path / "old.mid")]) == 0
+    assert main(["generate", "-m", "bach-melody", "--key", "D", "-n", "8", "-o", str(tmp_path / "y.mid")]) == 2
     assert "was not trained with metre and key conditions" in capsys.readouterr().err
     assert not (tmp_path / "y.mid").exists()
 
@@ -121,6 +121,21 @@ def test_eval_scores_each_tune_after_its_condition(conditioned, tmp_path, capsys
         len(model.codec.encode(sorted(read_midi(other / f).pitched()))) for f in ("jig0.mid", "march0.mid"))
     assert main(["eval", "-m", str(path), str(other)]) == 0
     assert "pieces in a metre the model does not know, left out: 1" in capsys.readouterr().out  # the 3/4 tune
+
+
+def test_the_shipped_folk_model_plays_a_jig_in_d(tmp_path, capsys):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    model = load_model(__import__("guigen.core.registry", fromlist=["x"]).shipped_dir() / "folk.safetensors")
+    if not getattr(model.codec, "metres", ()):
+        pytest.skip("the shipped folk model has no conditions")
+    out = tmp_path / "jig.mid"
+    assert main(["generate", "-m", "folk", "--metre", "6/8", "--key", "D", "-n", "96", "--seed", "1", "-o", str(out)]) == 0
+    assert "metre 6/8, key D major" in capsys.readouterr().err
+    pm = pretty_midi.PrettyMIDI(str(out))
+    assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(6, 8)]
+    pitches = [n.pitch for n in pm.instruments[0].notes]
+    d_major = {2, 4, 6, 7, 9, 11, 1}
+    assert len(pitches) >= 12 and sum(p % 12 in d_major for p in pitches) >= 0.85 * len(pitches)
 
 
 def test_growing_a_model_keeps_its_weights(conditioned, tmp_path):
