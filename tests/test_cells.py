@@ -248,3 +248,18 @@ def test_cli_on_a_feature_the_sample_never_shows_names_the_cells_that_vary_most(
     assert page.count("quotes is constant over this sample") == 2
     blocks = re.findall(r"<pre>(.*?)</pre>", page, re.S)
     assert [len(re.findall(r'<span class="s\d+"', b)) for b in blocks] == [len("ab ba\nab. a b\n" * 20)] * 2
+
+
+def test_cli_runs_the_first_max_steps_characters_and_says_so(planted_file, tmp_path):
+    """The model's time grows with the text, one step per character: cells runs at most --max-steps
+    (default 50,000) and says in one line when it cut; a bound outside its range is refused."""
+    model, sample = planted_file / "planted.safetensors", planted_file / "sample.txt"
+    text = sample.read_text(encoding="utf-8")
+    out_html = tmp_path / "out.html"
+    p = run_cli("-m", model, sample, "--cell", "0", "--max-steps", "40", "--html", out_html)
+    assert p.returncode == 0, p.stderr
+    assert f"note: ran the first 40 of {len(text):,} characters" in p.stderr
+    spans = re.findall(r'<span class="s\d+" title="[-+]\d\.\d\d">(.*?)</span>', out_html.read_text(encoding="utf-8"), re.S)
+    assert len(spans) == 40
+    p = run_cli("-m", model, sample, "--max-steps", "0")
+    assert p.returncode == 2 and "--max-steps must be between 1 and" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -166,4 +166,4 @@ def test_info_and_the_card_agree_on_epochs(model, capsys):
         assert f"epoch {tr['epochs']} of {planned} (the best by validation loss)" in line
         assert f"best epoch ({tr['epochs']}) kept" in card or f"epoch {tr['epochs']}" in card
     else:
-        assert f"{planned} epochs" in line
+        assert f"{planned} epoch{'' if planned == 1 else 's'}" in line

@@ -26,6 +26,9 @@ def add_parser(sub):
     which.add_argument("--feature", help="rank cells for this feature only; text: quotes, parens, line_position, "
                        "after_newline, in_word, upper, speaker; music: beat, voices, to_rest, bass")
     p.add_argument("--top", type=int, default=3, help="cells shown per feature (default 3)")
+    p.add_argument("--max-steps", type=int, default=MAX_STEPS, metavar="N",
+                   help=f"run at most the first N characters or events (default {MAX_STEPS:,}: each is one step of "
+                        f"the model, so time grows with N; at most {MAX_STEPS_LIMIT:,})")
     p.add_argument("--kind", choices=["cell", "hidden"], default="cell",
                    help="cell: the cell state through tanh, as in Karpathy et al. (default); hidden: the output h")
     p.add_argument("--slice", help="text only: use this part of the file, as fractions START:END (e.g. 0.9:0.95)")
@@ -37,6 +40,8 @@ def add_parser(sub):
 
 PAGE_TOKENS = 10_000  # tokens whose activations are kept for the page (the first ones of the sample)
 PAGE_SPANS = 200_000  # coloured tokens on one page, all its blocks together (about 10 MB of HTML)
+MAX_STEPS = 50_000  # tokens run by default: a step of the model each, one after another (about 15 s at 2x512)
+MAX_STEPS_LIMIT = 2_000_000
 MAX_INPUT_BYTES = 64 << 20  # what cells reads: its statistics stream, the text itself is held
 
 
@@ -57,6 +62,10 @@ def _stream(args, model):
             text = take_slice(text, *parse_slice(args.slice))
         if not text:
             raise CliError("no text to run")
+        if len(text) > args.max_steps:  # the model's time is linear in it, one step after another
+            print(f"note: ran the first {args.max_steps:,} of {len(text):,} characters (--max-steps N for more)",
+                  file=sys.stderr)
+            text = text[:args.max_steps]
         known = np.fromiter((c in model.codec.index for c in text), dtype=bool, count=len(text))
         if not known.any():
             raise CliError("none of the text's characters is in the model's vocabulary")
@@ -72,7 +81,14 @@ def _stream(args, model):
     sequences, _, report = encode_files(model.codec, args.files)
     if not sequences:
         raise CliError("no notes the model can take in the MIDI file(s)" + (f" ({report})" if report else ""))
-    return _run_music(model, sequences), " "
+    total, kept, left = sum(len(s) for s in sequences), [], args.max_steps
+    for ids in sequences:  # the model's time is linear in the events, one step after another
+        if left > 0:
+            kept.append(ids[:left])
+            left -= len(kept[-1])
+    if total > args.max_steps:
+        print(f"note: ran the first {args.max_steps:,} of {total:,} events (--max-steps N for more)", file=sys.stderr)
+    return _run_music(model, kept), " "
 
 
 def _run_music(model, sequences):
@@ -121,6 +137,8 @@ def _check(args, model) -> None:
 
     if not 1 <= args.top <= MAX_TOP:
         raise CliError(f"--top must be between 1 and {MAX_TOP}, not {args.top}")
+    if not 1 <= args.max_steps <= MAX_STEPS_LIMIT:
+        raise CliError(f"--max-steps must be between 1 and {MAX_STEPS_LIMIT:,}, not {args.max_steps}")
 
 
 def run(args) -> int:

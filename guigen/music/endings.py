@@ -56,7 +56,9 @@ def end_piece(model, codec, ids, settings, seed, ending: str, time_signature=(4,
     shift = getattr(codec, "shift", 0) if poly else 0  # model pitch = heard pitch + shift
     root_m, triads_m = (root + shift) % 12, [rotate(t, shift) for t in triads]
     bar = time_signature[0] * 16 // time_signature[1]
-    now = codec.count_steps(ids)
+    # a conditioned melody model's tune starts with its (metre, mode) token, which is not a step
+    head = 1 if getattr(codec, "metres", ()) and ids and ids[0] >= codec.first_condition_id else 0
+    now = codec.count_steps(ids[head:])
     final = -(-now // bar) * bar
     if final - now < MIN_APPROACH:
         final += bar
