@@ -68,3 +68,11 @@ def test_live_panel_harmonizes_and_keeps_a_take(qtbot, window):
     assert [n.pitch for n in take.notes if n.voice == 0] == [72, 71]
     assert sum(n.voice == 1 for n in take.notes) == 8
     assert [v.name for v in take.voices] == ["Player", "GuiGen bach-chorales"]
+    # the session is a take in the Takes panel too, its .mid holding both parts
+    import pretty_midi
+
+    kept = [t for t in w.takes.store.sessions()[0][1] if t.source == "live harmonize"]
+    assert len(kept) == 1 and kept[0].name == "bach-chorales-live-harmonize"
+    parts = pretty_midi.PrettyMIDI(str(kept[0].path)).instruments
+    assert sorted(i.name for i in parts) == ["GuiGen bach-chorales", "Player"]
+    assert sorted(n.pitch for i in parts if i.name == "Player" for n in i.notes) == [71, 72]

@@ -149,6 +149,9 @@ class LivePanel(QDockWidget):
         self.session.stop()
         self.last_take = self.session.sequence()
         error = self.session.error
+        takes = getattr(self.window, "takes", None)  # the session is kept like every Generate (guigen.app.take_panel)
+        if takes is not None:
+            takes.keep_live(self.last_take, self.session.options.mode)
         self.session = None
         self.timer.stop()
         self.start_button.setText("Start")

@@ -148,6 +148,26 @@ class TakePanel(QObject):
             out.append(take)
         return out
 
+    def keep_live(self, seq, mode: str) -> Take | None:
+        """A live session (guigen.app.live_panel): the player's part and the model's, a take of its own."""
+        if seq is None or not seq.notes:
+            return None
+        from guigen.music.midi import write_midi
+
+        w = self.window
+        s = w.sampling_settings()
+        model = w.model.name if w.model is not None else ""
+        take = Take(name=f"{model or 'guigen'}-live-{mode}", kind="music", model=model, model_ref=w.model_ref or "",
+                    temperature=s.temperature, top_k=s.top_k, top_p=s.top_p, source=f"live {mode}")
+        take.size = bars_text(seq.total_steps, seq.time_signature)
+        try:
+            self.store.add(take, lambda path: write_midi(seq, path, overwrite=True), ".mid")
+        except (OSError, ValueError) as e:
+            w.statusBar().showMessage(f"Could not keep the live session: {e}", 10000)
+            return None
+        self.list.add(take, self.store.session)
+        return take
+
     # -- what the list asks -----------------------------------------------------------------------
     def play(self, take: Take) -> None:
         from guigen.app.music import player
