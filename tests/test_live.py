@@ -19,7 +19,11 @@ import guigen.music  # noqa: F401  (registers the music encodings, so the models
 
 from live_jack import ClockSender, JackServer, Keyboard, Listener, find, hanging, use_jack, wait_until
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+# Known flaky on a loaded machine (issue 23, open): JACK's dummy driver overruns its cycles and drops
+# MIDI events, and the listener has received copies of earlier messages; a failed test runs again,
+# at most twice (pytest-rerunfailures), and each rerun is reported in the summary
+pytestmark = [pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+              pytest.mark.flaky(reruns=2)]
 
 
 @pytest.fixture(scope="session")
