@@ -117,6 +117,14 @@ def transpose(notes: list[Note], semitones: int) -> list[Note]:
     return [replace(n, pitch=n.pitch + semitones) for n in notes]
 
 
+def fitting_shifts(notes: list[Note], shifts, low: int, high: int) -> list[int]:
+    """The shifts (semitones) that keep every note inside low..high; [0] when none does or no notes."""
+    if not notes:
+        return [0]
+    lowest, highest = min(n.pitch for n in notes), max(n.pitch for n in notes)
+    return [s for s in shifts if low <= lowest + s and highest + s <= high] or [0]
+
+
 # -- keys (for models trained in one key, as Magenta's transpose_to_key) ---------------------------
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

@@ -20,7 +20,8 @@ from dataclasses import replace
 import numpy as np
 
 from guigen.music.conditions import MODES, metre_name, mode_of, parse_metre
-from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
+from guigen.music.events import (DEFAULT_VELOCITY, Note, fitting_shifts, key_shift, pitch_name, remove_overlaps,
+                                 transpose)
 
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
 FIRST_PITCH_ID = 2
@@ -241,10 +242,9 @@ class MelodyEncoding:
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
         """The shifts (semitones) that keep these notes inside the range (none when the key is fixed)."""
-        if not notes or self.key is not None:
+        if self.key is not None:
             return [0]
-        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
+        return fitting_shifts(notes, shifts, self.min_pitch, self.max_pitch)
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
+from guigen.music.events import (DEFAULT_VELOCITY, Note, fitting_shifts, key_shift, pitch_name, remove_overlaps,
+                                 transpose)
 
 START, END, STEP_END = 0, 1, 2
 NEW_NOTE = 3  # + pitch
@@ -156,10 +157,9 @@ class PolyphonyEncoding:
         return PolyphonyEncoding(None, shift, self.min_pitch, self.max_pitch) if shift else self
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
-        if not notes or self.key is not None:
+        if self.key is not None:
             return [0]
-        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
+        return fitting_shifts(notes, shifts, self.min_pitch, self.max_pitch)
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:
