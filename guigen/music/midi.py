@@ -97,6 +97,20 @@ def _chunks(path: Path, data: bytes) -> tuple[int, list[tuple[int, int]]]:
     return division, tracks
 
 
+def _number(data: bytes, i: int, end: int, where: str, what: str) -> tuple[int, int]:
+    """A variable-length number at data[i] (MIDI allows at most 4 bytes, 0x0FFFFFFF): (value, next i)."""
+    value = 0
+    for _ in range(4):
+        if i >= end:
+            break
+        b = data[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value, i
+    raise MidiError(f"{where}: {what} longer than 4 bytes or cut off at byte {i})")
+
+
 def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
     """Walk every event of every track once, keeping only what reading needs.
 
@@ -112,16 +126,7 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
         tick, status, held = 0, 0, 0
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)  # (channel, pitch) -> (tick, velocity)
         while i < end:
-            b = data[i]
-            i += 1
-            delta, n = b & 0x7F, 1
-            while b & 0x80:  # a variable-length number: at most 4 bytes (0x0FFFFFFF)
-                if n == 4 or i >= end:
-                    raise MidiError(f"{where}: a delta-time longer than 4 bytes or cut off at byte {i})")
-                b = data[i]
-                i += 1
-                n += 1
-                delta = (delta << 7) | (b & 0x7F)
+            delta, i = _number(data, i, end, where, "a delta-time")
             tick += delta
             if tick > last_tick:
                 report[f"events after quarter note {MAX_QUARTERS:,} left out"] += 1
@@ -173,16 +178,7 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
                     i += 1
                 else:
                     status = 0  # a system exclusive message cancels running status
-                size, n = 0, 0
-                while True:
-                    if n == 4 or i >= end:
-                        raise MidiError(f"{where}: a length longer than 4 bytes or cut off at byte {i})")
-                    b = data[i]
-                    i += 1
-                    n += 1
-                    size = (size << 7) | (b & 0x7F)
-                    if not b & 0x80:
-                        break
+                size, i = _number(data, i, end, where, "a length")
                 if i + size > end:
                     raise MidiError(f"{where}: an event of {size:,} bytes runs past the end of the track at byte {i})")
                 payload, i = data[i:i + size] if kind == 0xFF and size <= 256 else b"", i + size
