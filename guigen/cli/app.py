@@ -57,6 +57,15 @@ def run(args) -> int:
             raise CliError("no display to open a window on (DISPLAY is not set); "
                            "for a picture without a screen use --screenshot FILE.png")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    on_x11 = os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and (os.environ.get("QT_QPA_PLATFORM") or ("xcb" if on_x11 else "")) == "xcb":
+        from guigen.app.platform_libs import x11_problem
+
+        problem = x11_problem()  # Qt would abort with a core dump; say what to install instead
+        if problem:
+            error = CliError(problem)
+            error.exit_status = 1  # the system lacks something, as for an OSError
+            raise error
     if w < 200 or h < 200:
         raise CliError(f"--size {args.size} is too small; the window needs at least 200x200")
     if not 0 <= args.variations <= 16:
