@@ -16,6 +16,7 @@ draws it (the encoding's grammar rules it out).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -57,7 +58,8 @@ class MelodyEncoding:
         self.key = key  # the key training melodies were moved to; None: left where they were
         self.metres = tuple(tuple(int(x) for x in m) for m in metres)  # conditions: metres known, (num, den)
         if self.metres:
-            self.grammar = lambda batch: MelodyGrammar(batch, self.num_classes, self.first_condition_id)
+            # a partial, not a lambda: the app's model process sends the encoding to the window by pickle
+            self.grammar = partial(MelodyGrammar, num_classes=self.num_classes, first_condition_id=self.first_condition_id)
 
     @property
     def first_condition_id(self) -> int:
