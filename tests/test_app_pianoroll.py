@@ -171,3 +171,17 @@ def test_stream_decoder_equals_decoding_it_all(name):
         assert dec.decode(ids[:n]) == codec.decode(ids[:n]), n
     assert dec.cut > len(ids) // 2  # it did cut: most of the piece is decoded once
     assert dec.decode(ids[:10]) == codec.decode(ids[:10])  # shorter (undo): starts again
+
+
+def test_the_bar_at_the_left_edge_keeps_its_number_when_its_line_scrolls_out(qtbot):
+    from guigen.app.widgets.roll_ruler import RulerAxis
+
+    ruler = RulerAxis()  # 4/4: 16 steps a bar; 10 px a step, the view from step 5 at x = 0
+    xpx = lambda s: (s - 5) * 10  # noqa: E731
+    width = lambda text: 7 * len(text)  # noqa: E731
+    lines, labels = ruler.bar_numbers([0, 16, 32], 5, xpx, 0, 400, width)
+    assert lines == [110, 270] and labels == [(0, "1"), (110, "2"), (270, "3")]  # bar 1's line is off view
+    lines, labels = ruler.bar_numbers([0, 16, 32], 15, lambda s: (s - 15) * 10, 0, 400, width)
+    assert labels == [(10, "2"), (170, "3")]  # bar 2's line 10 px in: no room for "1" before it
+    lines, labels = ruler.bar_numbers([0, 16, 32], 0, lambda s: s * 10, 0, 400, width)
+    assert labels == [(0, "1"), (160, "2"), (320, "3")]  # bar 1's own line is in view: drawn once

@@ -72,10 +72,22 @@ class RulerAxis(pg.AxisItem):
             x = xpx(s)
             if rect.left() <= x <= rect.right():
                 p.drawLine(QPointF(x, bottom - (6 if s % bar == 0 else 3)), QPointF(x, bottom))
-        for s in numbered:
-            x = xpx(s)
-            if rect.left() - 1 <= x <= rect.right():
-                p.drawLine(QPointF(x, rect.top() + 2), QPointF(x, bottom))
-                p.drawText(QRectF(x + 3, rect.top(), 40, rect.height() - 2),
-                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, str(s // bar + 1))
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        lines, labels = self.bar_numbers(numbered, x0, xpx, rect.left(), rect.right(), p.fontMetrics().horizontalAdvance)
+        for x in lines:
+            p.drawLine(QPointF(x, rect.top() + 2), QPointF(x, bottom))
+        for x, label in labels:
+            p.drawText(QRectF(x + 3, rect.top(), 40, rect.height() - 2), align, label)
+
+    def bar_numbers(self, numbered, x0, xpx, left, right, text_width):
+        """(x of each numbered bar line in view, [(x, number)] to draw). The bar at the left edge keeps
+        its number there when its line has scrolled out of view (as DAWs do), where it fits."""
+        _, bar = metre_steps(self.time_signature)
+        lines = [xpx(s) for s in numbered if left - 1 <= xpx(s) <= right]
+        labels = [(xpx(s), str(s // bar + 1)) for s in numbered if left - 1 <= xpx(s) <= right]
+        first = max(0, math.floor(x0 / bar)) * bar
+        label = str(first // bar + 1)
+        if not left - 1 <= xpx(first) <= right and (not lines or lines[0] - left >= text_width(label) + 8):
+            labels.insert(0, (left, label))
+        return lines, labels
 
