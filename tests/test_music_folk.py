@@ -1,10 +1,9 @@
-"""The shipped folk model (skipped until models/folk.safetensors is there): its card's figures match
+"""The shipped folk model: its card's figures match
 the file, a tune continued from an ABC primer keeps its primer and stays in its key, and on a folk
 tune that is not in its training books (The Kesh, typed in here) it beats bach-melody by far."""
 
 import re
 
-import numpy as np
 import pytest
 
 pytest.importorskip("music21")
@@ -14,8 +13,8 @@ from guigen.core.evaluate import nll  # noqa: E402
 from guigen.core.sampling import SamplingSettings  # noqa: E402
 from guigen.music.dataset import encode_files  # noqa: E402
 from guigen.music.generate import generate_events, primer  # noqa: E402
+from music_helpers import in_best_key, shipped  # noqa: E402
 
-MAJOR = {0, 2, 4, 5, 7, 9, 11}
 
 # "The Kesh" (a traditional Irish jig, as printed in 19th-century collections), first part, in G
 KESH = """X:1
@@ -26,20 +25,6 @@ K:G
 |:GAG GAB|ABA ABd|edd gdd|edB dBA|
 GAG GAB|ABA ABd|edd gdB|AGF G3:|
 """
-
-
-def shipped(name):
-    path = registry.shipped_dir() / f"{name}.safetensors"
-    if not path.exists():
-        pytest.skip(f"models/{name}.safetensors not trained yet")
-    return registry.load(str(path))
-
-
-def in_best_key(notes) -> float:
-    weight = np.zeros(12)
-    for n in notes:
-        weight[n.pitch % 12] += n.end - n.start
-    return max(sum(weight[(tonic + d) % 12] for d in MAJOR) for tonic in range(12)) / weight.sum()
 
 
 def test_card_figures_match_the_file():

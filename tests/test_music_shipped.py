@@ -1,22 +1,13 @@
-"""Listen-by-numbers checks of the shipped Bach models (skipped until they are in models/):
+"""Listen-by-numbers checks of the shipped Bach models:
 chorales generated at T = 1 stay in the training range, mostly have 3-4 voices, mostly use one key."""
 
 import numpy as np
-import pytest
 
-from guigen.core import registry
 from guigen.core.sampling import SamplingSettings
 from guigen.music.generate import generate_events, primer
+from music_helpers import in_best_key, shipped
 
 TRAIN_CHORALES = (36, 81)  # the training chorales' lowest and highest pitch, before any transposition
-MAJOR = {0, 2, 4, 5, 7, 9, 11}
-
-
-def shipped(name):
-    path = registry.shipped_dir() / f"{name}.safetensors"
-    if not path.exists():
-        pytest.skip(f"models/{name}.safetensors not trained yet")
-    return registry.load(str(path))
 
 
 def sounding_per_step(notes, steps):
@@ -24,14 +15,6 @@ def sounding_per_step(notes, steps):
     for n in notes:
         count[n.start:min(n.end, steps)] += 1
     return count
-
-
-def in_best_key(notes) -> float:
-    """Share of note-steps whose pitch class lies in the best-fitting major scale (or its relative minor)."""
-    weight = np.zeros(12)
-    for n in notes:
-        weight[n.pitch % 12] += n.end - n.start
-    return max(sum(weight[(tonic + d) % 12] for d in MAJOR) for tonic in range(12)) / weight.sum()
 
 
 def test_bach_chorales_by_numbers():
