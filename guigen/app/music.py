@@ -62,7 +62,8 @@ def note_sequence(window, notes=None, source=None):
     if transport is not None:
         program = transport.program()
     return NoteSequence(sorted(notes), tempos, metre, [Voice(f"GuiGen {name}".strip(), program)], name=name,
-                        time_signature_changes=list(source.time_signature_changes) if source is not None else [])
+                        time_signature_changes=list(source.time_signature_changes) if source is not None else [],
+                        key_changes=list(source.key_changes) if source is not None else [])
 
 
 def step_at(seq, seconds: float) -> float:
