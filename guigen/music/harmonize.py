@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from guigen.core.generate import MASKED, Step
-from guigen.core.sampling import SamplingSettings, distributions, draw
+from guigen.core.sampling import SamplingSettings, allowed_log_mass, distributions, draw
 from guigen.music.chords import (CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key,
                                  rotate)
 from guigen.music.events import Note, pitch_name
@@ -419,8 +419,7 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                 adjust = np.where(allowed, logits - gen.logits, 0.0)
                 tokens = draw(distributions(logits, settings)[0], gen.rng)
             if in_ending and allowed is not None:
-                raw = np.exp(gen.logits - gen.logits.max(axis=1, keepdims=True))
-                mass = (raw * allowed).sum(axis=1) / raw.sum(axis=1)
+                mass = allowed_log_mass(gen.logits, allowed)
             step = gen.hold_step(tokens, moving)
             for r in np.flatnonzero(moving):
                 t = int(tokens[r])
@@ -429,7 +428,7 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                 score[r] += step.logprob[r] + adjust[r, t]
                 if in_ending and allowed is not None:
                     end_logprob[r] += step.logprob[r]
-                    end_mass[r] += np.log(max(mass[r], 1e-300))
+                    end_mass[r] += mass[r]
                 listed[r] += 1
                 done[r] = t == STEP_END
             for r in np.flatnonzero(moving):
