@@ -38,6 +38,33 @@ def read_primer(codec, text: str):
     return ids, source, codec
 
 
+def read_conditioned_primer(model, text: str, metre=None, key=None, qpm: float = 120.0):
+    """read_primer for a model trained with metre and key conditions (guigen.music.conditions), as
+    `guigen generate --metre --key` reads its primer: (ids: the condition token, then the primer
+    moved to the key; source: a NoteSequence whose metre and key signature are those asked for
+    (None: the primer's), for the roll's bars and the take's MIDI file; the codec; the words
+    saying what was used, as the command prints them)."""
+    from dataclasses import replace
+
+    from guigen.music.conditions import condition, key_sharps, metre_name, parse_key
+    from guigen.music.events import NoteSequence
+    from guigen.music.generate import primer
+
+    text = text.strip()
+    if is_midi_primer(text):
+        notes, source = primer(model.codec, primer_midi=Path(text).expanduser())
+    else:
+        notes, source = primer(model.codec, primer_pitches=text or None)
+    codec, notes, head, metre_used, words = condition(model, notes, metre, key,
+                                                      source.time_signature if source else None)
+    ids = [int(i) for i in head] + [int(i) for i in codec.primer(notes)]
+    source = source or NoteSequence([], [(0, qpm)], metre_used)
+    keys = list(source.key_changes) if key is None and source.key_changes else [(0, key_sharps(*parse_key(words)))]
+    source = replace(source, time_signature=metre_used, key_changes=keys,
+                     time_signature_changes=list(source.time_signature_changes) if metre is None else [])
+    return ids, source, codec, f"metre {metre_name(metre_used)}, key {words}" + ("" if key else " (the primer's)")
+
+
 def note_sequence(window, notes=None, source=None):
     """What the piano roll shows (or `notes`, a variation's), as a NoteSequence at the transport's
     tempo and instrument. A MIDI file primer (`source`, default the window's) gives its metre and

@@ -16,6 +16,7 @@ draws it (the encoding's grammar rules it out).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -42,6 +43,10 @@ def top_line(notes: list[Note]) -> tuple[list[Note], dict[str, int]]:
     return line, dropped
 
 
+def _conditioned_grammar(num_classes: int, first_condition_id: int, batch: int):
+    return MelodyGrammar(batch, num_classes, first_condition_id)
+
+
 class MelodyEncoding:
     kind = "music"
     name = "melody"
@@ -56,7 +61,8 @@ class MelodyEncoding:
         self.key = key  # the key training melodies were moved to; None: left where they were
         self.metres = tuple(tuple(int(x) for x in m) for m in metres)  # conditions: metres known, (num, den)
         if self.metres:
-            self.grammar = lambda batch: MelodyGrammar(batch, self.num_classes, self.first_condition_id)
+            # a partial of a module function, not a lambda: the app's generation process is sent the model pickled
+            self.grammar = partial(_conditioned_grammar, self.num_classes, self.first_condition_id)
 
     @property
     def first_condition_id(self) -> int:
