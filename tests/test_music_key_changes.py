@@ -107,3 +107,25 @@ def test_generate_keeps_the_primers_changes(tmp_path, suffix):
                  "--seed", "1", "--qpm", "120", "-o", str(out)]) == 0
     meters, keys = midi_changes(out) if suffix == ".mid" else score_changes(out)
     assert meters == METERS and keys == (PM_KEYS if suffix == ".mid" else KEYS)
+
+
+def test_the_apps_variations_keep_the_primers_changes(qtbot, tmp_path):
+    """Variations of bach-melody from the ABC tune, on real widgets: each exported MIDI file has the
+    tune's time and key signatures where the tune has them."""
+    from app_helpers import TIMEOUT, open_window
+
+    from guigen.core import registry
+
+    (tmp_path / "t.abc").write_text(ABC)
+    for w in open_window(qtbot, tmp_path, registry.resolve("bach-melody")):
+        w.primer.setText(str(tmp_path / "t.abc"))
+        w.seed.setValue(2)
+        w.length.setValue(16)
+        w.variations.count.setValue(2)
+        w.variations.button.click()
+        qtbot.waitUntil(lambda: w.variations.current is not None and w.variations.current.done, timeout=TIMEOUT)
+        paths = w.variations.export_all(tmp_path / "out")
+        assert len(paths) == 2
+        for p in paths:
+            qpm = pretty_midi.PrettyMIDI(str(p)).get_tempo_changes()[1][0]
+            assert midi_changes(p, qpm) == (METERS, PM_KEYS)
