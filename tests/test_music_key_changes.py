@@ -42,7 +42,8 @@ def midi_changes(path, qpm=120.0):
 def score_changes(path):
     """(time signatures, key signatures) of a MusicXML score as music21 reads it, in steps."""
     flat = music21.converter.parse(str(path)).parts[0].flatten()
-    meters = sorted({(round(t.offset * 4), t.numerator, t.denominator) for t in flat.getElementsByClass("TimeSignature")})
+    meters = sorted({(round(t.offset * 4), t.numerator, t.denominator)
+                     for t in flat.getElementsByClass("TimeSignature")})
     keys = sorted({(round(k.offset * 4), k.sharps) for k in flat.getElementsByClass("KeySignature")})
     return meters, keys
 

@@ -411,9 +411,9 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                             missed[r] = True
                 if strict:  # a step of fewer notes than voices: its voices read as the counter reads them
                     for r in np.flatnonzero(moving & ~full & (listed > 0)):
+                        so_far = generated[r][len(generated[r]) - listed[r]:]
                         if (logits[r, STEP_END] > MASKED / 2 and (logits[r, NEW_NOTE:] > MASKED / 2).any()
-                                and step_end_parallel(sung[r], last_sung[r], generated[r][len(generated[r]) - listed[r]:],
-                                                      forced is not None)):
+                                and step_end_parallel(sung[r], last_sung[r], so_far, forced is not None)):
                             logits[r, STEP_END] = MASKED
                 allowed = logits > MASKED / 2
                 adjust = np.where(allowed, logits - gen.logits, 0.0)
