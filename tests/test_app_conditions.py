@@ -81,3 +81,24 @@ def test_from_the_primer_and_remembered_per_model(qtbot, window, tmp_path):
     assert box.isVisible()
     assert (box.metre.currentText(), box.tonic.currentText(), box.mode.currentText()) == ("6/8", "E", "minor")
     assert box.asked() == ((6, 8), (4, "minor"))
+
+
+def test_variations_follow_the_metre_and_key_too(qtbot, window, tmp_path):
+    import pretty_midi
+
+    w = window
+    w.conditions.metre.setCurrentText("6/8")
+    w.conditions.mode.setCurrentText("major")
+    w.conditions.tonic.setCurrentText("A")
+    w.primer.setText("60,62,64,65")
+    w.seed.setValue(1)
+    w.length.setValue(24)
+    w.variations.count.setValue(2)
+    w.variations.button.click()
+    qtbot.waitUntil(lambda: w.variations.current is not None and w.variations.current.done, timeout=TIMEOUT)
+    for p in w.variations.export_all(tmp_path / "out"):
+        pm = pretty_midi.PrettyMIDI(str(p))
+        assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(6, 8)]
+        assert [k.key_number for k in pm.key_signature_changes] == [9]  # A major
+        notes = sorted((n for i in pm.instruments for n in i.notes), key=lambda n: n.start)
+        assert [n.pitch % 12 for n in notes[:4]] == [9, 11, 1, 2]  # C D E F moved to A B C# D
