@@ -20,17 +20,21 @@ def is_midi_primer(text: str) -> bool:
     return text.strip().lower().endswith(MIDI_SUFFIXES)
 
 
-def read_primer(codec, text: str):
-    """(ids, source, codec) for a primer: comma-separated MIDI pitches (source None), or the path of
-    a MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps). The
-    codec returned encodes the primer and decodes what follows it (see MelodyEncoding.view_for)."""
+def primer_notes(codec, text: str):
+    """(notes, source) of a primer field: pitches (source None) or a file's path (guigen.music.generate.primer)."""
     from guigen.music.generate import primer
 
     text = text.strip()
     if is_midi_primer(text):
-        notes, source = primer(codec, primer_midi=Path(text).expanduser())
-    else:
-        notes, source = primer(codec, primer_pitches=text or None)
+        return primer(codec, primer_midi=Path(text).expanduser())
+    return primer(codec, primer_pitches=text or None)
+
+
+def read_primer(codec, text: str):
+    """(ids, source, codec) for a primer: comma-separated MIDI pitches (source None), or the path of
+    a MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps). The
+    codec returned encodes the primer and decodes what follows it (see MelodyEncoding.view_for)."""
+    notes, source = primer_notes(codec, text)
     codec = codec.view_for(notes)
     ids = [int(i) for i in codec.primer(notes)]
     if not ids:
@@ -48,13 +52,8 @@ def read_conditioned_primer(model, text: str, metre=None, key=None, qpm: float =
 
     from guigen.music.conditions import condition, key_sharps, metre_name, parse_key
     from guigen.music.events import NoteSequence
-    from guigen.music.generate import primer
 
-    text = text.strip()
-    if is_midi_primer(text):
-        notes, source = primer(model.codec, primer_midi=Path(text).expanduser())
-    else:
-        notes, source = primer(model.codec, primer_pitches=text or None)
+    notes, source = primer_notes(model.codec, text)
     codec, notes, head, metre_used, words = condition(model, notes, metre, key,
                                                       source.time_signature if source else None)
     ids = [int(i) for i in head] + [int(i) for i in codec.primer(notes)]
