@@ -166,3 +166,86 @@ def test_cli_harmonize_names_a_folder_in_the_way(tmp_path, capsys):
     (tmp_path / "h.mid").mkdir()
     assert main(["harmonize", "--pitches", "60:4,62:4", "-o", str(tmp_path / "h.mid")]) == 1
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_the_rule_reads_parallels_as_the_counter_counts_them():
+    """voice_parallels, for every pitch at once, agrees with quality.parallel, the counter's own
+    judgement, over random voices (a voice that rested in the step before does not move)."""
+    import random
+
+    from guigen.music.harmonize import voice_parallels
+    from guigen.music.quality import parallel
+
+    rng = random.Random(3)
+    found = 0
+    for _ in range(400):
+        before = [rng.choice([None] + list(range(40, 80))) for _ in range(4)]
+        first = rng.choice([0, 1])
+        cur = sorted(rng.sample(range(40, 80), rng.randint(1, 3 - first)), reverse=True)
+        bad = voice_parallels(before, np.array(cur), first)
+        j = first + len(cur)
+        for x in range(128):
+            want = any(parallel(before[first + i], cur[i], before[j], x) for i in range(len(cur)))
+            assert bad[x] == want, (before, cur, first, x)
+            found += want
+    assert found > 50
+
+
+def test_the_voices_read_step_by_step_are_the_counters():
+    """next_voicing gives a step's notes the voices assign_voices gives them, where the two agree
+    on the step before (assign_voices reads the whole piece: the future may decide the past):
+    four voices or fewer, held notes keeping theirs, crossings avoided."""
+    import random
+
+    from guigen.music.voices import START_PITCH, assign_voices, next_voicing
+
+    rng = random.Random(5)
+    checked = 0
+    for _ in range(400):
+        first = sorted(rng.sample(range(45, 72), rng.randint(1, 3)), reverse=True)
+        held = [p for p in first if rng.random() < 0.3]
+        struck = [p for p in rng.sample(range(45, 72), rng.randint(0, 3 - len(held))) if p not in first]
+        second = sorted(held + struck, reverse=True)
+        top = [rng.randint(72, 84), rng.randint(72, 84)]
+        notes = [Note(0, 4, top[0]), Note(4, 8, top[1])] + [Note(0, 8 if p in held else 4, p) for p in first]
+        notes += [Note(4, 8, p) for p in struck]
+        labels = assign_voices(notes, notes[:2])
+        if labels is None:
+            continue
+        want = [[None] * 4, [None] * 4]
+        for n, v in zip(notes, labels):
+            for k, t in enumerate((0, 4)):
+                if n.start <= t < n.end:
+                    want[k][v] = n.pitch
+        _, now1, last = next_voicing([None] * 4, list(START_PITCH), [top[0]] + first, [False] * (1 + len(first)), True)
+        sung = [p for p in want[1] if p is not None]
+        if now1 != want[0] or sung != sorted(sung, reverse=True):
+            continue  # the future decided the first step, or a crossing (now or earlier alike) was taken
+        _, now2, _ = next_voicing(now1, last, [top[1]] + second, [False] + [p in held for p in second], True)
+        assert now2 == want[1], (first, second, held)
+        checked += 1
+    assert checked > 100
+
+
+def test_harmonisations_hold_no_parallels_as_the_rule_reads_them(model):
+    """Bach's validation sopranos harmonised with the defaults: no step moves two voices in
+    parallel as the rule reads the voices (step by step), and the counter, reading them over the
+    whole piece, finds none either."""
+    from guigen.music.harmonize import moved_in_parallel
+    from guigen.music.quality import parallels
+    from guigen.music.voices import START_PITCH, next_voicing
+
+    valid = TEST.parent / "valid"
+    for i, name in enumerate(["chorale_valid_039.mid", "chorale_valid_057.mid", "chorale_valid_069.mid"]):
+        melody = melody_of(read_midi(valid / name))[:24]
+        h = harmonize(model, melody, SamplingSettings(0.8), seed=i)
+        before, last = [None] * 4, list(START_PITCH)
+        mel = {s: n.pitch for n in h.melody for s in range(n.start, n.end)}
+        for s in range(h.melody[0].start, max(n.end for n in h.melody)):
+            here = sorted((n for n in h.notes if n.start <= s < n.end), key=lambda n: -n.pitch)
+            prior, now, last = next_voicing(before, last, [n.pitch for n in here], [n.start < s for n in here],
+                                            s in mel)
+            assert not moved_in_parallel(prior, now), (name, s, prior, now)
+            before = now
+        f, o, _ = parallels(split_voices(h.notes, h.melody))
+        assert f + o == 0, name

@@ -71,3 +71,12 @@ def test_crossings_four_voices_ranges_key():
     assert four_voice_share(s + a + t + [Note(0, 4, 48)]) == 0.5
     assert ranges([s, a, t, b, []]) == [(71, 72), (64, 74), (55, 55), (43, 48), None]
     assert key_share(line([60, 61, 62, 63])) == 0.75  # no major scale holds three semitones in a row
+
+
+def test_a_rest_breaks_the_line():
+    """A rest between two notes of a voice: no move from the one to the other (as music21's
+    figured-bass checker compares consecutive sonorities), even where neither voice strikes in it."""
+    top = [Note(0, 4, 67), Note(4, 8, 69)]
+    assert parallels([top, [Note(0, 4, 60), Note(4, 8, 62)]]) == (1, 0, 1)  # fifths, straight on
+    assert parallels([top, [Note(0, 2, 60), Note(4, 8, 62)]]) == (0, 0, 0)  # the bass rests before D
+    assert parallels([[Note(0, 3, 67), Note(4, 8, 69)], [Note(0, 4, 60), Note(4, 8, 62)]]) == (0, 0, 0)

@@ -108,7 +108,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.model_combo, self.card, self.dial = p.model_combo, p.card, p.dial
         self.top_k, self.top_p, self.seed, self.length = p.top_k, p.top_p, p.seed, p.length
         self.primer, self.primer_label, self.primer_button = p.primer, p.primer_label, p.primer_button
-        self.buttons, self.checks = p.buttons, p.checks
+        self.buttons, self.checks, self.conditions = p.buttons, p.checks, p.conditions
 
         self.splitter = ws = Workspace(self.settings)  # the output over the histogram and curve
         self.text_view, self.views = ws.text_view, ws.views
@@ -303,6 +303,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.card.setText(model_card(model))
         self.codec = model.codec  # the primer may swap in a key-shifted view (melody models in one key)
         self.top_k.setMaximum(model.codec.num_classes)
+        self.conditions.set_model(model.codec)
         self.histogram.set_labels([model.codec.token_label(i) for i in range(model.codec.num_classes)])
         self.curve.clear()  # the last model's curve is not this one's
         music = model.kind == "music"
@@ -384,7 +385,14 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         if self.model.kind == "music":
             from guigen.app.music import read_primer
 
-            tokens, self.primer_source, self.codec = read_primer(codec, text)  # source: for its tempo
+            if getattr(codec, "metres", ()):  # a conditioned model: the metre and key asked for (widgets/conditions.py)
+                from guigen.app.music import read_conditioned_primer
+
+                tokens, self.primer_source, self.codec, words = read_conditioned_primer(
+                    self.model, text, *self.conditions.asked(), float(self.settings.get("qpm")))
+                self.conditions.used(words)
+            else:
+                tokens, self.primer_source, self.codec = read_primer(codec, text)  # source: for its tempo
             self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
             return tokens, ""
         if not text:

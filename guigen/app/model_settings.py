@@ -1,4 +1,5 @@
-"""Sampling settings per model: temperature, top-k, top-p and length are remembered for each model
+"""Sampling settings per model: temperature, top-k, top-p, length (and a conditioned model's metre
+and key) are remembered for each model
 (by the name or path it was loaded by), so a top-k set for a text model never bleeds into a music
 model. A model met for the first time starts from the defaults (T = 1, no cut, the kind's length),
 except the model the app last used, which keeps the settings it was saved with."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-KEYS = ("temperature", "top_k", "top_p", "length")
+KEYS = ("temperature", "top_k", "top_p", "length", "conditions")
 DEFAULT_LENGTH = {"text": 500, "music": 128}  # characters; 16th-note steps (8 bars of 4/4)
 
 
@@ -26,6 +27,9 @@ def remember(window) -> None:
     table = _table(window.settings)
     table[window.model_ref] = {"temperature": window.dial.temperature(), "top_k": window.top_k.value(),
                                "top_p": window.top_p.value(), "length": window.length.value()}
+    conditions = getattr(window, "conditions", None)
+    if conditions is not None and conditions.isVisibleTo(window):  # a conditioned model's metre and key
+        table[window.model_ref]["conditions"] = conditions.state()
     window.settings.set("per_model", json.dumps(table))
 
 
@@ -47,6 +51,8 @@ def apply(window, model, first_model: bool = False) -> dict:
             window.top_p.setValue(float(values["top_p"]))
         if "length" in values:
             window.length.setValue(int(values["length"]))
+        if isinstance(values.get("conditions"), dict) and getattr(window, "conditions", None) is not None:
+            window.conditions.set_state(values["conditions"])
     except (TypeError, ValueError):  # a hand-edited settings file: what could be read is used
         pass
     return values

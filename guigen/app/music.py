@@ -20,22 +20,48 @@ def is_midi_primer(text: str) -> bool:
     return text.strip().lower().endswith(MIDI_SUFFIXES)
 
 
-def read_primer(codec, text: str):
-    """(ids, source, codec) for a primer: comma-separated MIDI pitches (source None), or the path of
-    a MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps). The
-    codec returned encodes the primer and decodes what follows it (see MelodyEncoding.view_for)."""
+def primer_notes(codec, text: str):
+    """(notes, source) of a primer field: pitches (source None) or a file's path (guigen.music.generate.primer)."""
     from guigen.music.generate import primer
 
     text = text.strip()
     if is_midi_primer(text):
-        notes, source = primer(codec, primer_midi=Path(text).expanduser())
-    else:
-        notes, source = primer(codec, primer_pitches=text or None)
+        return primer(codec, primer_midi=Path(text).expanduser())
+    return primer(codec, primer_pitches=text or None)
+
+
+def read_primer(codec, text: str):
+    """(ids, source, codec) for a primer: comma-separated MIDI pitches (source None), or the path of
+    a MIDI file (source: its NoteSequence, whose tempo, metre and program the export keeps). The
+    codec returned encodes the primer and decodes what follows it (see MelodyEncoding.view_for)."""
+    notes, source = primer_notes(codec, text)
     codec = codec.view_for(notes)
     ids = [int(i) for i in codec.primer(notes)]
     if not ids:
         raise ValueError("the primer is empty; give some pitches, like 60,64,67, or a MIDI file")
     return ids, source, codec
+
+
+def read_conditioned_primer(model, text: str, metre=None, key=None, qpm: float = 120.0):
+    """read_primer for a model trained with metre and key conditions (guigen.music.conditions), as
+    `guigen generate --metre --key` reads its primer: (ids: the condition token, then the primer
+    moved to the key; source: a NoteSequence whose metre and key signature are those asked for
+    (None: the primer's), for the roll's bars and the take's MIDI file; the codec; the words
+    saying what was used, as the command prints them)."""
+    from dataclasses import replace
+
+    from guigen.music.conditions import condition, key_sharps, metre_name, parse_key
+    from guigen.music.events import NoteSequence
+
+    notes, source = primer_notes(model.codec, text)
+    codec, notes, head, metre_used, words = condition(model, notes, metre, key,
+                                                      source.time_signature if source else None)
+    ids = [int(i) for i in head] + [int(i) for i in codec.primer(notes)]
+    source = source or NoteSequence([], [(0, qpm)], metre_used)
+    keys = list(source.key_changes) if key is None and source.key_changes else [(0, key_sharps(*parse_key(words)))]
+    source = replace(source, time_signature=metre_used, key_changes=keys,
+                     time_signature_changes=list(source.time_signature_changes) if metre is None else [])
+    return ids, source, codec, f"metre {metre_name(metre_used)}, key {words}" + ("" if key else " (the primer's)")
 
 
 def note_sequence(window, notes=None, source=None):
@@ -62,7 +88,8 @@ def note_sequence(window, notes=None, source=None):
     if transport is not None:
         program = transport.program()
     return NoteSequence(sorted(notes), tempos, metre, [Voice(f"GuiGen {name}".strip(), program)], name=name,
-                        time_signature_changes=list(source.time_signature_changes) if source is not None else [])
+                        time_signature_changes=list(source.time_signature_changes) if source is not None else [],
+                        key_changes=list(source.key_changes) if source is not None else [])
 
 
 def step_at(seq, seconds: float) -> float:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
+from guigen.app.widgets.conditions import ConditionsBox
 from guigen.app.widgets.dial import TemperatureDial
 from guigen.app.widgets.primer import PrimerEdit
 from guigen.core import facts
@@ -94,6 +95,8 @@ class ControlsPanel(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Length", self.length)
         form.addRow(self.primer_label, primer_row)
+        self.conditions = ConditionsBox()  # a conditioned (folk) model's metre and key; hidden for others
+        form.addRow(self.conditions)
         self.primer_button.setVisible(False)  # music models only
         actions["open_primer_midi"].setEnabled(False)
         col.addWidget(box)

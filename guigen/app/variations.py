@@ -108,9 +108,13 @@ class Variations(QObject):
         music = w.model.kind == "music"
         try:  # the primer read as Generate reads it, leaving the sample's codec and histogram alone
             if music:
-                from guigen.app.music import read_primer
+                from guigen.app.music import read_conditioned_primer, read_primer
 
-                primer, source, codec = read_primer(w.model.codec, w.primer.text())
+                if getattr(w.model.codec, "metres", ()):  # a conditioned model: the panel's metre and key
+                    primer, source, codec, _ = read_conditioned_primer(w.model, w.primer.text(), *w.conditions.asked(),
+                                                                       float(w.settings.get("qpm")))
+                else:
+                    primer, source, codec = read_primer(w.model.codec, w.primer.text())
                 shown = ""
             else:
                 (primer, shown), source, codec = w.encode_primer(w.primer.text()), None, w.model.codec

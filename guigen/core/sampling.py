@@ -118,6 +118,14 @@ def _distributions_row(z: np.ndarray, t: float, k: int, top_p: float):
     return probs, raw[None], ent
 
 
+def allowed_log_mass(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Per row of (rows, classes) logits: the log of the probability they give (at T = 1) the
+    events `allowed` leaves (at least log 1e-300): how much of the model's own distribution a
+    constraint (an ending's chord) kept."""
+    raw = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.log(np.maximum((raw * allowed).sum(axis=1) / raw.sum(axis=1), 1e-300))
+
+
 def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One token per row by inverse CDF (cumsum + searchsorted): cheap and reproducible."""
     if len(probs) == 1:  # the common case, at a fraction of the cost

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from guigen.music.events import KEY_NAMES, Note
+from guigen.music.events import KEY_NAMES, MAJOR_SHARPS, Note
 
 MODES = ("major", "minor", "dorian", "mixolydian")
 MODE_TONIC = {"major": 0, "minor": 9, "dorian": 2, "mixolydian": 7}  # on the white keys (C major's notes)
@@ -54,6 +54,11 @@ def parse_key(spec: str) -> tuple[int, str]:
 
 def key_name(tonic: int, mode: str) -> str:
     return f"{KEY_NAMES[tonic % 12]} {mode}"
+
+
+def key_sharps(tonic: int, mode: str) -> int:
+    """The key signature of a tonic in a mode: sharps (flats < 0) of the major scale holding its notes."""
+    return MAJOR_SHARPS[(tonic - MODE_TONIC[mode]) % 12]
 
 
 def mode_of(notes: list[Note], key: int = 0) -> str:

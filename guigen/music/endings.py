@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from guigen.core.generate import MASKED
-from guigen.core.sampling import distributions, draw
+from guigen.core.sampling import allowed_log_mass, distributions, draw
 from guigen.music import polyphony
 from guigen.music.chords import ending_triads, mask, melody_key, rotate
 
@@ -94,9 +94,7 @@ def end_piece(model, codec, ids, settings, seed, ending: str, time_signature=(4,
             probs = distributions(logits, settings)[0]
             tokens = draw(probs, gen.rng)
             if constrained and s == final:
-                raw = np.exp(gen.logits - gen.logits.max(axis=1, keepdims=True))
-                allowed = logits > MASKED / 2
-                mass = (raw * allowed).sum(axis=1) / raw.sum(axis=1)
+                mass = allowed_log_mass(gen.logits, logits > MASKED / 2)
             step = gen.hold_step(tokens, moving)
             for r in np.flatnonzero(moving):
                 t = int(tokens[r])
@@ -105,7 +103,7 @@ def end_piece(model, codec, ids, settings, seed, ending: str, time_signature=(4,
                 score[r] += step.logprob[r]
                 if constrained and s == final:
                     final_lp[r] += step.logprob[r]
-                    final_mass[r] += np.log(max(mass[r], 1e-300))
+                    final_mass[r] += mass[r]
                 count[r] += 1
                 done[r] = codec.ends_step(t)
         keep = np.repeat(np.argsort(-score, kind="stable")[:ENDING_BEAM], ENDING_BRANCH)

@@ -128,6 +128,7 @@ def fitting_shifts(notes: list[Note], shifts, low: int, high: int) -> list[int]:
 # -- keys (for models trained in one key, as Magenta's transpose_to_key) ---------------------------
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 KEY_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+MAJOR_SHARPS = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}  # tonic -> key signature
 
 
 def major_key(notes: list[Note], bass_breaks_ties: bool = False) -> int:

@@ -152,11 +152,12 @@ def parse_pitches(spec: str) -> list[int]:
 
 
 def cut_primer(seq: NoteSequence, steps: int = MAX_PRIMER_STEPS) -> NoteSequence:
-    """The sequence's first `steps` steps: later notes, tempo and metre changes left out, notes
-    still sounding there ended."""
+    """The sequence's first `steps` steps: later notes, tempo, metre and key changes left out,
+    notes still sounding there ended."""
     notes = [n if n.end <= steps else replace(n, end=steps) for n in seq.notes if n.start < steps]
     return replace(seq, notes=notes, tempos=[t for t in seq.tempos if t[0] < steps], end=min(seq.end, steps),
-                   time_signature_changes=[m for m in seq.time_signature_changes if m[0] < steps])
+                   time_signature_changes=[m for m in seq.time_signature_changes if m[0] < steps],
+                   key_changes=[k for k in seq.key_changes if k[0] < steps])
 
 
 def primer(codec, primer_midi=None, primer_pitches=None, seed=None, note=None,
@@ -223,12 +224,15 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
     settings = SamplingSettings(options.temperature, options.top_k or 0, 1.0 if options.top_p is None else options.top_p)
     notes, source = primer(codec, options.primer_midi, options.primer_pitches, options.seed, tune=options.tune)
     metre, head = None, np.zeros(0, dtype=np.int64)
+    key_changes = list(source.key_changes) if source else []  # the primer's key signatures, where it stays in its key
     if options.metre or options.key or getattr(codec, "metres", ()):  # a condition token starts the tune
-        from guigen.music.conditions import condition, metre_name
+        from guigen.music.conditions import condition, key_sharps, metre_name
 
         codec, notes, head, metre, key = condition(model, notes, options.metre, options.key,
                                                    source.time_signature if source else None)
         print(f"metre {metre_name(metre)}, key {key}" + ("" if options.key else " (the primer's)"), file=sys.stderr)
+        if options.key:  # moved to another key: its signature
+            key_changes = [(0, key_sharps(*options.key))]
     else:
         codec = codec.view_for(notes)  # a model trained in one key plays in the primer's
     body = codec.primer(notes)
@@ -260,7 +264,8 @@ def run_generate(options: GenerateSettings, model, stdout_errors=contextlib.null
         seq = NoteSequence(codec.decode(res.ids), tempos, metre or (source.time_signature if source else (4, 4)),
                            [Voice(f"GuiGen {model.name}".strip(), program)], STEPS_PER_QUARTER, path.stem,
                            list(source.time_signature_changes) if source and not options.metre else [],
-                           end=codec.count_steps(res.ids[len(head):]))  # primer and -n steps, to the last rest
+                           end=codec.count_steps(res.ids[len(head):]),  # primer and -n steps, to the last rest
+                           key_changes=key_changes)
         if to_stdout:
             layout, path = _midi_to_stdout(seq, codec.name == "polyphony", programs, stdout_errors), "MIDI to stdout"
         else:

@@ -16,7 +16,9 @@ step's first event (BachBot's way with an LSTM). Every step, through the one str
   (benchmarks/music_quality.py): strict, no parallel fifths or octaves: Bach all but never
   wrote them (0.1 per 100 moves of two voices in his test chorales), the model writes about 3
   per 100, so a note that would make one with a voice above it is ruled out, as the grammar
-  rules out what the encoding cannot say (see parallel_pitches); four, complete chords: while
+  rules out what the encoding cannot say, a parallel as the benchmark counts it
+  (quality.parallel) between the voices as it reads them (voices.next_voicing; see
+  voice_parallels and step_end_parallel); four, complete chords: while
   the melody sounds and fewer than three notes are under it, ending the step costs
   FOUR_PENALTY nats (the model alone leaves a voice out in 12% of steps). A penalty, not a ban:
   banned, the step's last voice is sometimes forced onto a note the model finds very unlikely,
@@ -50,11 +52,13 @@ from pathlib import Path
 import numpy as np
 
 from guigen.core.generate import MASKED, Step
-from guigen.core.sampling import SamplingSettings, distributions, draw
+from guigen.core.sampling import SamplingSettings, allowed_log_mass, distributions, draw
 from guigen.music.chords import (CLASSES, IN_VOCABULARY, MIN_CLASSES, ending_triads, key_name, mask, melody_key,
                                  rotate)
 from guigen.music.events import Note, pitch_name
 from guigen.music.polyphony import CONTINUED_NOTE, END, NEW_NOTE, START, STEP_END, PolyphonyEncoding
+from guigen.music.quality import parallel
+from guigen.music.voices import START_PITCH, next_voicing
 
 LOWER_VOICES = 3  # notes the model may add under the melody in one step: four-voice texture
 FOUR_PENALTY = 3.0  # nats taken off STEP_END's logit while fewer than three notes are under the melody
@@ -63,6 +67,7 @@ CHORD_PENALTY = 4.0  # nats off a lower voice's note whose pitch class makes the
 SPACING_PENALTY = 4.0  # nats off an alto or tenor more than an octave under the voice above it
 CROSSING_PENALTY = 4.0  # nats off a held note that would cross another voice
 ENDING_MISSED = 50.0  # nats off a harmonisation whose final chord cannot be the ending asked for
+PARALLEL_COST = 30.0  # nats off a harmonisation for a step whose parallels the rule could not rule out
 ENDINGS = ("tonic", "half", "none")
 ENDING_NOTES = 2  # the cadence: melody notes before the final one searched with a wider beam
 ENDING_BEAM, ENDING_BRANCH = 4, 4  # that beam: harmonisations kept, and samples branched from each
@@ -188,7 +193,8 @@ def _plan(melody: list[Note], shift: int):
 
 def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = False) -> np.ndarray:
     """(128,) bool: the pitches whose striking, as the next note of a step, would move in parallel
-    fifths or octaves (unisons) with a voice above it.
+    fifths or octaves (unisons) with a voice above it, voices told apart by rank (the live
+    harmonizer's reading; harmonize reads voices as the counter does: voice_parallels).
 
     prev: the previous step's pitches, highest first; cur: this step's so far, highest first.
     Voices are told apart by rank, as in four-part writing without crossings: the k-th note of
@@ -196,16 +202,41 @@ def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = Fa
     a step of fewer, only the top voice is known (top_held_over: the melody sounded in it): the
     new note is kept out of parallels with the melody from whichever note it may continue.
     """
-    bad = np.zeros(128, dtype=bool)
     j = len(cur)  # the rank the next note takes
     if j == 0:
-        return bad
+        return np.zeros(128, dtype=bool)
     if len(prev) >= 4 and j < len(prev):
         pairs = [(int(prev[i]), int(cur[i]), int(prev[j])) for i in range(j)]
     elif top_held_over and len(prev) >= 2:
         pairs = [(int(prev[0]), int(cur[0]), int(x0)) for x0 in prev[1:]]
     else:
-        return bad
+        pairs = []
+    return _parallel_mask(pairs)
+
+
+def voice_parallels(before, cur: np.ndarray, first: int) -> np.ndarray:
+    """(128,) bool: the pitches whose striking, as the next note of a step, would move in parallel
+    fifths or octaves (unisons) with a voice above it, as the counter counts them
+    (guigen.music.quality.parallel: each voice straight from the note it sounded in the step
+    before; a voice that rested there does not move).
+
+    before: the pitch each voice (S A T B) sang in the step before, None where it rested (as
+    guigen.music.voices.next_voicing reads the steps); cur: this step's pitches so far, highest
+    first, the k-th sung by voice first + k (first: 0 while the melody sounds, 1 in its rests), as
+    in a step of every voice without crossings. A step that ends with fewer notes is read as
+    the counter reads it by step_end_parallel.
+    """
+    j = first + len(cur)  # the voice the next note sings
+    if j > 3 or before[j] is None:
+        return np.zeros(128, dtype=bool)
+    pairs = [(before[first + i], int(cur[i]), before[j]) for i in range(len(cur)) if before[first + i] is not None]
+    return _parallel_mask(pairs)
+
+
+def _parallel_mask(pairs) -> np.ndarray:
+    """(128,) bool: the pitches x, coming from x0, that move in parallel fifths or octaves with any
+    (y0 -> y, x0) of pairs (quality.parallel, for all 128 pitches at once)."""
+    bad = np.zeros(128, dtype=bool)
     x = np.arange(128)
     for y0, y, x0 in pairs:
         if y == y0:
@@ -218,6 +249,27 @@ def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = Fa
         after = np.where(dx == 0, 0, (dx - 1) % 12 + 1)
         bad |= (x != x0) & (np.sign(x - x0) == np.sign(y - y0)) & (after == before)
     return bad
+
+
+def step_notes(tokens) -> tuple[list[int], list[bool]]:
+    """One step's events as (pitches, highest first; which of them hold on)."""
+    notes = sorted(((t - CONTINUED_NOTE, True) if t >= CONTINUED_NOTE else (t - NEW_NOTE, False)
+                    for t in tokens if t >= NEW_NOTE), reverse=True)
+    return [p for p, _ in notes], [h for _, h in notes]
+
+
+def step_end_parallel(before, last, tokens, melody: bool) -> bool:
+    """Whether ending the step after these events (its tokens so far) would make parallel fifths
+    or octaves (quality.parallel) between any two voices, read as the counter reads them
+    (guigen.music.voices.next_voicing: a step of fewer notes than voices leaves out the voice
+    that moves least). before, last: next_voicing's; melody: the melody sounds in this step."""
+    return moved_in_parallel(*next_voicing(before, last, *step_notes(tokens), melody)[:2])
+
+
+def moved_in_parallel(before, now) -> bool:
+    """Whether any two voices move in parallel fifths or octaves from `before` to `now` (each the
+    voices' pitches in a step, None: resting; quality.parallel)."""
+    return any(parallel(before[a], now[a], before[b], now[b]) for a in range(4) for b in range(a + 1, 4))
 
 
 def constrain_lower(logits: np.ndarray, top: int, released: int | None, lower: np.ndarray, melody_sounds: bool,
@@ -311,6 +363,9 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     end_mass = np.zeros(rows)  # log of the probability the model gave the events the ending allowed
     missed = np.zeros(rows, dtype=bool)  # rows whose final chord could not be the ending asked for
     chosen_p: list[list[float]] = [[] for _ in range(rows)]  # the probability each event had when drawn
+    # the voices as the counter reads them (next_voicing): each one's pitch in the last step, and where it last sang
+    sung: list[list] = [[None] * 4 for _ in range(rows)]
+    last_sung: list[list] = [list(START_PITCH) for _ in range(rows)]
     widened, streamed = False, 0
     for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
         if s == widen_at and rows < ENDING_BEAM * ENDING_BRANCH:
@@ -320,6 +375,7 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
             gen.grammar.reorder(keep)
             generated = [list(generated[i]) for i in keep]
             chosen_p = [list(chosen_p[i]) for i in keep]
+            sung, last_sung = [sung[i] for i in keep], [last_sung[i] for i in keep]
             logprob, score, end_logprob, end_mass, missed = (
                 logprob[keep], score[keep], end_logprob[keep], end_mass[keep], missed[keep])
             rows, beam_size, branch_factor = len(keep), ENDING_BEAM, ENDING_BRANCH
@@ -335,12 +391,11 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                 allowed = None
             else:
                 bad = None
-                if strict and forced is not None:
+                if strict:  # in the melody's rests too: the lower voices' parallels among themselves
                     bad = np.zeros((rows, 128), dtype=bool)
                     for r in np.flatnonzero(moving):
-                        bad[r] = parallel_pitches(np.flatnonzero(gen.grammar.prev[r])[::-1],
-                                                  np.flatnonzero(gen.grammar.cur[r])[::-1],
-                                                  s > 0 and tokens_plan[s - 1] is not None)
+                        bad[r] = voice_parallels(sung[r], np.flatnonzero(gen.grammar.cur[r])[::-1],
+                                                 0 if forced is not None else 1)
                 lower = listed - (forced is not None)
                 full = lower >= LOWER_VOICES
                 logits = constrain_lower(gen.logits.copy(), top, released, lower, forced is not None, bad, four)
@@ -350,17 +405,21 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                                          np.flatnonzero(gen.grammar.prev[r])[::-1])
                 if in_ending:
                     for r in np.flatnonzero(moving & ~full):
-                        prev = np.flatnonzero(gen.grammar.prev[r])[::-1] if strict else None
                         if not _ending_logits(logits[r], np.flatnonzero(gen.grammar.cur[r]), final_bass, final_triads,
-                                              prev, s > 0 and tokens_plan[s - 1] is not None, codec.min_pitch):
+                                              sung[r] if strict else None, codec.min_pitch):
                             score[r] -= ENDING_MISSED  # this row cannot end as asked: the beam drops it
                             missed[r] = True
+                if strict:  # a step of fewer notes than voices: its voices read as the counter reads them
+                    for r in np.flatnonzero(moving & ~full & (listed > 0)):
+                        so_far = generated[r][len(generated[r]) - listed[r]:]
+                        if (logits[r, STEP_END] > MASKED / 2 and (logits[r, NEW_NOTE:] > MASKED / 2).any()
+                                and step_end_parallel(sung[r], last_sung[r], so_far, forced is not None)):
+                            logits[r, STEP_END] = MASKED
                 allowed = logits > MASKED / 2
                 adjust = np.where(allowed, logits - gen.logits, 0.0)
                 tokens = draw(distributions(logits, settings)[0], gen.rng)
             if in_ending and allowed is not None:
-                raw = np.exp(gen.logits - gen.logits.max(axis=1, keepdims=True))
-                mass = (raw * allowed).sum(axis=1) / raw.sum(axis=1)
+                mass = allowed_log_mass(gen.logits, allowed)
             step = gen.hold_step(tokens, moving)
             for r in np.flatnonzero(moving):
                 t = int(tokens[r])
@@ -369,18 +428,25 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
                 score[r] += step.logprob[r] + adjust[r, t]
                 if in_ending and allowed is not None:
                     end_logprob[r] += step.logprob[r]
-                    end_mass[r] += np.log(max(mass[r], 1e-300))
+                    end_mass[r] += mass[r]
                 listed[r] += 1
                 done[r] = t == STEP_END
             for r in np.flatnonzero(moving):
                 chosen_p[r].append(float(step.probs[r, int(tokens[r])]))
             if on_step is not None and not widened:  # a widened beam's rows are streamed once one has won
                 on_step(step)
+        for r in range(rows):  # the step's voices, as the counter will read them
+            before, sung[r], last_sung[r] = next_voicing(sung[r], last_sung[r],
+                                                         *step_notes(generated[r][len(generated[r]) - listed[r]:]),
+                                                         forced is not None)
+            if strict and moved_in_parallel(before, sung[r]):  # where no other event was left (the final chord)
+                score[r] -= PARALLEL_COST
         if rows > 1:
             keep = np.repeat(np.argsort(-score, kind="stable")[:beam_size], branch_factor)
             gen.reorder(keep)
             generated = [list(generated[i]) for i in keep]
             chosen_p = [list(chosen_p[i]) for i in keep]
+            sung, last_sung = [sung[i] for i in keep], [last_sung[i] for i in keep]
             logprob, score, end_logprob, end_mass, missed = (
                 logprob[keep], score[keep], end_logprob[keep], end_mass[keep], missed[keep])
     best = int(np.argmax(score))
@@ -432,25 +498,26 @@ def _harmonic_logits(logits: np.ndarray, cur: np.ndarray, prev: np.ndarray) -> N
         logits[STEP_END] -= CHORD_PENALTY
 
 
-def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[int], prev=None,
-                   top_held_over: bool = False, lowest: int = 0) -> bool:
+def _ending_logits(logits: np.ndarray, cur: np.ndarray, bass: int, triads: list[int], voices=None,
+                   lowest: int = 0) -> bool:
     """The final chord's rule, in place on one row's logits: every note a member of the triad,
     and the step may end only on its root in the bass (with three notes under the melody
-    favoured, as everywhere); with prev (the step before, highest first: the rule against
-    parallels on), an inner voice is ruled out when no root below it would be free of parallels.
+    favoured, as everywhere); with voices (the voices' pitches in the step before, as
+    voice_parallels takes them: the rule against parallels on), an inner voice is ruled out when
+    no root below it would be free of parallels.
     Should nothing be left, the step may end, and False is returned."""
     have = mask(cur % 12)
     fits = np.array([any((have | (1 << pc)) & ~t == 0 for t in triads) for pc in range(12)])
     bad = ~fits[np.arange(128) % 12]
     if len(cur) >= LOWER_VOICES:  # the next note is the last that may come: the bass
         bad |= np.arange(128) % 12 != bass
-    elif prev is not None and len(cur):  # no inner voice that leaves the root no place free of parallels
+    elif voices is not None and len(cur):  # no inner voice that leaves the root no place free of parallels
         desc = list(cur[::-1])
         for p in np.flatnonzero(~bad & ((logits[NEW_NOTE:CONTINUED_NOTE] > MASKED / 2) |
                                         (logits[CONTINUED_NOTE:] > MASKED / 2))):
             if p % 12 == bass:
                 continue  # the root itself may be the bass
-            banned = parallel_pitches(prev, np.array(desc + [p]), top_held_over)
+            banned = voice_parallels(voices, np.array(desc + [p]), 0)
             if not any(q % 12 == bass and not banned[q] for q in range(lowest, p)):
                 bad[p] = True
     logits[NEW_NOTE:CONTINUED_NOTE][bad] = MASKED

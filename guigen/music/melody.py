@@ -21,8 +21,7 @@ from functools import partial
 import numpy as np
 
 from guigen.music.conditions import MODES, metre_name, mode_of, parse_metre
-from guigen.music.events import (DEFAULT_VELOCITY, Note, fitting_shifts, key_shift, pitch_name, remove_overlaps,
-                                 transpose)
+from guigen.music.events import DEFAULT_VELOCITY, Note, key_shift, pitch_name, remove_overlaps, transpose
 
 NO_EVENT, NOTE_OFF = 0, 1  # ids; NOTE_ON(pitch) is 2 + pitch - min_pitch
 FIRST_PITCH_ID = 2
@@ -44,6 +43,10 @@ def top_line(notes: list[Note]) -> tuple[list[Note], dict[str, int]]:
     return line, dropped
 
 
+def _conditioned_grammar(num_classes: int, first_condition_id: int, batch: int):
+    return MelodyGrammar(batch, num_classes, first_condition_id)
+
+
 class MelodyEncoding:
     kind = "music"
     name = "melody"
@@ -58,8 +61,8 @@ class MelodyEncoding:
         self.key = key  # the key training melodies were moved to; None: left where they were
         self.metres = tuple(tuple(int(x) for x in m) for m in metres)  # conditions: metres known, (num, den)
         if self.metres:
-            # a partial, not a lambda: the app's model process sends the encoding to the window by pickle
-            self.grammar = partial(MelodyGrammar, num_classes=self.num_classes, first_condition_id=self.first_condition_id)
+            # a partial of a module function, not a lambda: the app's generation process is sent the model pickled
+            self.grammar = partial(_conditioned_grammar, self.num_classes, self.first_condition_id)
 
     @property
     def first_condition_id(self) -> int:
@@ -244,9 +247,10 @@ class MelodyEncoding:
 
     def transpositions(self, notes: list[Note], shifts) -> list[int]:
         """The shifts (semitones) that keep these notes inside the range (none when the key is fixed)."""
-        if self.key is not None:
+        if not notes or self.key is not None:
             return [0]
-        return fitting_shifts(notes, shifts, self.min_pitch, self.max_pitch)
+        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+        return [s for s in shifts if self.min_pitch <= low + s and high + s <= self.max_pitch] or [0]
 
     # -- model files ------------------------------------------------------------------------------
     def to_meta(self) -> dict:

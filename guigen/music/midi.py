@@ -45,6 +45,7 @@ class _Raw:
     notes: list = field(default_factory=list)  # (start, end tick, pitch, velocity, (track, channel))
     tempos: list = field(default_factory=list)  # (tick, microseconds per quarter)
     meters: list = field(default_factory=list)  # (tick, numerator, denominator)
+    keys: list = field(default_factory=list)  # (tick, sharps; flats < 0)
     programs: dict = field(default_factory=dict)  # (track, channel) -> first program
     names: dict = field(default_factory=dict)  # track -> name
     report: dict = field(default_factory=lambda: defaultdict(int))
@@ -201,6 +202,12 @@ def _scan(path: Path, data: bytes, tpq: int, tracks) -> _Raw:
                         raw.meters.append((tick, payload[0], 1 << payload[1]))
                     else:
                         report[f"time signatures after the first {MAX_CHANGES:,} left out"] += 1
+                elif meta == 0x59 and len(payload) >= 2:
+                    sharps = payload[0] - 256 if payload[0] > 127 else payload[0]
+                    if -7 <= sharps <= 7 and len(raw.keys) < MAX_CHANGES:
+                        raw.keys.append((tick, sharps))
+                    else:
+                        report["key signatures left out (impossible, or too many)"] += 1
                 elif meta == 0x03 and t not in raw.names:
                     raw.names[t] = payload.decode("latin-1").strip()
                 continue
@@ -285,8 +292,15 @@ def read_midi_report(path, steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[
     opening = meters[0][1:] if meters else (4, 4)
     if len(meters) > 1:
         report["time signature changes (kept)"] += len(meters) - 1
+    keys: list[tuple[int, int]] = []
+    for tick, sharps in sorted(raw.keys, key=lambda e: e[0]):
+        step = to_step(tick) if keys else 0  # the first is the opening's
+        if keys and keys[-1][0] == step:
+            keys.pop()  # of several on one step, the last holds
+        if not keys or keys[-1][1] != sharps:
+            keys.append((step, sharps))
     seq = NoteSequence(sorted(notes), tempo_map, opening, voices or [Voice()], steps_per_quarter, path.stem,
-                       meters[1:])
+                       meters[1:], key_changes=keys)
     return seq, dict(report)
 
 
@@ -307,8 +321,12 @@ def _channels(seq: NoteSequence) -> list[int]:
     return out
 
 
+MAJOR_KEYS = dict(zip(range(-7, 8), "Cb Gb Db Ab Eb Bb F C G D A E B F# C#".split()))  # sharps -> mido's key
+
+
 def to_midifile(seq: NoteSequence) -> mido.MidiFile:
-    """Format 1: a conductor track (name, time signature, tempo map), then a track per voice."""
+    """Format 1: a conductor track (name, time signatures, key signatures, tempo map), then a
+    track per voice."""
     if TICKS_PER_QUARTER % seq.steps_per_quarter:
         raise ValueError(f"{seq.steps_per_quarter} steps per quarter does not divide {TICKS_PER_QUARTER} ticks")
     per_step = TICKS_PER_QUARTER // seq.steps_per_quarter
@@ -318,6 +336,8 @@ def to_midifile(seq: NoteSequence) -> mido.MidiFile:
               (0, mido.MetaMessage("time_signature", numerator=num, denominator=den))]
     events += [(step * per_step, mido.MetaMessage("time_signature", numerator=n, denominator=d))
                for step, n, d in seq.time_signature_changes]
+    events += [(step * per_step, mido.MetaMessage("key_signature", key=MAJOR_KEYS[sharps]))
+               for step, sharps in seq.key_changes]
     # a tempo is written as 1..0xFFFFFF microseconds per quarter: anything slower or faster is clamped
     events += [(step * per_step, mido.MetaMessage("set_tempo", tempo=min(max(mido.bpm2tempo(qpm), 1), 0xFFFFFF)))
                for step, qpm in seq.tempos]

@@ -336,8 +336,7 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
         meters = [(int(t.numerator), int(t.denominator))
                   for t in sorted(flat.getElementsByClass(m21.meter.TimeSignature), key=lambda t: t.offset)]
     time_signature = meters[0] if meters else (4, 4)
-    if len(set(meters)) > 1:
-        changes["tunes with a change of time signature (the first kept)"] += 1
+    meter_changes, key_changes = _changes(m21, flats[0], set(meters), time_signature, first_offset, changes)
     mark = next(iter(flat.getElementsByClass(m21.tempo.MetronomeMark)), None)
     qpm = DEFAULT_QPM
     if mark is not None:
@@ -353,8 +352,40 @@ def _sequence(score, name: str, changes: Counter, meters=None, repeats=True) -> 
         key_name = (f"{key.tonic.name} {key.mode}" if isinstance(key, m21.key.Key)
                     else key.asKey("major").name)  # a bare signature: name its major key
     seq = NoteSequence(sorted(grid), [(0, round(qpm, 3))], time_signature,
-                       voices or [Voice()], STEPS_PER_QUARTER, name)
+                       voices or [Voice()], STEPS_PER_QUARTER, name, meter_changes, key_changes=key_changes)
     return seq, key_name
+
+
+def _changes(m21, flat, meters: set, opening, first_offset, changes: Counter):
+    """The time signature changes after the first, as (step, numerator, denominator), and the key
+    signatures, as (step, sharps; flats < 0) from the first: where the (repeats written out) part
+    puts them, each where it differs from the one before. meters: the metres the tune names (an
+    ABC tune's M: fields); music21 gives a short bar it splits off a signature of its own."""
+    meter_changes, current = [], opening
+    for t in sorted(flat.getElementsByClass(m21.meter.TimeSignature), key=lambda t: t.offset):
+        m = (int(t.numerator), int(t.denominator))
+        step = max(_steps(Fraction(t.offset) - first_offset, Counter()), 0)
+        if m == current or (meters and m not in meters):
+            continue
+        if meter_changes and meter_changes[-1][0] == step:
+            meter_changes.pop()  # of several on one step, the last holds
+        if step == 0:
+            continue
+        meter_changes.append((step, *m))
+        current = m
+    key_changes: list[tuple[int, int]] = []
+    for k in sorted(flat.getElementsByClass(m21.key.KeySignature), key=lambda k: k.offset):
+        step = max(_steps(Fraction(k.offset) - first_offset, Counter()), 0) if key_changes else 0  # the opening's
+        if key_changes and key_changes[-1][1] == k.sharps:
+            continue
+        if key_changes and key_changes[-1][0] == step:
+            key_changes.pop()
+        key_changes.append((step, int(k.sharps)))
+    if meter_changes:
+        changes["time signature changes (kept)"] += len(meter_changes)
+    if len(key_changes) > 1:
+        changes["key signature changes (kept)"] += len(key_changes) - 1
+    return meter_changes, key_changes
 
 
 def _parse_abc_tune(number, title, text, stem) -> Tune:
@@ -672,9 +703,9 @@ def _part(m21, notes, name, seq, sharps, clef, program, first):
 
 def _key_sharps(notes: list[Note]) -> int:
     """Sharps (negative: flats) of the major key holding the most note-time (or its relative minor)."""
-    from guigen.music.events import major_key
+    from guigen.music.events import MAJOR_SHARPS, major_key
 
-    return {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}[major_key(notes)]
+    return MAJOR_SHARPS[major_key(notes)]
 
 
 def score(seq: NoteSequence, parts: list[list[Note]] | None = None, names=None, programs=None):

@@ -1,10 +1,13 @@
 """Four-part writing by numbers: what a teacher of chorale harmony would count.
 
 - four_voice_share: share of 16th-note steps (from the first to the last) with four notes sounding;
-- parallels: parallel fifths and octaves (unisons included) between two voices at consecutive
-  onsets: both voices move, in the same direction, a perfect fifth (or octave/unison, compound
+- parallels: parallel fifths and octaves (unisons included) between two voices (see parallel):
+  at an onset both voices strike a new pitch, each straight from the note it sounded just
+  before (a rest between breaks the line, as in music21's figured-bass checker, which compares
+  consecutive sonorities), in the same direction, a perfect fifth (or octave/unison, compound
   intervals included) apart before and after. Counted per voice pair over the moves where both
-  voices move ("voice-pair moves"), the denominator of the rate;
+  voices move ("voice-pair moves"), the denominator of the rate. harmonize's rule against
+  parallels rules out what this counts (guigen.music.harmonize.parallel_pitches);
 - crossings: share of steps (with at least two voices sounding) where a lower voice sounds above a
   higher one;
 - ranges: each voice's lowest and highest pitch;
@@ -45,7 +48,7 @@ def four_voice_share(notes: list[Note]) -> float:
 
 
 def _pitch_at(voice: list[Note], times) -> list[int | None]:
-    """The pitch each voice sounds at each time (None: resting)."""
+    """The pitch the voice sounds at each time, times ascending (None: resting)."""
     out, i = [], 0
     for t in times:
         while i < len(voice) and voice[i].end <= t:
@@ -54,25 +57,40 @@ def _pitch_at(voice: list[Note], times) -> list[int | None]:
     return out
 
 
+def moves(a1, a2, b1, b2) -> bool:
+    """Two voices going a1 -> a2 and b1 -> b2 (None: resting) both move: each sounds before and
+    after and changes pitch (a held or repeated note does not move)."""
+    return None not in (a1, a2, b1, b2) and a1 != a2 and b1 != b2
+
+
+def parallel(a1, a2, b1, b2) -> str | None:
+    """'fifths' or 'octaves' (unisons included; unison to octave is not parallel) when two voices
+    going a1 -> a2 and b1 -> b2 (the pitches each sounds just before and at an onset; None:
+    resting) move in parallel: both move, the same way, the same perfect interval apart."""
+    if not moves(a1, a2, b1, b2) or np.sign(a2 - a1) != np.sign(b2 - b1):
+        return None
+    before = _reduced(a1, b1)
+    if before != _reduced(a2, b2):
+        return None
+    return "fifths" if before == FIFTH else "octaves" if before in (OCTAVE, UNISON) else None
+
+
 def parallels(parts: list[list[Note]]) -> tuple[int, int, int]:
     """(parallel fifths, parallel octaves or unisons, voice-pair moves) over every pair of voices."""
-    fifths = octaves = moves = 0
+    fifths = octaves = count = 0
     parts = [sorted(p) for p in parts]
     for a in range(len(parts)):
         for b in range(a + 1, len(parts)):
-            times = sorted({n.start for n in parts[a]} | {n.start for n in parts[b]})
+            times = sorted({n.start for n in parts[a]} | {n.start for n in parts[b]} - {0})
+            before = [t - 1 for t in times]  # the note each voice sounds just before the onset
             pa, pb = _pitch_at(parts[a], times), _pitch_at(parts[b], times)
-            for k in range(1, len(times)):
-                a1, a2, b1, b2 = pa[k - 1], pa[k], pb[k - 1], pb[k]
-                if None in (a1, a2, b1, b2) or a1 == a2 or b1 == b2:
-                    continue  # a voice rests, or holds or repeats its note: not both moving
-                moves += 1
-                if np.sign(a2 - a1) != np.sign(b2 - b1):
-                    continue
-                before, after = _reduced(a1, b1), _reduced(a2, b2)
-                fifths += before == after == FIFTH
-                octaves += before == after and before in (OCTAVE, UNISON)  # unison to octave is not parallel
-    return fifths, octaves, moves
+            qa, qb = _pitch_at(parts[a], before), _pitch_at(parts[b], before)
+            for a1, a2, b1, b2 in zip(qa, pa, qb, pb):
+                count += moves(a1, a2, b1, b2)
+                kind = parallel(a1, a2, b1, b2)
+                fifths += kind == "fifths"
+                octaves += kind == "octaves"
+    return fifths, octaves, count
 
 
 def crossings(parts: list[list[Note]]) -> float:

@@ -27,6 +27,7 @@ SOPRANO, ALTO, TENOR, BASS = range(4)
 START_PITCH = (69, 62, 55, 48)
 CROSSING = 1000  # cost of one crossed pair of voices for one step: worse than any leap
 BEAM = 3  # voicings kept at each onset (of at most 24)
+RELABEL = CROSSING // 2  # next_voicing: a held note given another voice than it was struck in (to avoid a crossing)
 PERMS = [list(permutations(range(4), k)) for k in range(5)]  # voices for k notes struck together
 
 
@@ -164,3 +165,38 @@ def split_voices(notes: list[Note], melody: list[Note] | None = None) -> list[li
     for n, v in zip(notes, voice):
         parts[v].append(n)
     return [sorted(p) for p in parts]
+
+
+def next_voicing(before, last, pitches, held, melody: bool):
+    """One step of assign_voices's choice, for a decoder that must know the voices as it goes
+    (harmonize's rule against parallels): (the voices' pitches in the step before, relabelled as
+    the step reads them; the pitch each voice sings in this step, None where it rests; the last
+    pitch each voice has sung). before: the voices' pitches in the step before (None: resting);
+    last: where each last sang (START_PITCH before it has); pitches: the step's, highest first;
+    held: which of them hold on; melody: the highest is the melody's, which is the soprano
+    (False: the melody rests, and no other note takes the soprano). Struck notes take free
+    voices, as few crossings as can be and then the least motion, as assign_voices weighs them;
+    a held note keeps its voice unless that crosses voices: assign_voices reads the whole piece
+    and would have given it the other voice from its start, so its voice and that voice's past
+    are swapped (RELABEL)."""
+    lower = [(p, h) for k, (p, h) in enumerate(zip(pitches, held)) if not (melody and k == 0)]
+    best = None
+    for c in permutations(range(1, 4), len(lower)):
+        moved = [(before.index(p, 1) if p in before[1:] else v, v) for (p, h), v in zip(lower, c) if h]
+        relabel = sum(a != b for a, b in moved)
+        sung = sorted(([(0, pitches[0])] if melody else []) + [(v, p) for (p, _), v in zip(lower, c)])
+        cost = CROSSING * sum(p < q for i, (_, p) in enumerate(sung) for _, q in sung[i + 1:])
+        cost += RELABEL * relabel + sum(abs(p - last[v]) for (p, h), v in zip(lower, c) if not h or before[v] != p)
+        if best is None or cost < best[0]:
+            best = (cost, c, moved)
+    _, c, moved = best if best is not None else (0, (), [])
+    order = list(range(4))  # voice order[v] takes voice v's past
+    for a, b in moved:
+        if a != b and order[b] == b and order[a] == a:
+            order[a], order[b] = b, a
+    before = [before[order[v]] for v in range(4)]
+    last = [last[order[v]] for v in range(4)]
+    now: list[int | None] = [pitches[0] if melody and pitches else None, None, None, None]
+    for (p, _), v in zip(lower, c):
+        now[v] = p
+    return before, now, [p if p is not None else q for p, q in zip(now, last)]
