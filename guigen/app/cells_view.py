@@ -65,7 +65,6 @@ class CellsDock(QDockWidget):
 
     def __init__(self, window):
         super().__init__("Cells", window)
-        self.setObjectName("cells_dock")
         self.win = window
         self.shades = _qshades()
         self.rec: cells.Recording | None = None  # activations of tokens 0, 1, ... (primer included)

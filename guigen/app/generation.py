@@ -220,12 +220,6 @@ class Generation(QObject):
             self.outbox.clear()
         self.writable.setEnabled(bool(self.outbox))
 
-    @contextlib.contextmanager
-    def drawing(self):
-        """Kept for the window's display clock, which wraps its frames in it: the model runs in
-        another process, so there is nothing to step aside for."""
-        yield
-
     # -- messages up ------------------------------------------------------------------------
     def _readable(self) -> None:
         """The notifier's wake-up: take the bytes there are (never waiting for the rest of a message
