@@ -42,6 +42,7 @@ class Harmonizer(QObject):
         self.options = self.job.options
         self.ended = False
         window.generation.worker.harmonized.connect(self._harmonized)
+        window.actions["stop"].triggered.connect(self._cancel)  # Esc
 
     def start(self) -> None:
         self.window.generation.send("harmonize", self.job)
@@ -100,9 +101,13 @@ class Harmonizer(QObject):
             self._end()
             self.window.generation.send("stop_harmonize")
 
+    def _cancel(self) -> None:
+        cancel(self.window)
+
     def _end(self) -> None:
         self.ended = True
         self.window.generation.worker.harmonized.disconnect(self._harmonized)
+        self.window.actions["stop"].triggered.disconnect(self._cancel)
 
 
 def start_harmony(window, path, options=None) -> bool:

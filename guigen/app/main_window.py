@@ -167,7 +167,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         a["generate"].triggered.connect(self.generate)
         a["pause"].triggered.connect(lambda: self.generation.send("pause"))
         a["step"].triggered.connect(self.step)
-        a["stop"].triggered.connect(self._stop)
+        a["stop"].triggered.connect(lambda: self.generation.send("stop"))
         a["undo"].triggered.connect(lambda: self.generation.send("undo"))
         a["clear"].triggered.connect(self.clear)
         a["play"].triggered.connect(self.play)
@@ -464,12 +464,6 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
             self.text_view.truncate(count)
         self.count_label.setText(describe_length(self, count))
         self.undone.emit(count)
-
-    def _stop(self) -> None:
-        from guigen.app.harmonize import cancel
-
-        cancel(self)  # a harmonisation under way
-        self.generation.send("stop")
 
     def _set_state(self, state: str) -> None:
         self.state = state
