@@ -129,7 +129,9 @@ def test_opened_mid_sample_it_colours_what_came_before_and_records_only_while_op
     generate(qtbot, w, 120)
     worker = w.generation.worker
     assert not worker.record_cells and not worker.cells_kept  # closed: nothing kept
-    dock.show()
+    with qtbot.waitSignal(worker.history, timeout=TIMEOUT) as history:  # run in the model's process
+        dock.show()
+    assert history.args[0] == dock.epoch and history.args[1].shape[0] == len(PRIMER) + 120
     qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(PRIMER) + 120, timeout=TIMEOUT)
     np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)  # kept as float16
     values = dock.values()

@@ -10,7 +10,7 @@ guigen's engine (guigen.app itself imports no Qt).
 
 Messages sent back are lists of tuples (kind, *args), one list per command or slice of work, kind
 one of the window's signals: loaded, stepped,
-previewed, undone, state, failed, cells, varied, harmonized, cleared; and ready (pid) once, status (a dict
+previewed, undone, state, failed, cells, history, varied, harmonized, cleared; and ready (pid) once, status (a dict
 mirroring the engine's state) after every command and batch.
 """
 
@@ -32,6 +32,7 @@ MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
 HARMONY_S = 0.05  # a harmonisation's steps sent at most this often (the histogram follows each batch)
+HISTORY_CHUNK = 32  # the Cells view's history: tokens fed between looks at the clock
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
 # off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
@@ -66,14 +67,17 @@ class Engine:
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
         self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
         self.harmony = None  # the harmonisation under way (HarmonyRun)
+        self.history = None  # the Cells view's run of what came before it opened: epoch, Generator, tokens, fed
         self.last_harmonized = 0.0
         self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
 
     @property
     def busy(self) -> bool:
-        """Work to do between commands: a sample running, variations or a harmonisation being made."""
-        return self.state == "running" or self.variations is not None or self.harmony is not None
+        """Work to do between commands: a sample running, variations, a harmonisation or the Cells
+        view's history being made."""
+        return (self.state == "running" or self.variations is not None or self.harmony is not None
+                or self.history is not None)
 
     # -- commands ---------------------------------------------------------------------------
     def handle(self, cmd: str, arg=None) -> None:
@@ -95,6 +99,8 @@ class Engine:
             self._vary()
         if self.harmony is not None:
             self._harmonized()
+        if self.history is not None:
+            self._history()
 
     def do_load(self, path) -> None:
         from guigen.core.fastlstm import prepared
@@ -104,6 +110,7 @@ class Engine:
         prepared(model.config, model.weights)  # here, while the window says "Loading", not at the first Generate
         self.do_stop_variations()
         self.do_stop_harmonize()
+        self.history = None
         self.model, self.generator, self.remaining = model, None, 0
         self.end_token = None  # a token that ends a piece: polyphony's END
         if getattr(model.codec, "name", "") == "polyphony":
@@ -190,6 +197,7 @@ class Engine:
     def do_shutdown(self, _=None) -> None:
         self.do_stop_variations()
         self.do_stop_harmonize()
+        self.history = None
         self.do_clear()
         self.closed = True
 
@@ -205,6 +213,35 @@ class Engine:
             gen.cells = []
             if gen.ready:  # where recording begins; the view works out the activations before it
                 self.emit("cells", len(self.primer) + gen.count, None)
+
+    def do_history(self, arg) -> None:
+        """(epoch, tokens): the Cells view opened mid-sample; run the tokens it shows through the model
+        from the zero state, in slices as a sample is stepped, and send their activations back as
+        ("history", epoch, activations), or None where they cannot be run."""
+        from guigen.core.generate import Generator
+
+        epoch, tokens = arg
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        self.history = None
+        if self.model is None or tokens.size == 0 or tokens.min() < 0 or tokens.max() >= self.model.config.vocab_size:
+            self.emit("history", epoch, None)
+            return
+        gen = Generator(self.model, undo_depth=0, constrain=False)
+        gen.cells = []
+        self.history = {"epoch": epoch, "gen": gen, "tokens": tokens, "fed": 0}
+
+    def _history(self) -> None:
+        from guigen.core.cells import from_states
+
+        h = self.history
+        tokens, end = h["tokens"], time.monotonic() + SLICE_S
+        while h["fed"] < len(tokens) and time.monotonic() < end:
+            chunk = tokens[h["fed"]:h["fed"] + HISTORY_CHUNK]
+            h["gen"].feed(chunk)
+            h["fed"] += len(chunk)
+        if h["fed"] >= len(tokens):
+            self.history = None
+            self.emit("history", h["epoch"], from_states(h["gen"].cells))
 
     def do_clear(self, _=None) -> None:
         self.generator, self.remaining, self.force = None, 0, None

@@ -56,6 +56,7 @@ class RemoteWorker(QObject):
     cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)
     varied = Signal(object)  # VariationsBatch
     harmonized = Signal(object)  # HarmonizeBatch
+    history = Signal(int, object)  # the Cells view's: (epoch, activations of the tokens it sent, or None)
     cleared = Signal()  # after a clear: nothing sent before it belongs to what comes next
 
     def __init__(self, parent=None):
@@ -87,6 +88,7 @@ class Generation(QObject):
         self.job = None  # the variations job under way (its batches come back naming its id)
         self.job_ids = 0
         self.harmony = None  # the harmonisation under way (a HarmonizeJob), its batches named as the job's
+        self.history_epoch: int | None = None  # the Cells view's history asked for and not answered
         self.started_at = 0.0
         self.start_s = 0.0  # GUI time spent starting the process
         self.ready_s: float | None = None  # from the start to its first message (imports done)
@@ -176,6 +178,9 @@ class Generation(QObject):
             job, self.harmony = self.harmony, None
             w.harmonized.emit(HarmonizeBatch(job, done=True))
         w.count, w.cells_kept, w.harmonizing, w.pid = 0, False, False, None
+        if self.history_epoch is not None:  # the Cells view colours from where it opened
+            epoch, self.history_epoch = self.history_epoch, None
+            w.history.emit(epoch, None)
         w.failed.emit(what, f"the model's process ended unexpectedly ({how}). What is shown stays; the model "
                             "is loaded again in a new process at the next command")
         if w.state != "idle":
@@ -205,6 +210,8 @@ class Generation(QObject):
             arg.id, self.harmony = self.job_ids, arg
         elif cmd == "stop_harmonize":
             self.harmony = None
+        elif cmd == "history":
+            self.history_epoch = arg[0]
         if self.process is None:  # it died: a fresh one, but only for a command that needs a model
             if cmd in REPLAYED or cmd in IDLE:
                 if cmd == "clear":
@@ -298,6 +305,8 @@ class Generation(QObject):
             batch.job = job
             if batch.done:
                 self.harmony = None
+        elif kind == "history":
+            self.history_epoch = None
         elif kind == "state":
             w.state = args[0]
         {"state": w.state_changed}.get(kind, getattr(w, kind, None)).emit(*args)
