@@ -75,7 +75,7 @@ class DisplayClock:
         self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
                                          f"Token {batch.count} at T = {batch.temperature:g}",
                                          live=self.state == "running", settings=settings)
-        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
+        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p, live=self.state == "running")
 
     def _previewed(self, p) -> None:
         """The next token's distribution (paused, stopped, the dial turned): shown once the events

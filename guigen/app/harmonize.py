@@ -73,7 +73,7 @@ class Harmonizer(QObject):
         settings = w.sampling_settings()
         w.histogram.show_distribution(probs, raw, None, entropy, "Harmonizing: the last event's distribution",
                                       live=True, settings=settings)
-        w.curve.set_distribution(raw, settings.top_k, settings.top_p)
+        w.curve.set_distribution(raw, settings.top_k, settings.top_p, live=True)
 
     def finished(self, result) -> None:
         w = self.window
