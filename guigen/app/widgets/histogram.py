@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
+from guigen.app.widgets.bar_axis import BarLabelAxis
 from guigen.app.widgets.histogram_labels import HistogramLabels
 from guigen.core.sampling import summary
 
@@ -69,7 +70,7 @@ class Histogram(HistogramLabels, QWidget):
         # the header wraps inside whatever width the window has; it never asks for more
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.header.setMinimumWidth(50)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": BarLabelAxis()})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
