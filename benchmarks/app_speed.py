@@ -240,20 +240,34 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
             return set_curve(*a, **k)
 
         w.curve.set_distribution = counted_curve
-        shown_view = w.text_view if w.model.kind != "music" else None
-        if shown_view is not None:
-            pace = shown_view.pace
+
+        def count_output() -> None:  # once generate() has made the piano roll (music) or reset the text view
+            view = w.piano_roll if w.model.kind == "music" else w.text_view
+            pace = view.pace
 
             def counted_pace():
                 drawn = pace()
                 updates["output"] += bool(drawn)
                 return drawn
 
-            shown_view.pace = counted_pace
+            view.pace = counted_pace
+
+        turns: dict[str, list[float]] = {}  # the display clock's turns (output, update, paint): GUI CPU of each
+        w._frame_timer.timeout.disconnect(w._frame)
+
+        def timed_frame():
+            t = time.thread_time()
+            w._frame()
+            turns.setdefault(TURNS[w._phase], []).append(time.thread_time() - t)
+
+        from guigen.app.display_clock import TURNS
+
+        w._frame_timer.timeout.connect(timed_frame)
         child = gen.worker.pid if hasattr(gen, "worker") else None
         child0 = cpu_s(child) if child else 0.0
         t0, cpu0, proc0 = time.perf_counter(), time.thread_time(), cpu_s(os.getpid())
         w.generate()
+        count_output()
         wait(lambda: w.state == "stopped")
         gen_s = time.perf_counter() - t0
         gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
@@ -291,7 +305,9 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
     print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
           f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
     per_s = ", ".join(f"{k} {v / gen_s:.1f}" for k, v in updates.items())
-    print(f"    updates per second: {per_s} (output: the text view's frames that drew)")
+    print(f"    updates per second: {per_s} (output: the text view's or piano roll's frames that drew)")
+    cost = ", ".join(f"{k} {np.mean(v) * 1e3:.1f} (max {np.max(v) * 1e3:.1f})" for k, v in turns.items() if v)
+    print(f"    the display clock's turns, GUI thread CPU ms each: {cost}")
     print(f"    CPU per second of generating: the window's process {gui_proc_cpu / gen_s:.0%} of a core"
           + (f", the generation process {child_cpu / gen_s:.0%}" if child_cpu is not None else "")
           + f" (/proc/PID/stat; the CLI at full speed uses 100%)")
