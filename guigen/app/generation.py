@@ -178,7 +178,7 @@ class Generation(QObject):
             job, self.harmony = self.harmony, None
             w.harmonized.emit(HarmonizeBatch(job, done=True))
         w.count, w.cells_kept, w.harmonizing, w.pid = 0, False, False, None
-        if self.history_epoch is not None:  # the Cells view colours from where it opened
+        if self.history_epoch is not None:  # the Cells view stops waiting for it (and shows what it can)
             epoch, self.history_epoch = self.history_epoch, None
             w.history.emit(epoch, None)
         w.failed.emit(what, f"the model's process ended unexpectedly ({how}). What is shown stays; the model "
