@@ -32,7 +32,6 @@ MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
 HARMONY_S = 0.05  # a harmonisation's steps sent at most this often (the histogram follows each batch)
-HISTORY_CHUNK = 32  # the Cells view's history: tokens fed between looks at the clock
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
 # off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
@@ -67,7 +66,7 @@ class Engine:
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
         self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
         self.harmony = None  # the harmonisation under way (HarmonyRun)
-        self.history = None  # the Cells view's run of what came before it opened: epoch, Generator, tokens, fed
+        self.history = None  # the Cells view's run of what came before it opened (HistoryRun)
         self.last_harmonized = 0.0
         self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
@@ -216,32 +215,22 @@ class Engine:
 
     def do_history(self, arg) -> None:
         """(epoch, tokens): the Cells view opened mid-sample; run the tokens it shows through the model
-        from the zero state, in slices as a sample is stepped, and send their activations back as
-        ("history", epoch, activations), or None where they cannot be run."""
-        from guigen.core.generate import Generator
+        (guigen.app.history_run) and send their activations back as ("history", epoch, activations),
+        or None where they cannot be run."""
+        from guigen.app.history_run import HistoryRun
 
         epoch, tokens = arg
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
         self.history = None
-        if self.model is None or tokens.size == 0 or tokens.min() < 0 or tokens.max() >= self.model.config.vocab_size:
+        try:
+            self.history = HistoryRun(self.model, epoch, tokens)
+        except ValueError:
             self.emit("history", epoch, None)
-            return
-        gen = Generator(self.model, undo_depth=0, constrain=False)
-        gen.cells = []
-        self.history = {"epoch": epoch, "gen": gen, "tokens": tokens, "fed": 0}
 
     def _history(self) -> None:
-        from guigen.core.cells import from_states
-
-        h = self.history
-        tokens, end = h["tokens"], time.monotonic() + SLICE_S
-        while h["fed"] < len(tokens) and time.monotonic() < end:
-            chunk = tokens[h["fed"]:h["fed"] + HISTORY_CHUNK]
-            h["gen"].feed(chunk)
-            h["fed"] += len(chunk)
-        if h["fed"] >= len(tokens):
-            self.history = None
-            self.emit("history", h["epoch"], from_states(h["gen"].cells))
+        acts = self.history.work(SLICE_S)
+        if acts is not None:
+            epoch, self.history = self.history.epoch, None
+            self.emit("history", epoch, acts)
 
     def do_clear(self, _=None) -> None:
         self.generator, self.remaining, self.force = None, 0, None
