@@ -12,8 +12,11 @@
     Beside it, in the same run, the command line's speed: `guigen generate` timed for --tokens tokens
     and for 1 (its start), at the window's settings; the app's tokens/s over the CLI's is the ratio to
     read (the app's model runs in a process of its own: guigen.app.engine). And what starting that
-    process cost the GUI thread, and how long until it answered. `--busy N` runs (b) beside N busy
-    processes (`python3 -c "while True: pass"`, each in a session of its own, as another program).
+    process cost the GUI thread, and how long until it answered; the histogram's, the curve's and the
+    text view's updates per second; and each process's CPU per second of generating (/proc/PID/stat:
+    the window's, all its threads, and the generation process's). The window runs Qt's own event
+    loop meanwhile, as app.exec() does. `--busy N` runs (b) beside N busy processes (`python3 -c
+    "while True: pass"`, each in a session of its own, as another program).
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
@@ -110,12 +113,28 @@ def open_window(model: str, settings_file: Path):
     w.show()
 
     def wait(cond, timeout_s=600.0):
+        """Qt's own event loop, as app.exec() runs it (sleeping until an event), left once cond() holds:
+        checked every 5 ms by a coarse timer, not by polling, which would add a thousand wake-ups a
+        second the app never has."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
         end = time.monotonic() + timeout_s
-        while not cond():
-            if time.monotonic() > end:
-                raise TimeoutError("the app did not get there in time")
-            app.processEvents()
-            time.sleep(0.001)
+        if cond():
+            return
+        loop = QEventLoop()
+        check = QTimer()
+        check.setInterval(5)
+
+        def look():
+            if cond() or time.monotonic() > end:
+                loop.quit()
+
+        check.timeout.connect(look)
+        check.start()
+        loop.exec()
+        check.stop()
+        if not cond():
+            raise TimeoutError("the app did not get there in time")
 
     w.load_model(model)
     wait(lambda: w.model is not None)
@@ -136,6 +155,13 @@ def tick_timer(ticks: list[float]):
 def lateness_ms(ticks: list[float]) -> list[float]:
     """How late each 10 ms tick came, in ms."""
     return [max(0.0, (b - a) * 1000 - 10.0) for a, b in zip(ticks, ticks[1:])]
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used, from /proc/PID/stat (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def loadavg() -> str:
@@ -205,11 +231,48 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
         w.seed.setValue(1)
         w.length.setValue(tokens)
         Paints.count = 0
-        t0, cpu0 = time.perf_counter(), time.thread_time()
+        updates = {"histogram": 0, "curve": 0, "output": 0}
+        w.histogram.shown.connect(lambda: updates.__setitem__("histogram", updates["histogram"] + 1))
+        set_curve = w.curve.set_distribution
+
+        def counted_curve(*a, **k):
+            updates["curve"] += 1
+            return set_curve(*a, **k)
+
+        w.curve.set_distribution = counted_curve
+
+        def count_output() -> None:  # once generate() has made the piano roll (music) or reset the text view
+            view = w.piano_roll if w.model.kind == "music" else w.text_view
+            pace = view.pace
+
+            def counted_pace():
+                drawn = pace()
+                updates["output"] += bool(drawn)
+                return drawn
+
+            view.pace = counted_pace
+
+        turns: dict[str, list[float]] = {}  # the display clock's turns (output, update, paint): GUI CPU of each
+        w._frame_timer.timeout.disconnect(w._frame)
+
+        def timed_frame():
+            t = time.thread_time()
+            w._frame()
+            turns.setdefault(TURNS[w._phase], []).append(time.thread_time() - t)
+
+        from guigen.app.display_clock import TURNS
+
+        w._frame_timer.timeout.connect(timed_frame)
+        child = gen.worker.pid if hasattr(gen, "worker") else None
+        child0 = cpu_s(child) if child else 0.0
+        t0, cpu0, proc0 = time.perf_counter(), time.thread_time(), cpu_s(os.getpid())
         w.generate()
+        count_output()
         wait(lambda: w.state == "stopped")
         gen_s = time.perf_counter() - t0
         gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
+        gui_proc_cpu = cpu_s(os.getpid()) - proc0  # all of this process's threads
+        child_cpu = cpu_s(child) - child0 if child else None
         stopped = time.perf_counter()
         wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
         busy_late = lateness_ms(ticks)
@@ -241,6 +304,13 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
           f"(the display clock shows it 15 times a second: ratio {frames / gen_s / 15:.2f})")
     print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
           f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
+    per_s = ", ".join(f"{k} {v / gen_s:.1f}" for k, v in updates.items())
+    print(f"    updates per second: {per_s} (output: the text view's or piano roll's frames that drew)")
+    cost = ", ".join(f"{k} {np.mean(v) * 1e3:.1f} (max {np.max(v) * 1e3:.1f})" for k, v in turns.items() if v)
+    print(f"    the display clock's turns, GUI thread CPU ms each: {cost}")
+    print(f"    CPU per second of generating: the window's process {gui_proc_cpu / gen_s:.0%} of a core"
+          + (f", the generation process {child_cpu / gen_s:.0%}" if child_cpu is not None else "")
+          + f" (/proc/PID/stat; the CLI at full speed uses 100%)")
     if getattr(gen, "ready_s", None) is not None:
         print(f"    the generation process: started in {gen.start_s * 1e3:.1f} ms of GUI time, answering "
               f"{gen.ready_s:.2f} s later (the window opened, model loaded, in {open_s:.2f} s)")

@@ -71,6 +71,19 @@ def open_window(qtbot, tmp_path, model_path):
     w.generation.shutdown()
 
 
+def text_window(qtbot, tmp_path, name: str = "one.safetensors"):
+    """A window with a random-weight text model (make_model) loaded, for a fixture: `yield from`."""
+    yield from open_window(qtbot, tmp_path, make_model(tmp_path / name))
+
+
+def generate_text(qtbot, w, n: int = 60, seed: int = 2) -> None:
+    """Generate n characters with `seed`, and wait until they are all in the text view."""
+    w.seed.setValue(seed)
+    w.length.setValue(n)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == n, timeout=TIMEOUT)
+
+
 def generate_music(qtbot, w, n: int, primer: str = "60,64,67") -> None:
     """Generate n 16th-note steps (the app's music length is in steps: issue 21) from a pitch primer with
     seed 3, and wait until they are all in the piano roll."""

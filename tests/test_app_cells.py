@@ -129,7 +129,9 @@ def test_opened_mid_sample_it_colours_what_came_before_and_records_only_while_op
     generate(qtbot, w, 120)
     worker = w.generation.worker
     assert not worker.record_cells and not worker.cells_kept  # closed: nothing kept
-    dock.show()
+    with qtbot.waitSignal(worker.history, timeout=TIMEOUT) as history:  # run in the model's process
+        dock.show()
+    assert history.args[0] == dock.epoch and history.args[1].shape[0] == len(PRIMER) + 120
     qtbot.waitUntil(lambda: dock.acts is not None and len(dock.acts) == len(PRIMER) + 120, timeout=TIMEOUT)
     np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)  # kept as float16
     values = dock.values()
@@ -208,3 +210,39 @@ def test_app_screenshot_with_the_cells_view(planted_path, tmp_path):
 
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1024, 640)
+
+
+def test_a_crash_while_the_history_runs_ends_the_wait_and_the_next_sample_is_coloured(qtbot, tmp_path):
+    """The history (what came before the view opened) runs in the generation process; killed meanwhile,
+    the window says so once, the view stops waiting for it, and the next sample is coloured live."""
+    import os
+    import signal
+
+    from guigen.core import registry
+
+    gen = open_window(qtbot, tmp_path, registry.resolve("shakespeare"))  # 2 x 512: a history that takes a while
+    w = next(gen)
+    try:
+        dock = w.cells_dock
+        w.primer.setText("ROMEO:")
+        w.seed.setValue(1)
+        w.length.setValue(3000)
+        w.generate()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=6 * TIMEOUT)
+        histories = []
+        w.generation.worker.history.connect(lambda epoch, acts: histories.append(acts))
+        dock.show()
+        qtbot.waitUntil(lambda: w.generation.history_epoch is not None, timeout=TIMEOUT)
+        with qtbot.waitSignal(w.failed, timeout=TIMEOUT):
+            os.kill(w.generation.worker.pid, signal.SIGKILL)
+        qtbot.waitUntil(lambda: dock.pending is None, timeout=TIMEOUT)
+        assert len(histories) == 1 and histories[0] is None  # killed mid-history: the window's word, not the process's
+        w.errors.clear()
+        w.length.setValue(40)
+        w.generate()  # a fresh process, recording from the first token
+        qtbot.waitUntil(lambda: w.state == "stopped" and dock.acts is not None and len(dock.acts) == 6 + 40,
+                        timeout=6 * TIMEOUT)
+        np.testing.assert_allclose(dock.acts, cells.run_tokens(w.model, dock.tokens()), atol=2e-3)
+        assert w.errors == []
+    finally:
+        next(gen, None)

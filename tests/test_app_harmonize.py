@@ -83,7 +83,7 @@ def test_the_harmonize_dialog_sets_temperature_beam_and_rules_and_the_histogram_
     QTimer.singleShot(100, fill)
     ask(w)  # the dialog, answered by fill()
     assert w.dial.temperature() == 0.7
-    assert w.harmony.worker.options["beam_size"] == 2 and w.harmony.worker.options["strict"] is False
+    assert w.harmony.job.options["beam_size"] == 2 and w.harmony.job.options["strict"] is False
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=6 * TIMEOUT)
     assert any(t.startswith("Harmonizing") for t in shown)  # the histogram followed it live
     assert w.curve.logits is not None
@@ -107,3 +107,60 @@ def test_harmonize_keeps_a_pickup_in_the_app(qtbot, window, tmp_path):
 
     soprano = next(i for i in pretty_midi.PrettyMIDI(str(tmp_path / "h.mid")).instruments if i.name == "Soprano")
     assert [n.start for n in soprano.notes] == pytest.approx([n.start * 60 / (90 * 4) for n in tune], abs=1e-4)
+
+
+def _tune(tmp_path, bars: int = 8) -> Path:
+    """The first `bars` bars of a test chorale's melody, as a MIDI file."""
+    tune = [n for n in melody_of(read_midi(TEST / "chorale_test_010.mid")) if n.end <= 16 * bars]
+    path = tmp_path / f"tune{bars}.mid"
+    write_midi(NoteSequence(tune, [(0, 80.0)], (3, 4), [Voice("tune")]), path)
+    return path
+
+
+def test_harmonizing_runs_in_the_generation_process_and_stops_on_esc(qtbot, window, tmp_path):
+    """The model harmonises in the generation process (no thread of the window's runs it); Stop (Esc)
+    cancels it there: the process reports it idle, the outline gives way and nothing more arrives."""
+    import threading
+
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    gen = w.generation
+    w.seed.setValue(3)
+    w.dial.set_temperature(1.0)
+    assert start_harmony(w, _tune(tmp_path, 16), {"beam_size": 1})
+    qtbot.waitUntil(lambda: gen.worker.harmonizing and len(w.piano_roll.notes) > 30, timeout=6 * TIMEOUT)
+    assert [t.name for t in threading.enumerate() if "harmon" in t.name.lower()] == []  # not in this process
+    assert w.actions["stop"].isEnabled()
+    w.actions["stop"].trigger()
+    qtbot.waitUntil(lambda: not gen.worker.harmonizing, timeout=TIMEOUT)
+    assert w.state == "stopped" and len(w.piano_roll.guide.opts["x0"]) == 0
+    shown = len(w.piano_roll.notes)
+    with qtbot.waitSignal(gen.worker.previewed, timeout=TIMEOUT, raising=False):  # a round trip to the process
+        gen.send("settings", w.sampling_settings())
+    qtbot.wait(200)  # anything still on its way from the cancelled run would have come by now
+    assert len(w.piano_roll.notes) == shown
+    assert w.errors == []
+
+
+def test_a_crash_while_harmonizing_is_said_and_the_next_harmonisation_works(qtbot, window, tmp_path):
+    """The generation process killed mid-harmonisation: one message, the outline gone; harmonising
+    again starts a fresh process, which loads the model and harmonises."""
+    import os
+    import signal
+
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    gen = w.generation
+    w.seed.setValue(4)
+    assert start_harmony(w, _tune(tmp_path, 16))
+    qtbot.waitUntil(lambda: gen.worker.harmonizing and len(w.piano_roll.notes) > 10, timeout=6 * TIMEOUT)
+    with qtbot.waitSignal(w.failed, timeout=TIMEOUT) as failed:
+        os.kill(gen.worker.pid, signal.SIGKILL)
+    assert failed.args[0] == "harmonize" and "ended unexpectedly" in failed.args[1]
+    assert len(w.piano_roll.guide.opts["x0"]) == 0 and w.harmony.ended
+    w.errors.clear()
+    assert start_harmony(w, _tune(tmp_path, 4))
+    qtbot.waitUntil(lambda: w.state == "stopped" and w.harmony.ended, timeout=6 * TIMEOUT)
+    assert w.errors == [] and len(w.piano_roll.notes) > 10

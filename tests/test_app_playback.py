@@ -136,3 +136,24 @@ def test_play_a_scale_into_a_null_sink(pulse, tmp_path, sound):
         else:  # a sampled instrument may peak on a harmonic: the peak must be one of the note's
             k = max(1, round(hz / (440 * 2 ** ((pitch - 69) / 12))))
             assert abs(midi_of(hz / k) - pitch) < 0.3, f"note {i}: heard {hz:.1f} Hz, not a harmonic of {pitch}"
+
+
+def test_a_variation_card_highlights_while_it_plays_and_its_button_stops_it(pulse, tmp_path):
+    """Issue 21: a card that plays is highlighted and its button is Stop (■); Stop, or the end of
+    the piece, puts both back. On the real PulseAudio null sink, read off the real card widgets."""
+    model = make_music_model(tmp_path / "melody.safetensors", "melody")
+    child = subprocess.run([sys.executable, str(HERE / "app_variation_play_child.py"), str(model),
+                            str(tmp_path / "settings.ini")], env=pulse, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    assert result["device"], f"Qt saw no audio output on the PulseAudio server: {result}"
+    assert result["errors"] == [] and result["timeouts"] == [], result
+    idle = {"playing": False, "highlighted": False, "button": "▶", "tooltip": "Play this variation"}
+    playing = {"playing": True, "highlighted": True, "button": "■", "tooltip": "Stop playing"}
+    moments = result["moments"]
+    assert moments["made"] == [idle, idle]
+    assert moments["card 1 playing"] == [playing, idle]
+    assert moments["card 1 stopped"] == [idle, idle]  # stopped from its own button
+    assert moments["card 2 playing"] == [idle, playing]
+    assert moments["card 2 ended"] == [idle, idle]  # the end of the piece
+    assert result["played_s"] > 1.0  # it ran out (a bar at 120 qpm is 2 s), it was not cut short

@@ -12,21 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import TIMEOUT, make_model, make_music_model, open_window
+from app_helpers import TIMEOUT, generate_text, make_model, make_music_model, open_window, text_window
 
 from guigen.app.takes import Take, TakeStore
 
 
-@pytest.fixture()
-def text_window(qtbot, tmp_path):
-    yield from open_window(qtbot, tmp_path, make_model(tmp_path / "one.safetensors"))
-
-
-def generate_text(qtbot, w, n: int = 60, seed: int = 2) -> None:
-    w.seed.setValue(seed)
-    w.length.setValue(n)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == n, timeout=TIMEOUT)
+@pytest.fixture(name="text_window")
+def text_window_fixture(qtbot, tmp_path):
+    yield from text_window(qtbot, tmp_path)
 
 
 def test_the_store_writes_takes_atomically_and_reads_every_session(tmp_path):

@@ -5,7 +5,7 @@ likeliest characters it was drawn among, and colouring by probability has its le
 from __future__ import annotations
 
 import pytest
-from app_helpers import TIMEOUT, make_model, open_window
+from app_helpers import TIMEOUT, generate_text, text_window
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 
@@ -14,14 +14,11 @@ from guigen.app.widgets.textview import prob_colour
 
 @pytest.fixture()
 def window(qtbot, tmp_path):
-    yield from open_window(qtbot, tmp_path, make_model(tmp_path / "w.safetensors"))
+    yield from text_window(qtbot, tmp_path, "w.safetensors")
 
 
 def generate(qtbot, w, n: int = 40, seed: int = 1) -> None:
-    w.seed.setValue(seed)
-    w.length.setValue(n)
-    w.generate()
-    qtbot.waitUntil(lambda: w.state == "stopped" and len(w.text_view.chars) == n, timeout=TIMEOUT)
+    generate_text(qtbot, w, n, seed)
 
 
 def test_the_text_is_edited_and_continued_from_the_cursor(qtbot, window):

@@ -4,16 +4,14 @@ what is shown, and, under the mouse, names the cells most active at that charact
 
 Activations are recorded only while the dock is open: the worker's Generator then keeps its
 state after each token (guigen.core.generate, `cells`), and each batch's activations come with
-the batch. Opened in the middle of a sample, the tokens before are run through the model once,
-in a thread, so the view can colour them too.
+the batch. Opened in the middle of a sample, the tokens before are run through the model once, in
+the generation process (guigen.app.engine's history), so the view can colour them too.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFormLayout, QLabel, QPushButton, QSpinBox, QToolTip,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -61,11 +59,8 @@ class Legend(QWidget):
 class CellsDock(QDockWidget):
     """The dock; `window` is the MainWindow (its worker, views and signals)."""
 
-    history_ready = Signal(int, object)  # (epoch, activations) from the thread that runs what came before
-
     def __init__(self, window):
         super().__init__("Cells", window)
-        self.setObjectName("cells_dock")
         self.win = window
         self.shades = _qshades()
         self.rec: cells.Recording | None = None  # activations of tokens 0, 1, ... (primer included)
@@ -84,7 +79,7 @@ class CellsDock(QDockWidget):
         window.model_loaded.connect(self._model)
         window.undone.connect(self._undone)
         window.state_changed.connect(self._state)
-        self.history_ready.connect(self._history_done)
+        window.generation.worker.history.connect(self._history_done)
         show = self.toggleViewAction()
         show.setText("&Cells")
         show.setShortcut("Ctrl+Shift+C")
@@ -219,25 +214,14 @@ class CellsDock(QDockWidget):
         if start <= have:
             self.rec.put(start, acts)
             self.paint(start, live=True)
-        else:  # opened mid-sample: run what came before through the model once, off the GUI thread
+        else:  # opened mid-sample: what came before is run through the model once, in the model's process
             self.pending = [(start, acts)]
             self._run_history(start)
 
     def _run_history(self, upto: int) -> None:
-        epoch, model, tokens = self.epoch, self.model, self.tokens()[:upto]
+        tokens = self.tokens()[:upto]
         self.info.setText(f"Running the {len(tokens):,} tokens shown through the model…")
-
-        def work():
-            try:
-                acts = cells.run_tokens(model, tokens) if tokens else None
-            except ValueError:
-                acts = None
-            try:
-                self.history_ready.emit(epoch, acts)
-            except RuntimeError:  # the window closed meanwhile
-                pass
-
-        threading.Thread(target=work, name="guigen-cells-history", daemon=True).start()
+        self.win.generation.send("history", (self.epoch, [int(t) for t in tokens]))
 
     def _history_done(self, epoch: int, acts) -> None:
         if epoch != self.epoch or self.pending is None:

@@ -21,19 +21,18 @@ class DisplayClock:
         """A tick of the display clock (see TURNS); the model goes on in its own process meanwhile."""
         self._phase = (self._phase + 1) % len(TURNS)
         turn = TURNS[self._phase]
-        with self.generation.drawing():
-            if turn == "output":
-                if self.model is not None and self.model.kind == "music" and self.piano_roll is not None:
-                    if self.piano_roll.pace():
-                        self._paint_now(self.piano_roll.plot)
-                elif self.text_view.pace():
-                    self._paint_now()
-            elif turn == "update":
-                if self._latest is not None:
-                    self._hold_distribution(True)
-                    self._show_latest()
-            else:
-                self._release_distribution()
+        if turn == "output":
+            if self.model is not None and self.model.kind == "music" and self.piano_roll is not None:
+                if self.piano_roll.pace():
+                    self._paint_now(self.piano_roll.plot)
+            elif self.text_view.pace():
+                self._paint_now()
+        elif turn == "update":
+            if self._latest is not None:
+                self._hold_distribution(True)
+                self._show_latest()
+        else:
+            self._release_distribution()
 
     def _soon(self, slot) -> QTimer:
         """A zero-delay single-shot timer of this window's for `slot`: it runs once the events already
@@ -76,7 +75,7 @@ class DisplayClock:
         self.histogram.show_distribution(batch.last_probs, batch.last_raw, batch.tokens[-1], batch.entropy,
                                          f"Token {batch.count} at T = {batch.temperature:g}",
                                          live=self.state == "running", settings=settings)
-        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p)
+        self.curve.set_distribution(batch.last_raw, settings.top_k, settings.top_p, live=self.state == "running")
 
     def _previewed(self, p) -> None:
         """The next token's distribution (paused, stopped, the dial turned): shown once the events

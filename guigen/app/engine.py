@@ -3,13 +3,14 @@
 `serve(commands, messages)` is the process's whole life (`main`, started by guigen.app.generation
 as a fresh interpreter; the pipes are multiprocessing Connections): a reader thread queues the window's commands as they arrive; the main
 loop handles them in order and, between them, steps the sample and any variations in slices of
-SLICE_S, streaming batches back no more often than FRAME_S. When the window goes (its end of the
+SLICE_S, streaming batches back no more often than FRAME_S (a harmonisation runs in a thread of
+its own: guigen.app.harmony_run). When the window goes (its end of the
 pipe closes, whatever the reason) the process ends. No Qt here: the process imports only NumPy and
 guigen's engine (guigen.app itself imports no Qt).
 
 Messages sent back are lists of tuples (kind, *args), one list per command or slice of work, kind
 one of the window's signals: loaded, stepped,
-previewed, undone, state, failed, cells, varied, cleared; and ready (pid) once, status (a dict
+previewed, undone, state, failed, cells, history, varied, harmonized, cleared; and ready (pid) once, status (a dict
 mirroring the engine's state) after every command and batch.
 """
 
@@ -30,13 +31,16 @@ ALTS = 5  # likeliest tokens kept per step for the text view's hover
 MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
+HARMONY_S = 0.05  # a harmonisation's steps sent at most this often (the histogram follows each batch)
 DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
 # off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
 # With autogroup on, the process is alone in its session (guigen.app.generation starts it so), and
 # this changes nothing. Measured with the process still in the window's session, at load 11-15,
 # three interleaved runs each (benchmarks/app_speed.py: timer p95; app/CLI): nice 0: 56-95 ms,
-# 0.32-0.43; nice 5: 13-41 ms, 0.18-1.02 (median 0.64); nice 10: 30-40 ms, 0.14-0.33
+# 0.32-0.43; nice 5: 13-41 ms, 0.18-1.02 (median 0.64); nice 10: 30-40 ms, 0.14-0.33. The session's
+# own nice (5 written to /proc/self/autogroup) was no better for the window beside two busy processes
+# (p95 17.5-18.6 ms against 12.1-17.3, load 4-8) and starved the model (9-12% of a core, not 34-44%)
 NICE = 5
 
 
@@ -61,13 +65,18 @@ class Engine:
         self.end_token = None
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
         self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
+        self.harmony = None  # the harmonisation under way (HarmonyRun)
+        self.history = None  # the Cells view's run of what came before it opened (HistoryRun)
+        self.last_harmonized = 0.0
         self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
 
     @property
     def busy(self) -> bool:
-        """Work to do between commands: a sample running, or variations being made."""
-        return self.state == "running" or self.variations is not None
+        """Work to do between commands: a sample running, variations, a harmonisation or the Cells
+        view's history being made."""
+        return (self.state == "running" or self.variations is not None or self.harmony is not None
+                or self.history is not None)
 
     # -- commands ---------------------------------------------------------------------------
     def handle(self, cmd: str, arg=None) -> None:
@@ -87,6 +96,10 @@ class Engine:
             self._tick()
         if self.variations is not None:
             self._vary()
+        if self.harmony is not None:
+            self._harmonized()
+        if self.history is not None:
+            self._history()
 
     def do_load(self, path) -> None:
         from guigen.core.fastlstm import prepared
@@ -95,6 +108,8 @@ class Engine:
         model = load_model(path[0], name=path[1]) if isinstance(path, tuple) else load_model(path)
         prepared(model.config, model.weights)  # here, while the window says "Loading", not at the first Generate
         self.do_stop_variations()
+        self.do_stop_harmonize()
+        self.history = None
         self.model, self.generator, self.remaining = model, None, 0
         self.end_token = None  # a token that ends a piece: polyphony's END
         if getattr(model.codec, "name", "") == "polyphony":
@@ -180,6 +195,8 @@ class Engine:
 
     def do_shutdown(self, _=None) -> None:
         self.do_stop_variations()
+        self.do_stop_harmonize()
+        self.history = None
         self.do_clear()
         self.closed = True
 
@@ -195,6 +212,25 @@ class Engine:
             gen.cells = []
             if gen.ready:  # where recording begins; the view works out the activations before it
                 self.emit("cells", len(self.primer) + gen.count, None)
+
+    def do_history(self, arg) -> None:
+        """(epoch, tokens): the Cells view opened mid-sample; run the tokens it shows through the model
+        (guigen.app.history_run) and send their activations back as ("history", epoch, activations),
+        or None where they cannot be run."""
+        from guigen.app.history_run import HistoryRun
+
+        epoch, tokens = arg
+        self.history = None
+        try:
+            self.history = HistoryRun(self.model, epoch, tokens)
+        except ValueError:
+            self.emit("history", epoch, None)
+
+    def _history(self) -> None:
+        acts = self.history.work(SLICE_S)
+        if acts is not None:
+            epoch, self.history = self.history.epoch, None
+            self.emit("history", epoch, acts)
 
     def do_clear(self, _=None) -> None:
         self.generator, self.remaining, self.force = None, 0, None
@@ -276,6 +312,39 @@ class Engine:
             if done:
                 self.do_stop_variations()
             self.emit("varied", batch)
+
+    # -- harmonising a melody: guigen.music.harmonize in a thread of this process (HarmonyRun) -------
+    def do_harmonize(self, job) -> None:
+        from guigen.app.harmony_run import HarmonyRun
+
+        if self.model is None:
+            raise RuntimeError("no model loaded")
+        self.do_stop_harmonize()
+        self.harmony = HarmonyRun(self.model, job)
+        self.last_harmonized = time.monotonic()
+
+    def do_stop_harmonize(self, _=None) -> None:
+        if self.harmony is not None:
+            self.harmony.cancel()
+            self.harmony = None
+
+    def _harmonized(self) -> None:
+        """Send what the harmonisation made, every HARMONY_S (with nothing else to do, wait for it:
+        its thread has the interpreter meanwhile, and a command waits at most that long)."""
+        h = self.harmony
+        wait = self.last_harmonized + HARMONY_S - time.monotonic()
+        if wait > 0 and self.state != "running" and self.variations is None:
+            h.done.wait(wait)
+        if not h.done.is_set() and time.monotonic() - self.last_harmonized < HARMONY_S:
+            return
+        self.last_harmonized = time.monotonic()
+        batch = h.take()
+        if batch is not None:
+            if batch.done:
+                self.harmony = None
+            self.emit("harmonized", batch)
+            if batch.done:
+                self._status()
 
     # -- the sample -------------------------------------------------------------------------
     def _restart(self) -> None:
@@ -372,7 +441,8 @@ class Engine:
         gen = self.generator
         self.emit("status", {"state": self.state, "count": gen.count if gen is not None else 0,
                              "settings": self.settings, "record_cells": self.record_cells,
-                             "cells_kept": gen is not None and gen.cells is not None})
+                             "cells_kept": gen is not None and gen.cells is not None,
+                             "harmonizing": self.harmony is not None})
 
 
 def _decode(job: VariationsJob, batch: VariationsBatch, rows: np.ndarray) -> None:

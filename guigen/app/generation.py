@@ -33,13 +33,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 import guigen
-from guigen.app.jobs import VariationsBatch
+from guigen.app.jobs import HarmonizeBatch, VariationsBatch
 
 PIPE_BYTES = 1 << 20  # each pipe's buffer: a batch of steps is ~6 kB, 30 a second at most
 READ_S = 0.01  # the longest one wake-up spends on messages before letting the GUI's other events in
 SHUTDOWN_S = 3.0  # a process that has not ended this long after being told to is terminated
 REPLAYED = ("settings", "seed", "primer", "cells")  # commands a fresh process is given again
-IDLE = ("pause", "stop", "undo", "clear", "stop_variations")  # mean nothing to a fresh process: none is started
+IDLE = ("pause", "stop", "undo", "clear", "stop_variations", "stop_harmonize")  # mean nothing to a fresh process: none is started
 CHILD = "import sys; from guigen.app.engine import main; main(int(sys.argv[1]), int(sys.argv[2]))"
 
 
@@ -55,6 +55,8 @@ class RemoteWorker(QObject):
     failed = Signal(str, str)  # (what failed, message)
     cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)
     varied = Signal(object)  # VariationsBatch
+    harmonized = Signal(object)  # HarmonizeBatch
+    history = Signal(int, object)  # the Cells view's: (epoch, activations of the tokens it sent, or None)
     cleared = Signal()  # after a clear: nothing sent before it belongs to what comes next
 
     def __init__(self, parent=None):
@@ -66,6 +68,7 @@ class RemoteWorker(QObject):
         self.settings = None  # the SamplingSettings it has taken in
         self.record_cells = False  # it keeps cell activations (the Cells view is open)
         self.cells_kept = False  # its current Generator is recording them
+        self.harmonizing = False  # a harmonisation is under way in it
 
 
 class Generation(QObject):
@@ -84,6 +87,8 @@ class Generation(QObject):
         self.sent: dict = {}  # the last of each REPLAYED command
         self.job = None  # the variations job under way (its batches come back naming its id)
         self.job_ids = 0
+        self.harmony = None  # the harmonisation under way (a HarmonizeJob), its batches named as the job's
+        self.history_epoch: int | None = None  # the Cells view's history asked for and not answered
         self.started_at = 0.0
         self.start_s = 0.0  # GUI time spent starting the process
         self.ready_s: float | None = None  # from the start to its first message (imports done)
@@ -163,13 +168,19 @@ class Generation(QObject):
             how = f"killed by {signal.Signals(-code).name}"
         else:
             how = f"exit status {code}"
-        what = "load" if self.loading is not None or self.reloading else "generate"
+        what = "load" if self.loading is not None or self.reloading else "harmonize" if self.harmony else "generate"
         self.loading, self.reloading = None, False
         w = self.worker
         if self.job is not None:  # the strip's cards keep what they got
             job, self.job = self.job, None
             w.varied.emit(VariationsBatch(job, np.zeros((job.count, 0), np.int64), np.zeros((job.count, 0)), done=True))
-        w.count, w.cells_kept, w.pid = 0, False, None
+        if self.harmony is not None:  # ended with neither result nor error: the message below says why
+            job, self.harmony = self.harmony, None
+            w.harmonized.emit(HarmonizeBatch(job, done=True))
+        w.count, w.cells_kept, w.harmonizing, w.pid = 0, False, False, None
+        if self.history_epoch is not None:  # the Cells view stops waiting for it (and shows what it can)
+            epoch, self.history_epoch = self.history_epoch, None
+            w.history.emit(epoch, None)
         w.failed.emit(what, f"the model's process ended unexpectedly ({how}). What is shown stays; the model "
                             "is loaded again in a new process at the next command")
         if w.state != "idle":
@@ -194,6 +205,13 @@ class Generation(QObject):
             arg.id, self.job = self.job_ids, arg
         elif cmd == "stop_variations":
             self.job = None
+        elif cmd == "harmonize":
+            self.job_ids += 1
+            arg.id, self.harmony = self.job_ids, arg
+        elif cmd == "stop_harmonize":
+            self.harmony = None
+        elif cmd == "history":
+            self.history_epoch = arg[0]
         if self.process is None:  # it died: a fresh one, but only for a command that needs a model
             if cmd in REPLAYED or cmd in IDLE:
                 if cmd == "clear":
@@ -219,12 +237,6 @@ class Generation(QObject):
         except OSError:  # BrokenPipeError: it is gone, and its pipe says so (_readable)
             self.outbox.clear()
         self.writable.setEnabled(bool(self.outbox))
-
-    @contextlib.contextmanager
-    def drawing(self):
-        """Kept for the window's display clock, which wraps its frames in it: the model runs in
-        another process, so there is nothing to step aside for."""
-        yield
 
     # -- messages up ------------------------------------------------------------------------
     def _readable(self) -> None:
@@ -267,7 +279,7 @@ class Generation(QObject):
         if kind == "status":
             s = args[0]
             w.state, w.count, w.settings = s["state"], s["count"], s["settings"]
-            w.record_cells, w.cells_kept = s["record_cells"], s["cells_kept"]
+            w.record_cells, w.cells_kept, w.harmonizing = s["record_cells"], s["cells_kept"], s["harmonizing"]
             return
         if kind == "ready":
             w.pid, self.ready_s = args[0], time.perf_counter() - self.started_at
@@ -285,6 +297,16 @@ class Generation(QObject):
             batch.job = job  # the window's own job object, or None for a run it replaced
             if job is not None and batch.done:
                 self.job = None
+        elif kind == "harmonized":
+            batch = args[0]
+            job = self.harmony if self.harmony is not None and batch.job == self.harmony.id else None
+            if job is None:
+                return  # a cancelled one's last steps
+            batch.job = job
+            if batch.done:
+                self.harmony = None
+        elif kind == "history":
+            self.history_epoch = None
         elif kind == "state":
             w.state = args[0]
         {"state": w.state_changed}.get(kind, getattr(w, kind, None)).emit(*args)

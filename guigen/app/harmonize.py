@@ -3,72 +3,17 @@ bass under a melody file. A dialog asks for the melody, the temperature, the bea
 free rules (parallel fifths and octaves) and complete chords, and an ending on the tonic where the
 harmoniser offers one. The melody is outlined in the piano roll from the start, fixed, and the
 harmonisation grows under it while the histogram and the entropy curve follow each step's
-distribution (guigen.music.harmonize, in a worker thread: the GUI thread never runs the model)."""
+distribution (guigen.music.harmonize, run in the generation process as a job: guigen.app.engine)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject
+
+from guigen.app.jobs import HarmonizeJob
 
 MELODY_FILTER = "Melodies (*.mid *.midi *.abc *.musicxml *.mxl *.xml);;All files (*)"
-FLUSH_S = 0.05  # tokens are handed to the GUI at most this often
-
-
-class Cancelled(Exception):
-    pass
-
-
-class HarmonizeWorker(QObject):
-    """Runs one harmonisation in its thread, streaming (tokens, probabilities) as they come."""
-
-    progressed = Signal(object, object)  # token ids, the probability each had when chosen
-    distribution = Signal(object, object, float)  # the last step's: sampled from, the model's own, entropy
-    finished = Signal(object)  # Harmonisation
-    failed = Signal(str)
-
-    def __init__(self, model, melody, settings, seed, options=None):
-        super().__init__()
-        self.model, self.melody, self.settings, self.seed = model, melody, settings, seed
-        self.options = dict(options or {})  # beam_size, strict, four (and ending, where offered)
-        self.cancelled = False
-        self._tokens: list[int] = []
-        self._probs: list[float] = []
-        self._last_step = None
-        self._last = time.monotonic()
-
-    def _on_step(self, step) -> None:
-        if self.cancelled:
-            raise Cancelled
-        self._tokens.append(step.token)
-        self._probs.append(float(step.probs[0, step.token]))
-        self._last_step = step
-        if time.monotonic() - self._last >= FLUSH_S:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._tokens:
-            self.progressed.emit(self._tokens, self._probs)
-            self._tokens, self._probs = [], []
-        step, self._last_step = self._last_step, None
-        if step is not None:
-            self.distribution.emit(step.probs[0].copy(), step.raw_probs[0].copy(), float(step.entropy[0]))
-        self._last = time.monotonic()
-
-    def run(self) -> None:
-        from guigen.music.harmonize import harmonize
-
-        try:
-            result = harmonize(self.model, self.melody, self.settings, self.seed, on_step=self._on_step,
-                               **self.options)
-        except Cancelled:
-            return
-        except (ValueError, RuntimeError) as e:
-            self.failed.emit(str(e))
-            return
-        self._flush()
-        self.finished.emit(result)
 
 
 def ask(window) -> None:
@@ -87,22 +32,39 @@ def ask(window) -> None:
 
 
 class Harmonizer(QObject):
-    """The GUI side of one harmonisation: its slots run in the GUI thread (queued from the worker)."""
+    """The GUI side of one harmonisation: the job sent to the generation process, and its batches
+    as they come back (RemoteWorker.harmonized, in the GUI thread)."""
 
     def __init__(self, window, melody, path, options=None):
         super().__init__(window)
         self.window, self.path = window, Path(path)
-        self.worker = HarmonizeWorker(window.model, melody, window.sampling_settings(), window.used_seed, options)
-        self.thread = QThread(self)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.progressed.connect(self.progressed)
-        self.worker.distribution.connect(self.distribution)
-        self.worker.finished.connect(self.finished)
-        self.worker.failed.connect(self.failed)
+        self.job = HarmonizeJob(melody, window.sampling_settings(), window.used_seed, dict(options or {}))
+        self.options = self.job.options
+        self.ended = False
+        window.generation.worker.harmonized.connect(self._harmonized)
+        window.actions["stop"].triggered.connect(self._cancel)  # Esc
+
+    def start(self) -> None:
+        self.window.generation.send("harmonize", self.job)
+
+    def _harmonized(self, batch) -> None:
+        if batch.job is not self.job or self.ended:
+            return
+        if batch.tokens:
+            self.progressed(batch.tokens, batch.probs)
+        if batch.last_probs is not None:
+            self.distribution(batch.last_probs, batch.last_raw, batch.entropy)
+        if batch.done:
+            self._end()
+            if batch.error is not None:
+                self.failed(batch.error)
+            elif batch.result is not None:
+                self.finished(batch.result)
+            else:  # the process ended under it: the window has said so
+                self.window.piano_roll.set_guide([])
 
     def progressed(self, tokens, probs) -> None:
-        if self.worker.options.get("beam_size", 1) <= 1:  # a beam reorders its rows: its end is drawn at the end
+        if self.options.get("beam_size", 1) <= 1:  # a beam reorders its rows: its end is drawn at the end
             self.window.piano_roll.append_tokens(tokens, probs)
 
     def distribution(self, probs, raw, entropy: float) -> None:
@@ -111,12 +73,11 @@ class Harmonizer(QObject):
         settings = w.sampling_settings()
         w.histogram.show_distribution(probs, raw, None, entropy, "Harmonizing: the last event's distribution",
                                       live=True, settings=settings)
-        w.curve.set_distribution(raw, settings.top_k, settings.top_p)
+        w.curve.set_distribution(raw, settings.top_k, settings.top_p, live=True)
 
     def finished(self, result) -> None:
-        self.thread.quit()
         w = self.window
-        if self.worker.options.get("beam_size", 1) > 1:  # the beam's best, as a whole
+        if self.options.get("beam_size", 1) > 1:  # the beam's best, as a whole
             from guigen.music.polyphony import START
 
             ids = [int(t) for t in w.codec.primer(result.notes)]
@@ -131,14 +92,22 @@ class Harmonizer(QObject):
                                   f"{len(result.notes) - len(result.melody)} notes below", 8000)
 
     def failed(self, message: str) -> None:
-        self.thread.quit()
         self.window.piano_roll.set_guide([])
         self.window.show_error("Harmonizing failed", message)
 
     def stop(self) -> None:
-        self.worker.cancelled = True
-        self.thread.quit()
-        self.thread.wait()
+        """Cancel it: the process stops at its next step, and what it still sends is not shown."""
+        if not self.ended:
+            self._end()
+            self.window.generation.send("stop_harmonize")
+
+    def _cancel(self) -> None:
+        cancel(self.window)
+
+    def _end(self) -> None:
+        self.ended = True
+        self.window.generation.worker.harmonized.disconnect(self._harmonized)
+        self.window.actions["stop"].triggered.disconnect(self._cancel)
 
 
 def start_harmony(window, path, options=None) -> bool:
@@ -170,12 +139,24 @@ def start_harmony(window, path, options=None) -> bool:
     window.harmony = Harmonizer(window, melody, path, options)
     window.statusBar().showMessage(f"Harmonizing {Path(path).name}…")
     window.state_label.setText("harmonizing")
-    window.harmony.thread.start()
+    window.harmony.start()
+    window.actions["stop"].setEnabled(True)  # Esc cancels it (cancel)
     return True
 
 
+def cancel(window) -> None:
+    """Stop (Esc) while harmonising: the harmonisation ends where it is, the outline gives way."""
+    running = getattr(window, "harmony", None)
+    if running is None or running.ended:
+        return
+    stop(window)
+    window.piano_roll.set_guide([])
+    window._set_state("stopped")
+    window.statusBar().showMessage("Harmonizing stopped", 5000)
+
+
 def stop(window) -> None:
-    """Cancel a harmonisation under way, and wait for its thread."""
+    """Cancel a harmonisation under way."""
     running = getattr(window, "harmony", None)
     if running is not None:
         running.stop()

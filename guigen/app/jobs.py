@@ -57,3 +57,30 @@ class Preview:
     raw: np.ndarray
     entropy: float
     count: int
+
+
+@dataclass
+class HarmonizeJob:
+    """A melody to harmonise with the loaded polyphony model (guigen.music.harmonize's arguments)."""
+
+    melody: list  # Notes on the grid, one line
+    settings: object  # SamplingSettings
+    seed: int | None
+    options: dict = field(default_factory=dict)  # beam_size, strict, four, ending
+    id: int = 0  # set when sent, as a VariationsJob's
+
+
+@dataclass
+class HarmonizeBatch:
+    """Steps a harmonisation made since the last batch, and the newest step's distribution; once
+    `done`, its result (a Harmonisation), or the error that ended it (None for both: cancelled)."""
+
+    job: object  # the HarmonizeJob (its id on the pipe), as VariationsBatch.job
+    tokens: list[int] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)  # each token's probability when it was chosen
+    last_probs: np.ndarray | None = None  # the newest step's: sampled from
+    last_raw: np.ndarray | None = None  # the model's own (T = 1)
+    entropy: float = 0.0  # of last_raw, nats
+    done: bool = False
+    result: object = None
+    error: str | None = None

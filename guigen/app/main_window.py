@@ -30,7 +30,7 @@ from guigen.app.window_files import WindowFiles
 from guigen.app.settings import Settings
 from guigen.app.sound_menu import SoundMenu
 from guigen.app.workers import Generation
-from guigen.app.workspace import Workspace
+from guigen.app.workspace import Workspace, make_dock
 
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
@@ -128,10 +128,8 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.statusBar().addPermanentWidget(self.state_label)
         from guigen.app.cells_view import CellsDock  # the Cells view (View > Cells), hidden at first
 
-        self.cells_dock = CellsDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.cells_dock)
+        self.cells_dock = make_dock(self, CellsDock(self), "cells_dock")
         self.cells_dock.hide()
-        self.menus["&View"].addAction(self.cells_dock.toggleViewAction())
         from guigen.app import transport, variations  # the music transport on the panel, the variations strip
 
         transport.attach(self)

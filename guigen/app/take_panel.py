@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from guigen.app.length import bars_text
 from guigen.app.takes import Take, TakeStore, purge_deleted
+from guigen.app.workspace import make_dock
 from guigen.app.widgets.takelist import TakeList
 
 
@@ -37,7 +38,6 @@ class TakePanel(QObject):
         self.list = TakeList()
         self.list.tree.make_file = self.drag_file
         self.dock = QDockWidget("Takes", window)
-        self.dock.setObjectName("takes")
         self.dock.setWidget(self.list)
         self.dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
         self.list.play.connect(self.play)
@@ -295,10 +295,7 @@ class _FirstShow(QObject):
 def attach(window) -> TakePanel:
     panel = TakePanel(window)
     window.takes = panel
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel.dock)
-    toggle = panel.dock.toggleViewAction()
-    toggle.setText("&Takes")
-    window.menus["&View"].addAction(toggle)
+    make_dock(window, panel.dock, "takes", "&Takes")
     window.variations.finished.connect(panel.keep_variations)
     _FirstShow(window, panel.dock)
     return panel

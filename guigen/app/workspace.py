@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSplitter, QStackedWidget, QWidget
 
 from guigen.app.widgets.histogram import Histogram
 from guigen.app.widgets.tempcurve import TemperatureCurve
@@ -20,6 +20,17 @@ from guigen.app.widgets.textview import TextView
 # the output's share of the splitter's height, per mode, until the user drags the split
 OUTPUT_SHARE = {"music": 0.7, "text": 0.6}
 CURVE_WIDTH = (170, 300)  # px: the entropy curve beside the histogram, at least and at most (a third of the panel)
+
+
+def make_dock(window, dock: QDockWidget, name: str, menu_text: str | None = None) -> QDockWidget:
+    """Put `dock` on the window's right, named for the saved layout, shown and hidden from View."""
+    dock.setObjectName(name)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    toggle = dock.toggleViewAction()
+    if menu_text:
+        toggle.setText(menu_text)
+    window.menus["&View"].addAction(toggle)
+    return dock
 
 
 class DistributionPanel(QWidget):

@@ -11,6 +11,7 @@ Enter, to choose the next token. Plot items are made once and updated in place (
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
+from guigen.app.widgets.bar_axis import BarLabelAxis
 from guigen.app.widgets.histogram_labels import HistogramLabels
 from guigen.core.sampling import summary
 
@@ -28,6 +30,10 @@ LOG_FLOOR = -4  # log scale: bars start at p = 1e-4
 COMPACT_BELOW = 280  # px of height below which the header is one line (the full text in its tooltip)
 LEGEND_MIN_WIDTH = 420  # px of plot below which the legend would cover bars: the header's swatches stand in
 Y_TOPS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+# streaming, the y axis comes down only once the bars have stayed under 60% of it this long (it goes
+# up at once): text's tallest bar jumps between about 0.2 and 0.9 from one character to the next, and
+# an axis re-laid out every frame is hard to read and cost 2-7 ms of the GUI's time each time
+SHRINK_S = 1.0
 HINT = "Click a bar (or use Left/Right and Enter) to make that token the next one"
 
 
@@ -52,6 +58,8 @@ class Histogram(HistogramLabels, QWidget):
         self.highlight: int | None = None  # bar position picked with the keyboard
         self.ticks: list[tuple[int, str]] | None = None  # (bar position, label) as last given to the axis
         self._y_top = None
+        self._live = False  # the distribution shown is one of a stream (see SHRINK_S)
+        self._low_since: float | None = None  # streaming: when the bars fell under 60% of the y axis
         self._rest_tall = False  # the rest bar nearly the tallest: its label beside it, room above it
         self._shown_ranges = None
         self._title = ""
@@ -62,7 +70,7 @@ class Histogram(HistogramLabels, QWidget):
         # the header wraps inside whatever width the window has; it never asks for more
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.header.setMinimumWidth(50)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": BarLabelAxis()})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -168,10 +176,11 @@ class Histogram(HistogramLabels, QWidget):
     def show_distribution(self, probs, raw, chosen: int | None, entropy: float, title: str, live: bool = False,
                           settings=None) -> None:
         """probs: sampled from; raw: the model's T = 1 distribution, of entropy `entropy` nats.
-        live is accepted for callers that stream; labels are always set with the bars now."""
+        live: one of a stream, whose y axis comes down only slowly (SHRINK_S)."""
         self.probs, self.raw, self.chosen = np.asarray(probs), np.asarray(raw), chosen
         self.settings = settings
         self._title = title
+        self._live = live
         self._header(float(entropy))
         self._draw()
         self.shown.emit()
@@ -320,16 +329,28 @@ class Histogram(HistogramLabels, QWidget):
             if self._rest_tall and box.height() > 0 and self.legend.isVisible():  # it ends below the legend
                 below = (self.legend.sceneBoundingRect().bottom() + 6 - box.top()) / box.height()
                 top = max(top, shown / max(1.0 - below, 0.3))
-            y = self._y_top
-            if y is None or top > y or top < 0.6 * y:  # the axis fits the data, with a little hysteresis
-                y = next((v for v in Y_TOPS if top <= v), 1.0)
+            y, fit = self._y_top, next((v for v in Y_TOPS if top <= v), 1.0)
+            if y is None or top > y:  # the axis fits the data, with a little hysteresis
+                y, self._low_since = fit, None
+            elif top >= 0.6 * y:
+                self._low_since = None
+            elif not self._live:
+                y = fit
+            elif self._low_since is None:
+                self._low_since = time.monotonic()
+            elif time.monotonic() - self._low_since >= SHRINK_S:
+                y, self._low_since = fit, None
             self._y_top = y
             y_range = (0.0, y * 1.03)  # a little room over the top tick, so that its label is not cut
         ranges = (y_range, bars, self.log_y)
-        if ranges != self._shown_ranges:  # unchanged: leave the axes' cached pictures alone
-            self._shown_ranges = ranges
+        shown = self._shown_ranges or (None, None, None)
+        self._shown_ranges = ranges
+        # each axis re-laid out only when its own range moves (the bars' count changes most steps; the
+        # left axis's picture, redrawn for it, cost 2-7 ms a frame)
+        if (y_range, self.log_y) != (shown[0], shown[2]):
             self.left_axis.setTicks([[(v, f"{10.0 ** v:g}") for v in range(LOG_FLOOR, 1)], []] if self.log_y else None)
             self.plot.setYRange(*y_range, padding=0)
+        if bars != shown[1]:
             self.plot.setXRange(-0.6, bars - 0.4, padding=0)
         self._grid(y_range, bars)
 

@@ -8,6 +8,7 @@ the model's own T = 1. It is redrawn with each step and, paused, as the dial tur
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,7 +16,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from guigen.app import theme
-from guigen.app.widgets.histogram import nats
+from guigen.app.widgets.histogram import SHRINK_S, nats
 from guigen.core.sampling import CURVE_TEMPERATURES, entropy_curve
 
 
@@ -33,7 +34,8 @@ class TemperatureCurve(QWidget):
         self.curve_h = np.zeros(0)
         self.marker_h = float("nan")  # entropy at the dial's T
         self.raw_h = float("nan")  # entropy at T = 1
-        self._allowed = 0
+        self._y_top: float | None = None  # the y axis's top, nats
+        self._low_since: float | None = None  # streaming: when the curve's top fell under 60% of it
         self.caption = QLabel("Entropy against temperature: shown once there is a distribution")
         self.caption.setWordWrap(True)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -66,8 +68,9 @@ class TemperatureCurve(QWidget):
         self.setAccessibleName("Temperature curve")
         self._restyle()
 
-    def set_distribution(self, raw: np.ndarray, top_k: int = 0, top_p: float = 1.0) -> None:
-        """A new step's raw (T = 1) distribution, and the filters the sampler applies."""
+    def set_distribution(self, raw: np.ndarray, top_k: int = 0, top_p: float = 1.0, live: bool = False) -> None:
+        """A new step's raw (T = 1) distribution, and the filters the sampler applies; live: one of a
+        stream, whose y axis comes down only slowly (as the histogram's, SHRINK_S)."""
         with np.errstate(divide="ignore"):
             self.logits = np.log(np.asarray(raw, dtype=np.float64))  # -inf where ruled out: weight 0
         self.top_k, self.top_p = top_k, top_p
@@ -75,10 +78,22 @@ class TemperatureCurve(QWidget):
         self.raw_h = float(entropy_curve(self.logits, [1.0], top_k, top_p)[0])
         self.line.setData(CURVE_TEMPERATURES, self.curve_h)
         self.raw_marker.setData([1.0], [self.raw_h])
-        allowed = int(np.isfinite(self.logits).sum())
-        if allowed != self._allowed:  # the y axis ends at log(tokens possible); re-laid out only when that moves
-            self._allowed = allowed
-            self.plot.setYRange(0, math.log(max(allowed, 2)) * 1.05, padding=0)
+        # the y axis ends at log(tokens possible), re-laid out only when that moves: at once upwards, and
+        # while streaming downwards only after it has stayed under 60% of the axis for SHRINK_S (music's
+        # rules change the count every step: the axis was re-laid out 10 times a second, 2-6 ms each)
+        top = math.log(max(int(np.isfinite(self.logits).sum()), 2)) * 1.05
+        y = self._y_top
+        if y is None or top > y or (top < y and not live):
+            y, self._low_since = top, None
+        elif top >= 0.6 * y:
+            self._low_since = None
+        elif self._low_since is None:
+            self._low_since = time.monotonic()
+        elif time.monotonic() - self._low_since >= SHRINK_S:
+            y, self._low_since = top, None
+        if y != self._y_top:
+            self._y_top = y
+            self.plot.setYRange(0, y, padding=0)
         self._marker()
 
     def clear(self) -> None:
@@ -86,7 +101,7 @@ class TemperatureCurve(QWidget):
         self.logits = None
         self.curve_h = np.zeros(0)
         self.marker_h = self.raw_h = float("nan")
-        self._allowed = 0
+        self._y_top = None
         for item in (self.line, self.raw_marker, self.dial_marker):
             item.setData([], [])
         self.caption.setText("Entropy against temperature: shown once there is a distribution")
