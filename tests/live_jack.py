@@ -1,5 +1,5 @@
 """Real MIDI ports for the live tests and the latency benchmark: a JACK server of their own
-(dummy backend, 64-frame period, a unique name) and a test-side keyboard and listener.
+(dummy backend, synchronous, a unique name) and a test-side keyboard and listener.
 
 The keyboard is a mido output port connected to 'GuiGen in'; the listener a mido input port
 connected from 'GuiGen out', which keeps every message with its arrival time and lets a test
@@ -19,9 +19,17 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 
 
 class JackServer:
-    """jackd -n NAME --no-realtime -d dummy -r 48000 -p 64; start() says why not, or ''."""
+    """jackd -n NAME --no-realtime -S -t 2000 -d dummy -r 48000 -p PERIOD; start() says why not, or ''.
 
-    def __init__(self, name: str, period: int = 64):
+    -S (synchronous): each cycle waits for every client to finish (up to -t, 2 s). jackd2's default,
+    asynchronous mode, goes on without a client that missed its cycle on a loaded machine, and then
+    readers get that client's previous period again (copies of earlier messages) while what it
+    wrote in the missed cycle is lost: beside two busy processes 600-1,000 duplicates and as many
+    drops in 2,000 messages, none with -S (benchmarks/README.md, "JACK's synchronous mode")."""
+
+    FLAGS = ["--no-realtime", "-S", "-t", "2000"]
+
+    def __init__(self, name: str, period: int = 256):
         self.name, self.period = name, period
         self.proc = None
         self.log = ""
@@ -42,7 +50,7 @@ class JackServer:
             return "python-rtmidi was built without JACK"
         # its output goes to a file: jackd writes a line per xrun, and a full pipe would stop the server
         self.logfile = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([jackd, "-n", self.name, "--no-realtime", "-d", "dummy", "-r", "48000",
+        self.proc = subprocess.Popen([jackd, "-n", self.name, *self.FLAGS, "-d", "dummy", "-r", "48000",
                                       "-p", str(self.period)], stdout=self.logfile, stderr=subprocess.STDOUT,
                                      env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"})
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
@@ -67,6 +75,33 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def xruns(self) -> dict:
+        """What jackd's log says so far: cycles a client did not finish in ('client'; asynchronous
+        mode only) and cycles the dummy driver's timer started late ('driver')."""
+        if getattr(self, "logfile", None) is None:
+            return {"client": 0, "driver": 0}
+        self.logfile.seek(0)
+        log = self.logfile.read().decode(errors="replace")
+        self.logfile.seek(0, 2)
+        return {"client": log.count("was not finished"), "driver": log.count("Driver::Process XRun")}
+
+
+def jack_ports(prefix: str):
+    """The live tests' fixture: a JACK server of their own, this process's MIDI pointed at it;
+    skipped, saying why, where JACK cannot start. Use as `yield from jack_ports(...)`."""
+    import pytest
+
+    server = JackServer(f"{prefix}-{os.getpid()}")
+    why = server.start()
+    if why:
+        pytest.skip(f"JACK cannot start here: {why}")
+    undo = use_jack(server)
+    try:
+        yield server
+    finally:
+        undo()
+        server.stop()
 
 
 def use_jack(server: JackServer):
