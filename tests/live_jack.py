@@ -29,8 +29,9 @@ class JackServer:
 
     FLAGS = ["--no-realtime", "-S", "-t", "2000"]
 
-    def __init__(self, name: str, period: int = 256):
+    def __init__(self, name: str, period: int = 256, flags: list[str] | None = None):
         self.name, self.period = name, period
+        self.flags = self.FLAGS if flags is None else flags
         self.proc = None
         self.log = ""
 
@@ -50,7 +51,7 @@ class JackServer:
             return "python-rtmidi was built without JACK"
         # its output goes to a file: jackd writes a line per xrun, and a full pipe would stop the server
         self.logfile = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([jackd, "-n", self.name, *self.FLAGS, "-d", "dummy", "-r", "48000",
+        self.proc = subprocess.Popen([jackd, "-n", self.name, *self.flags, "-d", "dummy", "-r", "48000",
                                       "-p", str(self.period)], stdout=self.logfile, stderr=subprocess.STDOUT,
                                      env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"})
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
