@@ -6,6 +6,7 @@ bounds only as hang detectors. Skipped, saying why, only where JACK cannot start
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -182,14 +183,18 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports):
     # and as heard: the answer's first note-on arrived within a few ticks after a bar line's tick
     ticks = np.searchsorted(daw.tick_times, heard) - 1  # the last tick sent before it arrived
     assert ticks % 96 <= 3 or ticks % 96 >= 95, ticks
-    sent = 60 / (24 * np.mean(np.diff(daw.tick_times[-48:])))  # the tempo the ticks really came at (a loaded sender lags)
-    # JACK hands MIDI over once a period, so each tick's arrival is late by up to one period; the
-    # estimate (an exponential average of tick intervals, weight SMOOTHING) is off by at most about
-    # SMOOTHING x period / tick interval from that (5% here: 5.3 ms periods, 10.4 ms ticks), plus 1%
-    from guigen.music.liveclock import SMOOTHING
+    # the tempo: the slope through the last beat's tick arrivals, against the same ticks' send times
+    # (a loaded sender lags); it may be off by at most slope_error x the spread of those ticks' delays
+    # (JACK hands MIDI over once a period, so they spread over about a period) per tick interval
+    from guigen.music.liveclock import TEMPO_TICKS, _slope, slope_error
 
-    period_s = ports.period / 48000
-    assert session.clock.qpm == pytest.approx(sent, rel=SMOOTHING * period_s / daw.interval + 0.01)
+    arrived = list(session.clock.recent)
+    assert len(arrived) == TEMPO_TICKS + 1
+    sent_at = daw.tick_times[session.clock.ticks - TEMPO_TICKS:session.clock.ticks + 1]
+    delays = np.subtract(arrived, sent_at)
+    sent_qpm = 60 / (24 * _slope(sent_at))
+    bound = slope_error(TEMPO_TICKS) * np.ptp(delays) / daw.interval
+    assert session.clock.qpm == pytest.approx(sent_qpm, rel=bound + 1e-9), (np.ptp(delays), ports.period / 48000)
 
 
 def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path):
@@ -252,6 +257,24 @@ def test_cli_ports_and_port_choice(ports, tmp_path):
     finally:
         for p in held:
             p.close()
+
+
+@pytest.mark.parametrize("command", [["ports"], ["live", "-m", "bach-chorales", "--virtual", "--mode", "harmonize"]])
+def test_no_midi_system_is_one_line_and_status_2(tmp_path, command):
+    """No ALSA sequencer (a server, a container), or JACK selected with no server: one line that
+    says what is missing (ALSA's and JACK's C libraries print nothing of their own), status 2."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MIDO_BACKEND", "JACK_DEFAULT_SERVER")}
+    cases = [({**env, "MIDO_BACKEND": "mido.backends.rtmidi/UNIX_JACK", "JACK_DEFAULT_SERVER": f"none-{os.getpid()}"},
+              f"no MIDI system: the JACK server 'none-{os.getpid()}' is not running")]
+    if not os.path.exists("/dev/snd/seq"):
+        cases.append((env, "no MIDI system: ALSA's sequencer, /dev/snd/seq, is not there"))
+    for case_env, said in cases:
+        run = subprocess.run([sys.executable, "-m", "guigen", *command], capture_output=True, text=True, env=case_env,
+                             cwd=tmp_path, timeout=120)
+        assert run.returncode == 2 and run.stdout == ""
+        assert run.stderr.count("\n") == 1 and said in run.stderr, run.stderr
+        assert "pip install" not in run.stderr and " -o" not in run.stderr  # python-rtmidi is there; no file to write
+    assert not list(tmp_path.iterdir())  # live wrote no session
 
 
 def test_a_vanishing_port_is_one_message_and_no_hang(ports, chorales):
@@ -331,7 +354,7 @@ def test_clock_follows_start_ticks_song_position_and_tempo():
     for k in range(96):
         c.message([0xF8], 10.0 + k * interval)
     assert c.ready and c.ticks == 95 and c.beat_at(10.0 + 95 * interval) == pytest.approx(95 / 24)
-    assert c.qpm == pytest.approx(100, rel=0.02)  # the smoothed tick interval
+    assert c.qpm == pytest.approx(100, rel=1e-9)  # the tick interval
     assert c.time_of(4.0) == pytest.approx(10.0 + 96 * interval, rel=1e-6)  # the next bar line
     assert c.bar_at_or_after(3.96, 4) == 4 and c.bar_at_or_after(4.0, 4) == 4 and c.bar_at_or_after(4.01, 4) == 8
     c.message([0xFC], 20.0)  # stop: time stands still
@@ -340,6 +363,25 @@ def test_clock_follows_start_ticks_song_position_and_tempo():
     c.message([0xFB], 21.0)  # continue: the next tick is the position
     c.message([0xF8], 21.0)
     assert c.beat_at(21.0) == pytest.approx(8.0)
+
+
+def test_followed_tempo_is_the_slope_through_a_beats_ticks():
+    """Ticks as JACK hands them over (at the end of the 256-frame period they came in): the tempo
+    is within the least-squares slope's worst case for that spread, and a tempo change is
+    followed within a beat (an exponential average of intervals takes several)."""
+    from guigen.music.liveclock import TEMPO_TICKS, Clock, slope_error
+
+    period = 256 / 48000
+    c = Clock(120, follow=True)
+    c.message([0xFA], 0.0)
+    sent = 0.0
+    for qpm in (100, 123):
+        interval = 60 / (qpm * 24)
+        for _ in range(TEMPO_TICKS + 1):
+            sent += interval
+            c.message([0xF8], math.ceil(sent / period) * period)
+        assert c.qpm == pytest.approx(qpm, rel=slope_error(TEMPO_TICKS) * period / interval)
+        assert abs(c.qpm / qpm - 1) < 0.015
 
 
 def test_model_switch_ends_what_the_old_model_played(ports, chorales):

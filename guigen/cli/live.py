@@ -86,6 +86,7 @@ def run(args) -> int:
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)
     output = args.output or free_name("guigen-live", ".mid")
     check_output(output, args.force)  # before any port is opened: a file in the way is said now
+    ports.probe()  # no MIDI system: said in one line before a model is loaded
     inport = outport = None
     if not args.virtual:
         inport = ports.find_port(args.inport, ports.input_names(), "input")

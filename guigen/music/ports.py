@@ -9,7 +9,10 @@ which raises MidiError with a clear message when there is no MIDI system (as on 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from typing import Iterator
 
 from guigen.music import midi
@@ -54,6 +57,57 @@ def play_to_end(seq: NoteSequence, port_name: str | None = None) -> float:
 VIRTUAL_IN, VIRTUAL_OUT = "GuiGen in", "GuiGen out"
 
 
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+
+
+def no_system(e: Exception) -> midi.MidiError:
+    """The one-line error for a MIDI system that is not there, saying what is missing."""
+    if isinstance(e, ImportError):
+        return midi.MidiError(f"MIDI ports need python-rtmidi, which is not installed ({e}): "
+                              "pip install 'guigen[midi-ports]'")
+    if "JACK" in str(e):
+        server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+        return midi.MidiError(f"no MIDI system: the JACK server {server!r} is not running (MIDO_BACKEND="
+                              f"{os.environ.get('MIDO_BACKEND', '')} selects JACK); start jackd first")
+    if "ALSA" in str(e) and not os.path.exists("/dev/snd/seq"):
+        return midi.MidiError("no MIDI system: ALSA's sequencer, /dev/snd/seq, is not there (a desktop has it, a "
+                              f"server or container usually not); to use JACK instead, set MIDO_BACKEND={JACK_BACKEND} "
+                              "with jackd running")
+    return midi.MidiError(f"no MIDI system: {e}")
+
+
+@contextmanager
+def _quiet_stderr():
+    """File descriptor 2 to /dev/null: ALSA's and JACK's C libraries print their own lines there
+    when they find no MIDI system, before the one line that says so. Process-wide, so only for a
+    moment when no other thread runs (the command line's start)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def probe() -> None:
+    """For the command line, before its threads start: whether there is a MIDI system, and if
+    not one MidiError saying what is missing, with nothing else on stderr."""
+    import mido
+
+    with _quiet_stderr():
+        try:
+            mido.get_input_names()
+        except Exception as e:
+            error = no_system(e)
+        else:
+            return
+    raise error
+
+
 def input_names() -> list[str]:
     """Names of the MIDI input ports (what a keyboard or DAW sends on); MidiError with no MIDI system."""
     import mido
@@ -61,12 +115,17 @@ def input_names() -> list[str]:
     try:
         return list(mido.get_input_names())
     except Exception as e:
-        raise midi._no_midi_system(e) from None
+        raise no_system(e) from None
 
 
 def output_names() -> list[str]:
     """Names of the MIDI output ports (what a synth or DAW listens on); MidiError with no MIDI system."""
-    return midi.output_names()
+    import mido
+
+    try:
+        return list(mido.get_output_names())
+    except Exception as e:
+        raise no_system(e) from None
 
 
 def find_port(spec: str, names: list[str], what: str) -> str:
