@@ -113,21 +113,25 @@ def answer_notes(session):
     return sorted((n for n in session.sequence().notes if n.voice == 1), key=lambda n: n.start)
 
 
-@pytest.mark.parametrize("model_name, qpm, bars, calls", [("bach-melody", 240.0, 2, 2), ("bach-chorales", 120.0, 1, 1)])
-def test_answer_follows_the_silence_and_lasts_the_bars(ports, model_name, qpm, bars, calls):
-    """A 16-note call; the answer starts after a bar of silence, on a beat, and lasts `bars` bars;
-    a second call (melody model) is answered too, continuing the conversation."""
+@pytest.mark.parametrize("model_name, qpm, bars, calls, metre", [("bach-melody", 240.0, 2, 2, (4, 4)),
+                                                                 ("bach-chorales", 120.0, 1, 1, (4, 4)),
+                                                                 ("bach-melody", 240.0, 2, 1, (3, 4))])
+def test_answer_follows_the_silence_and_lasts_the_bars(ports, model_name, qpm, bars, calls, metre):
+    """A 16-note call; the answer starts after a bar of silence (a bar of the metre), on a beat,
+    and lasts `bars` bars; a second call (melody model) is answered too, continuing the conversation."""
     from guigen.core import registry
     from guigen.music.live import FINE
 
-    session, keys, ears, lines = start_session(registry.load(model_name), mode="answer", qpm=qpm, bars=bars, seed=3)
+    session, keys, ears, lines = start_session(registry.load(model_name), mode="answer", qpm=qpm, bars=bars, seed=3,
+                                               metre=metre)
+    bar = metre[0] * 4 / metre[1]
     call = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 62, 60]  # 16 notes, two bars of eighths
     try:
         beat = 60 / qpm
         t0 = time.perf_counter() + 0.1
         play_phrase(keys, lambda b: t0 + b * beat, call, 0)
         call_end = time.perf_counter()
-        answer_end = session.clock.beat_at(call_end) + 4 + 1 + 4 * bars  # the silence, a beat to align, the bars
+        answer_end = session.clock.beat_at(call_end) + bar + 1 + bar * bars  # the silence, a beat to align, the bars
         ears.wait_for(lambda m: ears.note_ons(), timeout=30)
         first_heard = ears.note_ons()[0][0]
         ears.wait_for(lambda m: session.clock.beat_at(time.perf_counter()) > answer_end and not hanging(m), timeout=60)
@@ -146,23 +150,26 @@ def test_answer_follows_the_silence_and_lasts_the_bars(ports, model_name, qpm, b
     model = [n for n in seq.notes if n.voice == 1]
     assert [n.pitch for n in player] == (call + call[:8])[:16 + 8 * (calls - 1)]
     first_call_end = max(n.end for n in player[:16]) / FINE
-    first_answer = [n for n in model if n.start / FINE < first_call_end + 4 + 1 + 4 * bars]
+    first_answer = [n for n in model if n.start / FINE < first_call_end + bar + 1 + bar * bars]
     start = min(n.start for n in first_answer) / FINE
-    assert first_call_end + 4 <= start <= first_call_end + 4 + 1  # after a bar of silence, within a beat
+    assert first_call_end + bar <= start <= first_call_end + bar + 1  # after a bar of silence, within a beat
     assert start == int(start)  # on a beat
-    assert max(n.end for n in first_answer) / FINE == start + 4 * bars  # the asked bars: its last note ends there
+    assert max(n.end for n in first_answer) / FINE == start + bar * bars  # the asked bars: its last note ends there
+    assert seq.time_signature == metre
     assert sum("answering" in line for line in lines) == calls
     if calls > 1:
         assert len(model) > len(first_answer)  # the second call was answered too
 
 
-def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports):
+@pytest.mark.parametrize("metre", [(4, 4), (3, 4)])
+def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     from guigen.core import registry
     from guigen.music.live import FINE
 
     qpm = 240.0
     session, keys, ears, lines = start_session(registry.load("bach-melody"), mode="answer", clock="follow", bars=1,
-                                               seed=2, silence=2)
+                                               seed=2, silence=2, metre=metre)
+    bar = metre[0] * 4 // metre[1]
     daw = ClockSender(keys, qpm, time.perf_counter() + 0.2)
     daw.start()
     try:
@@ -178,11 +185,11 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports):
     player = [n for n in session.sequence().notes if n.voice == 0]
     assert model and player
     # in the DAW's beats: the session's own record counts from the bar of the first note
-    start_beat = (model[0] - min(n.start for n in player) // (4 * FINE) * 4 * FINE) / FINE
-    assert start_beat % 4 == 0, start_beat
+    start_beat = (model[0] - min(n.start for n in player) // (bar * FINE) * bar * FINE) / FINE
+    assert start_beat % bar == 0, start_beat
     # and as heard: the answer's first note-on arrived within a few ticks after a bar line's tick
     ticks = np.searchsorted(daw.tick_times, heard) - 1  # the last tick sent before it arrived
-    assert ticks % 96 <= 3 or ticks % 96 >= 95, ticks
+    assert ticks % (24 * bar) <= 3 or ticks % (24 * bar) >= 24 * bar - 1, ticks
     # the tempo: the slope through the last beat's tick arrivals, against the same ticks' send times
     # (a loaded sender lags); it may be off by at most slope_error x the spread of those ticks' delays
     # (JACK hands MIDI over once a period, so they spread over about a period) per tick interval
@@ -312,14 +319,15 @@ def test_a_vanishing_port_is_one_message_and_no_hang(ports, chorales):
     assert offs == {m.note for m in got} and any(m.type == "control_change" and m.control == 123 for m in rest)
 
 
-def test_record_counts_in_and_quantises(ports):
+@pytest.mark.parametrize("metre", [(4, 4), (3, 4)])
+def test_record_counts_in_and_quantises(ports, metre):
     from guigen.music.live import FINE
+    from guigen.music.liveclock import CLICK_BAR, CLICK_BEAT
 
-    session, keys, ears, _ = start_session(None, mode="record", qpm=240, quantise=1.0, count_in=1)
+    session, keys, ears, _ = start_session(None, mode="record", qpm=240, quantise=1.0, count_in=1, metre=metre)
     try:
         clock = session.clock
-        clicks = ears.wait_for(lambda m: len([x for x in ears.note_ons(9)]) >= 4 and ears.note_ons(9))
-        assert len(clicks) >= 4  # the count-in: a bar of clicks before beat 0
+        ears.wait_for(lambda m: len(ears.note_ons(9)) >= 2)  # the count-in has begun
         offsets = [0.1, -0.08, 0.05, 0.0]  # fractions of a 16th off the grid
         for i, d in enumerate(offsets):
             b = i * 0.5 + d * 0.25
@@ -327,12 +335,19 @@ def test_record_counts_in_and_quantises(ports):
             keys.on(60 + i)
             wait_until(clock.time_of(b + 0.2))
             keys.off(60 + i)
-        ears.wait_for(lambda m: len(ears.note_ons(9)) >= 8)  # a click after the last note: it has come in
+        # the bar line after the first bar: the last note has come in
+        after = ears.wait_for(lambda m: len(c := [p for t, p in ears.note_ons(9) if t >= clock.time_of(0)]) > metre[0] and c)
+        before = [p for t, p in ears.note_ons(9) if t < clock.time_of(0)]
     finally:
         end_session(session, keys, ears)
     seq = session.sequence()
     played = [n for n in seq.notes if n.voice == 0]
-    assert [n.pitch for n in played] == [60, 61, 62, 63]
+    assert [n.pitch for n in played] == [60, 61, 62, 63] and seq.time_signature == metre
+    # the count-in (a bar of clicks before beat 0; the first may come before the listener is there),
+    # then a click a beat, each bar's first accented
+    bar = [CLICK_BAR] + [CLICK_BEAT] * (metre[0] - 1)
+    assert len(before) >= metre[0] - 1 and before == bar[-len(before):]
+    assert after[:metre[0] + 1] == bar + [CLICK_BAR]
     raw = [n.start for n in session.played]  # the beats the notes arrived at, on the session's clock
     assert [n.start / FINE for n in played] == [max(round(b * 4) / 4, 0) for b in raw]  # on the 16th grid
     assert raw[1] != round(raw[1] * 4) / 4  # (played off it)
