@@ -161,17 +161,20 @@ def main() -> int:
     ap.add_argument("--notes", type=int, default=1000, help="notes per latency run (default 1000)")
     ap.add_argument("--rounds", type=int, default=4, help="call-and-answer rounds per jitter run (default 4)")
     ap.add_argument("--period", type=int, default=64, help="JACK period in frames at 48 kHz (default 64: 1.3 ms)")
+    ap.add_argument("--jack-mode", choices=("sync", "async"), default="sync",
+                    help="sync (the tests' server, -S -t 2000; default) or async (jackd2's default), to compare")
     args = ap.parse_args()
     import tempfile
 
-    server = JackServer(f"guigen-bench-{os.getpid()}", period=args.period)
+    server = JackServer(f"guigen-bench-{os.getpid()}", period=args.period,
+                        flags=None if args.jack_mode == "sync" else ["--no-realtime"])
     why = server.start()
     if why:
         raise SystemExit(f"JACK cannot start: {why}")
     undo = use_jack(server)
     env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
     busy = None
-    lines = [f"JACK dummy backend, 48 kHz, {args.period}-frame period ({args.period / 48:.2f} ms); "
+    lines = [f"JACK dummy backend, {args.jack_mode}, 48 kHz, {args.period}-frame period ({args.period / 48:.2f} ms); "
              f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()[0]:.1f}"]
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -135,12 +135,17 @@ def find(names: list[str], part: str) -> str:
 class Listener:
     """Everything that comes out of a port: (perf_counter time, bytes), in order."""
 
-    def __init__(self, port_part: str = "GuiGen out"):
+    def __init__(self, port_part: str = "GuiGen out", virtual: str = ""):
+        """Connected from the one port whose name holds port_part; or, with virtual, a port of its
+        own of that name (client 'ears') for the port under test to connect to."""
         import mido
 
         self.cond = threading.Condition()
         self.messages: list[tuple[float, list[int]]] = []
-        self.port = mido.open_input(find(mido.get_input_names(), port_part), callback=self._got)
+        if virtual:
+            self.port = mido.open_input(virtual, virtual=True, client_name="ears", callback=self._got)
+        else:
+            self.port = mido.open_input(find(mido.get_input_names(), port_part), callback=self._got)
 
     def _got(self, msg) -> None:
         with self.cond:
@@ -184,10 +189,13 @@ def hanging(messages) -> set[tuple[int, int]]:
 class Keyboard:
     """A test-side output port playing into 'GuiGen in' (or another port)."""
 
-    def __init__(self, port_part: str = "GuiGen in"):
+    def __init__(self, port_part: str = "GuiGen in", virtual: str = ""):
         import mido
 
-        self.port = mido.open_output(find(mido.get_output_names(), port_part))
+        if virtual:  # a port of its own (client 'keys'), for the port under test to connect to
+            self.port = mido.open_output(virtual, virtual=True, client_name="keys")
+        else:
+            self.port = mido.open_output(find(mido.get_output_names(), port_part))
         self._message = mido.Message.from_bytes
 
     def send(self, data) -> float:

@@ -35,14 +35,24 @@ def chorales():
     return registry.load("bach-chorales")
 
 
-def start_session(model, **options):
+def start_session(model, ports_first=False, **options):
+    """A session on GuiGen's virtual ports, the test's keyboard and listener connected to them;
+    or (ports_first) on the test's own virtual ports, so they are connected before it starts."""
+    import mido
+
     from guigen.core.sampling import SamplingSettings
     from guigen.music.live import LiveOptions, LiveSession
 
     lines = []
-    session = LiveSession(model, LiveOptions(**options), SamplingSettings(0.8), virtual=True, on_message=lines.append)
+    if ports_first:
+        keys, ears = Keyboard(virtual="Test keys"), Listener(virtual="Test ears")
+        where = dict(inport=find(mido.get_input_names(), "Test keys"), outport=find(mido.get_output_names(), "Test ears"))
+    else:
+        where = dict(virtual=True)
+    session = LiveSession(model, LiveOptions(**options), SamplingSettings(0.8), on_message=lines.append, **where)
     session.start()
-    keys, ears = Keyboard(), Listener()
+    if not ports_first:
+        keys, ears = Keyboard(), Listener()
     return session, keys, ears, lines
 
 
@@ -170,6 +180,7 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     session, keys, ears, lines = start_session(registry.load("bach-melody"), mode="answer", clock="follow", bars=1,
                                                seed=2, silence=2, metre=metre)
     bar = metre[0] * 4 // metre[1]
+    tap = Listener("RtMidiOut Client")  # the ticks as JACK delivers them (to GuiGen too, in the same cycle)
     daw = ClockSender(keys, qpm, time.perf_counter() + 0.2)
     daw.start()
     try:
@@ -180,6 +191,7 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     finally:
         daw.stopping.set()
         daw.join()
+        tap.close()
         end_session(session, keys, ears)
     model = sorted(n.start for n in session.sequence().notes if n.voice == 1)
     player = [n for n in session.sequence().notes if n.voice == 0]
@@ -188,7 +200,9 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     start_beat = (model[0] - min(n.start for n in player) // (bar * FINE) * bar * FINE) / FINE
     assert start_beat % bar == 0, start_beat
     # and as heard: the answer's first note-on arrived within a few ticks after a bar line's tick
-    ticks = np.searchsorted(daw.tick_times, heard) - 1  # the last tick sent before it arrived
+    # came in (a loaded machine stalls JACK's cycles now and then: counted in delivered ticks)
+    delivered = [t for t, m in tap.messages if m[0] == 0xF8]
+    ticks = np.searchsorted(delivered, heard) - 1  # the last tick delivered before it arrived
     assert ticks % (24 * bar) <= 3 or ticks % (24 * bar) >= 24 * bar - 1, ticks
     # the tempo: the slope through the last beat's tick arrivals, against the same ticks' send times
     # (a loaded sender lags); it may be off by at most slope_error x the spread of those ticks' delays
@@ -324,7 +338,9 @@ def test_record_counts_in_and_quantises(ports, metre):
     from guigen.music.live import FINE
     from guigen.music.liveclock import CLICK_BAR, CLICK_BEAT
 
-    session, keys, ears, _ = start_session(None, mode="record", qpm=240, quantise=1.0, count_in=1, metre=metre)
+    # the test's ports first: a count-in of 0.75-1 s is over before ports opened after it are connected
+    session, keys, ears, _ = start_session(None, ports_first=True, mode="record", qpm=240, quantise=1.0, count_in=1,
+                                           metre=metre)
     try:
         clock = session.clock
         ears.wait_for(lambda m: len(ears.note_ons(9)) >= 2)  # the count-in has begun
@@ -343,10 +359,9 @@ def test_record_counts_in_and_quantises(ports, metre):
     seq = session.sequence()
     played = [n for n in seq.notes if n.voice == 0]
     assert [n.pitch for n in played] == [60, 61, 62, 63] and seq.time_signature == metre
-    # the count-in (a bar of clicks before beat 0; the first may come before the listener is there),
-    # then a click a beat, each bar's first accented
+    # the count-in (a bar of clicks before beat 0), then a click a beat, each bar's first accented
     bar = [CLICK_BAR] + [CLICK_BEAT] * (metre[0] - 1)
-    assert len(before) >= metre[0] - 1 and before == bar[-len(before):]
+    assert before == bar
     assert after[:metre[0] + 1] == bar + [CLICK_BAR]
     raw = [n.start for n in session.played]  # the beats the notes arrived at, on the session's clock
     assert [n.start / FINE for n in played] == [max(round(b * 4) / 4, 0) for b in raw]  # on the 16th grid

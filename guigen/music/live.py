@@ -2,8 +2,9 @@
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
   decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
-  and sent at once by the scheduler's thread (RtMidi's JACK output, written from JACK's process
-  thread, delivered copies of earlier messages); the chord ends when the player lets the key go.
+  and sent at once by the scheduler's thread (JACK's process thread is held no longer than the
+  chord takes: the copies of earlier messages once seen from there were JACK's asynchronous mode
+  going on without a late client, benchmarks/jack_modes.py); the chord ends with the key.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
@@ -445,11 +446,9 @@ class LiveSession:
             self.fail(f"the live engine stopped: {type(e).__name__}: {e}")
 
     def _check_ports(self) -> None:
-        from guigen.music import ports
-
         try:
-            gone = [f"input {self.inport_name!r}"] if self.inport_name not in ports.input_names() else []
-            gone += [f"output {self.outport_name!r}"] if self.outport_name not in ports.output_names() else []
+            gone = [f"input {self.inport_name!r}"] if self.inport_name not in self.inp.names() else []
+            gone += [f"output {self.outport_name!r}"] if self.outport_name not in self.out.names() else []
         except Exception as e:
             gone = [f"MIDI system ({e})"]
         if gone:

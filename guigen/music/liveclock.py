@@ -216,9 +216,8 @@ class Scheduler(threading.Thread):
             self.cond.notify()
 
     def now(self, messages, tag: str = "now") -> None:
-        """Send these at once, in order, ahead of everything scheduled: for a thread that must
-        not send itself (JACK's process thread: RtMidi's JACK output, written from there, was seen
-        to deliver copies of earlier messages)."""
+        """Send these at once, in order, ahead of everything scheduled: for a thread that should
+        not send itself (JACK's process thread, held no longer than it must)."""
         with self.cond:
             for data in messages:
                 heapq.heappush(self.queue, (-1e12, next(self.order), tag, list(data)))

@@ -55,6 +55,7 @@ def play_to_end(seq: NoteSequence, port_name: str | None = None) -> float:
 # MIDI bytes (lists of ints) and never sees a mido object. mido picks the MIDI API (MIDO_BACKEND:
 # mido.backends.rtmidi/UNIX_JACK selects JACK; the default is ALSA on Linux, CoreMIDI on macOS).
 VIRTUAL_IN, VIRTUAL_OUT = "GuiGen in", "GuiGen out"
+DRAIN = 0.05  # seconds for the MIDI system to carry the last messages before an output closes (JACK: 2+ periods)
 
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
@@ -142,6 +143,14 @@ def find_port(spec: str, names: list[str], what: str) -> str:
     raise midi.MidiError(f"no MIDI {what} port matches {spec!r} (available: {listed})")
 
 
+def _listed(port, fallback) -> list[str]:
+    rt = getattr(port, "_rt", None)  # mido's rtmidi port: its python-rtmidi object
+    try:
+        return list(rt.get_ports()) if rt is not None else fallback()
+    except Exception as e:
+        raise no_system(e) from None
+
+
 class LiveInput:
     """An input port calling `callback(bytes_list, perf_counter_time)` on the MIDI system's own
     thread (python-rtmidi's), for every message: notes, clock, start/stop, song position."""
@@ -164,6 +173,12 @@ class LiveInput:
                 self.port = mido.open_input(name, callback=receive)
         except Exception as e:
             raise midi.MidiError(f"could not open MIDI input {self.name!r}: {e}") from None
+
+    def names(self) -> list[str]:
+        """The input ports there are now, listed through this port's own client: mido's listing
+        opens and closes a client each time, which a synchronous JACK server makes wait for its
+        cycle, and that cycle for this process's callback (holding the GIL meanwhile): seconds."""
+        return _listed(self.port, input_names)
 
     def close(self) -> None:
         try:
@@ -188,6 +203,10 @@ class LiveOutput:
         except Exception as e:
             raise midi.MidiError(f"could not open MIDI output {self.name!r}: {e}") from None
 
+    def names(self) -> list[str]:
+        """The output ports there are now (as LiveInput.names)."""
+        return _listed(self.port, output_names)
+
     def send(self, data) -> None:
         try:
             self.port.send(self._message(data))
@@ -195,6 +214,10 @@ class LiveOutput:
             raise midi.MidiError(f"MIDI output {self.name!r} failed ({e}); is the device still there?") from None
 
     def close(self) -> None:
+        # JACK sends what was written in its next cycle, and python-rtmidi's close waits for a
+        # cycle holding the GIL: a synchronous JACK server stalls while a callback of this process
+        # (a listener, a test's) waits for the GIL to take the last messages. Let them go first.
+        time.sleep(DRAIN)
         try:
             self.port.close()
         except Exception:
