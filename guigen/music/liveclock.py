@@ -101,9 +101,8 @@ class Clock:
         if status == TICK:
             if not self.running:
                 return None
-            if self.recent and t - self.recent[-1] > 5 * self.interval:
-                self.recent.clear()  # a stalled transport is no tempo: measure afresh from here
-            # (two ticks arriving together, as a late transport cycle brings them, stay: the line goes between)
+            # every tick counts, also those a stalled transport brings late and together: the line goes
+            # between them (a window cleared at each gap would leave the tempo to two or three ticks)
             self.recent.append(t)
             if len(self.recent) >= 3:
                 self.interval = _slope(self.recent)
