@@ -34,7 +34,7 @@ inp = mido.open_input("Echo in", virtual=True, client_name="echo", callback=out.
 print("ready", flush=True)
 sys.stdin.read()
 """
-MODES = {"asynchronous (jackd2's default)": ["--no-realtime"], "synchronous (-S -t 2000)": JackServer.FLAGS}
+MODES = {"asynchronous (jackd2's default)": ["--no-realtime"], "synchronous (-S -t 2000)": JackServer.SYNC}
 
 
 def run(flags: list[str], period: int, n: int, gap: float) -> str:

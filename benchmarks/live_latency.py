@@ -1,7 +1,7 @@
 """Live MIDI latency through JACK: note-in to harmony-out, and the jitter of answers on a clock.
 
-Starts its own JACK server (tests/live_jack.py's: synchronous, dummy backend, 48 kHz, a
-64-frame period here: 1.3 ms) and, in
+Starts its own JACK server (tests/live_jack.py's: dummy backend, 48 kHz, a 64-frame period
+here: 1.3 ms; asynchronous, or with --jack-mode sync synchronous) and, in
 subprocesses, a plain echo (a python-rtmidi callback sending each message straight back: JACK's
 own round trip, the reference) and `guigen live --virtual --mode harmonize -m bach-chorales`.
 This process plays N notes into each and times the replies: for the echo the echoed note-on,
@@ -15,7 +15,7 @@ its figure minus the echo's, measured in the same run. Then, in clock-follow mod
     python benchmarks/live_latency.py --notes 200   # quicker
 
 Messages that never come back within 0.5 s are counted as lost, and jackd's xruns are counted
-from its log: cycles a client did not finish (none in synchronous mode) and cycles the dummy
+from its log: cycles a client did not finish (asynchronous mode only) and cycles the dummy
 driver's timer started late (harmless for MIDI: a late cycle carries what its period brought).
 """
 
@@ -161,13 +161,13 @@ def main() -> int:
     ap.add_argument("--notes", type=int, default=1000, help="notes per latency run (default 1000)")
     ap.add_argument("--rounds", type=int, default=4, help="call-and-answer rounds per jitter run (default 4)")
     ap.add_argument("--period", type=int, default=64, help="JACK period in frames at 48 kHz (default 64: 1.3 ms)")
-    ap.add_argument("--jack-mode", choices=("sync", "async"), default="sync",
-                    help="sync (the tests' server, -S -t 2000; default) or async (jackd2's default), to compare")
+    ap.add_argument("--jack-mode", choices=("async", "sync"), default="async",
+                    help="async (jackd2's default, as the tests' server; default) or sync (-S -t 2000), to compare")
     args = ap.parse_args()
     import tempfile
 
     server = JackServer(f"guigen-bench-{os.getpid()}", period=args.period,
-                        flags=None if args.jack_mode == "sync" else ["--no-realtime"])
+                        flags=JackServer.SYNC if args.jack_mode == "sync" else None)
     why = server.start()
     if why:
         raise SystemExit(f"JACK cannot start: {why}")

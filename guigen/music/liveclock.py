@@ -49,7 +49,7 @@ class Clock:
         self.origin: float | None = None  # our own clock: the time of beat 0
         self.ticks = -1  # a followed clock: ticks since song position 0 at the last tick
         self.tick_time: float | None = None
-        self.recent: deque = deque(maxlen=TEMPO_TICKS + 1)  # arrival times of the last consecutive ticks
+        self.recent: deque = deque(maxlen=TEMPO_TICKS + 1)  # (tick, arrival time) of the last beat's ticks
         self.running = not follow
         self.listeners: list = []  # called with no arguments after every tick, start, stop or move
 
@@ -101,12 +101,14 @@ class Clock:
         if status == TICK:
             if not self.running:
                 return None
-            # every tick counts, also those a stalled transport brings late and together: the line goes
-            # between them (a window cleared at each gap would leave the tempo to two or three ticks)
-            self.recent.append(t)
+            self.ticks += 1
+            dt = t - self.recent[-1][1] if self.recent else self.interval
+            if dt > 5 * self.interval:
+                self.recent.clear()  # the transport stalled: the line starts again here
+            if dt >= 0.2 * self.interval:  # one a doubled or late transport brings on another's heels is no time
+                self.recent.append((self.ticks, t))
             if len(self.recent) >= 3:
                 self.interval = _slope(self.recent)
-            self.ticks += 1
             self.tick_time = t
             what = "tick"
         elif status == START:
@@ -130,11 +132,11 @@ class Clock:
         return what
 
 
-def _slope(times) -> float:
-    """Least-squares slope of times against their index: seconds per tick."""
-    n = len(times)
-    mean_k, mean_t = (n - 1) / 2, sum(times) / n
-    return sum((k - mean_k) * (t - mean_t) for k, t in enumerate(times)) / sum((k - mean_k) ** 2 for k in range(n))
+def _slope(points) -> float:
+    """Least-squares slope of (tick, time) points: seconds per tick."""
+    n = len(points)
+    mean_k, mean_t = sum(k for k, _ in points) / n, sum(t for _, t in points) / n
+    return sum((k - mean_k) * (t - mean_t) for k, t in points) / sum((k - mean_k) ** 2 for k, _ in points)
 
 
 class Sounding:
