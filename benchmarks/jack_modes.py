@@ -1,4 +1,5 @@
-"""JACK's asynchronous and synchronous modes under load: duplicated and dropped MIDI messages.
+"""JACK's asynchronous and synchronous modes under load, with inputs taken by mido's callback (on
+JACK's thread, which must take the GIL) or polled as GuiGen's are: duplicated and dropped messages.
 
 For each mode it starts a JACK server of its own (tests/live_jack.py's: dummy backend, 48 kHz),
 an echo client in a subprocess (a python-rtmidi callback sending each message straight back),
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from live_jack import JackServer, Keyboard, Listener, use_jack, wait_until  # noqa: E402
+from live_jack import find as find_port  # noqa: E402
 
 ECHO = """
 import sys, mido
@@ -34,16 +36,42 @@ inp = mido.open_input("Echo in", virtual=True, client_name="echo", callback=out.
 print("ready", flush=True)
 sys.stdin.read()
 """
+# the same echo with its input polled (guigen.music.ports.Poller): no Python on JACK's thread
+ECHO_POLLED = """
+import sys, mido
+from guigen.music.ports import Poller
+out = mido.open_output("Echo out", virtual=True, client_name="echo")
+inp = mido.open_input("Echo in", virtual=True, client_name="echo")
+Poller(inp._rt, lambda data, when: out.send(mido.Message.from_bytes(data)))
+print("ready", flush=True)
+sys.stdin.read()
+"""
 MODES = {"asynchronous (jackd2's default)": ["--no-realtime"], "synchronous (-S -t 2000)": JackServer.SYNC}
 
 
-def run(flags: list[str], period: int, n: int, gap: float) -> str:
+class CallbackListener(Listener):
+    """The tests' listener as it was: mido's callback, on JACK's process thread (for the comparison)."""
+
+    def __init__(self, port_part: str):
+        import mido
+
+        self.cond = threading.Condition()
+        self.messages = []
+        self.port = mido.open_input(find_port(mido.get_input_names(), port_part),
+                                    callback=lambda m: self._got(m.bytes(), time.perf_counter()))
+        self.poller = None
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def run(flags: list[str], period: int, n: int, gap: float, polled: bool = True) -> str:
     server = JackServer(f"guigen-modes-{os.getpid()}-{time.monotonic_ns()}", period=period, flags=flags)
     why = server.start()
     if why:
         raise SystemExit(f"JACK cannot start: {why}")
     undo = use_jack(server)
-    echo = subprocess.Popen([sys.executable, "-c", ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    echo = subprocess.Popen([sys.executable, "-c", ECHO_POLLED if polled else ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, **server.env})
     stopping = threading.Event()
 
@@ -54,7 +82,7 @@ def run(flags: list[str], period: int, n: int, gap: float) -> str:
     try:
         if "ready" not in echo.stdout.readline():
             raise SystemExit("the echo client did not start")
-        keys, ears = Keyboard("Echo in"), Listener("Echo out")
+        keys, ears = Keyboard("Echo in"), (Listener if polled else CallbackListener)("Echo out")
         threading.Thread(target=python_all_the_time, daemon=True).start()
         load, t0 = os.getloadavg()[0], time.perf_counter()
         for k in range(n):  # message k: channel k % 16, controller (k // 16) % 128, value k // 2048
@@ -88,7 +116,9 @@ def main() -> int:
     try:
         print(f"period {args.period} frames, {args.busy} busy processes, {os.cpu_count()} CPUs")
         for label, flags in MODES.items():
-            print(f"{label}: {run(flags, args.period, args.messages, args.gap)}", flush=True)
+            for polled in (False, True):
+                how = "inputs polled (GuiGen's)" if polled else "inputs by mido's callback"
+                print(f"{label}, {how}: {run(flags, args.period, args.messages, args.gap, polled)}", flush=True)
     finally:
         for p in busy:
             p.kill()

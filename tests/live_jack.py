@@ -144,16 +144,19 @@ class Listener:
         own of that name (client 'ears') for the port under test to connect to."""
         import mido
 
+        from guigen.music.ports import Poller
+
         self.cond = threading.Condition()
         self.messages: list[tuple[float, list[int]]] = []
         if virtual:
-            self.port = mido.open_input(virtual, virtual=True, client_name="ears", callback=self._got)
+            self.port = mido.open_input(virtual, virtual=True, client_name="ears")
         else:
-            self.port = mido.open_input(find(mido.get_input_names(), port_part), callback=self._got)
+            self.port = mido.open_input(find(mido.get_input_names(), port_part))
+        self.poller = Poller(self.port._rt, self._got)  # no Python on JACK's thread: see Poller
 
-    def _got(self, msg) -> None:
+    def _got(self, data, when) -> None:
         with self.cond:
-            self.messages.append((time.perf_counter(), msg.bytes()))
+            self.messages.append((when, list(data)))
             self.cond.notify_all()
 
     def wait_for(self, predicate, timeout: float = 20.0):
@@ -173,6 +176,7 @@ class Listener:
                     and (channel is None or m[0] & 0x0F == channel)]
 
     def close(self) -> None:
+        self.poller.stop()
         self.port.close()
 
 

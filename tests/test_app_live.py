@@ -12,7 +12,6 @@ from app_helpers import TIMEOUT, open_window
 from live_jack import Keyboard, Listener, hanging, jack_ports
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-pytestmark = pytest.mark.flaky(reruns=2)  # JACK on a loaded machine drops events (see tests/test_live.py)
 
 
 @pytest.fixture(scope="module")

@@ -151,28 +151,58 @@ def _listed(port, fallback) -> list[str]:
         raise no_system(e) from None
 
 
+POLL = 0.0005  # seconds between looks at an input's queue: at most this much added to a note's way in
+
+
+class Poller:
+    """Takes what an input port received from python-rtmidi's own queue, in a Python thread of ours.
+
+    mido's rtmidi ports hand each message to Python on the MIDI system's thread, which must take the
+    GIL to do so. JACK runs that thread once a period; while it waits for the GIL (held by the model,
+    or anything in Python) the client misses its cycle, and jackd2 goes on without it: readers get
+    its previous period again and what it had to deliver is lost (benchmarks/jack_modes.py: about
+    half of 1,000 messages duplicated and lost beside two busy processes). With the callback
+    cancelled, python-rtmidi queues messages in C++ and JACK's thread never waits for Python."""
+
+    def __init__(self, rt, callback):
+        import threading
+
+        self.rt, self.callback = rt, callback
+        rt.cancel_callback()  # mido's own: from now on messages wait in python-rtmidi's queue
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="MIDI input", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        get, clock, callback, wait = self.rt.get_message, time.perf_counter, self.callback, self.stopping.wait
+        while not self.stopping.is_set():
+            got = get()
+            while got is not None:
+                callback(got[0], clock())
+                got = get()
+            wait(POLL)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=1.0)
+
+
 class LiveInput:
-    """An input port calling `callback(bytes_list, perf_counter_time)` on the MIDI system's own
-    thread (python-rtmidi's), for every message: notes, clock, start/stop, song position."""
+    """An input port calling `callback(bytes_list, perf_counter_time)` for every message (notes,
+    clock, start/stop, song position), on a thread of its own that polls the port (see Poller)."""
 
     def __init__(self, name: str | None, callback, virtual: bool = False):
-        import time
-
         import mido
 
         self.name = VIRTUAL_IN if virtual else name
-        clock = time.perf_counter
-
-        def receive(msg):
-            callback(msg.bytes(), clock())
-
         try:
             if virtual:
-                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen", callback=receive)
+                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen")
             else:
-                self.port = mido.open_input(name, callback=receive)
+                self.port = mido.open_input(name)
         except Exception as e:
             raise midi.MidiError(f"could not open MIDI input {self.name!r}: {e}") from None
+        self.poller = Poller(self.port._rt, callback)
 
     def names(self) -> list[str]:
         """The input ports there are now, listed through this port's own client: mido's listing
@@ -181,6 +211,7 @@ class LiveInput:
         return _listed(self.port, input_names)
 
     def close(self) -> None:
+        self.poller.stop()
         try:
             self.port.close()
         except Exception:  # closing a port whose device is gone must never stop the session's end
