@@ -1,5 +1,5 @@
 """Real MIDI ports for the live tests and the latency benchmark: a JACK server of their own
-(dummy backend, 64-frame period, a unique name) and a test-side keyboard and listener.
+(dummy backend, synchronous, a unique name) and a test-side keyboard and listener.
 
 The keyboard is a mido output port connected to 'GuiGen in'; the listener a mido input port
 connected from 'GuiGen out', which keeps every message with its arrival time and lets a test
@@ -19,10 +19,23 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 
 
 class JackServer:
-    """jackd -n NAME --no-realtime -d dummy -r 48000 -p 64; start() says why not, or ''."""
+    """jackd -n NAME --no-realtime -d dummy -r 48000 -p PERIOD; start() says why not, or ''.
 
-    def __init__(self, name: str, period: int = 64):
+    jackd2's default, asynchronous mode goes on without a client that missed its cycle on a loaded
+    machine: readers then get that client's previous period again (copies of earlier messages)
+    and what it wrote in the missed cycle is lost (beside two busy processes 600-1,100 of each in
+    2,000 messages; benchmarks/jack_modes.py). SYNC (-S: each cycle waits for every client, up to
+    -t) loses and duplicates nothing, but python-rtmidi holds the GIL while it opens, lists or
+    closes a JACK client, which a synchronous server makes wait for a cycle that waits for this
+    process's callbacks: stalls of seconds, and segfaults in RtMidi's close after its 1 s wait
+    gives up (seen beside two busy processes). So the tests keep the default (issue 23, open)."""
+
+    FLAGS = ["--no-realtime"]
+    SYNC = ["--no-realtime", "-S", "-t", "2000"]
+
+    def __init__(self, name: str, period: int = 256, flags: list[str] | None = None):
         self.name, self.period = name, period
+        self.flags = self.FLAGS if flags is None else flags
         self.proc = None
         self.log = ""
 
@@ -42,7 +55,7 @@ class JackServer:
             return "python-rtmidi was built without JACK"
         # its output goes to a file: jackd writes a line per xrun, and a full pipe would stop the server
         self.logfile = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([jackd, "-n", self.name, "--no-realtime", "-d", "dummy", "-r", "48000",
+        self.proc = subprocess.Popen([jackd, "-n", self.name, *self.flags, "-d", "dummy", "-r", "48000",
                                       "-p", str(self.period)], stdout=self.logfile, stderr=subprocess.STDOUT,
                                      env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"})
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
@@ -67,6 +80,33 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def xruns(self) -> dict:
+        """What jackd's log says so far: cycles a client did not finish in ('client'; asynchronous
+        mode only) and cycles the dummy driver's timer started late ('driver')."""
+        if getattr(self, "logfile", None) is None:
+            return {"client": 0, "driver": 0}
+        self.logfile.seek(0)
+        log = self.logfile.read().decode(errors="replace")
+        self.logfile.seek(0, 2)
+        return {"client": log.count("was not finished"), "driver": log.count("Driver::Process XRun")}
+
+
+def jack_ports(prefix: str):
+    """The live tests' fixture: a JACK server of their own, this process's MIDI pointed at it;
+    skipped, saying why, where JACK cannot start. Use as `yield from jack_ports(...)`."""
+    import pytest
+
+    server = JackServer(f"{prefix}-{os.getpid()}")
+    why = server.start()
+    if why:
+        pytest.skip(f"JACK cannot start here: {why}")
+    undo = use_jack(server)
+    try:
+        yield server
+    finally:
+        undo()
+        server.stop()
 
 
 def use_jack(server: JackServer):
@@ -99,16 +139,24 @@ def find(names: list[str], part: str) -> str:
 class Listener:
     """Everything that comes out of a port: (perf_counter time, bytes), in order."""
 
-    def __init__(self, port_part: str = "GuiGen out"):
+    def __init__(self, port_part: str = "GuiGen out", virtual: str = ""):
+        """Connected from the one port whose name holds port_part; or, with virtual, a port of its
+        own of that name (client 'ears') for the port under test to connect to."""
         import mido
+
+        from guigen.music.ports import Poller
 
         self.cond = threading.Condition()
         self.messages: list[tuple[float, list[int]]] = []
-        self.port = mido.open_input(find(mido.get_input_names(), port_part), callback=self._got)
+        if virtual:
+            self.port = mido.open_input(virtual, virtual=True, client_name="ears")
+        else:
+            self.port = mido.open_input(find(mido.get_input_names(), port_part))
+        self.poller = Poller(self.port._rt, self._got)  # no Python on JACK's thread: see Poller
 
-    def _got(self, msg) -> None:
+    def _got(self, data, when) -> None:
         with self.cond:
-            self.messages.append((time.perf_counter(), msg.bytes()))
+            self.messages.append((when, list(data)))
             self.cond.notify_all()
 
     def wait_for(self, predicate, timeout: float = 20.0):
@@ -128,6 +176,7 @@ class Listener:
                     and (channel is None or m[0] & 0x0F == channel)]
 
     def close(self) -> None:
+        self.poller.stop()
         self.port.close()
 
 
@@ -148,10 +197,13 @@ def hanging(messages) -> set[tuple[int, int]]:
 class Keyboard:
     """A test-side output port playing into 'GuiGen in' (or another port)."""
 
-    def __init__(self, port_part: str = "GuiGen in"):
+    def __init__(self, port_part: str = "GuiGen in", virtual: str = ""):
         import mido
 
-        self.port = mido.open_output(find(mido.get_output_names(), port_part))
+        if virtual:  # a port of its own (client 'keys'), for the port under test to connect to
+            self.port = mido.open_output(virtual, virtual=True, client_name="keys")
+        else:
+            self.port = mido.open_output(find(mido.get_output_names(), port_part))
         self._message = mido.Message.from_bytes
 
     def send(self, data) -> float:

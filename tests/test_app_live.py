@@ -5,27 +5,18 @@ a take with both parts. The Sound menu lists MIDI inputs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from app_helpers import TIMEOUT, open_window
-from live_jack import JackServer, Keyboard, Listener, hanging, use_jack
+from live_jack import Keyboard, Listener, hanging, jack_ports
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-pytestmark = pytest.mark.flaky(reruns=2)  # JACK on a loaded machine drops events (see tests/test_live.py)
 
 
 @pytest.fixture(scope="module")
 def ports():
-    server = JackServer(f"guigen-apptest-{os.getpid()}", period=256)
-    why = server.start()
-    if why:
-        pytest.skip(f"JACK cannot start here: {why}")
-    undo = use_jack(server)
-    yield server
-    undo()
-    server.stop()
+    yield from jack_ports("guigen-apptest")
 
 
 @pytest.fixture()

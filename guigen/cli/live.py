@@ -32,6 +32,8 @@ def add_parser(sub):
                    help="follow: keep to the MIDI clock coming in (answers start on its bar lines); send: send MIDI "
                    "clock as master; none (default): our own tempo, from your first note")
     p.add_argument("--qpm", type=float, default=120.0, help="tempo in quarter notes per minute (default 120)")
+    p.add_argument("--metre", default="4/4", metavar="N/D", help="time signature (3/4, 6/8, ...): bars, the silence "
+                   "that ends a call, the count-in, the click and the bar lines answers start on follow it (default 4/4)")
     p.add_argument("--key", default="C", help="the key you play in (C, G, Bb, F#, ...: major or its relative minor); "
                    "a model trained in one key hears you moved to it (default C)")
     p.add_argument("-t", "--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
@@ -81,11 +83,18 @@ def run(args) -> int:
         raise CliError(f"--seed must be >= 0, not {args.seed}")
     if not 1 <= args.channel <= 16:
         raise CliError(f"--channel must be 1-16, not {args.channel}")
+    from guigen.music.conditions import parse_metre
+
+    try:
+        metre = parse_metre(args.metre)
+    except ValueError as e:
+        raise CliError(f"--metre: {e}") from None
     options = LiveOptions(args.mode, args.bars, args.silence, args.clock, args.qpm, parse_key(args.key),
-                          args.channel - 1, args.quantise, args.count_in, seed=args.seed).check()
+                          args.channel - 1, args.quantise, args.count_in, metre=metre, seed=args.seed).check()
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)
     output = args.output or free_name("guigen-live", ".mid")
     check_output(output, args.force)  # before any port is opened: a file in the way is said now
+    ports.probe()  # no MIDI system: said in one line before a model is loaded
     inport = outport = None
     if not args.virtual:
         inport = ports.find_port(args.inport, ports.input_names(), "input")

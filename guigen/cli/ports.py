@@ -14,6 +14,7 @@ def add_parser(sub):
 def run(args) -> int:
     from guigen.music import ports
 
+    ports.probe()
     inputs, outputs = ports.input_names(), ports.output_names()
     print("inputs (--in):" + ("" if inputs else " none"))
     for name in inputs:

@@ -2,8 +2,9 @@
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
   decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
-  and sent at once by the scheduler's thread (RtMidi's JACK output, written from JACK's process
-  thread, delivered copies of earlier messages); the chord ends when the player lets the key go.
+  and sent at once by the scheduler's thread (JACK's process thread is held no longer than the
+  chord takes: the copies of earlier messages once seen from there were JACK's asynchronous mode
+  going on without a late client, benchmarks/jack_modes.py); the chord ends with the key.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
@@ -64,8 +65,18 @@ class LiveOptions:
     quantise: float = 1.0  # record: 0 = as played, 1 = exactly on the 16th grid
     count_in: int = 1  # record: bars of clicks before recording starts
     click: bool = True  # record: a metronome click while recording (not while following a clock)
-    beats_per_bar: int = 4
+    metre: tuple[int, int] = (4, 4)  # bars, the silence rule, count-in, click and clock bar lines follow it
     seed: int | None = None
+
+    @property
+    def beats_per_bar(self) -> float:
+        """Quarter notes (the session's beats) in a bar: 3 in 3/4, 3 in 6/8, 2.5 in 5/8."""
+        return self.metre[0] * 4 / self.metre[1]
+
+    @property
+    def pulse(self) -> float:
+        """Quarter notes between the metre's beats (its denominator's note): the click's pulse."""
+        return 4 / self.metre[1]
 
     def check(self) -> LiveOptions:
         if self.mode not in MODES:
@@ -82,6 +93,9 @@ class LiveOptions:
             raise ValueError(f"--quantise must be 0-1, not {self.quantise:g}")
         if not 0 <= self.channel <= 15:
             raise ValueError(f"the output channel must be 1-16, not {self.channel + 1}")
+        num, den = self.metre
+        if not (1 <= num <= 32 and den in (1, 2, 4, 8, 16)):
+            raise ValueError(f"--metre must be N/D with N 1-32 and D 1, 2, 4, 8 or 16, not {num}/{den}")
         if not 0 <= self.count_in <= 8:
             raise ValueError(f"--count-in must be 0-8 bars, not {self.count_in}")
         return self
@@ -432,18 +446,17 @@ class LiveSession:
             self.fail(f"the live engine stopped: {type(e).__name__}: {e}")
 
     def _check_ports(self) -> None:
-        from guigen.music import ports
-
         try:
-            gone = [f"input {self.inport_name!r}"] if self.inport_name not in ports.input_names() else []
-            gone += [f"output {self.outport_name!r}"] if self.outport_name not in ports.output_names() else []
+            gone = [f"input {self.inport_name!r}"] if self.inport_name not in self.inp.names() else []
+            gone += [f"output {self.outport_name!r}"] if self.outport_name not in self.out.names() else []
         except Exception as e:
             gone = [f"MIDI system ({e})"]
         if gone:
             self.fail(f"MIDI {' and '.join(gone)} went away; session stopped")
 
     def _keep_ahead(self, beat: float) -> None:
-        """Clock ticks (as master) and metronome clicks, scheduled a beat ahead."""
+        """Clock ticks (as master) and metronome clicks (one per beat of the metre, its bar's first
+        accented), scheduled a beat ahead."""
         o = self.options
         click = o.mode == "record" and o.click and o.clock != "follow"
         if o.clock != "send" and not click:
@@ -451,13 +464,13 @@ class LiveSession:
         while self.ticks_until < beat + 1:
             b = self.ticks_until
             if o.clock == "send":
-                for k in range(PPQN):
+                for k in range(round(PPQN * o.pulse)):
                     self.scheduler.at(b + k / PPQN, [TICK], "clock")
             if click:
-                note = CLICK_BAR if round(b) % o.beats_per_bar == 0 else CLICK_BEAT
+                note = CLICK_BAR if round(b / o.pulse) % o.metre[0] == 0 else CLICK_BEAT
                 self.scheduler.at(b, [0x90 | CLICK_CHANNEL, note, 100], "click")
-                self.scheduler.at(b + 0.25, [0x80 | CLICK_CHANNEL, note, 0], "click")
-            self.ticks_until += 1
+                self.scheduler.at(b + o.pulse / 4, [0x80 | CLICK_CHANNEL, note, 0], "click")
+            self.ticks_until += o.pulse
 
     # -- answers -----------------------------------------------------------------------------------
     def _answer_due(self, beat: float):
@@ -576,7 +589,7 @@ class LiveSession:
             s0 = round(start_beat * q)
             bars = self._answer_bars()
             self._sync(s0)
-            self.answer = answer = _Answer(s0, s0 + bars * self.options.beats_per_bar * q)
+            self.answer = answer = _Answer(s0, s0 + round(bars * self.options.beats_per_bar * q))
             self.call = None
             self.say(f"answering: {bars} bar{'s' if bars != 1 else ''} from beat {start_beat:g}")
         sounding: dict[int, HeardNote] = {}  # heard pitch -> the answer's note sounding
@@ -665,7 +678,8 @@ class LiveSession:
             if record:
                 base = 0  # the recording starts on its first bar line, after the count-in
             else:
-                base = (base // (FINE * self.options.beats_per_bar)) * FINE * self.options.beats_per_bar
+                bar = round(FINE * self.options.beats_per_bar)
+                base = base // bar * bar
             from dataclasses import replace
 
             notes = sorted(replace(n, start=n.start - base, end=n.end - base) for n in parts)
@@ -673,7 +687,7 @@ class LiveSession:
                 probs.update({(start - base, pitch): p for (start, pitch), p in chances.items()})
             model = getattr(self.model, "name", "") or "model"
             voices = [Voice("Player", 0), Voice(f"GuiGen {model}" if not record else "GuiGen click", 0)]
-            return NoteSequence(notes, [(0, round(self.clock.qpm, 3))], (self.options.beats_per_bar, 4), voices, FINE, name)
+            return NoteSequence(notes, [(0, round(self.clock.qpm, 3))], tuple(self.options.metre), voices, FINE, name)
 
     def _quantised(self, beat: float) -> float:
         grid = round(beat * STEPS_PER_QUARTER) / STEPS_PER_QUARTER

@@ -4,7 +4,8 @@ notes sounding on each channel, and a scheduler thread that sends messages at be
 Time is kept in beats (quarter notes, floats) and turned into time.perf_counter deadlines only at
 the moment of waiting, so a followed clock's tempo changes move what is already scheduled. MIDI
 clock is 24 ticks per quarter note; start puts the song at 0, continue resumes, song position
-pointer sets it in 16ths (6 ticks each); the tempo is a smoothed tick interval. The scheduler
+pointer sets it in 16ths (6 ticks each); the tempo is the least-squares slope of the last beat's
+tick arrival times (TEMPO_TICKS intervals). The scheduler
 waits for absolute deadlines (Condition.wait up to the deadline, woken early by new events or
 ticks), never sleeps of durations that add up.
 """
@@ -19,7 +20,20 @@ from collections import deque
 
 PPQN = 24  # MIDI clock ticks per quarter note
 TICK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
-SMOOTHING = 0.1  # weight of each new tick interval in the tempo estimate (an exponential average)
+# the tempo: the least-squares slope of the arrival times of the last TEMPO_TICKS + 1 ticks (a beat).
+# A transport delivers ticks late by up to a period (JACK: once a period); a slope over n ticks is
+# off by at most SLOPE_ERROR(n) x the spread of those delays per tick interval, where an exponential
+# average of intervals (weight w) is off by about w x the spread, and follows a tempo change slowly
+TEMPO_TICKS = PPQN
+
+
+def slope_error(n: int) -> float:
+    """Worst-case error of a least-squares slope through n + 1 evenly spaced points, per unit of
+    spread of their errors: (1/2) sum |k - mean| / sum (k - mean)^2, as a fraction of the spacing."""
+    ks = [k - n / 2 for k in range(n + 1)]
+    return 0.5 * sum(abs(k) for k in ks) / sum(k * k for k in ks)
+
+
 CLICK_CHANNEL, CLICK_BAR, CLICK_BEAT = 9, 76, 77  # General MIDI drums: high and low wood block
 MAX_WAIT = 0.05  # seconds: a waiting scheduler looks again at least this often (a stop, a new tempo)
 
@@ -35,6 +49,7 @@ class Clock:
         self.origin: float | None = None  # our own clock: the time of beat 0
         self.ticks = -1  # a followed clock: ticks since song position 0 at the last tick
         self.tick_time: float | None = None
+        self.recent: deque = deque(maxlen=TEMPO_TICKS + 1)  # (tick, arrival time) of the last beat's ticks
         self.running = not follow
         self.listeners: list = []  # called with no arguments after every tick, start, stop or move
 
@@ -86,18 +101,23 @@ class Clock:
         if status == TICK:
             if not self.running:
                 return None
-            if self.tick_time is not None and self.ticks >= 0:
-                dt = t - self.tick_time
-                if 0.2 * self.interval < dt < 5 * self.interval:  # a lost or doubled tick is not a tempo
-                    self.interval += SMOOTHING * (dt - self.interval)
             self.ticks += 1
+            dt = t - self.recent[-1][1] if self.recent else self.interval
+            if dt > 5 * self.interval:
+                self.recent.clear()  # the transport stalled: the line starts again here
+            if dt >= 0.2 * self.interval:  # one a doubled or late transport brings on another's heels is no time
+                self.recent.append((self.ticks, t))
+            if len(self.recent) >= 3:
+                self.interval = _slope(self.recent)
             self.tick_time = t
             what = "tick"
         elif status == START:
             self.ticks, self.running, self.tick_time = -1, True, t  # the next tick is beat 0
+            self.recent.clear()
             what = "start"
         elif status == CONTINUE:
             self.running = True
+            self.recent.clear()  # the time stopped is no tick interval
             what = "continue"
         elif status == STOP:
             self.running = False
@@ -110,6 +130,13 @@ class Clock:
         for listener in self.listeners:
             listener()
         return what
+
+
+def _slope(points) -> float:
+    """Least-squares slope of (tick, time) points: seconds per tick."""
+    n = len(points)
+    mean_k, mean_t = sum(k for k, _ in points) / n, sum(t for _, t in points) / n
+    return sum((k - mean_k) * (t - mean_t) for k, t in points) / sum((k - mean_k) ** 2 for k, _ in points)
 
 
 class Sounding:
@@ -190,9 +217,8 @@ class Scheduler(threading.Thread):
             self.cond.notify()
 
     def now(self, messages, tag: str = "now") -> None:
-        """Send these at once, in order, ahead of everything scheduled: for a thread that must
-        not send itself (JACK's process thread: RtMidi's JACK output, written from there, was seen
-        to deliver copies of earlier messages)."""
+        """Send these at once, in order, ahead of everything scheduled: for a thread that should
+        not send itself (JACK's process thread, held no longer than it must)."""
         with self.cond:
             for data in messages:
                 heapq.heappush(self.queue, (-1e12, next(self.order), tag, list(data)))

@@ -9,7 +9,10 @@ which raises MidiError with a clear message when there is no MIDI system (as on 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from typing import Iterator
 
 from guigen.music import midi
@@ -52,6 +55,58 @@ def play_to_end(seq: NoteSequence, port_name: str | None = None) -> float:
 # MIDI bytes (lists of ints) and never sees a mido object. mido picks the MIDI API (MIDO_BACKEND:
 # mido.backends.rtmidi/UNIX_JACK selects JACK; the default is ALSA on Linux, CoreMIDI on macOS).
 VIRTUAL_IN, VIRTUAL_OUT = "GuiGen in", "GuiGen out"
+DRAIN = 0.05  # seconds for the MIDI system to carry the last messages before an output closes (JACK: 2+ periods)
+
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+
+
+def no_system(e: Exception) -> midi.MidiError:
+    """The one-line error for a MIDI system that is not there, saying what is missing."""
+    if isinstance(e, ImportError):
+        return midi.MidiError(f"MIDI ports need python-rtmidi, which is not installed ({e}): "
+                              "pip install 'guigen[midi-ports]'")
+    if "JACK" in str(e):
+        server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+        return midi.MidiError(f"no MIDI system: the JACK server {server!r} is not running (MIDO_BACKEND="
+                              f"{os.environ.get('MIDO_BACKEND', '')} selects JACK); start jackd first")
+    if "ALSA" in str(e) and not os.path.exists("/dev/snd/seq"):
+        return midi.MidiError("no MIDI system: ALSA's sequencer, /dev/snd/seq, is not there (a desktop has it, a "
+                              f"server or container usually not); to use JACK instead, set MIDO_BACKEND={JACK_BACKEND} "
+                              "with jackd running")
+    return midi.MidiError(f"no MIDI system: {e}")
+
+
+@contextmanager
+def _quiet_stderr():
+    """File descriptor 2 to /dev/null: ALSA's and JACK's C libraries print their own lines there
+    when they find no MIDI system, before the one line that says so. Process-wide, so only for a
+    moment when no other thread runs (the command line's start)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def probe() -> None:
+    """For the command line, before its threads start: whether there is a MIDI system, and if
+    not one MidiError saying what is missing, with nothing else on stderr."""
+    import mido
+
+    with _quiet_stderr():
+        try:
+            mido.get_input_names()
+        except Exception as e:
+            error = no_system(e)
+        else:
+            return
+    raise error
 
 
 def input_names() -> list[str]:
@@ -61,12 +116,17 @@ def input_names() -> list[str]:
     try:
         return list(mido.get_input_names())
     except Exception as e:
-        raise midi._no_midi_system(e) from None
+        raise no_system(e) from None
 
 
 def output_names() -> list[str]:
     """Names of the MIDI output ports (what a synth or DAW listens on); MidiError with no MIDI system."""
-    return midi.output_names()
+    import mido
+
+    try:
+        return list(mido.get_output_names())
+    except Exception as e:
+        raise no_system(e) from None
 
 
 def find_port(spec: str, names: list[str], what: str) -> str:
@@ -83,30 +143,75 @@ def find_port(spec: str, names: list[str], what: str) -> str:
     raise midi.MidiError(f"no MIDI {what} port matches {spec!r} (available: {listed})")
 
 
+def _listed(port, fallback) -> list[str]:
+    rt = getattr(port, "_rt", None)  # mido's rtmidi port: its python-rtmidi object
+    try:
+        return list(rt.get_ports()) if rt is not None else fallback()
+    except Exception as e:
+        raise no_system(e) from None
+
+
+POLL = 0.0005  # seconds between looks at an input's queue: at most this much added to a note's way in
+
+
+class Poller:
+    """Takes what an input port received from python-rtmidi's own queue, in a Python thread of ours.
+
+    mido's rtmidi ports hand each message to Python on the MIDI system's thread, which must take the
+    GIL to do so. JACK runs that thread once a period; while it waits for the GIL (held by the model,
+    or anything in Python) the client misses its cycle, and jackd2 goes on without it: readers get
+    its previous period again and what it had to deliver is lost (benchmarks/jack_modes.py: about
+    half of 1,000 messages duplicated and lost beside two busy processes). With the callback
+    cancelled, python-rtmidi queues messages in C++ and JACK's thread never waits for Python."""
+
+    def __init__(self, rt, callback):
+        import threading
+
+        self.rt, self.callback = rt, callback
+        rt.cancel_callback()  # mido's own: from now on messages wait in python-rtmidi's queue
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="MIDI input", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        get, clock, callback, wait = self.rt.get_message, time.perf_counter, self.callback, self.stopping.wait
+        while not self.stopping.is_set():
+            got = get()
+            while got is not None:
+                callback(got[0], clock())
+                got = get()
+            wait(POLL)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=1.0)
+
+
 class LiveInput:
-    """An input port calling `callback(bytes_list, perf_counter_time)` on the MIDI system's own
-    thread (python-rtmidi's), for every message: notes, clock, start/stop, song position."""
+    """An input port calling `callback(bytes_list, perf_counter_time)` for every message (notes,
+    clock, start/stop, song position), on a thread of its own that polls the port (see Poller)."""
 
     def __init__(self, name: str | None, callback, virtual: bool = False):
-        import time
-
         import mido
 
         self.name = VIRTUAL_IN if virtual else name
-        clock = time.perf_counter
-
-        def receive(msg):
-            callback(msg.bytes(), clock())
-
         try:
             if virtual:
-                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen", callback=receive)
+                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen")
             else:
-                self.port = mido.open_input(name, callback=receive)
+                self.port = mido.open_input(name)
         except Exception as e:
             raise midi.MidiError(f"could not open MIDI input {self.name!r}: {e}") from None
+        self.poller = Poller(self.port._rt, callback)
+
+    def names(self) -> list[str]:
+        """The input ports there are now, listed through this port's own client: mido's listing
+        opens and closes a client each time, which a synchronous JACK server makes wait for its
+        cycle, and that cycle for this process's callback (holding the GIL meanwhile): seconds."""
+        return _listed(self.port, input_names)
 
     def close(self) -> None:
+        self.poller.stop()
         try:
             self.port.close()
         except Exception:  # closing a port whose device is gone must never stop the session's end
@@ -129,6 +234,10 @@ class LiveOutput:
         except Exception as e:
             raise midi.MidiError(f"could not open MIDI output {self.name!r}: {e}") from None
 
+    def names(self) -> list[str]:
+        """The output ports there are now (as LiveInput.names)."""
+        return _listed(self.port, output_names)
+
     def send(self, data) -> None:
         try:
             self.port.send(self._message(data))
@@ -136,6 +245,10 @@ class LiveOutput:
             raise midi.MidiError(f"MIDI output {self.name!r} failed ({e}); is the device still there?") from None
 
     def close(self) -> None:
+        # JACK sends what was written in its next cycle, and python-rtmidi's close waits for a
+        # cycle holding the GIL: a synchronous JACK server stalls while a callback of this process
+        # (a listener, a test's) waits for the GIL to take the last messages. Let them go first.
+        time.sleep(DRAIN)
         try:
             self.port.close()
         except Exception:
