@@ -176,8 +176,7 @@ class Listener:
                     and (channel is None or m[0] & 0x0F == channel)]
 
     def close(self) -> None:
-        self.poller.stop()
-        self.port.close()
+        self.poller.close(self.port)
 
 
 def hanging(messages) -> set[tuple[int, int]]:

@@ -186,6 +186,17 @@ class Poller:
         self.stopping.set()
         self.thread.join(timeout=1.0)
 
+    def close(self, port) -> None:
+        """Stop, then close the mido input port without mido's close, which first sets its Python
+        callback again (mido 1.3 does so when it clears it): a message arriving then would have
+        JACK's thread wait for the GIL while this thread, holding it, waits in RtMidi's close for
+        JACK's cycle. RtMidi was seen to crash there."""
+        self.stop()
+        port.closed = True  # so mido never closes it again (its __del__ would)
+        self.rt.cancel_callback()
+        self.rt.close_port()
+        self.rt.delete()
+
 
 class LiveInput:
     """An input port calling `callback(bytes_list, perf_counter_time)` for every message (notes,
@@ -211,9 +222,8 @@ class LiveInput:
         return _listed(self.port, input_names)
 
     def close(self) -> None:
-        self.poller.stop()
         try:
-            self.port.close()
+            self.poller.close(self.port)
         except Exception:  # closing a port whose device is gone must never stop the session's end
             pass
 
