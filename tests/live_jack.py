@@ -19,18 +19,19 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 
 
 class JackServer:
-    """jackd -n NAME --no-realtime -d dummy -r 48000 -p PERIOD; start() says why not, or ''.
+    """jackd -n NAME --realtime -P 70 -d dummy -r 48000 -p PERIOD; start() says why not, or ''.
 
-    jackd2's default, asynchronous mode goes on without a client that missed its cycle on a loaded
-    machine: readers then get that client's previous period again (copies of earlier messages)
-    and what it wrote in the missed cycle is lost (beside two busy processes 600-1,100 of each in
-    2,000 messages; benchmarks/jack_modes.py). SYNC (-S: each cycle waits for every client, up to
-    -t) loses and duplicates nothing, but python-rtmidi holds the GIL while it opens, lists or
-    closes a JACK client, which a synchronous server makes wait for a cycle that waits for this
-    process's callbacks: stalls of seconds, and segfaults in RtMidi's close after its 1 s wait
-    gives up (seen beside two busy processes). So the tests keep the default (issue 23, open)."""
+    jackd2's asynchronous mode goes on without a client that missed its cycle: readers then get
+    that client's previous period again (copies of earlier messages) and what it wrote in the
+    missed cycle is lost (benchmarks/jack_modes.py). Two things made clients miss cycles here:
+    Python callbacks on JACK's thread waiting for the GIL (gone: inputs are polled, see
+    guigen.music.ports.Poller), and on a loaded 2-core machine, JACK's threads waiting behind busy
+    processes: with real-time scheduling (as JACK runs on a musician's machine) they do not. Where
+    real-time scheduling is not allowed the server starts without it (NO_REALTIME). SYNC (-S) loses
+    nothing too, but stalls for seconds in python-rtmidi's open and close (docs/live.md)."""
 
-    FLAGS = ["--no-realtime"]
+    FLAGS = ["--realtime", "-P", "70"]
+    NO_REALTIME = ["--no-realtime"]
     SYNC = ["--no-realtime", "-S", "-t", "2000"]
 
     def __init__(self, name: str, period: int = 256, flags: list[str] | None = None):
@@ -44,6 +45,13 @@ class JackServer:
         return {"JACK_DEFAULT_SERVER": self.name, "MIDO_BACKEND": JACK_BACKEND}
 
     def start(self, timeout: float = 15.0) -> str:
+        why = self._start(timeout)
+        if why and self.flags == self.FLAGS:  # real-time scheduling not allowed here: without it
+            self.flags = self.NO_REALTIME
+            why = self._start(timeout)
+        return why
+
+    def _start(self, timeout: float) -> str:
         jackd = shutil.which("jackd")
         if jackd is None:
             return "jackd is not installed (apt-get install jackd2)"
