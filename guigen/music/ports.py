@@ -198,6 +198,14 @@ class Poller:
         self.rt.delete()
 
 
+def _open(opener, name: str, virtual: bool, what: str):
+    """A mido port by name, or (virtual) GuiGen's own of that name; MidiError naming it if it fails."""
+    try:
+        return opener(name, virtual=True, client_name="GuiGen") if virtual else opener(name)
+    except Exception as e:
+        raise midi.MidiError(f"could not open MIDI {what} {name!r}: {e}") from None
+
+
 class LiveInput:
     """An input port calling `callback(bytes_list, perf_counter_time)` for every message (notes,
     clock, start/stop, song position), on a thread of its own that polls the port (see Poller)."""
@@ -206,13 +214,7 @@ class LiveInput:
         import mido
 
         self.name = VIRTUAL_IN if virtual else name
-        try:
-            if virtual:
-                self.port = mido.open_input(VIRTUAL_IN, virtual=True, client_name="GuiGen")
-            else:
-                self.port = mido.open_input(name)
-        except Exception as e:
-            raise midi.MidiError(f"could not open MIDI input {self.name!r}: {e}") from None
+        self.port = _open(mido.open_input, self.name, virtual, "input")
         self.poller = Poller(self.port._rt, callback)
 
     def names(self) -> list[str]:
@@ -236,13 +238,7 @@ class LiveOutput:
 
         self._message = mido.Message.from_bytes
         self.name = VIRTUAL_OUT if virtual else name
-        try:
-            if virtual:
-                self.port = mido.open_output(VIRTUAL_OUT, virtual=True, client_name="GuiGen")
-            else:
-                self.port = mido.open_output(name)
-        except Exception as e:
-            raise midi.MidiError(f"could not open MIDI output {self.name!r}: {e}") from None
+        self.port = _open(mido.open_output, self.name, virtual, "output")
 
     def names(self) -> list[str]:
         """The output ports there are now (as LiveInput.names)."""
