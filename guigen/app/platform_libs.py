@@ -37,16 +37,15 @@ def missing_libraries(files: list[Path]) -> list[str]:
     ldd = shutil.which("ldd")
     if ldd is None or not files:
         return []
+    try:  # one ldd for all the files: it lists each file's libraries in turn
+        out = subprocess.run([ldd, *map(str, files)], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []  # no verdict: let Qt try
     missing: list[str] = []
-    for f in files:
-        try:
-            out = subprocess.run([ldd, str(f)], capture_output=True, text=True, timeout=20).stdout
-        except (OSError, subprocess.SubprocessError):
-            return []  # no verdict: let Qt try
-        for line in out.splitlines():
-            name, _, where = line.strip().partition(" => ")
-            if where.strip() == "not found" and name not in missing:
-                missing.append(name)
+    for line in out.splitlines():
+        name, _, where = line.strip().partition(" => ")
+        if where.strip() == "not found" and name not in missing:
+            missing.append(name)
     return missing
 
 
