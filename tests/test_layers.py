@@ -56,3 +56,34 @@ def test_a_music_model_loads_once_music_is_imported_and_not_before():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert "refused:" in out and "needs guigen.music" in out, out
     assert "MelodyEncoding" in out, out
+
+
+def imported_anywhere(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function (which importing it would miss)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_floor_imports_upwards_even_inside_a_function():
+    forbidden = {"core": ("guigen.music", "guigen.cli", "guigen.app", "PySide6", "pyqtgraph", "mido"),
+                 "music": ("guigen.cli", "guigen.app", "PySide6", "pyqtgraph")}
+    found = []
+    for floor, prefixes in forbidden.items():
+        files = sorted((PACKAGE / floor).glob("*.py"))
+        assert len(files) > 10
+        for f in files:
+            found += [f"{floor}/{f.name} imports {m}" for m in sorted(imported_anywhere(f)) if m.startswith(prefixes)]
+    assert found == []
+
+
+def test_only_the_midi_modules_import_mido():
+    users = sorted(str(f.relative_to(PACKAGE)) for f in PACKAGE.rglob("*.py")
+                   if any(m == "mido" or m.startswith("mido.") for m in imported_anywhere(f)))
+    assert users == ["music/midi.py", "music/ports.py"]

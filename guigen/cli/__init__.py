@@ -17,11 +17,11 @@ import sys
 import warnings
 
 from guigen import __version__
+from guigen.core.files import STDOUT, stdout_errors  # noqa: F401 (stdout_errors: the commands use it from here)
 
 SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize", "live", "ports"]
 
 
-STDOUT = "standard output"  # the name an OSError on stdout carries (see stdout_errors)
 
 
 class CliError(Exception):
@@ -41,17 +41,6 @@ class Parser(argparse.ArgumentParser):
             names = message[len(REQUIRED):].split(", ")
             message = f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} required (see {self.prog} --help)"
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-@contextlib.contextmanager
-def stdout_errors():
-    """Name standard output in the OSErrors raised while writing it (a full disk, a closed pipe)."""
-    try:
-        yield
-    except OSError as e:
-        if e.filename is None:
-            e.filename = STDOUT
-        raise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -300,3 +300,17 @@ def folder_inputs(folder) -> list[Path]:
         return [folder / "manifest.json", *sorted(folder.glob("shard-*.npy"))]
     except OSError:
         return []
+
+
+STDOUT = "standard output"  # the name an OSError on stdout carries
+
+
+@contextlib.contextmanager
+def stdout_errors():
+    """Name standard output in the OSErrors raised while writing it (a full disk, a closed pipe)."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = STDOUT
+        raise

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guigen.core.codec import codec_from_meta, encodings
 from guigen.core.data import DataError
 
 MANIFEST = "manifest.json"
@@ -241,15 +242,16 @@ def _check_text(c: _Checker, manifest: dict, options: dict, codec: dict) -> None
 
 
 def _check_music(c: _Checker, manifest: dict, options: dict, codec: dict) -> None:
-    from guigen.music.encodings import ENCODINGS, encoding_from_meta
-
+    known = encodings("music")  # registered by guigen.music: core never imports it
+    if not known:
+        c.fail("kind", "is 'music', and guigen.music is not imported to read it")
     # the codec first: a later version's encoding is named as such, whatever else differs
     if codec.get("kind") != "music":
         c.fail("codec.kind", f"is {codec.get('kind')!r}, not 'music'")
     name = c.get(codec, "encoding", "codec.encoding", str)
-    if name not in ENCODINGS:  # perhaps a later version's
+    if name not in known:  # perhaps a later version's
         c.fail("codec.encoding", f"is {name[:40]!r}, an encoding this GuiGen can't train (it knows "
-               f"{', '.join(ENCODINGS)})")
+               f"{', '.join(known)})")
     low = c.int_in(codec, "min_pitch", "codec.min_pitch", 0, 127)
     high = c.int_in(codec, "max_pitch", "codec.max_pitch", 0, 127)
     if low > high:
@@ -257,8 +259,8 @@ def _check_music(c: _Checker, manifest: dict, options: dict, codec: dict) -> Non
     c.int_in(codec, "transpose_to_key", "codec.transpose_to_key", 0, 11, optional=True)
     c.int_in(codec, "steps_per_quarter", "codec.steps_per_quarter", 4, 4, optional=True)
     encoding = c.get(options, "encoding", "options.encoding", str)
-    if encoding not in ENCODINGS:
-        c.fail("options.encoding", f"is {encoding!r}, not one of {', '.join(ENCODINGS)}")
+    if encoding not in known:
+        c.fail("options.encoding", f"is {encoding!r}, not one of {', '.join(known)}")
     for key in ("min_pitch", "max_pitch"):
         c.int_in(options, key, f"options.{key}", 0, 127)
     c.int_in(options, "key", "options.key", 0, 11, optional=True)
@@ -271,7 +273,7 @@ def _check_music(c: _Checker, manifest: dict, options: dict, codec: dict) -> Non
     if valid is not None and not all(isinstance(v, str) for v in valid):
         c.fail("options.valid", "is not a list of paths")
     try:
-        encoding_from_meta(codec)
+        codec_from_meta(codec)
     except (ValueError, TypeError, KeyError) as e:
         c.fail("codec", f"does not describe an encoding ({e})")
     summary = c.get(manifest, "summary", "summary", dict)  # it goes into the model file's training summary

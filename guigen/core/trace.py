@@ -60,7 +60,7 @@ class Trace:
         if str(self.path) == "-":
             import sys
 
-            from guigen.cli import stdout_errors
+            from guigen.core.files import stdout_errors
 
             with stdout_errors():
                 sys.stdout.write(text)

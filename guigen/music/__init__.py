@@ -14,4 +14,10 @@ def _codec_from_meta(meta: dict):
     return encoding_from_meta(meta)
 
 
-_register("music", _codec_from_meta)
+def _encodings() -> tuple:
+    from guigen.music.encodings import ENCODINGS
+
+    return tuple(ENCODINGS)
+
+
+_register("music", _codec_from_meta, _encodings)
