@@ -114,7 +114,7 @@ def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     first = sorted((n.pitch, v) for n, v in zip(roll.notes, roll.voices) if n.start == 0)
     assert [v for _, v in first] == [3, 2, 1, 0]  # the primer chord: bass lowest ... soprano highest
     assert all(name in roll.voice_legend.text() for name in VOICE_NAMES)
-    fills = {b.color().name() for b in roll.bars.opts["brushes"]}
+    fills = {roll.fill_of(i).name() for i in roll.drawn}
     assert {c.name() for c in roll.colours["voices"]} <= fills
 
     w.actions["colour_by_prob"].setChecked(True)
@@ -123,8 +123,7 @@ def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     assert probs and all(0 < p <= 1 for p in probs.values())
     drawn = [roll.notes[i] for i in roll.drawn]  # the notes the plot holds: all of them here, in view
     assert len(drawn) == len(roll.notes)
-    generated = [(b.color().name(), n) for b, n in zip(roll.bars.opts["brushes"], drawn)
-                 if n.start >= roll.primer_steps]
+    generated = [(roll.fill_of(i).name(), roll.notes[i]) for i in roll.drawn if roll.notes[i].start >= roll.primer_steps]
     assert all(c == prob_fill(probs[(n.start, n.pitch)]).name() for c, n in generated if (n.start, n.pitch) in probs)
 
 

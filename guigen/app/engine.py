@@ -9,7 +9,7 @@ pipe closes, whatever the reason) the process ends. No Qt here: the process impo
 guigen's engine (guigen.app itself imports no Qt).
 
 Messages sent back are lists of tuples (kind, *args), one list per command or slice of work, kind
-one of the window's signals: loaded, stepped,
+one of the window's signals: loaded, stepped (with the piano roll's notes, worked out here),
 previewed, undone, state, failed, cells, history, varied, harmonized, cleared; and ready (pid) once, status (a dict
 mirroring the engine's state) after every command and batch.
 """
@@ -70,6 +70,8 @@ class Engine:
         self.last_harmonized = 0.0
         self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
+        self.roll_codec = None  # music: the codec the window's piano roll reads the sample with
+        self.feed = None  # its RollFeed: the roll's notes, worked out here with each batch
 
     @property
     def busy(self) -> bool:
@@ -133,6 +135,11 @@ class Engine:
     def do_primer(self, tokens) -> None:
         self.primer = list(tokens)
 
+    def do_roll(self, codec) -> None:
+        """Music: the codec (a key-shifted view, maybe) the piano roll reads the next sample with;
+        its notes are worked out here (guigen.app.roll_feed) and sent with each batch. None: text."""
+        self.roll_codec = codec
+
     def do_generate(self, length) -> None:
         """Resume when paused; otherwise start a new sample of `length` tokens from the primer.
         ("steps", n): music's length in the user's units, n 16th-note steps."""
@@ -188,7 +195,7 @@ class Engine:
         if self.generator is not None and self.generator.count > 0 and self.generator.undo():
             del self.sample[self.generator.count:]
             self.remaining += 1 if self.remaining else 0
-            self.emit("undone", self.generator.count)
+            self._undone()
             if self.state == "idle":
                 self._set_state("paused")
             self._preview()
@@ -246,6 +253,8 @@ class Engine:
         for t in tokens:
             self.generator.step(int(t))
             self.sample.append(int(t))
+        if self.feed is not None:  # the window drew it already; later batches go on from it
+            self.feed.extend(self.sample, [None] * len(self.sample))
         self.remaining = 0
         self.state = "stopped"  # so that paused is announced
         self._set_state("paused")
@@ -362,6 +371,11 @@ class Engine:
         self.generator.feed(self.primer)
         self.force = None
         self.batch = StepBatch()
+        self.feed = None
+        if self.roll_codec is not None and getattr(self.model, "kind", "") == "music":
+            from guigen.app.roll_feed import RollFeed
+
+            self.feed = RollFeed(self.roll_codec, self.primer)
 
     def _run(self) -> None:
         self._set_state("running")
@@ -391,7 +405,12 @@ class Engine:
         if (self.end_token is not None and gen is not None and self.sample and self.sample[-1] == self.end_token
                 and gen.undo()):
             del self.sample[gen.count:]
-            self.emit("undone", gen.count)
+            self._undone()
+
+    def _undone(self) -> None:
+        """Say how many tokens are left, with the roll's notes for them."""
+        count = self.generator.count
+        self.emit("undone", count, self.feed.truncate(count) if self.feed is not None else None)
 
     def _step_once(self) -> int:
         force, self.force = self.force, None
@@ -413,6 +432,8 @@ class Engine:
     def _flush(self) -> None:
         if self.batch.tokens:
             batch, self.batch = self.batch, StepBatch()
+            if self.feed is not None:
+                batch.notes = self.feed.extend(batch.tokens, batch.probs)
             self.emit("stepped", batch)
         self._emit_cells()
         self.last_emit = time.monotonic()

@@ -373,6 +373,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.used_temperatures = set()
         self.generation.send("seed", self.used_seed)
         self.generation.send("primer", tokens)
+        self.generation.send("roll", self.codec if self.model.kind == "music" else None)  # it works out the notes
         self.send_settings()
         self._rate = (time.monotonic(), 0)
         return True
@@ -445,7 +446,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
             return
         codec = self.model.codec
         if self.model.kind == "music":
-            self.piano_roll.append_tokens(batch.tokens, batch.probs)
+            self.piano_roll.append_tokens(batch.tokens, batch.probs, batch.notes)
         else:
             self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs,
                                          getattr(batch, "alts", None) or None)
@@ -463,11 +464,11 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.count_label.setText(f"{describe_length(self, batch.count)}{rate}")
         self.stepped.emit(batch)
 
-    def _undone(self, count: int) -> None:
+    def _undone(self, count: int, notes=None) -> None:
         if self._stale:
             return
         if self.model.kind == "music":
-            self.piano_roll.truncate(count)
+            self.piano_roll.truncate(count, notes)
         else:
             self.text_view.truncate(count)
         self.count_label.setText(describe_length(self, count))
