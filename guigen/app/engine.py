@@ -66,6 +66,7 @@ class Engine:
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
         self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
         self.harmony = None  # the harmonisation under way (HarmonyRun)
+        self.stopping: list = []  # harmonisations cancelled whose threads have not reached their next step
         self.history = None  # the Cells view's run of what came before it opened (HistoryRun)
         self.last_harmonized = 0.0
         self.last_varied = 0.0
@@ -78,7 +79,7 @@ class Engine:
         """Work to do between commands: a sample running, variations, a harmonisation or the Cells
         view's history being made."""
         return (self.state == "running" or self.variations is not None or self.harmony is not None
-                or self.history is not None)
+                or self.history is not None or bool(self.stopping))
 
     # -- commands ---------------------------------------------------------------------------
     def handle(self, cmd: str, arg=None) -> None:
@@ -102,6 +103,8 @@ class Engine:
             self._harmonized()
         if self.history is not None:
             self._history()
+        if self.stopping:
+            self._reap()
 
     def do_load(self, path) -> None:
         from guigen.core.fastlstm import prepared
@@ -335,7 +338,18 @@ class Engine:
     def do_stop_harmonize(self, _=None) -> None:
         if self.harmony is not None:
             self.harmony.cancel()
+            self.stopping.append(self.harmony)  # "harmonizing" until its thread has stopped
             self.harmony = None
+
+    def _reap(self) -> None:
+        """Forget the cancelled harmonisations whose threads have ended (waiting a little for them
+        when there is nothing else to do), and say so."""
+        if not (self.state == "running" or self.variations is not None or self.harmony is not None):
+            self.stopping[0].done.wait(HARMONY_S)
+        left = [h for h in self.stopping if not h.done.is_set()]
+        if len(left) != len(self.stopping):
+            self.stopping = left
+            self._status()
 
     def _harmonized(self) -> None:
         """Send what the harmonisation made, every HARMONY_S (with nothing else to do, wait for it:
@@ -463,7 +477,7 @@ class Engine:
         self.emit("status", {"state": self.state, "count": gen.count if gen is not None else 0,
                              "settings": self.settings, "record_cells": self.record_cells,
                              "cells_kept": gen is not None and gen.cells is not None,
-                             "harmonizing": self.harmony is not None})
+                             "harmonizing": self.harmony is not None or bool(self.stopping)})
 
 
 def _decode(job: VariationsJob, batch: VariationsBatch, rows: np.ndarray) -> None:
