@@ -174,7 +174,8 @@ def busy_processes(n: int) -> list[subprocess.Popen]:
 
 
 def cli_rate(model: str, tokens: int, settings, env: dict, runs: int = 2) -> float:
-    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs."""
+    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs.
+    For a music model -n counts 16th-note steps: then it is steps/s."""
     base = [sys.executable, "-m", "guigen", "generate", "-m", model, "--seed", "1", "-t", f"{settings.temperature:g}",
             "--top-k", str(settings.top_k), "--top-p", f"{settings.top_p:g}"]
     if model_kind(model) == "music":
@@ -279,9 +280,12 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
         frames = Paints.count
         timer.stop()
         settings = w.sampling_settings()
+        # music: -n counts steps, and a chorale the app generates may end (END) before the length asked
+        # for, so the app and the CLI are compared in steps/s, the CLI making as many steps as the app did
+        steps = w.piano_roll.steps - w.piano_roll.primer_steps if w.model.kind == "music" else None
         w.close()
         w.generation.shutdown()
-        cli = cli_rate(model, tokens, settings, env)
+        cli = cli_rate(model, steps or tokens, settings, env)
         load_after = loadavg()
     finally:
         for p in competitors:
@@ -295,7 +299,11 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
           f"before, {load_after} after):")
     print(f"    {sum(batches)} tokens in {gen_s:.2f} s ({app_rate:,.0f} tokens/s), "
           f"{len(batches)} batches of ~{np.mean(batches):.0f} tokens")
-    print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
+    if steps:
+        print(f"    {steps} steps: {steps / gen_s:,.1f} steps/s; the CLI at the same settings (-n {steps}): "
+              f"{cli:,.1f} steps/s; app / CLI: {steps / gen_s / cli:.2f}")
+    else:
+        print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
     print(f"    10 ms timer lateness, idle window:   {percentiles(idle)}")
     print(f"    10 ms timer lateness, generating:    {percentiles(busy_late)}")
     print(f"    p95 generating / idle: {np.percentile(busy_late, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "

@@ -4,7 +4,7 @@
 as a fresh interpreter; the pipes are multiprocessing Connections): a reader thread queues the window's commands as they arrive; the main
 loop handles them in order and, between them, steps the sample and any variations in slices of
 SLICE_S, streaming batches back no more often than FRAME_S (a harmonisation runs in a thread of
-its own: guigen.app.harmony_run). When the window goes (its end of the
+its own: guigen.app.harmony_run; variations: guigen.app.variations_run). When the window goes (its end of the
 pipe closes, whatever the reason) the process ends. No Qt here: the process imports only NumPy and
 guigen's engine (guigen.app itself imports no Qt).
 
@@ -25,14 +25,13 @@ import traceback
 
 import numpy as np
 
-from guigen.app.jobs import Preview, StepBatch, VariationsBatch, VariationsJob
+from guigen.app.jobs import Preview, StepBatch, VariationsJob
 
 ALTS = 5  # likeliest tokens kept per step for the text view's hover
 MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
 HARMONY_S = 0.05  # a harmonisation's steps sent at most this often (the histogram follows each batch)
-DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
 # off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
 # With autogroup on, the process is alone in its session (guigen.app.generation starts it so), and
@@ -64,12 +63,11 @@ class Engine:
         self.last_emit = 0.0
         self.end_token = None
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
-        self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
+        self.variations = None  # the variations under way (VariationsRun)
         self.harmony = None  # the harmonisation under way (HarmonyRun)
         self.stopping: list = []  # harmonisations cancelled whose threads have not reached their next step
         self.history = None  # the Cells view's run of what came before it opened (HistoryRun)
         self.last_harmonized = 0.0
-        self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
         self.roll_codec = None  # music: the codec the window's piano roll reads the sample with
         self.feed = None  # its RollFeed: the roll's notes, worked out here with each batch
@@ -265,63 +263,22 @@ class Engine:
 
     # -- variations: N continuations of the primer at once, beside the sample ---------------------
     def do_variations(self, job: VariationsJob) -> None:
-        """Start `job`: one Generator with batch = N, fed the primer once; stepped in slices as the
-        sample is, so commands (and the sample itself) go on meanwhile."""
-        from guigen.core.generate import Generator
+        """Start `job` (guigen.app.variations_run): stepped in slices as the sample is, so commands
+        (and the sample itself) go on meanwhile."""
+        from guigen.app.variations_run import VariationsRun
 
         if self.model is None:
             raise RuntimeError("no model loaded")
-        if not job.primer:
-            raise ValueError("the primer is empty")
-        if not 1 <= job.count <= 16 or job.length < 1:
-            raise ValueError("variations: 1 to 16 of them, each at least one token long")
         self.do_stop_variations()
-        gen = Generator(self.model, job.settings, seed=job.seed, batch=job.count, undo_depth=0)
-        gen.feed(job.primer)
-        self.variations = {"job": job, "gen": gen, "tokens": [], "probs": [], "sent": 0,
-                           "in_step": np.zeros(job.count, dtype=np.int64)}
-        self.last_varied = time.monotonic()
+        self.variations = VariationsRun(self.model, job, self.end_token)
 
     def do_stop_variations(self, _=None) -> None:
         self.variations = None
 
     def _vary(self) -> None:
-        from guigen.core.sampling import draw
-
-        v = self.variations
-        job, gen, tokens, probs = v["job"], v["gen"], v["tokens"], v["probs"]
-        rows = np.arange(job.count)
-        end = time.monotonic() + SLICE_S
-        while len(tokens) < job.length and time.monotonic() < end:
-            p = gen.preview()[0]
-            if self.end_token is not None:  # polyphony: each runs its full length (as guigen generate)
-                from guigen.music.generate import MAX_NOTES_PER_STEP
-                from guigen.music.polyphony import STEP_END
-
-                p = p.copy()
-                p[:, self.end_token] = 0.0
-                p[v["in_step"] >= MAX_NOTES_PER_STEP] = 0.0
-                p[p.sum(axis=1) <= 0, STEP_END] = 1.0
-                p /= p.sum(axis=1, keepdims=True)
-            t = draw(p, gen.rng)
-            gen.step(force=t)
-            if self.end_token is not None:
-                ends = np.array([self.model.codec.ends_step(x) for x in t])
-                v["in_step"] = np.where(ends, 0, v["in_step"] + 1)
-            tokens.append(t)
-            probs.append(p[rows, t])
-        done = len(tokens) >= job.length
-        now = time.monotonic()
-        if done or now - self.last_varied >= FRAME_S:
-            sent = v["sent"]
-            batch = VariationsBatch(job.id, np.array(tokens[sent:], dtype=np.int64).T.reshape(job.count, -1),
-                                    np.array(probs[sent:], dtype=float).T.reshape(job.count, -1), done)
-            v["sent"] = len(tokens)
-            self.last_varied = now
-            if job.codec is not None and (done or now - v.get("decoded", 0.0) >= DECODE_S):
-                _decode(job, batch, np.array(tokens, dtype=np.int64).T.reshape(job.count, -1))
-                v["decoded"] = time.monotonic()
-            if done:
+        batch = self.variations.work(SLICE_S, FRAME_S)
+        if batch is not None:
+            if batch.done:
                 self.do_stop_variations()
             self.emit("varied", batch)
 
@@ -478,15 +435,6 @@ class Engine:
                              "settings": self.settings, "record_cells": self.record_cells,
                              "cells_kept": gen is not None and gen.cells is not None,
                              "harmonizing": self.harmony is not None or bool(self.stopping)})
-
-
-def _decode(job: VariationsJob, batch: VariationsBatch, rows: np.ndarray) -> None:
-    """Notes (and, once done, voices) of each variation: decoding is the costly part of drawing."""
-    batch.notes = [job.codec.decode(list(job.primer) + row.tolist()) for row in rows]
-    if batch.done and job.codec.name == "polyphony":
-        from guigen.music.voices import assign_voices
-
-        batch.voices = [assign_voices(n) if n else None for n in batch.notes]
 
 
 def serve(commands, messages) -> None:

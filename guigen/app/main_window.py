@@ -35,7 +35,6 @@ from guigen.app.workspace import Workspace, make_dock
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
 
-
 def _freeze_startup_objects() -> None:
     """Once, when the first model is in: move the ~70,000 objects made by then (modules, widgets)
     out of the garbage collector's reach. A full collection scanned them all, 15-25 ms holding the
@@ -380,28 +379,9 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
 
     def encode_primer(self, text: str):
         """(token ids, text shown) for the primer; raises ValueError with a readable message."""
-        codec = self.model.codec
-        if self.model.kind == "music":
-            from guigen.app.music import read_primer
+        from guigen.app.primer_input import encode_primer
 
-            if getattr(codec, "metres", ()):  # a conditioned model: the metre and key asked for (widgets/conditions.py)
-                from guigen.app.music import read_conditioned_primer
-
-                tokens, self.primer_source, self.codec, words = read_conditioned_primer(
-                    self.model, text, *self.conditions.asked(), float(self.settings.get("qpm")))
-                self.conditions.used(words)
-            else:
-                tokens, self.primer_source, self.codec = read_primer(codec, text)  # source: for its tempo
-            self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
-            return tokens, ""
-        if not text:
-            start = "\n" if "\n" in codec.index else codec.chars[0]
-            return list(codec.encode(start)), ""
-        missing = codec.unknown(text)
-        if missing:
-            shown = " ".join(repr(c) for c in missing[:12])
-            raise ValueError(f"the model has never seen {shown}; remove them from the primer")
-        return list(codec.encode(text)), text
+        return encode_primer(self, text)
 
     def generate(self) -> None:
         from guigen.app.length import generate_length  # characters, or steps for music
