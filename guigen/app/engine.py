@@ -392,8 +392,9 @@ class Engine:
         b.tokens.append(t)
         b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
         b.forced.append(step.forced)
-        top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
-        b.alts.append((top.tolist(), step.probs[0, top].tolist()))  # the text view's hover names them
+        if self.feed is None:  # text: the text view's hover names the likeliest few (music has no use for them)
+            top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
+            b.alts.append((top.tolist(), step.probs[0, top].tolist()))
         b.last_probs, b.last_raw = step.probs[0], step.raw_probs[0]
         b.entropy = float(step.entropy[0])
         b.temperature = self.generator.settings.temperature
