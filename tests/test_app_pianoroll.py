@@ -216,3 +216,18 @@ def test_the_generation_process_works_out_the_notes_and_voices_the_roll_draws(qt
     colours = roll.colours  # each note drawn in its voice's colour (name(): the primer's are only paler)
     assert [roll.fill_of(i).name() for i in roll.drawn] == [
         (colours["voices"][v] if v is not None else colours["unclear"]).name() for v in roll.voices]
+
+
+def test_notes_that_come_as_notes_are_drawn_with_their_voices_and_probabilities(qtbot, chorales):
+    """show_notes: for music that is notes, not tokens (the live panel's): drawn as given."""
+    from guigen.music.events import Note
+
+    roll = chorales.piano_roll
+    roll.reset(chorales.codec)
+    notes = [Note(0, 8, 72), Note(0, 8, 60), Note(8, 16, 74), Note(8, 16, 59)]
+    roll.show_notes(notes, voices=[0, 1, 0, 1], probs=[None, 0.5, None, 0.25])
+    assert roll.notes == sorted(notes) and roll.steps == 16 and roll.total_steps() == 16
+    assert [roll.voices[roll.notes.index(n)] for n in notes] == [0, 1, 0, 1]
+    assert roll.event_probs() == {(0, 60): 0.5, (8, 59): 0.25}
+    assert roll.note_at(10.5, 59.2) == roll.notes.index(Note(8, 16, 59))
+    assert {roll.fill_of(i).name() for i in roll.drawn} == {c.name() for c in roll.colours["voices"][:2]}

@@ -68,8 +68,9 @@ class Take:
     def to_json(self, pending: dict | None = None) -> str:
         d = asdict(self)
         d.pop("folder")
-        if pending is not None:
-            d["pending"] = pending  # what the take holds, until its file is written (see TakeStore.add)
+        if pending is not None:  # what the take holds, until its file is written (see TakeStore.add)
+            d["pending"] = pending
+            return json.dumps(d, separators=(",", ":"))  # one line: json's C encoder (indent is its slow one)
         return json.dumps(d, indent=1)
 
 

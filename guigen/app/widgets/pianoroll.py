@@ -280,9 +280,14 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
 
     def set_step_colours(self, colours) -> None:
         """Fill each note by the colour (QColor) of the step it starts in, primer included: the Cells
-        view's hook. None takes it off."""
-        self.step_colours = colours
-        self._restyle()
+        view's hook. None takes it off. Only the notes from the first step whose colour changed are
+        drawn again (as the music streams in, the list grows at its end)."""
+        old, self.step_colours = self.step_colours, colours
+        if old is None or colours is None:
+            self._restyle()
+        else:
+            same = next((k for k, (a, b) in enumerate(zip(old, colours)) if a != b), min(len(old), len(colours)))
+            self._restyle(same)
         self._redraw_soon()
 
     def set_guide(self, notes) -> None:

@@ -73,6 +73,21 @@ class RollModel:
                 and update.first <= len(self._notes)
                 and (update.voices is None or self._voices_now is not None or update.first == 0))
 
+    def show_notes(self, notes, voices=None, probs=None) -> None:
+        """Notes that come as notes, not as a model's tokens (the live panel's recording and answers):
+        drawn as given, after the primer; voices: per note 0-3 (soprano-bass) or None, or None for
+        one colour; probs: per note the probability of the event that struck it, or None."""
+        from guigen.app.roll_feed import NotesUpdate
+
+        notes = sorted(notes, key=lambda n: (n.start, n.end, n.pitch))
+        del self.tokens[:], self.probs[:]
+        self._feed, self._own = None, False
+        steps = max([self.primer_steps] + [n.end for n in notes])
+        self._take(NotesUpdate(0, notes, list(voices) if voices is not None else None,
+                               list(probs) if probs is not None else [None] * len(notes), steps, len(self.primer)))
+        self._restyle()
+        self._redraw()
+
     # -- drawing ---------------------------------------------------------------------------------
     def _draw_notes(self) -> None:
         """Redraw the chunks that hold a note changed since the last redraw (all of them after a
@@ -108,9 +123,10 @@ class RollModel:
         item.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(notes), 0.84),
                      brushes=brushes, pens=pens)
 
-    def _restyle(self) -> None:
-        """Every note's colour may have changed (colouring, palette, the Cells view): all chunks."""
-        self._changed_from = 0
+    def _restyle(self, step: int = 0) -> None:
+        """The colours of the notes from `step` on may have changed (colouring, palette, the Cells view)."""
+        k = bisect_left(self._notes, step, key=lambda n: n.start)
+        self._changed_from = k if self._changed_from is None else min(self._changed_from, k)
 
     def fill_of(self, i: int):
         """The QColor note i is filled with, as drawn."""
