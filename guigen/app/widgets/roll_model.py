@@ -79,12 +79,13 @@ class RollModel:
         one colour; probs: per note the probability of the event that struck it, or None."""
         from guigen.app.roll_feed import NotesUpdate
 
-        notes = sorted(notes, key=lambda n: (n.start, n.end, n.pitch))
+        order = sorted(range(len(notes)), key=lambda i: (notes[i].start, notes[i].end, notes[i].pitch))
         del self.tokens[:], self.probs[:]
         self._feed, self._own = None, False
         steps = max([self.primer_steps] + [n.end for n in notes])
-        self._take(NotesUpdate(0, notes, list(voices) if voices is not None else None,
-                               list(probs) if probs is not None else [None] * len(notes), steps, len(self.primer)))
+        self._take(NotesUpdate(0, [notes[i] for i in order], [voices[i] for i in order] if voices is not None else None,
+                               [probs[i] for i in order] if probs is not None else [None] * len(notes), steps,
+                               len(self.primer)))
         self._restyle()
         self._redraw()
 
