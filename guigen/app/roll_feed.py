@@ -26,6 +26,7 @@ class NotesUpdate:
     probs: list  # per note: the probability of the generated event that struck it, or None
     steps: int  # steps so far (the next step's index)
     ids: int
+    codec: str = ""  # repr of the codec that decoded them (a key-shifted view decodes other pitches)
 
 
 class RollFeed:
@@ -110,7 +111,7 @@ class RollFeed:
         self.probs += [None if n.start < primer_steps else self.events.get((n.start, n.pitch)) for n in notes[lo:]]
         self.notes = notes
         return NotesUpdate(lo, notes[lo:], voices[lo:] if voices is not None else None, self.probs[lo:],
-                           self.steps, len(self.ids))
+                           self.steps, len(self.ids), repr(self.codec))
 
 
 def _struck(name: str) -> int | None:

@@ -179,6 +179,7 @@ class TakePanel(QObject):
         from guigen.music.midi import read_midi
 
         w = self.window
+        self.store.flush()  # its file is written (a take just kept is written by the store's thread)
         try:
             player(w).play(read_midi(take.path), None)
         except (OSError, ValueError) as e:
@@ -187,6 +188,7 @@ class TakePanel(QObject):
     def continue_from(self, take: Take) -> None:
         """The take becomes the primer (its notes as a MIDI file primer, or its text), with its model."""
         w = self.window
+        self.store.flush()
 
         def prime(_model=None) -> None:
             if _model is not None:

@@ -263,7 +263,8 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         """Back to `count` tokens (undo); notes: the process's NotesUpdate for what is left."""
         del self.tokens[count:], self.probs[count:]
         self._feed = None
-        if notes is not None and notes.first == 0 and notes.ids == len(self.primer) + count:
+        if notes is not None and notes.first == 0 and notes.ids == len(self.primer) + count \
+                and notes.codec == repr(self.codec):
             self._own = False
             self._take(notes)
         else:

@@ -70,6 +70,7 @@ class RollModel:
     def _fits(self, update) -> bool:
         """Whether a NotesUpdate from the generation process continues the notes the roll holds."""
         return (update is not None and update.ids == len(self.primer) + len(self.tokens)
+                and update.codec == repr(self.codec)
                 and update.first <= len(self._notes)
                 and (update.voices is None or self._voices_now is not None or update.first == 0))
 
@@ -158,10 +159,3 @@ class RollModel:
         self._flush()
         return {(n.start, n.pitch): p for n, p in zip(self._notes, self._note_probs) if p is not None}
 
-
-def _whole(feed):
-    """The feed's notes as one update from the first note on."""
-    from guigen.app.roll_feed import NotesUpdate
-
-    return NotesUpdate(0, list(feed.notes), list(feed.voices) if feed.voices is not None else None,
-                       list(feed.probs), feed.steps, len(feed.ids))
