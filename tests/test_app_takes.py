@@ -101,6 +101,7 @@ def test_variations_and_music_become_takes(qtbot, tmp_path):
         w.length.setValue(80)
         w.seed.setValue(7)
         names = run_variations(w, 3)
+        w.takes.store.flush()  # their files, written by the store's thread
         takes = w.takes.list.takes()
         assert sorted(t.name for t in takes) == sorted(names)
         for t in takes:

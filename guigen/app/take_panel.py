@@ -135,16 +135,18 @@ class TakePanel(QObject):
             take = self._describe(item.name, "variation")
             take.temperature, take.seed = run.temperature, run.seed
             try:
-                if run.kind == "music":
-                    from guigen.app.music import export_midi
+                if run.kind == "music":  # written by the store's thread, as keep() does
+                    from guigen.music.export import write_piece
 
                     seq = v.sequence(item)
+                    poly = getattr(self.window.model.codec, "name", "") == "polyphony"
                     take.size = bars_text(seq.total_steps, seq.time_signature)
-                    self.store.add(take, lambda path, seq=seq: export_midi(self.window, path, True, seq=seq), ".mid")
+                    self.store.add(take, lambda path, seq=seq: write_piece(seq, path, poly, overwrite=True), ".mid",
+                                   music_pending(seq, poly))
                 else:
                     text = v.text(item)
                     take.size = f"{len(text):,} characters"
-                    self.store.add(take, text, ".txt")
+                    self.store.add(take, text, ".txt", {"text": text})
             except (OSError, ValueError) as e:
                 self.window.statusBar().showMessage(f"Could not keep {item.name}: {e}", 10000)
                 continue
