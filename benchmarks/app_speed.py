@@ -11,8 +11,10 @@
     the distribution at (guigen.app.main_window.FRAME_S and TURNS: the output, the update, the paint).
     Beside it, in the same run, the command line's speed: `guigen generate` timed for --tokens tokens
     and for 1 (its start), at the window's settings; the app's tokens/s over the CLI's is the ratio to
-    read (the app's model runs in a process of its own: guigen.app.engine). And what starting that
-    process cost the GUI thread, and how long until it answered; the histogram's, the curve's and the
+    read (the app's model runs in a process of its own: guigen.app.engine). Music: in steps/s (the
+    CLI's -n counts steps; the CLI makes as many as the app did). And the CLI's generation loop run
+    in this process right after: a steadier reference, with no process start in it. And what starting
+    the generation process cost the GUI thread, and how long until it answered; the histogram's, the curve's and the
     text view's updates per second; and each process's CPU per second of generating (/proc/PID/stat:
     the window's, all its threads, and the generation process's). The window runs Qt's own event
     loop meanwhile, as app.exec() does. `--busy N` runs (b) beside N busy processes (`python3 -c
@@ -174,7 +176,8 @@ def busy_processes(n: int) -> list[subprocess.Popen]:
 
 
 def cli_rate(model: str, tokens: int, settings, env: dict, runs: int = 2) -> float:
-    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs."""
+    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs.
+    For a music model -n counts 16th-note steps: then it is steps/s."""
     base = [sys.executable, "-m", "guigen", "generate", "-m", model, "--seed", "1", "-t", f"{settings.temperature:g}",
             "--top-k", str(settings.top_k), "--top-p", f"{settings.top_p:g}"]
     if model_kind(model) == "music":
@@ -182,6 +185,36 @@ def cli_rate(model: str, tokens: int, settings, env: dict, runs: int = 2) -> flo
     full = min(timed(base + ["-n", str(tokens)], env) for _ in range(runs))
     start = min(timed(base + ["-n", "1"], env) for _ in range(runs))
     return (tokens - 1) / max(full - start, 1e-6)
+
+
+def loop_rate(model: str, n: int, settings, runs: int = 3) -> float:
+    """The command line's own generation loop, run in this process (no process start in the figure,
+    which the two timed launches of cli_rate each carry, seconds of imports that swing with the
+    load): text, Generator(undo_depth=0).stream as `guigen generate` runs it, tokens/s; music,
+    generate_events as it runs it, steps/s. Median of runs."""
+    import statistics
+
+    from guigen.core import registry
+    from guigen.core.generate import Generator
+
+    loaded = registry.load(model)
+    rates = []
+    for _ in range(runs):
+        if loaded.kind == "music":
+            from guigen.music.generate import generate_events, primer
+
+            notes, _ = primer(loaded.codec, None, "60,64,67", 1)
+            ids = loaded.codec.primer(notes)
+            t = time.perf_counter()
+            generate_events(loaded, ids, n, settings, seed=1)
+        else:
+            gen = Generator(loaded, settings, 1, batch=1, undo_depth=0)
+            gen.feed(list(loaded.codec.encode("\n")))
+            t = time.perf_counter()
+            for _ in gen.stream(n):
+                pass
+        rates.append(n / (time.perf_counter() - t))
+    return statistics.median(rates)
 
 
 def model_kind(model: str) -> str:
@@ -279,9 +312,13 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
         frames = Paints.count
         timer.stop()
         settings = w.sampling_settings()
+        # music: -n counts steps, and a chorale the app generates may end (END) before the length asked
+        # for, so the app and the CLI are compared in steps/s, the CLI making as many steps as the app did
+        steps = w.piano_roll.steps - w.piano_roll.primer_steps if w.model.kind == "music" else None
         w.close()
         w.generation.shutdown()
-        cli = cli_rate(model, tokens, settings, env)
+        cli = cli_rate(model, steps or tokens, settings, env)
+        loop = loop_rate(model, steps or tokens, settings)
         load_after = loadavg()
     finally:
         for p in competitors:
@@ -295,7 +332,14 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
           f"before, {load_after} after):")
     print(f"    {sum(batches)} tokens in {gen_s:.2f} s ({app_rate:,.0f} tokens/s), "
           f"{len(batches)} batches of ~{np.mean(batches):.0f} tokens")
-    print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
+    rate, unit = (steps / gen_s, "steps/s") if steps else (app_rate, "tokens/s")
+    if steps:
+        print(f"    {steps} steps: {rate:,.1f} steps/s; the CLI at the same settings (-n {steps}): "
+              f"{cli:,.1f} steps/s; app / CLI: {rate / cli:.2f}")
+    else:
+        print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
+    print(f"    the CLI's loop in this process right after (median of 3): {loop:,.1f} {unit}; "
+          f"app / loop: {rate / loop:.2f}")
     print(f"    10 ms timer lateness, idle window:   {percentiles(idle)}")
     print(f"    10 ms timer lateness, generating:    {percentiles(busy_late)}")
     print(f"    p95 generating / idle: {np.percentile(busy_late, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "

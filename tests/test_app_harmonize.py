@@ -164,3 +164,45 @@ def test_a_crash_while_harmonizing_is_said_and_the_next_harmonisation_works(qtbo
     assert start_harmony(w, _tune(tmp_path, 4))
     qtbot.waitUntil(lambda: w.state == "stopped" and w.harmony.ended, timeout=6 * TIMEOUT)
     assert w.errors == [] and len(w.piano_roll.notes) > 10
+
+
+def test_a_widened_beam_holds_generate_and_esc_cancels_it_at_once(qtbot, window, tmp_path):
+    """Three long melody notes: the ending's wider beam covers all of it, and a widened beam streams
+    nothing until it ends (minutes, here). While it runs Generate, Step and Space start nothing (their
+    sample would land in its roll); Stop (Esc) reaches it: its thread in the process stops."""
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    gen = w.generation
+    tune = [Note(0, 256, 72), Note(256, 512, 71), Note(512, 768, 72)]
+    write_midi(NoteSequence(tune, [(0, 80.0)], (4, 4), [Voice("tune")]), tmp_path / "long.mid")
+    assert start_harmony(w, tmp_path / "long.mid", {"beam_size": 4, "ending": "tonic"})
+    qtbot.waitUntil(lambda: gen.worker.harmonizing, timeout=TIMEOUT)
+    assert not w.actions["generate"].isEnabled() and not w.actions["step"].isEnabled()
+    assert w.actions["stop"].isEnabled()
+    w.pause_resume()  # Space
+    w.actions["generate"].trigger()
+    assert gen.worker.state != "running" and w.state != "running"
+    w.actions["stop"].trigger()  # Esc
+    qtbot.waitUntil(lambda: not gen.worker.harmonizing, timeout=TIMEOUT)  # the process's thread has stopped
+    assert w.statusBar().currentMessage() == "Harmonizing stopped"
+    assert w.actions["generate"].isEnabled() and w.actions["step"].isEnabled()
+    assert w.errors == []
+
+
+def test_a_generate_after_a_harmonisation_is_a_take_of_its_own(qtbot, window, tmp_path):
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    w.seed.setValue(2)
+    assert start_harmony(w, _tune(tmp_path, 2), {"beam_size": 1})
+    qtbot.waitUntil(lambda: w.state == "stopped" and not w.generation.worker.harmonizing, timeout=6 * TIMEOUT)
+    harmonised = w.takes.current
+    assert harmonised is not None and harmonised.source == "harmonisation"
+    w.primer.setText("60,64,67")
+    w.length.setValue(32)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and w.takes.current not in (None, harmonised), timeout=TIMEOUT)
+    take = w.takes.current
+    assert w.harmony is None and take.source == "generate" and take.primer == "60,64,67"
+    assert [t.source for t in w.takes.list.takes()].count("harmonisation") == 1

@@ -114,7 +114,7 @@ def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     first = sorted((n.pitch, v) for n, v in zip(roll.notes, roll.voices) if n.start == 0)
     assert [v for _, v in first] == [3, 2, 1, 0]  # the primer chord: bass lowest ... soprano highest
     assert all(name in roll.voice_legend.text() for name in VOICE_NAMES)
-    fills = {b.color().name() for b in roll.bars.opts["brushes"]}
+    fills = {roll.fill_of(i).name() for i in roll.drawn}
     assert {c.name() for c in roll.colours["voices"]} <= fills
 
     w.actions["colour_by_prob"].setChecked(True)
@@ -123,8 +123,7 @@ def test_voices_of_four_part_chorales_and_probability_colours(qtbot, chorales):
     assert probs and all(0 < p <= 1 for p in probs.values())
     drawn = [roll.notes[i] for i in roll.drawn]  # the notes the plot holds: all of them here, in view
     assert len(drawn) == len(roll.notes)
-    generated = [(b.color().name(), n) for b, n in zip(roll.bars.opts["brushes"], drawn)
-                 if n.start >= roll.primer_steps]
+    generated = [(roll.fill_of(i).name(), roll.notes[i]) for i in roll.drawn if roll.notes[i].start >= roll.primer_steps]
     assert all(c == prob_fill(probs[(n.start, n.pitch)]).name() for c, n in generated if (n.start, n.pitch) in probs)
 
 
@@ -185,3 +184,50 @@ def test_the_bar_at_the_left_edge_keeps_its_number_when_its_line_scrolls_out(qtb
     assert labels == [(10, "2"), (170, "3")]  # bar 2's line 10 px in: no room for "1" before it
     lines, labels = ruler.bar_numbers([0, 16, 32], 0, lambda s: s * 10, 0, 400, width)
     assert labels == [(0, "1"), (160, "2"), (320, "3")]  # bar 1's own line is in view: drawn once
+
+
+def test_the_generation_process_works_out_the_notes_and_voices_the_roll_draws(qtbot, chorales):
+    """Streaming, the roll takes each batch's notes, voices and probabilities from the generation
+    process (guigen.app.roll_feed): the GUI thread decodes nothing after the primer. They are what a
+    full decode and voice_labels of everything give, before and after an undo; hovering still
+    names a note's probability."""
+    from guigen.music.voices import voice_labels
+
+    w = chorales
+    roll = w.piano_roll
+    taken = []
+    take = roll._take
+    roll._take = lambda update: (taken.append(update), take(update))[1]
+    generate_until_stopped(qtbot, w, 96, "48,55,64,72", seed=4)
+    assert roll._feed is None  # no feed of the roll's own: everything came from the process
+    resent = [len(u.notes) for u in taken[1:]]  # after the first: the tail each time, not the piece
+    assert len(resent) > 2 and sum(resent) / len(resent) < len(roll.notes) / 2
+    ids = roll.ids()
+    assert roll.notes == roll.codec.decode(ids) and roll.steps == roll.codec.count_steps(ids)
+    assert roll.voices == voice_labels(roll.notes)
+    probs = roll.event_probs()
+    assert sum(n.start >= roll.primer_steps for n in roll.notes) <= len(probs) + 4 and all(0 < p <= 1 for p in probs.values())
+    for _ in range(5):
+        with qtbot.waitSignal(w.undone, timeout=TIMEOUT):
+            w.actions["undo"].trigger()
+    assert roll._feed is None  # the undo's notes came from the process too
+    ids = roll.ids()
+    assert roll.notes == roll.codec.decode(ids) and roll.voices == voice_labels(roll.notes)
+    colours = roll.colours  # each note drawn in its voice's colour (name(): the primer's are only paler)
+    assert [roll.fill_of(i).name() for i in roll.drawn] == [
+        (colours["voices"][v] if v is not None else colours["unclear"]).name() for v in roll.voices]
+
+
+def test_notes_that_come_as_notes_are_drawn_with_their_voices_and_probabilities(qtbot, chorales):
+    """show_notes: for music that is notes, not tokens (the live panel's): drawn as given."""
+    from guigen.music.events import Note
+
+    roll = chorales.piano_roll
+    roll.reset(chorales.codec)
+    notes = [Note(0, 8, 72), Note(0, 8, 60), Note(8, 16, 74), Note(8, 16, 59)]
+    roll.show_notes(notes, voices=[0, 1, 0, 1], probs=[None, 0.5, None, 0.25])
+    assert roll.notes == sorted(notes) and roll.steps == 16 and roll.total_steps() == 16
+    assert [roll.voices[roll.notes.index(n)] for n in notes] == [0, 1, 0, 1]
+    assert roll.event_probs() == {(0, 60): 0.5, (8, 59): 0.25}
+    assert roll.note_at(10.5, 59.2) == roll.notes.index(Note(8, 16, 59))
+    assert {roll.fill_of(i).name() for i in roll.drawn} == {c.name() for c in roll.colours["voices"][:2]}

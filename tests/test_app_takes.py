@@ -101,6 +101,7 @@ def test_variations_and_music_become_takes(qtbot, tmp_path):
         w.length.setValue(80)
         w.seed.setValue(7)
         names = run_variations(w, 3)
+        w.takes.store.flush()  # their files, written by the store's thread
         takes = w.takes.list.takes()
         assert sorted(t.name for t in takes) == sorted(names)
         for t in takes:
@@ -178,3 +179,51 @@ def test_the_take_lists_keys_work_and_ctrl_z_stays_undo_token(qtbot, text_window
     with qtbot.waitSignal(w.undone, timeout=TIMEOUT):
         qtbot.keyClick(w.histogram, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the window's Undo Token
     assert len(w.text_view.chars) == n - 1
+
+
+def test_a_music_take_survives_a_kill_9_right_after_generate_ends(tmp_path):
+    """The app keeps a take the moment a sample stops, its file written by a thread: killed with
+    SIGKILL at that moment (the child says when), the next start still finds the take, its MIDI
+    holding the notes the window showed (read back by pretty_midi)."""
+    import pretty_midi
+
+    model = make_music_model(tmp_path / "poly.safetensors", "polyphony")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    child = Path(__file__).with_name("app_take_child.py")
+    proc = subprocess.Popen([sys.executable, str(child), str(model), str(tmp_path / "s.ini"), "96", "60,64,67"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        proc.send_signal(signal.SIGKILL)  # at once: the writer thread has had no time of its own
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert line, proc.stderr.read()
+    shown = json.loads(line)
+    assert not shown["errors"] and shown["shown"]
+    ((session, (take,)),) = TakeStore(tmp_path / "takes").sessions()
+    assert take.source == "generate" and take.seed == 3
+    midi = pretty_midi.PrettyMIDI(str(take.path))
+    notes = sorted((round(n.start * 8), round(n.end * 8), n.pitch) for i in midi.instruments for n in i.notes)
+    assert notes == sorted(tuple(n) for n in shown["shown"])  # 120 qpm: 8 sixteenths a second
+    assert "pending" not in json.loads(take.json_path.read_text())  # written out in full at the reopen
+
+
+def test_the_window_never_waits_on_the_disk_for_a_take(qtbot, tmp_path, monkeypatch):
+    """Keeping a take flushes nothing to disk in the GUI thread: the store's writer thread does."""
+    import threading
+
+    synced = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(threading.get_ident()), fsync(fd))[1])
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "poly.safetensors", "polyphony")):
+        w.primer.setText("60,64,67")
+        w.length.setValue(64)
+        synced.clear()  # (the window's start wrote its settings)
+        w.generate()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+        take = w.takes.current
+        assert take is not None and take.json_path.exists()
+        w.takes.store.flush()
+        assert take.path.exists() and "pending" not in json.loads(take.json_path.read_text())
+        assert synced and threading.get_ident() not in synced

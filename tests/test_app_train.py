@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 import app_helpers  # noqa: F401  (sets QT_QPA_PLATFORM before Qt is imported)
+import threading
+
 import pytest
 from conftest import ALICE
 
@@ -116,6 +118,28 @@ def test_train_dialog_offers_the_devices_found(qtbot):
         assert ("bf16" in d.device.itemText(0)) == cpu_has_fast_bf16()
     d.device.setCurrentIndex(1)
     assert d.job().device == "cpu"
+
+
+def test_a_dialog_closed_before_the_device_probe_answers_leaves_it_nothing_deleted_to_emit_on(qtbot, monkeypatch):
+    """The probe imports torch in a thread (seconds): a dialog closed and deleted before it answers
+    used to own the object the thread emitted on (a RuntimeError in the thread). The probe is the
+    application's now: the thread ends cleanly and the next dialog takes its answer at once."""
+    import shiboken6
+
+    from guigen.app.train_dialog import _DeviceProbe
+
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    monkeypatch.setattr(_DeviceProbe, "_shared", None)  # a probe of this test's own, not yet answered
+    d = TrainDialog()
+    probe = d._probe
+    assert probe.result is None and "looking" in d.device.itemText(0)
+    shiboken6.delete(d)  # closed and gone before the answer
+    qtbot.waitUntil(lambda: probe.result is not None, timeout=60_000)
+    assert errors == [] and shiboken6.isValid(probe)
+    again = TrainDialog()
+    qtbot.addWidget(again)
+    assert "looking" not in again.device.itemText(0)  # answered already
 
 
 @pytest.mark.parametrize("palette", ["light", "dark"])

@@ -4,12 +4,12 @@
 as a fresh interpreter; the pipes are multiprocessing Connections): a reader thread queues the window's commands as they arrive; the main
 loop handles them in order and, between them, steps the sample and any variations in slices of
 SLICE_S, streaming batches back no more often than FRAME_S (a harmonisation runs in a thread of
-its own: guigen.app.harmony_run). When the window goes (its end of the
+its own: guigen.app.harmony_run; variations: guigen.app.variations_run). When the window goes (its end of the
 pipe closes, whatever the reason) the process ends. No Qt here: the process imports only NumPy and
 guigen's engine (guigen.app itself imports no Qt).
 
 Messages sent back are lists of tuples (kind, *args), one list per command or slice of work, kind
-one of the window's signals: loaded, stepped,
+one of the window's signals: loaded, stepped (with the piano roll's notes, worked out here),
 previewed, undone, state, failed, cells, history, varied, harmonized, cleared; and ready (pid) once, status (a dict
 mirroring the engine's state) after every command and batch.
 """
@@ -25,14 +25,13 @@ import traceback
 
 import numpy as np
 
-from guigen.app.jobs import Preview, StepBatch, VariationsBatch, VariationsJob
+from guigen.app.jobs import Preview, StepBatch, VariationsJob
 
 ALTS = 5  # likeliest tokens kept per step for the text view's hover
 MAX_TOKENS = 10**9  # a length in steps: tokens are not what ends it
 FRAME_S = 1 / 30  # coalesce steps into batches at most this often
 SLICE_S = 0.008  # model time between looks at the commands waiting, so a stop takes effect at once
 HARMONY_S = 0.05  # a harmonisation's steps sent at most this often (the histogram follows each batch)
-DECODE_S = 0.25  # variations: notes decoded for drawing at most this often (each decode reads them all)
 # the process's niceness: where the kernel does not share the CPU between sessions first (autogroup
 # off), this lets the window, woken by a timer or a click, run before the model's time slice is out.
 # With autogroup on, the process is alone in its session (guigen.app.generation starts it so), and
@@ -64,19 +63,21 @@ class Engine:
         self.last_emit = 0.0
         self.end_token = None
         self.record_cells = False  # the Cells view is open: the generator keeps its state after each token
-        self.variations = None  # the job under way, its Generator, tokens so far, their probs, tokens sent
+        self.variations = None  # the variations under way (VariationsRun)
         self.harmony = None  # the harmonisation under way (HarmonyRun)
+        self.stopping: list = []  # harmonisations cancelled whose threads have not reached their next step
         self.history = None  # the Cells view's run of what came before it opened (HistoryRun)
         self.last_harmonized = 0.0
-        self.last_varied = 0.0
         self.closed = False  # shutdown asked for: the process ends
+        self.roll_codec = None  # music: the codec the window's piano roll reads the sample with
+        self.feed = None  # its RollFeed: the roll's notes, worked out here with each batch
 
     @property
     def busy(self) -> bool:
         """Work to do between commands: a sample running, variations, a harmonisation or the Cells
         view's history being made."""
         return (self.state == "running" or self.variations is not None or self.harmony is not None
-                or self.history is not None)
+                or self.history is not None or bool(self.stopping))
 
     # -- commands ---------------------------------------------------------------------------
     def handle(self, cmd: str, arg=None) -> None:
@@ -100,6 +101,8 @@ class Engine:
             self._harmonized()
         if self.history is not None:
             self._history()
+        if self.stopping:
+            self._reap()
 
     def do_load(self, path) -> None:
         from guigen.core.fastlstm import prepared
@@ -132,6 +135,11 @@ class Engine:
 
     def do_primer(self, tokens) -> None:
         self.primer = list(tokens)
+
+    def do_roll(self, codec) -> None:
+        """Music: the codec (a key-shifted view, maybe) the piano roll reads the next sample with;
+        its notes are worked out here (guigen.app.roll_feed) and sent with each batch. None: text."""
+        self.roll_codec = codec
 
     def do_generate(self, length) -> None:
         """Resume when paused; otherwise start a new sample of `length` tokens from the primer.
@@ -188,7 +196,7 @@ class Engine:
         if self.generator is not None and self.generator.count > 0 and self.generator.undo():
             del self.sample[self.generator.count:]
             self.remaining += 1 if self.remaining else 0
-            self.emit("undone", self.generator.count)
+            self._undone()
             if self.state == "idle":
                 self._set_state("paused")
             self._preview()
@@ -246,6 +254,8 @@ class Engine:
         for t in tokens:
             self.generator.step(int(t))
             self.sample.append(int(t))
+        if self.feed is not None:  # the window drew it already; later batches go on from it
+            self.feed.extend(self.sample, [None] * len(self.sample))
         self.remaining = 0
         self.state = "stopped"  # so that paused is announced
         self._set_state("paused")
@@ -253,63 +263,22 @@ class Engine:
 
     # -- variations: N continuations of the primer at once, beside the sample ---------------------
     def do_variations(self, job: VariationsJob) -> None:
-        """Start `job`: one Generator with batch = N, fed the primer once; stepped in slices as the
-        sample is, so commands (and the sample itself) go on meanwhile."""
-        from guigen.core.generate import Generator
+        """Start `job` (guigen.app.variations_run): stepped in slices as the sample is, so commands
+        (and the sample itself) go on meanwhile."""
+        from guigen.app.variations_run import VariationsRun
 
         if self.model is None:
             raise RuntimeError("no model loaded")
-        if not job.primer:
-            raise ValueError("the primer is empty")
-        if not 1 <= job.count <= 16 or job.length < 1:
-            raise ValueError("variations: 1 to 16 of them, each at least one token long")
         self.do_stop_variations()
-        gen = Generator(self.model, job.settings, seed=job.seed, batch=job.count, undo_depth=0)
-        gen.feed(job.primer)
-        self.variations = {"job": job, "gen": gen, "tokens": [], "probs": [], "sent": 0,
-                           "in_step": np.zeros(job.count, dtype=np.int64)}
-        self.last_varied = time.monotonic()
+        self.variations = VariationsRun(self.model, job, self.end_token)
 
     def do_stop_variations(self, _=None) -> None:
         self.variations = None
 
     def _vary(self) -> None:
-        from guigen.core.sampling import draw
-
-        v = self.variations
-        job, gen, tokens, probs = v["job"], v["gen"], v["tokens"], v["probs"]
-        rows = np.arange(job.count)
-        end = time.monotonic() + SLICE_S
-        while len(tokens) < job.length and time.monotonic() < end:
-            p = gen.preview()[0]
-            if self.end_token is not None:  # polyphony: each runs its full length (as guigen generate)
-                from guigen.music.generate import MAX_NOTES_PER_STEP
-                from guigen.music.polyphony import STEP_END
-
-                p = p.copy()
-                p[:, self.end_token] = 0.0
-                p[v["in_step"] >= MAX_NOTES_PER_STEP] = 0.0
-                p[p.sum(axis=1) <= 0, STEP_END] = 1.0
-                p /= p.sum(axis=1, keepdims=True)
-            t = draw(p, gen.rng)
-            gen.step(force=t)
-            if self.end_token is not None:
-                ends = np.array([self.model.codec.ends_step(x) for x in t])
-                v["in_step"] = np.where(ends, 0, v["in_step"] + 1)
-            tokens.append(t)
-            probs.append(p[rows, t])
-        done = len(tokens) >= job.length
-        now = time.monotonic()
-        if done or now - self.last_varied >= FRAME_S:
-            sent = v["sent"]
-            batch = VariationsBatch(job.id, np.array(tokens[sent:], dtype=np.int64).T.reshape(job.count, -1),
-                                    np.array(probs[sent:], dtype=float).T.reshape(job.count, -1), done)
-            v["sent"] = len(tokens)
-            self.last_varied = now
-            if job.codec is not None and (done or now - v.get("decoded", 0.0) >= DECODE_S):
-                _decode(job, batch, np.array(tokens, dtype=np.int64).T.reshape(job.count, -1))
-                v["decoded"] = time.monotonic()
-            if done:
+        batch = self.variations.work(SLICE_S, FRAME_S)
+        if batch is not None:
+            if batch.done:
                 self.do_stop_variations()
             self.emit("varied", batch)
 
@@ -326,7 +295,18 @@ class Engine:
     def do_stop_harmonize(self, _=None) -> None:
         if self.harmony is not None:
             self.harmony.cancel()
+            self.stopping.append(self.harmony)  # "harmonizing" until its thread has stopped
             self.harmony = None
+
+    def _reap(self) -> None:
+        """Forget the cancelled harmonisations whose threads have ended (waiting a little for them
+        when there is nothing else to do), and say so."""
+        if not (self.state == "running" or self.variations is not None or self.harmony is not None):
+            self.stopping[0].done.wait(HARMONY_S)
+        left = [h for h in self.stopping if not h.done.is_set()]
+        if len(left) != len(self.stopping):
+            self.stopping = left
+            self._status()
 
     def _harmonized(self) -> None:
         """Send what the harmonisation made, every HARMONY_S (with nothing else to do, wait for it:
@@ -362,6 +342,11 @@ class Engine:
         self.generator.feed(self.primer)
         self.force = None
         self.batch = StepBatch()
+        self.feed = None
+        if self.roll_codec is not None and getattr(self.model, "kind", "") == "music":
+            from guigen.app.roll_feed import RollFeed
+
+            self.feed = RollFeed(self.roll_codec, self.primer)
 
     def _run(self) -> None:
         self._set_state("running")
@@ -391,7 +376,12 @@ class Engine:
         if (self.end_token is not None and gen is not None and self.sample and self.sample[-1] == self.end_token
                 and gen.undo()):
             del self.sample[gen.count:]
-            self.emit("undone", gen.count)
+            self._undone()
+
+    def _undone(self) -> None:
+        """Say how many tokens are left, with the roll's notes for them."""
+        count = self.generator.count
+        self.emit("undone", count, self.feed.truncate(count) if self.feed is not None else None)
 
     def _step_once(self) -> int:
         force, self.force = self.force, None
@@ -402,8 +392,9 @@ class Engine:
         b.tokens.append(t)
         b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
         b.forced.append(step.forced)
-        top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
-        b.alts.append((top.tolist(), step.probs[0, top].tolist()))  # the text view's hover names them
+        if self.feed is None:  # text: the text view's hover names the likeliest few (music has no use for them)
+            top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
+            b.alts.append((top.tolist(), step.probs[0, top].tolist()))
         b.last_probs, b.last_raw = step.probs[0], step.raw_probs[0]
         b.entropy = float(step.entropy[0])
         b.temperature = self.generator.settings.temperature
@@ -413,6 +404,8 @@ class Engine:
     def _flush(self) -> None:
         if self.batch.tokens:
             batch, self.batch = self.batch, StepBatch()
+            if self.feed is not None:
+                batch.notes = self.feed.extend(batch.tokens, batch.probs)
             self.emit("stepped", batch)
         self._emit_cells()
         self.last_emit = time.monotonic()
@@ -442,16 +435,7 @@ class Engine:
         self.emit("status", {"state": self.state, "count": gen.count if gen is not None else 0,
                              "settings": self.settings, "record_cells": self.record_cells,
                              "cells_kept": gen is not None and gen.cells is not None,
-                             "harmonizing": self.harmony is not None})
-
-
-def _decode(job: VariationsJob, batch: VariationsBatch, rows: np.ndarray) -> None:
-    """Notes (and, once done, voices) of each variation: decoding is the costly part of drawing."""
-    batch.notes = [job.codec.decode(list(job.primer) + row.tolist()) for row in rows]
-    if batch.done and job.codec.name == "polyphony":
-        from guigen.music.voices import assign_voices
-
-        batch.voices = [assign_voices(n) if n else None for n in batch.notes]
+                             "harmonizing": self.harmony is not None or bool(self.stopping)})
 
 
 def serve(commands, messages) -> None:

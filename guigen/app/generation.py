@@ -38,7 +38,7 @@ from guigen.app.jobs import HarmonizeBatch, VariationsBatch
 PIPE_BYTES = 1 << 20  # each pipe's buffer: a batch of steps is ~6 kB, 30 a second at most
 READ_S = 0.01  # the longest one wake-up spends on messages before letting the GUI's other events in
 SHUTDOWN_S = 3.0  # a process that has not ended this long after being told to is terminated
-REPLAYED = ("settings", "seed", "primer", "cells")  # commands a fresh process is given again
+REPLAYED = ("settings", "seed", "primer", "roll", "cells")  # commands a fresh process is given again
 IDLE = ("pause", "stop", "undo", "clear", "stop_variations", "stop_harmonize")  # mean nothing to a fresh process: none is started
 CHILD = "import sys; from guigen.app.engine import main; main(int(sys.argv[1]), int(sys.argv[2]))"
 
@@ -50,7 +50,7 @@ class RemoteWorker(QObject):
     loaded = Signal(object)  # LoadedModel
     stepped = Signal(object)  # StepBatch
     previewed = Signal(object)  # Preview
-    undone = Signal(int)  # tokens left in this sample
+    undone = Signal(int, object)  # tokens left in this sample, and the piano roll's NotesUpdate for them (music)
     state_changed = Signal(str)  # "idle", "running", "paused", "stopped"
     failed = Signal(str, str)  # (what failed, message)
     cells = Signal(int, object)  # the Cells view's: (position of the first token, activations (n, layers, 2, H) or None)

@@ -43,9 +43,28 @@ class Harmonizer(QObject):
         self.ended = False
         window.generation.worker.harmonized.connect(self._harmonized)
         window.actions["stop"].triggered.connect(self._cancel)  # Esc
+        window.state_changed.connect(self._hold)
+        window.sample_started.connect(self._forget)
 
     def start(self) -> None:
         self.window.generation.send("harmonize", self.job)
+        self._hold()
+
+    def _hold(self, _state=None) -> None:
+        """While it runs: Stop (Esc) cancels it, and Generate and Step wait (their sample would land
+        in its piano roll), whatever state the model's process reports meanwhile."""
+        if not self.ended:
+            a = self.window.actions
+            a["stop"].setEnabled(True)
+            a["generate"].setEnabled(False)
+            a["step"].setEnabled(False)
+
+    def _forget(self) -> None:
+        """A new sample began: the music on screen is no longer this harmonisation (its take is kept)."""
+        if self.ended and getattr(self.window, "harmony", None) is self:
+            self.window.harmony = None
+        if self.ended:
+            self.window.sample_started.disconnect(self._forget)
 
     def _harmonized(self, batch) -> None:
         if batch.job is not self.job or self.ended:
@@ -106,8 +125,13 @@ class Harmonizer(QObject):
 
     def _end(self) -> None:
         self.ended = True
-        self.window.generation.worker.harmonized.disconnect(self._harmonized)
-        self.window.actions["stop"].triggered.disconnect(self._cancel)
+        w = self.window
+        w.generation.worker.harmonized.disconnect(self._harmonized)
+        w.actions["stop"].triggered.disconnect(self._cancel)
+        w.state_changed.disconnect(self._hold)
+        ready = w.model is not None and w.state in ("idle", "paused", "stopped")
+        for name in ("generate", "step"):  # as the state has them (see MainWindow._set_state)
+            w.actions[name].setEnabled(ready)
 
 
 def start_harmony(window, path, options=None) -> bool:

@@ -1,7 +1,7 @@
 """A harmonisation under way in the generation process (guigen.app.engine): guigen.music.harmonize
 is one call with a callback per step, so it runs in a thread of that process, and the engine's loop
 takes what it has made every frame (`take`) and sends it to the window. Cancelling takes effect at
-the next step. No Qt here."""
+the next event, or the next step of a widened beam (which streams nothing until it ends). No Qt here."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import threading
 import traceback
 
 from guigen.app.jobs import HarmonizeBatch, HarmonizeJob
-
-
-class Cancelled(Exception):
-    pass
+from guigen.music.harmonize import Cancelled
 
 
 class HarmonyRun:
@@ -44,7 +41,8 @@ class HarmonyRun:
 
         job = self.job
         try:
-            self._result = harmonize(model, job.melody, job.settings, job.seed, on_step=self._on_step, **job.options)
+            self._result = harmonize(model, job.melody, job.settings, job.seed, on_step=self._on_step,
+                                     cancelled=self.cancelled.is_set, **job.options)
         except Cancelled:
             pass
         except (ValueError, RuntimeError) as e:  # what the user can act on: said as it is

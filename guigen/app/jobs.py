@@ -22,6 +22,7 @@ class StepBatch:
     temperature: float = 1.0  # the temperature the last token was drawn at
     count: int = 0  # tokens generated in this sample so far
     alts: list = field(default_factory=list)  # per token: (ids, probs) of the likeliest ALTS it was drawn among
+    notes: object = None  # music: the piano roll's NotesUpdate for these tokens (guigen.app.roll_feed)
 
 
 @dataclass

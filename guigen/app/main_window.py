@@ -35,7 +35,6 @@ from guigen.app.workspace import Workspace, make_dock
 qtfix.apply()  # before any painting: see qtfix for the PySide6 6.12 / Python 3.11 None leak
 
 
-
 def _freeze_startup_objects() -> None:
     """Once, when the first model is in: move the ~70,000 objects made by then (modules, widgets)
     out of the garbage collector's reach. A full collection scanned them all, 15-25 ms holding the
@@ -373,34 +372,16 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.used_temperatures = set()
         self.generation.send("seed", self.used_seed)
         self.generation.send("primer", tokens)
+        self.generation.send("roll", self.codec if self.model.kind == "music" else None)  # it works out the notes
         self.send_settings()
         self._rate = (time.monotonic(), 0)
         return True
 
     def encode_primer(self, text: str):
         """(token ids, text shown) for the primer; raises ValueError with a readable message."""
-        codec = self.model.codec
-        if self.model.kind == "music":
-            from guigen.app.music import read_primer
+        from guigen.app.primer_input import encode_primer
 
-            if getattr(codec, "metres", ()):  # a conditioned model: the metre and key asked for (widgets/conditions.py)
-                from guigen.app.music import read_conditioned_primer
-
-                tokens, self.primer_source, self.codec, words = read_conditioned_primer(
-                    self.model, text, *self.conditions.asked(), float(self.settings.get("qpm")))
-                self.conditions.used(words)
-            else:
-                tokens, self.primer_source, self.codec = read_primer(codec, text)  # source: for its tempo
-            self.histogram.set_labels([self.codec.token_label(i) for i in range(self.codec.num_classes)])
-            return tokens, ""
-        if not text:
-            start = "\n" if "\n" in codec.index else codec.chars[0]
-            return list(codec.encode(start)), ""
-        missing = codec.unknown(text)
-        if missing:
-            shown = " ".join(repr(c) for c in missing[:12])
-            raise ValueError(f"the model has never seen {shown}; remove them from the primer")
-        return list(codec.encode(text)), text
+        return encode_primer(self, text)
 
     def generate(self) -> None:
         from guigen.app.length import generate_length  # characters, or steps for music
@@ -445,7 +426,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
             return
         codec = self.model.codec
         if self.model.kind == "music":
-            self.piano_roll.append_tokens(batch.tokens, batch.probs)
+            self.piano_roll.append_tokens(batch.tokens, batch.probs, batch.notes)
         else:
             self.text_view.append_tokens([codec.chars[t] for t in batch.tokens], batch.probs,
                                          getattr(batch, "alts", None) or None)
@@ -463,11 +444,11 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         self.count_label.setText(f"{describe_length(self, batch.count)}{rate}")
         self.stepped.emit(batch)
 
-    def _undone(self, count: int) -> None:
+    def _undone(self, count: int, notes=None) -> None:
         if self._stale:
             return
         if self.model.kind == "music":
-            self.piano_roll.truncate(count)
+            self.piano_roll.truncate(count, notes)
         else:
             self.text_view.truncate(count)
         self.count_label.setText(describe_length(self, count))

@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from guigen.app.length import bars_text
-from guigen.app.takes import Take, TakeStore, purge_deleted
+from guigen.app.takes import Take, TakeStore, music_pending, purge_deleted
 from guigen.app.workspace import make_dock
 from guigen.app.widgets.takelist import TakeList
 
@@ -82,23 +82,28 @@ class TakePanel(QObject):
         if self.current is not None and signature == self._kept:
             return self.current
         try:
+            # written by the store's writer thread, what the take holds in its JSON at once (TakeStore.add)
             if music:
-                from guigen.app.music import export_midi, note_sequence
+                from guigen.app.music import note_sequence
+                from guigen.music.export import write_piece
 
                 seq = note_sequence(w)
-                data, suffix = (lambda path: export_midi(w, path, overwrite=True, seq=seq)), ".mid"
+                poly = getattr(w.model.codec, "name", "") == "polyphony"
+                data, suffix = (lambda path: write_piece(seq, path, poly, overwrite=True)), ".mid"
+                pending = music_pending(seq, poly)
                 size = bars_text(seq.total_steps, seq.time_signature)
             else:
                 data, suffix = w.text_view.text(), ".txt"
+                pending = {"text": data}
                 size = f"{len(data):,} characters"
             if self.current is None:
                 take = self._describe()
                 take.size = size
-                self.current = self.store.add(take, data, suffix)
+                self.current = self.store.add(take, data, suffix, pending)
                 self.list.add(self.current, self.store.session)
             else:
                 self.current.size = size
-                self.store.replace(self.current, data)
+                self.store.replace(self.current, data, pending)
                 self.list.refresh(self.current)
             self._kept = signature
         except (OSError, ValueError) as e:
@@ -130,16 +135,18 @@ class TakePanel(QObject):
             take = self._describe(item.name, "variation")
             take.temperature, take.seed = run.temperature, run.seed
             try:
-                if run.kind == "music":
-                    from guigen.app.music import export_midi
+                if run.kind == "music":  # written by the store's thread, as keep() does
+                    from guigen.music.export import write_piece
 
                     seq = v.sequence(item)
+                    poly = getattr(self.window.model.codec, "name", "") == "polyphony"
                     take.size = bars_text(seq.total_steps, seq.time_signature)
-                    self.store.add(take, lambda path, seq=seq: export_midi(self.window, path, True, seq=seq), ".mid")
+                    self.store.add(take, lambda path, seq=seq: write_piece(seq, path, poly, overwrite=True), ".mid",
+                                   music_pending(seq, poly))
                 else:
                     text = v.text(item)
                     take.size = f"{len(text):,} characters"
-                    self.store.add(take, text, ".txt")
+                    self.store.add(take, text, ".txt", {"text": text})
             except (OSError, ValueError) as e:
                 self.window.statusBar().showMessage(f"Could not keep {item.name}: {e}", 10000)
                 continue
@@ -174,6 +181,7 @@ class TakePanel(QObject):
         from guigen.music.midi import read_midi
 
         w = self.window
+        self.store.flush()  # its file is written (a take just kept is written by the store's thread)
         try:
             player(w).play(read_midi(take.path), None)
         except (OSError, ValueError) as e:
@@ -182,6 +190,7 @@ class TakePanel(QObject):
     def continue_from(self, take: Take) -> None:
         """The take becomes the primer (its notes as a MIDI file primer, or its text), with its model."""
         w = self.window
+        self.store.flush()
 
         def prime(_model=None) -> None:
             if _model is not None:
@@ -266,6 +275,7 @@ class TakePanel(QObject):
 
     def close(self) -> None:
         self.keep()
+        self.store.flush()  # every take written before the window goes
         purge_deleted(self.store)
 
 

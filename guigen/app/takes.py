@@ -3,17 +3,27 @@ is made, so nothing liked is lost to a model switch, a training run, a quit or a
 
 One folder per session under the user data folder (guigen/takes/<date-time>-<pid>/); each take is
 its notes (.mid) or text (.txt) plus a JSON of model, temperature, top-k/p, seed and primer, both
-written atomically, the JSON last: a take is there once its JSON is, so a kill -9 loses at most the
-take being written. A deleted take moves to the session's deleted/ folder until undone. Plain
-Python (no Qt): the app's take list (guigen.app.take_panel) is a view on it.
+written atomically, the JSON last: a take is there once its JSON is. A deleted take moves to the
+session's deleted/ folder until undone. Plain Python (no Qt): the app's take list
+(guigen.app.take_panel) is a view on it.
+
+Writing a long piece (its voices split into tracks, each file flushed to disk) takes the GUI tens
+of milliseconds, so the app hands the window's takes to a writer thread (`pending`): at once it
+writes only the take's JSON holding what the take is (its notes or text), without waiting on the
+disk, which a kill -9 cannot undo; the thread then writes the file and the JSON without it, each
+atomically and flushed. A take whose JSON still holds its content when the session is read again
+(the app was killed in between) gets its file written from it then.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
+import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,9 +65,12 @@ class Take:
     def json_path(self) -> Path:
         return self.folder / f"{Path(self.file).stem}.json"
 
-    def to_json(self) -> str:
+    def to_json(self, pending: dict | None = None) -> str:
         d = asdict(self)
         d.pop("folder")
+        if pending is not None:  # what the take holds, until its file is written (see TakeStore.add)
+            d["pending"] = pending
+            return json.dumps(d, separators=(",", ":"))  # one line: json's C encoder (indent is its slow one)
         return json.dumps(d, indent=1)
 
 
@@ -72,29 +85,75 @@ class TakeStore:
         self.root = Path(root) if root is not None else default_root()
         self.session = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self._count = 0
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()  # writes the writer thread has still to do
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # a take's JSON: the window's quick write or the thread's last one
+        self._latest: dict[str, int] = {}  # per take file: the newest write asked for
+        self._writes = 0
 
     @property
     def folder(self) -> Path:
         return self.root / self.session
 
-    def add(self, take: Take, data, suffix: str) -> Take:
-        """Write a new take: its data, then its JSON (each atomically). Returns it with its file set."""
+    def add(self, take: Take, data, suffix: str, pending: dict | None = None) -> Take:
+        """Write a new take: its data, then its JSON (each atomically). Returns it with its file set.
+        pending: what the take holds, as JSON (see write_pending): the writing is left to the writer
+        thread, and the call returns once the JSON holding it is written."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._count += 1
         take.folder = self.folder
         take.file = f"{self._count:03d}-{_safe(take.name)}{suffix}"
-        self._write_data(take, data)
-        atomic_write_text(take.json_path, take.to_json())
+        self._write(take, data, pending)
         return take
 
-    def replace(self, take: Take, data) -> None:
+    def replace(self, take: Take, data, pending: dict | None = None) -> None:
         """The take grew (more was generated, or some undone): its data and JSON anew."""
-        self._write_data(take, data)
-        self.save(take)
+        self._write(take, data, pending)
 
     def save(self, take: Take) -> None:
         """Its JSON anew (renamed, starred)."""
+        self.flush()
         atomic_write_text(take.json_path, take.to_json())
+
+    def _write(self, take: Take, data, pending) -> None:
+        if pending is None:
+            self._write_data(take, data)
+            atomic_write_text(take.json_path, take.to_json())
+            return
+        with self._lock:
+            self._writes += 1
+            n = self._latest[take.file] = self._writes
+            # a kill -9 cannot undo a write() that returned, nor the rename: the take is there from now on
+            tmp = take.json_path.with_name(f".{take.json_path.name}.quick")
+            tmp.write_text(take.to_json(pending), encoding="utf-8")
+            os.replace(tmp, take.json_path)
+        self._jobs.put((take, data, n, take.to_json()))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._writer, name="guigen-takes", daemon=True)
+            self._thread.start()
+
+    def _writer(self) -> None:
+        """The writer thread: each take's file, then its JSON without the content, unless a newer
+        write of the same take came meanwhile (its JSON holds the newer content: it stays)."""
+        while True:
+            job = self._jobs.get()
+            if isinstance(job, threading.Semaphore):  # flush(): everything before it is written
+                job.release()
+                continue
+            take, data, n, text = job
+            try:
+                if self._latest.get(take.file) == n:
+                    self._write_data(take, data)
+                    _replace_json(take.json_path, text, lambda: self._latest.get(take.file) == n, self._lock)
+            except (OSError, ValueError) as e:  # its JSON still holds it: written at the next start
+                print(f"guigen: could not write the take {take.path}: {e}", file=sys.stderr)
+
+    def flush(self) -> None:
+        """Wait until the writer thread has written every take asked for (deleting, copying, quitting)."""
+        if self._thread is not None:
+            done = threading.Semaphore(0)
+            self._jobs.put(done)
+            done.acquire()
 
     @staticmethod
     def _write_data(take: Take, data) -> None:
@@ -108,6 +167,7 @@ class TakeStore:
 
     def delete(self, take: Take) -> None:
         """Into the session's deleted/ folder, from where undelete() brings it back."""
+        self.flush()
         bin_ = take.folder / DELETED
         bin_.mkdir(exist_ok=True)
         for p in (take.path, take.json_path):
@@ -115,6 +175,7 @@ class TakeStore:
                 os.replace(p, bin_ / p.name)
 
     def undelete(self, take: Take) -> None:
+        self.flush()
         bin_ = take.folder / DELETED
         for p in (take.path, take.json_path):  # the data first: the JSON makes it a take again
             if (bin_ / p.name).exists():
@@ -133,7 +194,10 @@ class TakeStore:
                     d = json.loads(j.read_text(encoding="utf-8"))
                     known = {k: d[k] for k in Take.__dataclass_fields__ if k in d and k != "folder"}
                     take = Take(**known, folder=folder)
-                except (OSError, ValueError, TypeError):
+                    if "pending" in d and folder.name != self.session:  # killed before its file was written
+                        write_pending(take.path, d["pending"])
+                        atomic_write_text(j, take.to_json())
+                except (OSError, ValueError, TypeError, KeyError):
                     continue
                 if take.file and take.path.is_file():
                     takes.append(take)
@@ -143,9 +207,51 @@ class TakeStore:
 
     def copy_to(self, take: Take, dest: Path) -> Path:
         """The take's file, copied to `dest` (an export or a drag-out)."""
+        self.flush()
         data = take.path.read_bytes()
         atomic_write_bytes(dest, data)
         return Path(dest)
+
+
+def _replace_json(path: Path, text: str, current, lock) -> None:
+    """Write `text` at `path` atomically and flushed, unless current() turns false (checked under
+    `lock` with the rename itself, so a newer quick write of the JSON is never replaced)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    with lock:
+        if not current():
+            os.unlink(tmp)
+            return
+        os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def music_pending(seq, polyphony: bool) -> dict:
+    """A take's music as its JSON holds it until its .mid is written (see TakeStore.add)."""
+    return {"notes": [[n.start, n.end, n.pitch, n.velocity] for n in seq.notes], "tempos": seq.tempos,
+            "time_signature": list(seq.time_signature), "program": seq.voices[0].program if seq.voices else 0,
+            "track": seq.voices[0].name if seq.voices else "", "name": seq.name, "polyphony": polyphony}
+
+
+def write_pending(path: Path, pending: dict) -> None:
+    """The take's file from what its JSON holds: its text, or its notes as a .mid."""
+    if "text" in pending:
+        atomic_write_text(path, pending["text"])
+        return
+    from guigen.music.events import Note, NoteSequence, Voice
+    from guigen.music.export import write_piece
+
+    seq = NoteSequence([Note(*n) for n in pending["notes"]], [tuple(t) for t in pending["tempos"]],
+                       tuple(pending["time_signature"]), [Voice(pending["track"], pending["program"])],
+                       name=pending["name"])
+    write_piece(seq, path, pending["polyphony"], overwrite=True)
 
 
 def purge_deleted(store: TakeStore) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -41,7 +41,27 @@ def default_output(source: str) -> Path:
 
 
 class _DeviceProbe(QObject):
-    found = Signal(list, bool)  # available_devices() and cpu_has_fast_bf16(), from a background thread
+    """Finds the devices once per process in a background thread. It belongs to the application,
+    not to a dialog: the thread can outlive a dialog closed before it is done, and emitting on an
+    object Qt has deleted is an error. Each dialog takes the answer (`result`) or waits for it."""
+
+    found = Signal(list, bool)  # available_devices() and cpu_has_fast_bf16(), from the background thread
+    _shared = None
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: tuple[list, bool] | None = None
+        self.found.connect(self._keep)
+
+    @classmethod
+    def shared(cls) -> "_DeviceProbe":
+        if cls._shared is None:
+            cls._shared = cls(QApplication.instance())
+            cls._shared.start()
+        return cls._shared
+
+    def _keep(self, devices: list, fast_bf16: bool) -> None:
+        self.result = (devices, fast_bf16)
 
     def start(self) -> None:
         def probe():
@@ -100,9 +120,11 @@ class TrainDialog(QDialog):
         self.device.addItem("Automatic: a GPU if there is one, else the CPU (looking…)", "auto")
         self.device.addItem(_device_label("cpu"), "cpu")
         self.device.setToolTip("Where to train, as guigen train --device; the model file is the same either way")
-        self._probe = _DeviceProbe(self)
-        self._probe.found.connect(self._devices_found)
-        self._probe.start()
+        self._probe = _DeviceProbe.shared()
+        if self._probe.result is not None:
+            self._devices_found(*self._probe.result)
+        else:
+            self._probe.found.connect(self._devices_found)  # undone by Qt if this dialog goes first
         self.resume = QCheckBox("Continue from the last checkpoint of this model, if there is one")
         # music in one key learns harmony; transposed to all keys it learned none (see models/bach-chorales.md)
         self.one_key = QCheckBox("Music: move every piece to C major / A minor first (primers are moved back)")

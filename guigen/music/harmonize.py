@@ -311,15 +311,21 @@ def _ending_plan(melody: list[Note], shift: int, key: tuple[int, str], ending: s
     return last.start, (bass + shift) % 12, [rotate(t, shift) for t in triads], ""
 
 
+class Cancelled(Exception):
+    """harmonize() stopped because its `cancelled` said so."""
+
+
 def harmonize(model, melody: list[Note], settings: SamplingSettings | None = None, seed=None, beam_size: int = 1,
               branch_factor: int = 1, on_step=None, strict: bool = True, four: bool = True,
-              chords: bool | None = None, ending: str = "tonic", key: tuple[int, str] | None = None) -> Harmonisation:
+              chords: bool | None = None, ending: str = "tonic", key: tuple[int, str] | None = None,
+              cancelled=None) -> Harmonisation:
     """Lower voices under `melody` (notes on the grid, one line; it may start after step 0: a
     pickup or a rest, kept) by constrained decoding; strict: no parallel fifths or octaves (see
     parallel_pitches); four: ending a step with fewer than three notes under the melody costs
     FOUR_PENALTY nats; chords (default: as strict): Bach's chord vocabulary and spacing favoured
     (see _harmonic_logits); ending: 'tonic', 'half' or 'none' (the last melody note's chord, in
-    the melody's key, or `key` as (tonic pitch class, 'major'/'minor'))."""
+    the melody's key, or `key` as (tonic pitch class, 'major'/'minor')); cancelled: a function asked
+    before each step (a widened beam streams nothing until it ends): true raises Cancelled."""
     from guigen.music.generate import _BeamGenerator
 
     codec = model.codec
@@ -368,6 +374,8 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
     last_sung: list[list] = [list(START_PITCH) for _ in range(rows)]
     widened, streamed = False, 0
     for s, (forced, top, released) in enumerate(zip(tokens_plan, ceiling, ended)):
+        if cancelled is not None and cancelled():
+            raise Cancelled
         if s == widen_at and rows < ENDING_BEAM * ENDING_BRANCH:
             best_rows = np.argsort(-score, kind="stable")[:beam_size]
             keep = np.sort(np.resize(best_rows, ENDING_BEAM * ENDING_BRANCH))  # copies of the best, resampled

@@ -1,11 +1,11 @@
 """The piano roll, as a DAW draws one: a keyboard strip, a ruler in bars and beats, the whole piece
 to scroll and zoom over, a follow mode, voices in colours, labelled playhead and next-step markers.
 
-Notes are decoded from all the ids so far (primer + generated) by the model's encoding and drawn
-as one BarGraphItem updated in place. In four-voice texture each note gets its voice (soprano,
-alto, tenor, bass: guigen.music.voices); colouring by probability fills each generated note by the
-probability of the event that struck it, its outline keeping the voice's colour. Colours come
-from the widget's palette, so the roll reads in light and dark themes alike.
+The notes, each one's voice (soprano, alto, tenor, bass in four-voice texture: guigen.music.voices)
+and the probability of the event that struck it come worked out with each batch from the generation
+process (guigen.app.roll_feed), so the GUI thread only draws the notes that changed
+(guigen.app.widgets.roll_model). Colouring by probability fills each generated note by that
+probability. Colours come from the widget's palette, so the roll reads in light and dark themes alike.
 
 Mouse: the wheel scrolls, Ctrl + wheel zooms; dragging the notes out drops a .mid file. Scrolling
 away from the end leaves follow mode; scrolling back to the end (or the Follow button) re-enters it.
@@ -24,17 +24,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToo
 from guigen.app.widgets.roll_colours import RollColours
 from guigen.app.widgets.roll_keys import KeyboardAxis
 from guigen.app.widgets.roll_legend import ProbabilityLegend
+from guigen.app.widgets.roll_model import RollModel
 from guigen.app.widgets.roll_notes import ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, Backdrop, prob_fill  # noqa: F401
 from guigen.app.widgets.roll_ruler import RulerAxis, bar_beat, metre_steps  # noqa: F401 (tests import it here)
 from guigen.app.widgets.roll_view import FOLLOW_MARGIN, RollView  # noqa: F401
-from guigen.music.incremental import StreamDecoder
 
 DEFAULT_SPAN = 128  # steps shown at first: 8 bars of 4/4
 MIN_REDRAW_S, MAX_REDRAW_S = 1 / 30, 0.25  # the piano roll redraws at most 30 times a second, at least 4
-VOICES_S = 0.5  # while music streams in, voices are assigned anew at most this often (it reads it all)
 
 
-class PianoRoll(RollView, RollColours, QWidget):
+class PianoRoll(RollView, RollColours, RollModel, QWidget):
     """make_midi, when set, is called to write a .mid for dragging out; returns its path."""
 
     drag_started = Signal()
@@ -53,11 +52,8 @@ class PianoRoll(RollView, RollColours, QWidget):
         self.colour = False
         self.step_colours = None  # the Cells view's: a fill per step, over the other colourings
         self.top_line = None  # a harmonised melody: always the soprano in the voice colours (set_top_line)
-        self._notes = []  # the notes, voices and steps as last drawn (see the properties below)
-        self._voices_now: list[int] | None = None  # per note: 0-3 (soprano-bass), None when not four-voice
         self.time_signature = (4, 4)
         self.primer_steps = 0
-        self._steps = 0  # steps so far: the next step's index
         self._dirty = False  # tokens came in that are not drawn yet (see _schedule)
         self._redraw_cost = 0.0  # seconds the last redraw took
         self._last_redraw = 0.0
@@ -71,17 +67,8 @@ class PianoRoll(RollView, RollColours, QWidget):
         self._press = None
         self._scrolling = False  # the scroll bar is being set by the program, not the user
         self._pitch_range = None
-        self._voice_cache: tuple | None = None  # (when, {(start, pitch): voice} or None): see _voices
-        self._voice_cost = 0.0  # seconds the last full voice pass took
-        self._voice_timer = QTimer(self)  # the full voice pass after provisional voices
-        self._voice_timer.setSingleShot(True)
-        self._voice_timer.setInterval(int(VOICES_S * 1000))
-        self._voice_timer.timeout.connect(self._exact_voices)
         self._brushes: dict = {}  # QBrush per colour: notes share them
-        self._decoder = None  # StreamDecoder: decodes only what came after the last clean cut
-        self._probs_cache = None  # (probabilities by (step, pitch), step, tokens read): see _event_probs
-        self._drawn_range = None  # the steps whose notes the plot holds
-        self.drawn: list[int] = []  # indices (into notes) of the notes the plot holds
+        self._own = False  # tokens came without their notes: the roll's own feed works them out (_feed_own)
         self.setAccessibleName("Piano roll")
         self.setAccessibleDescription("Notes over time: a keyboard on the left, bars and beats on top")
 
@@ -99,8 +86,6 @@ class PianoRoll(RollView, RollColours, QWidget):
         self.view.setDefaultPadding(0)
         self.backdrop = Backdrop(self)
         self.view.addItem(self.backdrop, ignoreBounds=True)
-        self.bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
-        self.view.addItem(self.bars)
         self.guide = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])  # set_guide's outlines
         self.view.addItem(self.guide)
         # the next-step label left of its line, or right of it where the left has no room (_place_now_label)
@@ -171,6 +156,7 @@ class PianoRoll(RollView, RollColours, QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.scrollbar)
         self.colours: dict = {}
+        self._clear_notes()
         self._apply_palette()
         self._show_range()
 
@@ -193,19 +179,25 @@ class PianoRoll(RollView, RollColours, QWidget):
         self.ruler.time_signature = self.time_signature
         self.primer_steps = codec.count_steps(self.primer) if (codec is not None and self.primer) else 0
         self._pitch_range = None
-        self._voice_cache = None
-        self._decoder = StreamDecoder(codec) if codec is not None else None
-        self._probs_cache = None
         self.top_line = None
+        self._clear_notes()
+        self._own = codec is not None  # the primer's notes: the roll works them out (a few at most)
         self.set_follow(True)
         self.set_play_from(0)
         self.set_loop(None)
         self._redraw()
         self.primer_changed.emit()
 
-    def append_tokens(self, tokens, probs) -> None:
+    def append_tokens(self, tokens, probs, notes=None) -> None:
+        """Tokens and each one's probability (None: it has none); notes: the NotesUpdate the
+        generation process worked out for them (guigen.app.roll_feed), else the roll works it out."""
         self.tokens.extend(int(t) for t in tokens)
         self.probs.extend(probs)
+        if not self._own and self._fits(notes):
+            self._feed = None  # the process's notes from here on (the same notes its own feed would give)
+            self._take(notes)
+        else:
+            self._own = True
         self._schedule()
 
     # what was drawn; reading it draws what came in since, so it is never behind the tokens
@@ -267,11 +259,16 @@ class PianoRoll(RollView, RollColours, QWidget):
         if self._dirty:
             self._redraw()
 
-    def truncate(self, count: int) -> None:
+    def truncate(self, count: int, notes=None) -> None:
+        """Back to `count` tokens (undo); notes: the process's NotesUpdate for what is left."""
         del self.tokens[count:], self.probs[count:]
-        self._voice_cache = self._probs_cache = None
-        if self._decoder is not None:
-            self._decoder.reset()
+        self._feed = None
+        if notes is not None and notes.first == 0 and notes.ids == len(self.primer) + count \
+                and notes.codec == repr(self.codec):
+            self._own = False
+            self._take(notes)
+        else:
+            self._own = True  # worked out again here, from the start
         self._redraw()
 
     def ids(self) -> list[int]:
@@ -279,12 +276,19 @@ class PianoRoll(RollView, RollColours, QWidget):
 
     def set_colour(self, on: bool) -> None:
         self.colour = on
+        self._restyle()
         self._redraw()
 
     def set_step_colours(self, colours) -> None:
         """Fill each note by the colour (QColor) of the step it starts in, primer included: the Cells
-        view's hook. None takes it off."""
-        self.step_colours = colours
+        view's hook. None takes it off. Only the notes from the first step whose colour changed are
+        drawn again (as the music streams in, the list grows at its end)."""
+        old, self.step_colours = self.step_colours, colours
+        if old is None or colours is None:
+            self._restyle()
+        else:
+            same = next((k for k, (a, b) in enumerate(zip(old, colours)) if a != b), min(len(old), len(colours)))
+            self._restyle(same)
         self._redraw_soon()
 
     def set_guide(self, notes) -> None:
@@ -300,7 +304,7 @@ class PianoRoll(RollView, RollColours, QWidget):
     def set_top_line(self, notes) -> None:
         """The melody a finished harmonisation was written under: coloured as the soprano."""
         self.top_line = list(notes) or None
-        self._voice_cache = None
+        self._feed, self._own = None, True  # voices worked out again, the melody as the soprano
         self._redraw()
 
     def set_playhead(self, step: float | None) -> None:
@@ -337,77 +341,21 @@ class PianoRoll(RollView, RollColours, QWidget):
         if self.codec is None:
             return
         t0 = time.monotonic()
-        ids = self.ids()
-        self._notes = self._decoder.decode(ids) if ids else []
-        self._steps = self.codec.count_steps(ids) if ids else 0
-        self.now.setValue(self.steps)
-        self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
+        if self._own:
+            self._own = False
+            self._feed_own()
+        steps = self._steps
+        self.now.setValue(steps)
+        self.now.label.setFormat(f"next step {bar_beat(steps, self.time_signature)}")
         self._place_now_label()
-        self._voices_now = self._voices()
-        self._drawn_range = None  # the bars are set anew for the steps in view (see _draw_bars)
         self.primer_text.setVisible(self.primer_steps > 0)
         num, den = self.time_signature
-        self.position.setText(f"{bar_beat(self.steps, self.time_signature)} · {num}/{den}")
+        self.position.setText(f"{bar_beat(steps, self.time_signature)} · {num}/{den}")
         self._update_legend()
+        self._draw_notes()
         self._show_range()
         self._last_redraw = time.monotonic()
         self._redraw_cost = self._last_redraw - t0
-
-    def _voices(self) -> list[int] | None:
-        """Soprano-bass per note for polyphony in four-voice texture (guigen.music.voices.voice_labels:
-        None for a note where the voices cross); else None.
-
-        Labelling reads the whole piece, so while it grows it is redone at most every VOICES_S (or
-        ten times what it took, for a long piece); a note struck since gets its rank from the top
-        among the notes sounding with it (the rule in four-voice texture) until the next full pass,
-        which a timer makes sure comes."""
-        if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
-            return None
-        from guigen.music.voices import voice_labels
-
-        now = time.monotonic()
-        if self._voice_cache is None or now - self._voice_cache[0] >= max(VOICES_S, 10 * self._voice_cost):
-            voices = voice_labels(self.notes, self.top_line)
-            self._voice_cost = time.monotonic() - now
-            known = None if voices is None else {(n.start, n.pitch): v for n, v in zip(self.notes, voices)}
-            self._voice_cache = (now, known)
-            return voices
-        known = self._voice_cache[1]
-        if known is None:
-            return None
-        out, tail = [], self.notes[-64:]
-        for n in self.notes:
-            key = (n.start, n.pitch)
-            if key in known:
-                out.append(known[key])
-                continue
-            above = sum(1 for m in tail if m.start <= n.start < m.end and m.pitch > n.pitch)
-            out.append(min(above, 3))
-            self._voice_timer.start()
-        return out
-
-    def _exact_voices(self) -> None:
-        self._voice_cache = None
-        self._redraw_soon()
-
-    def _draw_bars(self) -> None:
-        """The notes in and near the view go to the plot, not the whole piece: a frame costs what shows."""
-        x0, x1 = self.view_range()
-        if self._drawn_range is not None and self._drawn_range[0] <= x0 and x1 <= self._drawn_range[1]:
-            return
-        lo, hi = x0 - (x1 - x0), x1 + (x1 - x0)
-        self._drawn_range = (lo, hi)
-        self.drawn = [i for i, n in enumerate(self.notes) if n.end > lo and n.start < hi]
-        if not self.drawn:
-            self.bars.setOpts(x0=[], y0=[], width=[], height=[], brushes=None, pens=None)
-            return
-        notes = [self.notes[i] for i in self.drawn]
-        start = np.array([n.start for n in notes], dtype=float)
-        end = np.array([n.end for n in notes], dtype=float)
-        pitch = np.array([n.pitch for n in notes], dtype=float)
-        brushes, pens = self._styles(self.drawn)
-        self.bars.setOpts(x0=start, y0=pitch - 0.42, width=end - start, height=np.full(len(pitch), 0.84),
-                          brushes=brushes, pens=pens)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -418,6 +366,7 @@ class PianoRoll(RollView, RollColours, QWidget):
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._apply_palette()
+            self._restyle()
             self._redraw()
         super().changeEvent(event)
 

@@ -9,7 +9,6 @@ from PySide6.QtGui import QColor, QPalette, QPen
 
 from guigen.app.theme import is_dark, readable
 from guigen.app.widgets.roll_notes import ONE_COLOUR, VOICE_COLOURS, VOICE_NAMES, prob_fill
-from guigen.music.events import NOTE_NAMES
 
 
 class RollColours:
@@ -20,20 +19,19 @@ class RollColours:
             brush = self._brushes[key] = pg.mkBrush(colour)
         return brush
 
-    def _styles(self, drawn: list[int]):
-        """(brushes, pens) per note: one colour means one thing at a time. Normally the voice's
-        colour; colouring by probability, the probability of the event that struck the note (notes
-        are a few pixels high, too small to show both). Primer notes are paler."""
+    def _styles(self, drawn):
+        """(brushes, pens) for the notes drawn (indices): one colour means one thing at a time.
+        Normally the voice's colour; colouring by probability, the probability of the event that
+        struck the note (notes are a few pixels high, too small to show both). Primer notes are paler."""
         c = self.colours
-        starts = self.event_probs() if self.colour else {}
         outline = pg.mkPen(c["outline"], width=1)
-        brushes, voices = [], self._voices_now
+        brushes, voices, notes, probs = [], self._voices_now, self._notes, self._note_probs
         for i in drawn:
-            n = self.notes[i]
+            n = notes[i]
             if self.step_colours is not None and n.start < len(self.step_colours):
                 fill = QColor(self.step_colours[n.start])
             elif self.colour:
-                p = starts.get((n.start, n.pitch))
+                p = probs[i]
                 fill = prob_fill(p) if p is not None else QColor(c["primer_note"])
             else:
                 v = voices[i] if voices is not None else None
@@ -41,25 +39,7 @@ class RollColours:
             if n.start < self.primer_steps and self.step_colours is None:
                 fill.setAlpha(120)
             brushes.append(self._brush(fill))
-        return brushes, [outline] * len(drawn)
-
-    def event_probs(self) -> dict:
-        """(step, pitch) -> probability of the generated event that named that pitch at that step.
-        Kept between frames: only the tokens added since are read."""
-        if self._probs_cache is None:
-            self._probs_cache = ({}, self.primer_steps, 0)
-        out, step, done = self._probs_cache
-        label = self.codec.token_label
-        for t, p in zip(self.tokens[done:], self.probs[done:]):
-            name = label(t)
-            if name and name[0] in "ABCDEFG" and not name.endswith("held"):
-                pitch_class = NOTE_NAMES.index(name[:2] if len(name) > 1 and name[1] == "#" else name[0])
-                octave = int(name.lstrip("ABCDEFG#").split()[0])
-                out[(step, (octave + 1) * 12 + pitch_class)] = p
-            if self.codec.ends_step(t):
-                step += 1
-        self._probs_cache = (out, step, len(self.tokens))
-        return out
+        return brushes, [outline] * len(brushes)
 
     def _update_legend(self) -> None:
         c = self.colours

@@ -26,7 +26,7 @@ def note_text(roll, i: int) -> str:
     if n.start < roll.primer_steps:
         parts.append("primer")
     else:
-        p = roll.event_probs().get((n.start, n.pitch))
+        p = roll._note_probs[i]
         if p is not None:
             parts.append(f"p {p:.2f}" if p >= 0.01 else f"p {p:.1e}")
         else:
@@ -58,12 +58,7 @@ class RollMouse(QObject):
 
     def note_at(self, step: float, pitch: float) -> int | None:
         """The index of the note sounding at (step, pitch), or None."""
-        p = round(pitch)
-        for i in reversed(self.roll.drawn):
-            n = self.roll.notes[i]
-            if n.pitch == p and n.start <= step < n.end:
-                return i
-        return None
+        return self.roll.note_at(step, pitch)
 
     def _beat(self, step: float) -> int:
         beat, _ = metre_steps(self.roll.time_signature)

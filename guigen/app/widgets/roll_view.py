@@ -11,7 +11,8 @@ MIN_SPAN, MAX_SPAN = 16, 100_000
 class RollView:
     def total_steps(self) -> int:
         """Steps the scroll bar covers: the piece, its notes' ends and the next step included."""
-        return max(self.steps, max((n.end for n in self.notes), default=0))
+        self._flush()
+        return max(self._steps, self._ends[-1] if self._ends else 0)
 
     def _place_now_label(self) -> None:
         """The next-step label left of its line (in follow mode the line is near the right edge), or
@@ -80,11 +81,10 @@ class RollView:
         self.view.setXRange(left, left + self.span, padding=0)
         self._fit_pitches()
         self._sync_scrollbar()
-        self._draw_bars()
 
     def _fit_pitches(self) -> None:
         """All the piece's pitches in view (an octave at least), so nothing is ever hidden vertically."""
-        pitches = [n.pitch for n in self.notes] + getattr(self, "guide_pitches", [])
+        pitches = ([self._low[-1], self._high[-1]] if self._low else []) + getattr(self, "guide_pitches", [])
         if pitches:
             low, high = min(pitches), max(pitches)
         else:
