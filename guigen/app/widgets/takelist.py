@@ -57,6 +57,8 @@ class TakeList(QWidget):
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # cut in the middle: names differ at their ends (seed, -vN), which a cut at the right end hid
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setToolTip("Every sample made, kept on disk. Double-click or F2 to rename; drag one out to "
                              "drop its file")
         self.tree.header().resizeSection(STAR, 24)
