@@ -44,6 +44,8 @@ class TextView(QTextEdit):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
+        theme.focus_ring(self)  # Fusion shows no focus on it
+        self.setTabChangesFocus(True)  # editable, it took every Tab as a character: the keyboard was caught in it
         self.setUndoRedoEnabled(False)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(11)
