@@ -131,3 +131,35 @@ def test_the_cut_leaving_one_token_is_said(qtbot, window):
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     assert h.warning == ""
+
+
+def test_the_wheel_never_turns_an_unfocused_control_in_dialogs_and_the_live_panel(qtbot, window):
+    """The harmonize and training dialogs and the live panel are made after the window's guard: under
+    Xvfb the wheel over Harmonize's unfocused beam box took it from 1 to 4 (and the focus)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+
+    from guigen.app.harmonize_dialog import HarmonizeDialog
+    from guigen.app.train_dialog import TrainDialog
+
+    w = window
+    harmonize, train = HarmonizeDialog(w), TrainDialog(w, w.settings)
+    live = w.sound_menu.show_live()
+    for root in (harmonize, train, live):
+        if root is not live:
+            qtbot.addWidget(root)
+            root.show()
+            qtbot.waitExposed(root)
+        controls = [c for cls in (QAbstractSpinBox, QComboBox) for c in root.findChildren(cls)]
+        assert controls
+        for c in controls:
+            value = lambda: c.value() if isinstance(c, QAbstractSpinBox) else c.currentIndex()  # noqa: E731
+            before = value()
+            wheel(c, 1)
+            wheel(c, -1)
+            wheel(c, -1)
+            assert value() == before and not c.hasFocus(), (type(root).__name__, c.toolTip())
+    harmonize.activateWindow()
+    harmonize.beam.setFocus()
+    qtbot.waitUntil(harmonize.beam.hasFocus, timeout=TIMEOUT)  # focused, it turns
+    wheel(harmonize.beam, 1)
+    assert harmonize.beam.value() == 2
