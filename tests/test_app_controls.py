@@ -126,11 +126,25 @@ def test_the_cut_leaving_one_token_is_said(qtbot, window):
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     h = w.histogram
     assert "single token" in h.warning and "top-k 1" in h.warning and h.warning_label.isVisible()
+    assert "characters in a row" in h.warning  # counted in the model's own unit, not "steps"
     w.top_k.setValue(0)  # the cut off: the warning goes
     assert h.warning == "" and not h.warning_label.isVisible()
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     assert h.warning == ""
+
+
+def test_the_cut_warning_counts_events_in_music(qtbot, tmp_path):
+    """Music's "steps" are 16th notes ("8 bars (128 steps)"); the cut warning counts events, and says
+    so (under Xvfb it said "256 steps in a row" of a 64-step piece)."""
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "p.safetensors", "polyphony")):
+        w.top_k.setValue(1)
+        w.primer.setText("60,64,67")
+        w.music_length.bars.setValue(1)
+        w.seed.setValue(1)
+        w.generate()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+        assert "single token" in w.histogram.warning and "events in a row" in w.histogram.warning
 
 
 def test_the_wheel_never_turns_an_unfocused_control_in_dialogs_and_the_live_panel(qtbot, window):
