@@ -96,7 +96,12 @@ def test_the_dial_drags_relatively_and_resets_on_double_click(qtbot, window):
     QApplication.sendEvent(dial, ev)
     qtbot.mouseRelease(dial, Qt.MouseButton.LeftButton, pos=centre + QPoint(0, 40))
     assert start - dial.value() == pytest.approx(coarse / 5, abs=1)
-    qtbot.mouseDClick(dial, Qt.MouseButton.LeftButton, pos=centre)
+    # a double-click as an X server sends it: press, release, double-click, release; off the centre, where
+    # QDial's own release would set the value at the pointer's angle (T went from 1 to 1.98 under Xvfb)
+    at = centre + QPoint(dial.width() // 4, -dial.height() // 4)
+    qtbot.mouseClick(dial, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseDClick(dial, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseRelease(dial, Qt.MouseButton.LeftButton, pos=at)
     assert w.dial.temperature() == 1.0 and w.dial.spin.text() == "1"
 
 
@@ -121,8 +126,54 @@ def test_the_cut_leaving_one_token_is_said(qtbot, window):
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     h = w.histogram
     assert "single token" in h.warning and "top-k 1" in h.warning and h.warning_label.isVisible()
+    assert "characters in a row" in h.warning  # counted in the model's own unit, not "steps"
     w.top_k.setValue(0)  # the cut off: the warning goes
     assert h.warning == "" and not h.warning_label.isVisible()
     w.generate()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     assert h.warning == ""
+
+
+def test_the_cut_warning_counts_events_in_music(qtbot, tmp_path):
+    """Music's "steps" are 16th notes ("8 bars (128 steps)"); the cut warning counts events, and says
+    so (under Xvfb it said "256 steps in a row" of a 64-step piece)."""
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "p.safetensors", "polyphony")):
+        w.top_k.setValue(1)
+        w.primer.setText("60,64,67")
+        w.music_length.bars.setValue(1)
+        w.seed.setValue(1)
+        w.generate()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+        assert "single token" in w.histogram.warning and "events in a row" in w.histogram.warning
+
+
+def test_the_wheel_never_turns_an_unfocused_control_in_dialogs_and_the_live_panel(qtbot, window):
+    """The harmonize and training dialogs and the live panel are made after the window's guard: under
+    Xvfb the wheel over Harmonize's unfocused beam box took it from 1 to 4 (and the focus)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+
+    from guigen.app.harmonize_dialog import HarmonizeDialog
+    from guigen.app.train_dialog import TrainDialog
+
+    w = window
+    harmonize, train = HarmonizeDialog(w), TrainDialog(w, w.settings)
+    live = w.sound_menu.show_live()
+    for root in (harmonize, train, live):
+        if root is not live:
+            qtbot.addWidget(root)
+            root.show()
+            qtbot.waitExposed(root)
+        controls = [c for cls in (QAbstractSpinBox, QComboBox) for c in root.findChildren(cls)]
+        assert controls
+        for c in controls:
+            value = lambda: c.value() if isinstance(c, QAbstractSpinBox) else c.currentIndex()  # noqa: E731
+            before = value()
+            wheel(c, 1)
+            wheel(c, -1)
+            wheel(c, -1)
+            assert value() == before and not c.hasFocus(), (type(root).__name__, c.toolTip())
+    harmonize.activateWindow()
+    harmonize.beam.setFocus()
+    qtbot.waitUntil(harmonize.beam.hasFocus, timeout=TIMEOUT)  # focused, it turns
+    wheel(harmonize.beam, 1)
+    assert harmonize.beam.value() == 2

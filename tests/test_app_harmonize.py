@@ -206,3 +206,30 @@ def test_a_generate_after_a_harmonisation_is_a_take_of_its_own(qtbot, window, tm
     take = w.takes.current
     assert w.harmony is None and take.source == "generate" and take.primer == "60,64,67"
     assert [t.source for t in w.takes.list.takes()].count("harmonisation") == 1
+
+
+def test_a_harmonisation_with_a_random_seed_keeps_the_seed_it_drew(qtbot, window, tmp_path):
+    """Seed "random": the seed drawn is kept, as Generate keeps it, so the take is named model-T-seed
+    and the same harmonisation can be made again (under Xvfb the take was "bach-chorales-T1"); and a
+    second harmonisation is a take of its own (it wrote over the first one's files)."""
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    tune = [n for n in melody_of(read_midi(TEST / "chorale_test_010.mid")) if n.end <= 16]
+    write_midi(NoteSequence(tune, [(0, 80.0)], (3, 4), [Voice("tune")]), tmp_path / "tune.mid")
+    w.seed.setValue(-1)
+    assert w.seed.text() == "random"
+    results, take = [], None
+    for _ in range(2):
+        before = take
+        assert start_harmony(w, tmp_path / "tune.mid")
+        qtbot.waitUntil(lambda: w.state == "stopped" and w.takes.current not in (None, before), timeout=6 * TIMEOUT)
+        take = w.takes.current
+        assert take.source == "harmonisation" and take.seed is not None
+        assert take.name == f"bach-chorales-T1-seed{take.seed}"
+        results.append(list(w.piano_roll.tokens))
+        w.seed.setValue(take.seed)  # the second time: that seed again, the same harmonisation
+    assert results[0] == results[1]
+    # each harmonisation is its own take: the second did not write over the first
+    takes = [t for t in w.takes.list.takes() if t.source == "harmonisation"]
+    assert len(takes) == 2 and all(t.path.is_file() for t in takes) and takes[0].path != takes[1].path

@@ -57,3 +57,34 @@ def test_the_histogram_shows_its_focus(qtbot, tmp_path):
         after = h.grab().toImage()
         ring = h.palette().color(h.palette().ColorRole.Highlight).rgb()
         assert after.pixel(1, h.height() // 2) == ring and before.pixel(1, h.height() // 2) != ring
+
+
+def test_tab_leaves_the_editable_text_and_text_boxes_show_focus(qtbot, tmp_path):
+    """Once the text stops streaming it is editable; Tab still moves on (it typed tab characters into
+    the text, and the keyboard never got out, under Xvfb). The primer, the text and the take list,
+    which Fusion draws no focus for, show a ring in the highlight colour when they have the focus."""
+    from app_helpers import generate_text, make_model
+
+    for w in open_window(qtbot, tmp_path, make_model(tmp_path / "t.safetensors")):
+        generate_text(qtbot, w, 40)
+        assert not w.text_view.isReadOnly()
+        before = w.text_view.toPlainText()
+        w.activateWindow()
+        w.text_view.setFocus()
+        qtbot.waitUntil(w.text_view.hasFocus, timeout=TIMEOUT)
+        qtbot.keyClick(w.text_view, Qt.Key.Key_Tab)
+        assert not w.text_view.hasFocus() and w.text_view.toPlainText() == before
+        for box in (w.primer, w.text_view, w.takes.list.tree):
+            ring = box.palette().color(box.palette().ColorRole.Highlight).rgb()
+            w.panel.buttons["clear"].setFocus()
+            qtbot.waitUntil(lambda: not box.hasFocus(), timeout=TIMEOUT)
+            off = box.grab().toImage()
+            box.setFocus()
+            qtbot.waitUntil(box.hasFocus, timeout=TIMEOUT)
+            on = box.grab().toImage()
+            y = box.height() // 2
+            assert on.pixel(0, y) == ring and on.pixel(1, y) == ring and off.pixel(1, y) != ring
+            # and what is inside is painted as before (the ring is drawn over it, not instead of it)
+            inside = [(x, yy) for x in range(6, box.width() - 6, 3) for yy in range(6, box.height() - 6, 3)]
+            changed = sum(on.pixel(x, yy) != off.pixel(x, yy) for x, yy in inside)
+            assert changed <= 0.02 * len(inside)

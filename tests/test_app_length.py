@@ -71,3 +71,21 @@ def test_generate_bars_counts_the_primers_metre(tmp_path):
     r = subprocess.run([sys.executable, "-m", "guigen", "generate", "-m", "bach-chorales", "--bars", "2", "-n", "5"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "--bars and -n/--steps" in r.stderr
+
+
+def test_a_piece_that_ends_early_says_why(qtbot, tmp_path):
+    """A chorale model may end the piece (its end event) before the bars asked: the status bar says
+    so, instead of "0 bars 2 beats" with no reason (bach-chorales, seed 5, 4 bars asked, under Xvfb)."""
+    from guigen.music.polyphony import END
+
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "poly.safetensors", "polyphony")):
+        w.music_length.bars.setValue(4)
+        w.primer.setText("60,64,67")
+        w.seed.setValue(3)
+        w.actions["step"].trigger()  # paused after one event; the end event chosen from the histogram next
+        qtbot.waitUntil(lambda: w.state == "paused" and bool(w.piano_roll.tokens), timeout=TIMEOUT)
+        assert "ended" not in w.count_label.text()
+        w.force(END)
+        qtbot.waitUntil(lambda: w.piano_roll.tokens[-1] == END, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: "the piece ended (its end event)" in w.count_label.text(), timeout=TIMEOUT)
+        assert w.count_label.text().startswith("0 bars")

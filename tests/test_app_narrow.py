@@ -75,3 +75,22 @@ def test_next_step_label_is_never_cut(qtbot, chorales):
     roll.set_follow(True)
     qtbot.wait(50)
     assert inside() and roll.now.label.anchors == [(1, 0), (1, 0)]
+
+
+def test_a_narrow_distribution_panel_keeps_the_histogram_and_lets_the_curve_step_aside(qtbot, text_window):
+    """800x600 with the Takes dock open leaves the distribution panel ~270 px: the entropy curve steps
+    aside and the histogram keeps the room (beside the curve it was 50 px wide, its header cut, under
+    Xvfb); with room again both are there."""
+    from guigen.app.workspace import NARROW_PANEL
+
+    w = text_window
+    panel = w.splitter.distribution
+    w.takes.dock.show()
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: panel.width() < NARROW_PANEL, timeout=TIMEOUT)
+    assert not w.curve.isVisible()
+    qtbot.waitUntil(lambda: w.histogram.width() >= panel.width() - 10, timeout=TIMEOUT)  # once laid out again
+    w.takes.dock.hide()
+    w.resize(1280, 800)
+    qtbot.waitUntil(lambda: panel.width() >= NARROW_PANEL and w.curve.isVisible(), timeout=TIMEOUT)
+    assert w.histogram.width() >= 2 * w.curve.width()

@@ -114,3 +114,17 @@ def test_training_plots_nats(qtbot, window):
     d = TrainDialog(window, window.settings)
     qtbot.addWidget(d)
     assert "nats" in d.plot.getAxis("left").labelText and "bits" not in d.plot.getAxis("left").labelText
+
+
+def test_empty_plots_leave_room_over_the_top_tick(qtbot, window, tmp_path):
+    """No distribution yet (a new window, another model): the y axes end a little over 1.0, so the
+    "1.0" label is drawn whole, not cut in half at the plot's top edge (seen under Xvfb)."""
+    w = window
+    for plot in (w.histogram.plot, w.curve.plot):
+        top = plot.getViewBox().viewRange()[1][1]
+        assert 1.02 <= top <= 1.1
+    w.actions["step"].trigger()
+    qtbot.waitUntil(lambda: w.curve.logits is not None, timeout=TIMEOUT)
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(make_music_model(tmp_path / "m.safetensors")))
+    assert 1.02 <= w.curve.plot.getViewBox().viewRange()[1][1] <= 1.1

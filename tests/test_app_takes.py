@@ -107,6 +107,18 @@ def test_variations_and_music_become_takes(qtbot, tmp_path):
         for t in takes:
             assert t.source == "variation" and t.seed == 7
             assert len(pretty_midi.PrettyMIDI(str(t.path)).instruments) >= 1
+        # in the dock's width the names are cut in the middle: each shows its own -vN end (cut at the right,
+        # the three read "poly-T1-se…" alike under Xvfb)
+        tree = w.takes.list.tree
+        tree.resize(190, 300)
+        shown = set()
+        for t in takes:
+            item = w.takes.list.item_of(t)
+            width = tree.visualRect(tree.indexFromItem(item, 1)).width() - 8  # the name's column
+            text = tree.fontMetrics().elidedText(t.name, tree.textElideMode(), width)
+            assert text.endswith(t.name[-3:]) and "…" in text
+            shown.add(text)
+        assert len(shown) == len(takes)
 
 
 def test_takes_survive_a_kill_9_of_the_app(qtbot, tmp_path):

@@ -276,3 +276,22 @@ def test_clicking_a_bar_while_running_forces_the_next_token(qtbot, window):
     qtbot.waitUntil(lambda: forced == [token], timeout=TIMEOUT)
     w.actions["stop"].trigger()
     wait_state(qtbot, w, "stopped")
+
+
+def test_first_start_fits_the_window_to_a_small_screen(qtbot, tmp_path):
+    """No size saved yet: 1280x800, or the screen's room where that is smaller (the offscreen
+    screen is 800x800), so the buttons are never off the screen's edge; a saved size still wins."""
+    w = MainWindow(Settings(str(tmp_path / "fresh.ini")), save_settings=False)
+    qtbot.addWidget(w)
+    room = w.screen().availableGeometry()
+    assert w.width() == min(1280, room.width() - 8) and w.height() <= room.height() - 40
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.frameGeometry().width() <= room.width() and w.frameGeometry().height() <= room.height()
+    w.resize(760, 560)
+    w.save_state()
+    w.close()
+    w2 = MainWindow(Settings(str(tmp_path / "fresh.ini")), save_settings=False)
+    qtbot.addWidget(w2)
+    assert (w2.width(), w2.height()) == (760, 560)
+    w2.close()

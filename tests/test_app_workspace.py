@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_helpers import TIMEOUT, open_window
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 
 from guigen.app.music import excerpt, note_sequence, player
@@ -133,6 +133,16 @@ def test_hovering_a_note_names_it_and_a_key_plays(qtbot, chorales):
 
     text = roll.hover_text
     assert text.startswith(pitch_name(n.pitch)), text
+    # the pause that asks for a tooltip keeps the note's text up (the view's scene, finding no item
+    # tooltip, hid it: under Xvfb it flashed and went)
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    at = _viewport_point(roll, (n.start + n.end) / 2, n.pitch)
+    QApplication.sendEvent(vp, QHelpEvent(QEvent.Type.ToolTip, at, vp.mapToGlobal(at)))
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == text, timeout=TIMEOUT)
+    with pytest.raises(qtbot.TimeoutError):  # and it stays (a tooltip being hidden goes within 300 ms)
+        qtbot.waitUntil(lambda: not QToolTip.isVisible() or QToolTip.text() != text, timeout=1000)
     assert VOICE_NAMES[roll.voices[i]] in text and f"bar {bar_beat(n.start, (4, 4))}" in text
     assert " p " in f" {text} ".replace("·", " ")  # its probability
     keys_x = int(roll.plot.mapFromScene(roll.keys.sceneBoundingRect().center()).x())

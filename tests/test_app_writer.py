@@ -108,3 +108,20 @@ def test_colouring_by_probability_has_a_legend(qtbot, window):
     assert tv.legend.geometry().bottom() <= tv.viewport().geometry().top()  # above the text, never over it
     w.actions["colour_by_prob"].setChecked(False)
     assert not tv.legend.isVisible()
+
+
+def test_the_empty_texts_hint_wraps_instead_of_being_cut(qtbot, tmp_path):
+    """Empty, the text view's hint is drawn whole, wrapped over as many lines as its width needs
+    (QTextEdit's own placeholder was cut after "continue from" under Xvfb)."""
+    for w in text_window(qtbot, tmp_path):
+        tv = w.text_view
+        tv.reset("")
+        tv.resize(300, 200)
+        assert tv.document().isEmpty()
+        image = tv.viewport().grab().toImage()
+        base = tv.viewport().palette().color(tv.viewport().backgroundRole()).rgb()
+        inked = [y for y in range(image.height()) if any(image.pixel(x, y) != base for x in range(0, image.width(), 2))]
+        line = tv.fontMetrics().lineSpacing()
+        words = tv.fontMetrics().horizontalAdvance(tv.hint)
+        needed = -(-words // (tv.viewport().width() - 8))  # lines at this width, at least
+        assert needed >= 3 and inked and inked[-1] - inked[0] >= (needed - 1) * line

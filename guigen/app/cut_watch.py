@@ -47,7 +47,9 @@ class CutWatch:
         if self.streak >= STREAK:
             what = " and ".join(x for x in (f"top-k {s.top_k}" if s.top_k else "",
                                              f"top-p {s.top_p:g}" if s.top_p < 1 else "") if x)
-            text = (f"The cut leaves a single token: {self.streak} steps in a row chosen with no choice left. "
+            # music counts events: its "steps" are 16th notes everywhere else (the status bar's "8 bars (128 steps)")
+            unit = "events" if w.model is not None and w.model.kind == "music" else "characters"
+            text = (f"The cut leaves a single token: {self.streak} {unit} in a row chosen with no choice left. "
                     f"Raise {what} (or turn it off) for variety.")
             if w.histogram.warning != text:
                 w.histogram.set_warning(text)

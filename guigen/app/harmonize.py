@@ -7,6 +7,7 @@ distribution (guigen.music.harmonize, run in the generation process as a job: gu
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from PySide6.QtCore import QObject
@@ -151,10 +152,12 @@ def start_harmony(window, path, options=None) -> bool:
         window.show_error("Cannot harmonize this melody", str(e))
         return False
     window.generation.send("stop")
+    window.takes.new_sample()  # its own take: a second harmonisation wrote over the first one's
     window.codec = PolyphonyEncoding(None, shift, codec.min_pitch, codec.max_pitch)  # the melody's key
     window.primer_source = source  # its tempo and metre, for playing and export
     window.harmony_melody = melody
-    window.used_seed = window.seed.value() if window.seed.value() >= 0 else None
+    # a random seed is drawn here, as Generate draws one: the take is named by it and can be made again
+    window.used_seed = window.seed.value() if window.seed.value() >= 0 else random.randrange(2**31 - 1)
     window.used_temperatures = {window.dial.temperature()}
     window._ensure_piano_roll()
     # leading rests or a pickup: empty steps before the first chord keep every bar line in place

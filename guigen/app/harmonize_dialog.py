@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
 
+from guigen.app import wheel
 from guigen.app.harmonize import MELODY_FILTER
 
 ENDINGS = (("On the tonic", "tonic"), ("Half cadence (the dominant)", "half"), ("Where the model goes", "none"))
@@ -60,6 +61,7 @@ class HarmonizeDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.wheel_guard = wheel.guard(self)  # the wheel turns only a focused spin box or list, as in the window
 
     def _browse(self) -> None:
         start = str(self.window.settings.get("last_dir") or Path.home())

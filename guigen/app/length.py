@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSpinBox, QWidget
 
 from guigen.app.widgets.roll_ruler import metre_steps
+from guigen.music.polyphony import END
 
 
 def bars_text(steps: int, time_signature=(4, 4)) -> str:
@@ -120,4 +121,8 @@ def describe(window, count: int) -> str:
         return f"{count:,} characters" if window.model is not None else f"{count:,} tokens"
     roll = window.piano_roll
     steps = max(0, roll.drawn_steps - roll.primer_steps)  # as drawn: reading roll.steps would draw now, off its turn
-    return f"{bars_text(steps, roll.time_signature)} ({steps} steps), {count:,} events"
+    text = f"{bars_text(steps, roll.time_signature)} ({steps} steps), {count:,} events"
+    if roll.tokens and roll.tokens[-1] == END and window.model.codec.name == "polyphony":
+        # said, else "4 bars" asked and "0 bars 2 beats" shown with no why (the model chose to end)
+        text += ": the piece ended (its end event)"
+    return text

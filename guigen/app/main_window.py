@@ -17,10 +17,10 @@ import random
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QWidget
 
-from guigen.app import qtfix
+from guigen.app import qtfix, window_layout
 from guigen.app.actions import MENUS, build_actions
 from guigen.app.display_clock import FRAME_S, TURNS, DisplayClock  # noqa: F401 (TURNS: tests read it here)
 from guigen.app.length import describe as describe_length
@@ -208,12 +208,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
             self.checks[name].setChecked(s.get(name))
         self.histogram.set_options(sort=s.get("sort_by_prob"), show_raw=s.get("show_raw"), log_y=s.get("log_scale"))
         self.text_view.set_colour(s.get("colour_by_prob"))
-        if s.get("window/geometry"):
-            self.restoreGeometry(QByteArray(s.get("window/geometry")))
-        else:
-            self.resize(1280, 800)
-        if s.get("window/state"):  # the docks: takes, cells
-            self.restoreState(QByteArray(s.get("window/state")))
+        window_layout.restore(self)  # the saved size and docks, else one that fits the screen
         self._fill_models()
 
     def _fill_models(self) -> None:
@@ -240,8 +235,7 @@ class MainWindow(WindowFiles, DisplayClock, QMainWindow):
         s.set("primer", self.primer.text())
         for name in ("colour_by_prob", "sort_by_prob", "show_raw", "log_scale"):
             s.set(name, self.actions[name].isChecked())
-        s.set("window/geometry", bytes(self.saveGeometry().data()))
-        s.set("window/state", bytes(self.saveState().data()))
+        window_layout.save(self)
         self.splitter.remember()
         if self.model_ref:
             s.set("model", self.model_ref)

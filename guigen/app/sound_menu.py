@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
+from guigen.app import wheel
 from guigen.app.music import BUILTIN, midi_ports
 
 NO_PORT = "None: play through the sound device"
@@ -155,6 +156,7 @@ class SoundMenu:
 
         if self.live_panel is None:
             self.live_panel = LivePanel(self.window)
+            self.live_panel.wheel_guard = wheel.guard(self.live_panel)  # made after the window's guard: its own
             self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.live_panel)
         self.live_panel.show()
         self.live_panel.raise_()

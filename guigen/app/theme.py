@@ -7,7 +7,8 @@ tests); "light" the Fusion default; None leaves the system's.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QColor, QPainter, QPalette
 
 MIN_CONTRAST = 4.5  # WCAG AA for body text
 
@@ -108,3 +109,39 @@ def _app_palette() -> QPalette:
 
     app = QApplication.instance()
     return app.palette() if app is not None else QPalette()
+
+
+
+
+class _FocusRing(QObject):
+    """Paints a 1 px line round the widget's frame and one round its viewport's edge (a 2 px ring in
+    all), after Qt has drawn them, while the widget has focus (see focus_ring)."""
+
+    def __init__(self, widget):
+        super().__init__(widget)
+        self.widget = widget
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self.widget.update()
+            self.widget.viewport().update()
+        elif ev.type() == QEvent.Type.Paint and self.widget.hasFocus():
+            # what Qt draws there first (no filter again, no recursion): the frame, or the contents, which the
+            # scroll area paints on its viewport through viewportEvent
+            (obj.event if obj is self.widget else self.widget.viewportEvent)(ev)
+            p = QPainter(obj)
+            p.setPen(self.widget.palette().color(QPalette.ColorRole.Highlight))
+            p.drawRect(obj.rect().adjusted(0, 0, -1, -1))
+            p.end()
+            return True
+        return False
+
+
+def focus_ring(widget) -> None:
+    """A 2 px ring in the palette's highlight colour on a text box's or list's edge (a scroll area)
+    while it has the keyboard's focus: Fusion marks a focused button or spin box but not these, so
+    under Xvfb Tab seemed to vanish into the primer, the text and the take list. (A style sheet
+    would have frozen the widget's palette: no dark text view after a palette change.)"""
+    ring = _FocusRing(widget)
+    widget.installEventFilter(ring)
+    widget.viewport().installEventFilter(ring)

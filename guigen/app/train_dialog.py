@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from guigen.app import theme
+from guigen.app import theme, wheel
 from guigen.app.workers import TrainJob, TrainWorker
 from guigen.core.data import DataError
 from guigen.core.shards import MANIFEST, read_manifest
@@ -176,6 +176,7 @@ class TrainDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._apply_preset()
+        self.wheel_guard = wheel.guard(self)  # the wheel turns only a focused spin box or list, as in the window
 
     def _restyle(self) -> None:
         """The loss plot in the window's palette, light or dark (pyqtgraph draws its own colours)."""

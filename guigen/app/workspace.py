@@ -20,6 +20,7 @@ from guigen.app.widgets.textview import TextView
 # the output's share of the splitter's height, per mode, until the user drags the split
 OUTPUT_SHARE = {"music": 0.7, "text": 0.6}
 CURVE_WIDTH = (170, 300)  # px: the entropy curve beside the histogram, at least and at most (a third of the panel)
+NARROW_PANEL = 440  # px: under this the curve steps aside, the histogram keeps the room (800 px wide with Takes open)
 
 
 def make_dock(window, dock: QDockWidget, name: str, menu_text: str | None = None) -> QDockWidget:
@@ -51,6 +52,8 @@ class DistributionPanel(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.curve.setFixedWidth(int(min(CURVE_WIDTH[1], max(CURVE_WIDTH[0], self.width() * 0.3))))
+        # beside the curve a narrow histogram was 50 px wide, its header and legend cut (seen under Xvfb)
+        self.curve.setVisible(self.width() >= NARROW_PANEL)
 
 
 class Workspace(QSplitter):

@@ -63,8 +63,8 @@ class RelativeDial(QDial):
         ev.accept()
 
     def mouseReleaseEvent(self, ev) -> None:
-        if self._drag is not None:
-            self._drag = None
+        if ev.button() == Qt.MouseButton.LeftButton:  # never QDial's: it sets the value at the pointer's angle
+            self._drag = None  # (a double-click's last release comes with no drag: T jumped from 1 to 1.98)
             self.setSliderDown(False)
             ev.accept()
         else:

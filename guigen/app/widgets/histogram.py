@@ -127,7 +127,7 @@ class Histogram(HistogramLabels, QWidget):
         self._restyle()
         self._set_ticks([])  # no numbers under an empty plot: the x axis counts bars, not values
         self.plot.setXRange(-0.6, 1.0, padding=0)
-        self.plot.setYRange(0, 1.0, padding=0)
+        self.plot.setYRange(0, 1.03, padding=0)  # room over the 1.0 tick, so that its label is not cut
 
     # -- data -------------------------------------------------------------------------------
     def set_labels(self, labels: list[str]) -> None:

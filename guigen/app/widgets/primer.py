@@ -7,6 +7,8 @@ from __future__ import annotations
 from PySide6.QtGui import QFontMetrics, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
 
+from guigen.app import theme
+
 LINES = 3  # visible lines; more scroll
 
 
@@ -14,6 +16,7 @@ class PrimerEdit(QPlainTextEdit):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setTabChangesFocus(True)
+        theme.focus_ring(self)  # Fusion shows no focus on it
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         m = QFontMetrics(self.font())

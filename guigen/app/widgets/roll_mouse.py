@@ -114,6 +114,11 @@ class RollMouse(QObject):
                 roll.set_loop(None)
                 roll.set_play_from(0)
                 return True
+        if t == QEvent.Type.ToolTip and roll.hover_text:
+            # the note's own text; left to the view, the scene found no item tooltip and hid it (under Xvfb
+            # the note's name showed for a moment and went)
+            QToolTip.showText(ev.globalPos(), roll.hover_text, roll.plot.viewport())
+            return True
         if t == QEvent.Type.Leave:
             roll.hover_text = ""
         return False

@@ -12,6 +12,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from guigen.app import theme
+
 TAKE = Qt.ItemDataRole.UserRole  # an item's Take
 STAR, NAME, SIZE = 0, 1, 2  # columns
 
@@ -57,6 +59,9 @@ class TakeList(QWidget):
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # cut in the middle: names differ at their ends (seed, -vN), which a cut at the right end hid
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        theme.focus_ring(self.tree)  # Fusion shows no focus on it
         self.tree.setToolTip("Every sample made, kept on disk. Double-click or F2 to rename; drag one out to "
                              "drop its file")
         self.tree.header().resizeSection(STAR, 24)
@@ -64,6 +69,7 @@ class TakeList(QWidget):
         self.setMinimumWidth(180)
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(NAME, self.tree.header().ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(SIZE, self.tree.header().ResizeMode.ResizeToContents)  # "500 characters" whole
         self.tree.itemDoubleClicked.connect(lambda item, col: self.rename(item))
         self.tree.itemChanged.connect(self._changed)
         self.tree.currentItemChanged.connect(lambda *_: self._enable())

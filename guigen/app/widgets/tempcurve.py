@@ -67,6 +67,7 @@ class TemperatureCurve(QWidget):
         lay.addWidget(self.caption)
         self.setAccessibleName("Temperature curve")
         self._restyle()
+        self.plot.setYRange(0, 1.05, padding=0)  # empty: room over the 1.0 tick, so that its label is not cut
 
     def set_distribution(self, raw: np.ndarray, top_k: int = 0, top_p: float = 1.0, live: bool = False) -> None:
         """A new step's raw (T = 1) distribution, and the filters the sampler applies; live: one of a
@@ -105,6 +106,7 @@ class TemperatureCurve(QWidget):
         for item in (self.line, self.raw_marker, self.dial_marker):
             item.setData([], [])
         self.caption.setText("Entropy against temperature: shown once there is a distribution")
+        self.plot.setYRange(0, 1.05, padding=0)  # empty: room over the 1.0 tick, so that its label is not cut
 
     def set_temperature(self, t: float) -> None:
         self.temperature = float(t)

@@ -12,7 +12,7 @@ least 4.5:1 (WCAG AA).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QToolTip
 
 from guigen.app import theme
@@ -44,13 +44,17 @@ class TextView(QTextEdit):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
+        theme.focus_ring(self)  # Fusion shows no focus on it
+        self.setTabChangesFocus(True)  # editable, it took every Tab as a character: the keyboard was caught in it
         self.setUndoRedoEnabled(False)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(11)
         self.setFont(font)
         self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
-        self.setPlaceholderText("Generated text appears here. When it stops you can edit it, and continue from "
-                                "the cursor (Generate menu).")
+        # drawn by paintEvent, wrapped: QTextEdit's own placeholder gets the first line's room only (under
+        # Xvfb this one was cut after "continue from")
+        self.hint = ("Generated text appears here. When it stops you can edit it, and continue from the cursor "
+                     "(Generate menu).")
         self.colour = False
         self.primer = ""
         self.chars: list[str] = []
@@ -203,6 +207,16 @@ class TextView(QTextEdit):
     def _place_legend(self) -> None:
         r = self.contentsRect()
         self.legend.move(r.right() - self.legend.width() - 4, r.top() + 2)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.document().isEmpty() and self.hint:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            m = round(self.document().documentMargin())
+            p.drawText(self.viewport().rect().adjusted(m, m, -m, -m),
+                       int(Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap), self.hint)
+            p.end()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
