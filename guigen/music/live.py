@@ -31,6 +31,7 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,6 +158,7 @@ class LiveSession:
         self.answered: list[HeardNote] = []
         self.keys: dict[int, HeardNote] = {}  # pitch -> the player's note held down
         self.last_distribution = None  # (probs, raw, token, entropy) of the model's latest event
+        self.distributions: deque = deque(maxlen=256)  # (beat it sounds at, distribution) of the model's events
         self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord handed to the sender
         o = self.options
         self.clock = Clock(o.qpm, follow=o.clock == "follow", beats_per_bar=o.beats_per_bar)
@@ -435,6 +437,7 @@ class LiveSession:
         each = prob ** (1 / max(len(lower), 1))
         self.answered += [HeardNote(p, velocity, beat, prob=1.0 if p == pitch else each) for p in chord if p in struck]
         self.last_distribution = h.last
+        self.distributions.append((beat, h.last))
 
     # -- the model thread --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -632,6 +635,7 @@ class LiveSession:
                 notes, ends = self._step_notes(self._sample_step(first=s == answer.start))
                 self.fed = s + 1
                 beat = s / q
+                self.distributions.append((beat, self.last_distribution))
                 listed = {p - self.shift: (new, prob) for p, new, prob in notes}
                 for p in list(sounding):
                     if (p not in listed and ends) or (p in listed and listed[p][0]):
@@ -681,10 +685,18 @@ class LiveSession:
         self.answer = None
 
     # -- the session as music ---------------------------------------------------------------------
-    def sequence(self, name: str = "GuiGen live", probs: dict | None = None) -> NoteSequence:
+    def distribution_now(self):
+        """(probs, raw, token, entropy) of the model's event heard last (an answer is sampled ahead
+        of its beats), or None."""
+        with self.lock:
+            now = self._beat_now()
+            return next((d for beat, d in reversed(self.distributions) if beat <= now), None)
+
+    def sequence(self, name: str = "GuiGen live", probs: dict | None = None, heard: bool = False) -> NoteSequence:
         """Everything played and answered so far, as two named parts (Player, then the model),
         at the session's tempo, to 1/96 of a beat; notes still sounding end now. probs, a dict,
-        is filled with (start, pitch) -> probability of the model's notes (for colouring)."""
+        is filled with (start, pitch) -> probability of the model's notes (for colouring).
+        heard: without the model's notes still to come (an answer is sampled ahead of its beats)."""
         with self.lock:
             now = self._beat_now()
             record = self.options.mode == "record"
@@ -692,6 +704,8 @@ class LiveSession:
             for voice, notes in ((PLAYER, self.played), (MODEL, self.answered)):
                 for n in notes:
                     if n.end is not None and n.end <= n.start and n.cut:
+                        continue
+                    if heard and n.start > now:
                         continue
                     start, end = n.start, n.end if n.end is not None else now
                     if record and voice == PLAYER:

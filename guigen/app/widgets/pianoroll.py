@@ -79,6 +79,7 @@ class PianoRoll(RollView, RollColours, QWidget):
         self._voice_timer.timeout.connect(self._exact_voices)
         self._brushes: dict = {}  # QBrush per colour: notes share them
         self._decoder = None  # StreamDecoder: decodes only what came after the last clean cut
+        self._given = None  # (notes, voices) shown as notes, not decoded from tokens (show_notes)
         self._probs_cache = None  # (probabilities by (step, pitch), step, tokens read): see _event_probs
         self._drawn_range = None  # the steps whose notes the plot holds
         self.drawn: list[int] = []  # indices (into notes) of the notes the plot holds
@@ -196,12 +197,29 @@ class PianoRoll(RollView, RollColours, QWidget):
         self._voice_cache = None
         self._decoder = StreamDecoder(codec) if codec is not None else None
         self._probs_cache = None
+        self._given = None
         self.top_line = None
         self.set_follow(True)
         self.set_play_from(0)
         self.set_loop(None)
         self._redraw()
         self.primer_changed.emit()
+
+    def show_notes(self, notes, voices=None, probs=None) -> None:
+        """Notes that come as notes, not as a model's tokens (the live panel's recording and answers):
+        drawn as given, after the primer; voices: per note 0-3 (soprano-bass) or None, or None for
+        one colour; probs: per note the probability of the event that struck it, or None."""
+        order = sorted(range(len(notes)), key=lambda i: (notes[i].start, notes[i].end, notes[i].pitch))
+        del self.tokens[:], self.probs[:]
+        self._given = ([notes[i] for i in order], [voices[i] for i in order] if voices is not None else None)
+        given = {(notes[i].start, notes[i].pitch): probs[i] for i in order if probs is not None and probs[i] is not None}
+        self._probs_cache = (given, 0, 0)  # event_probs: nothing to read from tokens
+        self._redraw()
+
+    def fill_of(self, i: int):
+        """The QColor note i is filled with, as drawn (note i in view)."""
+        self._flush()
+        return self.bars.opts["brushes"][self.drawn.index(i)].color()
 
     def append_tokens(self, tokens, probs) -> None:
         self.tokens.extend(int(t) for t in tokens)
@@ -338,8 +356,12 @@ class PianoRoll(RollView, RollColours, QWidget):
             return
         t0 = time.monotonic()
         ids = self.ids()
-        self._notes = self._decoder.decode(ids) if ids else []
-        self._steps = self.codec.count_steps(ids) if ids else 0
+        if self._given is not None:
+            self._notes = self._given[0]
+            self._steps = max([self.primer_steps] + [n.end for n in self._notes])
+        else:
+            self._notes = self._decoder.decode(ids) if ids else []
+            self._steps = self.codec.count_steps(ids) if ids else 0
         self.now.setValue(self.steps)
         self.now.label.setFormat(f"next step {bar_beat(self.steps, self.time_signature)}")
         self._place_now_label()
@@ -361,6 +383,8 @@ class PianoRoll(RollView, RollColours, QWidget):
         ten times what it took, for a long piece); a note struck since gets its rank from the top
         among the notes sounding with it (the rule in four-voice texture) until the next full pass,
         which a timer makes sure comes."""
+        if self._given is not None:
+            return self._given[1]
         if getattr(self.codec, "name", "") != "polyphony" or not self.notes:
             return None
         from guigen.music.voices import voice_labels
