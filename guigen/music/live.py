@@ -1,10 +1,9 @@
 """The live engine: a MIDI keyboard in, the model out, in three modes (Qt-free).
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
-  decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
-  and sent at once by the scheduler's thread (JACK's process thread is held no longer than the
-  chord takes: the copies of earlier messages once seen from there were JACK's asynchronous mode
-  going on without a late client, benchmarks/jack_modes.py); the chord ends with the key.
+  decided and sent on the MIDI input's own thread (its Poller, never JACK's process thread:
+  guigen.music.ports) the moment the note arrives (guigen.music.liveharmony); the chord ends
+  with the key.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
@@ -159,7 +158,7 @@ class LiveSession:
         self.keys: dict[int, HeardNote] = {}  # pitch -> the player's note held down
         self.last_distribution = None  # (probs, raw, token, entropy) of the model's latest event
         self.distributions: deque = deque(maxlen=256)  # (beat it sounds at, distribution) of the model's events
-        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord handed to the sender
+        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord sent
         o = self.options
         self.clock = Clock(o.qpm, follow=o.clock == "follow", beats_per_bar=o.beats_per_bar)
         self.silence = o.silence if o.silence is not None else float(o.beats_per_bar)
@@ -373,8 +372,7 @@ class LiveSession:
             self.keys[pitch] = note
             mode = self.options.mode
             if mode == "harmonize":
-                self._harmonize(pitch, velocity, beat)
-                self.latencies.append(time.perf_counter() - t)
+                self._harmonize(pitch, velocity, beat, t)
             elif mode == "answer":
                 if self.answer is not None:
                     self._cut_answer(beat)
@@ -392,7 +390,8 @@ class LiveSession:
             if self.options.mode == "harmonize" and self.harmonizer is not None and self.harmonizer.melody is not None \
                     and self.harmonizer.model_pitch(pitch) == self.harmonizer.melody:
                 ch = self.options.channel
-                self.scheduler.now([[0x80 | ch, p, 0] for p in sorted(self.chord)])
+                for p in sorted(self.chord):
+                    self.sounding.send([0x80 | ch, p, 0])
                 self.chord = set()
                 self.harmonizer.release()
                 self._close_model_notes(beat)
@@ -412,7 +411,7 @@ class LiveSession:
             self._close_model_notes(self._beat_now())
 
     # -- harmonize -------------------------------------------------------------------------------
-    def _harmonize(self, pitch: int, velocity: int, beat: float) -> None:
+    def _harmonize(self, pitch: int, velocity: int, beat: float, arrived: float) -> None:
         h = self.harmonizer
         if h is None:
             return
@@ -426,8 +425,11 @@ class LiveSession:
         sounding = self.chord
         struck = {pitch} | {p for p, new in lower if new or p not in sounding}
         offs = [p for p in sounding if p not in chord or p in struck]
-        # sent by the scheduler's thread at once: this one may be JACK's process thread
-        self.scheduler.now([[0x80 | ch, p, 0] for p in offs] + [[0x90 | ch, p, velocity] for p in chord if p in struck])
+        # sent from this thread (the input's Poller, never JACK's own), before the step's last
+        # events are fed: handing the chord to the scheduler's thread cost a thread switch more
+        for data in [[0x80 | ch, p, 0] for p in offs] + [[0x90 | ch, p, velocity] for p in chord if p in struck]:
+            self.sounding.send(data)
+        self.latencies.append(time.perf_counter() - arrived)
         self.chord = set(chord)
         h.finish()  # the step's last events, after the notes have left
         self.fed = step + 1
