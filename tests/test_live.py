@@ -446,6 +446,18 @@ def test_model_switch_ends_what_the_old_model_played(ports, chorales):
         end_session(session, keys, ears)
 
 
+def test_a_first_note_shorter_than_a_tick_is_kept():
+    """A first note released within half a tick (1/192 beat) of beat 0 is in the session, with a
+    tick's length; a note over before beat 0 (in the count-in) is not. (It was dropped: seen
+    when a quick tap's note-off came in the same poll as its note-on.)"""
+    from guigen.music.live import HeardNote, LiveOptions, LiveSession
+
+    session = LiveSession(None, LiveOptions(mode="record", quantise=0.0))
+    session.played += [HeardNote(72, 90, 0.0, 0.001), HeardNote(67, 90, 0.002, 0.5), HeardNote(60, 90, -1.0, -0.5)]
+    notes = session.sequence().notes
+    assert [(n.pitch, n.start, n.end) for n in notes] == [(72, 0, 1), (67, 0, 48)]
+
+
 def test_the_live_engine_imports_no_qt_and_no_torch():
     """guigen.music.live and its modules are Qt-free; only guigen.music.ports (and midi) import mido."""
     code = ("import sys\n"

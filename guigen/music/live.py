@@ -713,7 +713,7 @@ class LiveSession:
                     if record and voice == PLAYER:
                         start, end = self._quantised(start), self._quantised(end)
                     s, e = round(start * FINE), round(end * FINE)
-                    if e <= 0:
+                    if s < 0 and e <= 0:  # over before beat 0 (a count-in); a first note shorter than a tick is kept
                         continue
                     parts.append(Note(max(s, 0), max(e, max(s, 0) + 1), n.pitch, n.velocity, voice))
                     if voice == MODEL:
