@@ -144,6 +144,9 @@ def find(names: list[str], part: str) -> str:
     return hits[0]
 
 
+RECHECK = 0.05  # seconds: Listener.wait_for looks at a predicate at least this often
+
+
 class Listener:
     """Everything that comes out of a port: (perf_counter time, bytes), in order."""
 
@@ -168,14 +171,15 @@ class Listener:
             self.cond.notify_all()
 
     def wait_for(self, predicate, timeout: float = 20.0):
-        """Wait until predicate(messages) is truthy; returns it (AssertionError on the timeout, a hang detector)."""
+        """Wait until predicate(messages) is truthy; returns it (AssertionError on the timeout, a hang detector).
+        Looked at on every message and every RECHECK seconds: a predicate may ask for a time too."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while not (result := predicate(self.messages)):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"timed out; messages so far: {self.messages[-12:]}")
-                self.cond.wait(left)
+                self.cond.wait(min(left, RECHECK))
             return result
 
     def note_ons(self, channel=None):

@@ -1,65 +1,41 @@
 """The live panel: play a MIDI keyboard with the model (answer, harmonize, record) from the app.
 
 A thin Qt view over guigen.music.live.LiveSession, which does all the work on its own threads
-(the MIDI input's, a scheduler, a model thread), never on the GUI's. A timer redraws the
-session's notes as they arrive (the player's grey, the model's coloured by the probability its
-event had, as in the piano roll) and shows the model's latest distribution in the main
-window's histogram; the temperature dial changes the session's temperature while it plays.
-Ports are the Sound menu's MIDI Input and MIDI Output, or GuiGen's own virtual ports.
-`take()` returns the session as a NoteSequence (for the takes list, or export).
+(the MIDI input's, a scheduler, a model thread), never on the GUI's. A timer draws the session's
+notes in the main window's piano roll as they arrive (PianoRoll.show_notes, on the 16th-note
+grid: the player's grey, the model's coloured by the probability its event had; the roll's
+colouring by probability is turned on for it) and shows the model's latest distribution in the
+histogram; the temperature dial changes the session's temperature while it plays.
+Ports are the Sound menu's MIDI Input and MIDI Output, or GuiGen's own virtual ports. When the
+session stops it becomes a take in the Takes panel, and stays in the roll; `take()` returns it
+as a NoteSequence.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from guigen.app.widgets.pianoroll import prob_fill
+from guigen.music.events import STEPS_PER_QUARTER, Note
 
-PLAYER_FILL = QColor(150, 150, 160)
+PLAYER, MODEL = 0, 1  # the voices of a session's NoteSequence (guigen.music.live)
 
 
-class LiveRoll(QWidget):
-    """The session's notes, the last few bars, drawn as they arrive."""
-
-    BEATS = 16.0
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setMinimumHeight(140)
-        self.notes, self.probs, self.now = [], [], 0.0
-        self.steps_per_quarter = 96
-
-    def show_notes(self, seq, probs: dict) -> None:
-        self.notes, self.probs = seq.notes, probs
-        self.steps_per_quarter = seq.steps_per_quarter
-        self.now = max((n.end for n in seq.notes), default=0) / seq.steps_per_quarter
-        self.update()
-
-    def paintEvent(self, _) -> None:
-        p = QPainter(self)
-        p.fillRect(self.rect(), self.palette().base())
-        if not self.notes:
-            p.setPen(self.palette().text().color())
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Notes appear here as you play")
-            return
-        low = min(n.pitch for n in self.notes) - 2
-        high = max(n.pitch for n in self.notes) + 2
-        left = max(self.now - self.BEATS, 0.0)
-        w, h = self.width(), self.height()
-        row = h / max(high - low, 1)
-        q = self.steps_per_quarter
-        for n in self.notes:
-            start, end = n.start / q, n.end / q
-            if end < left:
-                continue
-            x0 = (start - left) / self.BEATS * w
-            x1 = (end - left) / self.BEATS * w
-            y = (high - n.pitch) * row
-            fill = PLAYER_FILL if n.voice == 0 else prob_fill(self.probs.get((n.start, n.pitch), 1.0))
-            p.fillRect(QRectF(x0, y, max(x1 - x0, 2.0), max(row - 1, 1.0)), fill)
+def roll_notes(seq, probs: dict):
+    """A session's notes for the piano roll, on its 16th-note grid, and per note the probability
+    of the model's event (None: the player's). In harmonize mode the model sends the player's
+    note again as the chord's top voice: it is drawn once, as the player's."""
+    k = seq.steps_per_quarter / STEPS_PER_QUARTER
+    played = {(n.start, n.pitch) for n in seq.notes if n.voice == PLAYER}
+    notes, chances = [], []
+    for n in seq.notes:
+        if n.voice == MODEL and (n.start, n.pitch) in played:
+            continue
+        start = round(n.start / k)
+        notes.append(Note(start, max(start + 1, round(n.end / k)), n.pitch, n.velocity, n.voice))
+        chances.append(probs.get((n.start, n.pitch), 1.0) if n.voice == MODEL else None)
+    return notes, chances
 
 
 class LivePanel(QDockWidget):
@@ -69,6 +45,8 @@ class LivePanel(QDockWidget):
         self.window = window
         self.session = None
         self.last_take = None
+        self._shown = None  # what the roll shows of the session (roll_notes), to draw only changes
+        self._dist_shown = None  # the distribution the histogram shows
         body = QWidget()
         form = QFormLayout()
         self.mode = QComboBox()
@@ -93,14 +71,13 @@ class LivePanel(QDockWidget):
         self.start_button.clicked.connect(self.toggle)
         self.status = QLabel("Stopped")
         self.status.setWordWrap(True)
-        self.roll = LiveRoll()
         top = QHBoxLayout()
         top.addWidget(self.start_button)
         top.addWidget(self.status, 1)
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         layout.addLayout(top)
-        layout.addWidget(self.roll, 1)
+        layout.addStretch(1)
         self.setWidget(body)
         self.timer = QTimer(self)
         self.timer.setInterval(40)
@@ -139,6 +116,11 @@ class LivePanel(QDockWidget):
             return False
         self.start_button.setText("Stop")
         self.status.setText(f"Playing: {self.session.inp.name} -> {self.session.out.name}")
+        roll = w.piano_roll
+        if roll is not None:  # the roll shows the session from its first note
+            roll.reset(w.codec, (), options.metre)
+            w.actions["colour_by_prob"].setChecked(True)  # the player's notes grey, the model's by probability
+            self._shown = None
         self.timer.start()
         return True
 
@@ -147,7 +129,9 @@ class LivePanel(QDockWidget):
         if self.session is None:
             return
         self.session.stop()
-        self.last_take = self.session.sequence()
+        probs: dict = {}
+        self.last_take = self.session.sequence(probs=probs)
+        self._show(self.last_take, probs)
         error = self.session.error
         takes = getattr(self.window, "takes", None)  # the session is kept like every Generate (guigen.app.take_panel)
         if takes is not None:
@@ -188,15 +172,26 @@ class LivePanel(QDockWidget):
             self.stop()
             return
         probs: dict = {}
-        seq = s.sequence(probs=probs)
-        dist = s.last_distribution
-        self.roll.show_notes(seq, probs)
+        seq = s.sequence(probs=probs, heard=True)
+        dist = s.distribution_now()
+        self._show(seq, probs)
         if getattr(self, "_line", None):
             self.status.setText(self._line)
             self._line = None
-        if dist is not None and s.model is not None:
+        if dist is not None and s.model is not None and dist is not self._dist_shown:
+            self._dist_shown = dist
             probs_, raw, token, entropy = dist
-            self.window.histogram.show_distribution(probs_, raw, token, entropy, "Live: the model's last event")
+            self.window.histogram.show_distribution(probs_, raw, token, entropy, "Live: the model's event heard last",
+                                                    live=True)
+
+    def _show(self, seq, probs: dict) -> None:
+        """The session's notes in the main piano roll, drawn again only when they changed."""
+        roll = self.window.piano_roll
+        shown = roll_notes(seq, probs)
+        if roll is None or shown == self._shown:
+            return
+        self._shown = shown
+        roll.show_notes(shown[0], None, shown[1])
 
     def closeEvent(self, event) -> None:
         self.stop()

@@ -1,10 +1,9 @@
 """The live engine: a MIDI keyboard in, the model out, in three modes (Qt-free).
 
 - harmonize: every note played becomes the soprano of a polyphony model's four-part chord,
-  decided on the MIDI input's own thread the moment the note arrives (guigen.music.liveharmony)
-  and sent at once by the scheduler's thread (JACK's process thread is held no longer than the
-  chord takes: the copies of earlier messages once seen from there were JACK's asynchronous mode
-  going on without a late client, benchmarks/jack_modes.py); the chord ends with the key.
+  decided and sent on the MIDI input's own thread (its Poller, never JACK's process thread:
+  guigen.music.ports) the moment the note arrives (guigen.music.liveharmony); the chord ends
+  with the key.
 - answer: call and response. After `silence` beats with no key down (default one bar), the
   model continues the whole conversation so far (every call and every answer, on the 16th
   grid) for `bars` bars (default the call's length), starting on the next beat (on the next bar
@@ -25,11 +24,13 @@ write().
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,22 @@ MAX_NOTES_PER_STEP = 16  # as guigen.music.generate: no runaway chords
 SWITCH_INTERVAL = 0.0005  # seconds a thread runs before it must hand over the GIL (Python's default: 0.005)
 PORT_CHECK = 1.0  # seconds between looks for a vanished port (listing ports is not free)
 PLAYER, MODEL = 0, 1  # voices of the session's sequence
+_frozen = [0, threading.Lock()]  # sessions running with the collector's older objects frozen (see _freeze)
+
+
+def _freeze(on: bool) -> None:
+    """While a session runs, Python's cyclic garbage collector leaves alone every object there
+    was when it started (gc.freeze): a full collection walks them all (torch, the model, Qt: some
+    200,000 objects), 0.1-0.3 s with every thread stopped, which came mid-session now and then
+    and made an answer start a beat late (a test failing 1 run in 20 beside busy processes) or
+    a chord leave that late. Objects made during the session are collected as usual; the frozen
+    ones go back to the collector when the last session ends (gc.unfreeze)."""
+    with _frozen[1]:
+        _frozen[0] += 1 if on else -1
+        if on:
+            gc.freeze()
+        elif _frozen[0] == 0:
+            gc.unfreeze()
 
 
 @dataclass
@@ -140,7 +157,8 @@ class LiveSession:
         self.answered: list[HeardNote] = []
         self.keys: dict[int, HeardNote] = {}  # pitch -> the player's note held down
         self.last_distribution = None  # (probs, raw, token, entropy) of the model's latest event
-        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord handed to the sender
+        self.distributions: deque = deque(maxlen=256)  # (beat it sounds at, distribution) of the model's events
+        self.latencies: list[float] = []  # harmonize: seconds from a note-on's arrival to its chord sent
         o = self.options
         self.clock = Clock(o.qpm, follow=o.clock == "follow", beats_per_bar=o.beats_per_bar)
         self.silence = o.silence if o.silence is not None else float(o.beats_per_bar)
@@ -213,6 +231,16 @@ class LiveSession:
         # the MIDI input's thread needs the GIL at once: by default a thread waits up to 5 ms for
         # it while another runs Python (the model thread), longer than a JACK period
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        gc.collect()  # what is garbage now goes before the rest is frozen
+        _freeze(True)
+        try:
+            self._open_and_start(ports)
+        except Exception:
+            _freeze(False)
+            raise
+
+    def _open_and_start(self, ports) -> None:
+        o = self.options
         self.out = ports.LiveOutput(self.outport_name, virtual=self.virtual)
         self.sounding = Sounding(self.out)
         self.scheduler = Scheduler(self.clock, self.sounding, on_error=self.fail)
@@ -281,6 +309,7 @@ class LiveSession:
                 note.end = beat
             self.keys.clear()
         self.out.close()
+        _freeze(False)
         self.done.set()
 
     def _beat_now(self) -> float:
@@ -343,8 +372,7 @@ class LiveSession:
             self.keys[pitch] = note
             mode = self.options.mode
             if mode == "harmonize":
-                self._harmonize(pitch, velocity, beat)
-                self.latencies.append(time.perf_counter() - t)
+                self._harmonize(pitch, velocity, beat, t)
             elif mode == "answer":
                 if self.answer is not None:
                     self._cut_answer(beat)
@@ -362,7 +390,8 @@ class LiveSession:
             if self.options.mode == "harmonize" and self.harmonizer is not None and self.harmonizer.melody is not None \
                     and self.harmonizer.model_pitch(pitch) == self.harmonizer.melody:
                 ch = self.options.channel
-                self.scheduler.now([[0x80 | ch, p, 0] for p in sorted(self.chord)])
+                for p in sorted(self.chord):
+                    self.sounding.send([0x80 | ch, p, 0])
                 self.chord = set()
                 self.harmonizer.release()
                 self._close_model_notes(beat)
@@ -382,7 +411,7 @@ class LiveSession:
             self._close_model_notes(self._beat_now())
 
     # -- harmonize -------------------------------------------------------------------------------
-    def _harmonize(self, pitch: int, velocity: int, beat: float) -> None:
+    def _harmonize(self, pitch: int, velocity: int, beat: float, arrived: float) -> None:
         h = self.harmonizer
         if h is None:
             return
@@ -396,8 +425,11 @@ class LiveSession:
         sounding = self.chord
         struck = {pitch} | {p for p, new in lower if new or p not in sounding}
         offs = [p for p in sounding if p not in chord or p in struck]
-        # sent by the scheduler's thread at once: this one may be JACK's process thread
-        self.scheduler.now([[0x80 | ch, p, 0] for p in offs] + [[0x90 | ch, p, velocity] for p in chord if p in struck])
+        # sent from this thread (the input's Poller, never JACK's own), before the step's last
+        # events are fed: handing the chord to the scheduler's thread cost a thread switch more
+        for data in [[0x80 | ch, p, 0] for p in offs] + [[0x90 | ch, p, velocity] for p in chord if p in struck]:
+            self.sounding.send(data)
+        self.latencies.append(time.perf_counter() - arrived)
         self.chord = set(chord)
         h.finish()  # the step's last events, after the notes have left
         self.fed = step + 1
@@ -407,6 +439,7 @@ class LiveSession:
         each = prob ** (1 / max(len(lower), 1))
         self.answered += [HeardNote(p, velocity, beat, prob=1.0 if p == pitch else each) for p in chord if p in struck]
         self.last_distribution = h.last
+        self.distributions.append((beat, h.last))
 
     # -- the model thread --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -604,6 +637,7 @@ class LiveSession:
                 notes, ends = self._step_notes(self._sample_step(first=s == answer.start))
                 self.fed = s + 1
                 beat = s / q
+                self.distributions.append((beat, self.last_distribution))
                 listed = {p - self.shift: (new, prob) for p, new, prob in notes}
                 for p in list(sounding):
                     if (p not in listed and ends) or (p in listed and listed[p][0]):
@@ -653,10 +687,18 @@ class LiveSession:
         self.answer = None
 
     # -- the session as music ---------------------------------------------------------------------
-    def sequence(self, name: str = "GuiGen live", probs: dict | None = None) -> NoteSequence:
+    def distribution_now(self):
+        """(probs, raw, token, entropy) of the model's event heard last (an answer is sampled ahead
+        of its beats), or None."""
+        with self.lock:
+            now = self._beat_now()
+            return next((d for beat, d in reversed(self.distributions) if beat <= now), None)
+
+    def sequence(self, name: str = "GuiGen live", probs: dict | None = None, heard: bool = False) -> NoteSequence:
         """Everything played and answered so far, as two named parts (Player, then the model),
         at the session's tempo, to 1/96 of a beat; notes still sounding end now. probs, a dict,
-        is filled with (start, pitch) -> probability of the model's notes (for colouring)."""
+        is filled with (start, pitch) -> probability of the model's notes (for colouring).
+        heard: without the model's notes still to come (an answer is sampled ahead of its beats)."""
         with self.lock:
             now = self._beat_now()
             record = self.options.mode == "record"
@@ -665,11 +707,13 @@ class LiveSession:
                 for n in notes:
                     if n.end is not None and n.end <= n.start and n.cut:
                         continue
+                    if heard and n.start > now:
+                        continue
                     start, end = n.start, n.end if n.end is not None else now
                     if record and voice == PLAYER:
                         start, end = self._quantised(start), self._quantised(end)
                     s, e = round(start * FINE), round(end * FINE)
-                    if e <= 0:
+                    if s < 0 and e <= 0:  # over before beat 0 (a count-in); a first note shorter than a tick is kept
                         continue
                     parts.append(Note(max(s, 0), max(e, max(s, 0) + 1), n.pitch, n.velocity, voice))
                     if voice == MODEL:

@@ -152,6 +152,18 @@ def _listed(port, fallback) -> list[str]:
 
 
 POLL = 0.0005  # seconds between looks at an input's queue: at most this much added to a note's way in
+REALTIME_PRIORITY = 60  # SCHED_FIFO priority of GuiGen's input thread where allowed: under JACK's (-P 70)
+
+
+def _realtime() -> bool:
+    """Real-time scheduling (SCHED_FIFO) for the calling thread, as JACK gives its own, where the
+    system allows it (Linux with an rtprio limit, as audio setups grant, or root): a busy process
+    then no longer takes the CPU from a chord being decided. False where it is not allowed."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+    except (AttributeError, OSError):  # no such call (macOS, Windows), or not allowed
+        return False
+    return True
 
 
 class Poller:
@@ -162,18 +174,21 @@ class Poller:
     or anything in Python) the client misses its cycle, and jackd2 goes on without it: readers get
     its previous period again and what it had to deliver is lost (benchmarks/jack_modes.py: about
     half of 1,000 messages duplicated and lost beside two busy processes). With the callback
-    cancelled, python-rtmidi queues messages in C++ and JACK's thread never waits for Python."""
+    cancelled, python-rtmidi queues messages in C++ and JACK's thread never waits for Python.
+    realtime: the thread asks for real-time scheduling (_realtime; self.realtime says if it got it)."""
 
-    def __init__(self, rt, callback):
+    def __init__(self, rt, callback, realtime: bool = False):
         import threading
 
-        self.rt, self.callback = rt, callback
+        self.rt, self.callback, self.realtime = rt, callback, realtime
         rt.cancel_callback()  # mido's own: from now on messages wait in python-rtmidi's queue
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="MIDI input", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
+        if self.realtime:
+            self.realtime = _realtime()
         get, clock, callback, wait = self.rt.get_message, time.perf_counter, self.callback, self.stopping.wait
         while not self.stopping.is_set():
             got = get()
@@ -215,7 +230,8 @@ class LiveInput:
 
         self.name = VIRTUAL_IN if virtual else name
         self.port = _open(mido.open_input, self.name, virtual, "input")
-        self.poller = Poller(self.port._rt, callback)
+        # real-time where allowed: in harmonize mode this thread decides and sends the chords
+        self.poller = Poller(self.port._rt, callback, realtime=True)
 
     def names(self) -> list[str]:
         """The input ports there are now, listed through this port's own client: mido's listing
