@@ -235,7 +235,7 @@ def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path):
     import pretty_midi
 
     out = tmp_path / "session.mid"
-    env = {**os.environ, **ports.env}
+    env = {**os.environ, **ports.env, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "guigen", "live", "-m", "bach-chorales", "--virtual", "--mode",
                              "harmonize", "-o", str(out), "--seed", "1"], stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -248,8 +248,12 @@ def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path):
         ears.wait_for(lambda m: len(ears.note_ons()) >= 8)
         assert hanging(ears.messages)  # sounding now
         proc.send_signal(signal.SIGINT)
-        rc = proc.wait(30)
-        err = proc.stderr.read()
+        try:
+            _, err = proc.communicate(timeout=30)  # reads stderr while waiting: a full pipe would block the process
+        except subprocess.TimeoutExpired:  # where it hangs: faulthandler prints every thread's stack on SIGABRT
+            proc.send_signal(signal.SIGABRT)
+            raise AssertionError("guigen live did not end after Ctrl-C:\n" + proc.communicate(timeout=10)[1][-8000:]) from None
+        rc = proc.returncode
     finally:
         if proc.poll() is None:
             proc.kill()
