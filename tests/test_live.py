@@ -7,6 +7,7 @@ bounds only as hang detectors. Skipped, saying why, only where JACK cannot start
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import os
 import signal
 import subprocess
@@ -231,13 +232,18 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     assert session.clock.qpm == pytest.approx(sent_qpm, rel=bound + 1e-9), (np.ptp(delays), ports.period / 48000)
 
 
-def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path):
+@pytest.mark.parametrize("blocked", [False, True], ids=["", "started-with-sigint-blocked"])
+def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path, blocked):
+    """blocked: started by a parent whose thread had SIGINT blocked (a mask survives exec; a JACK client's
+    library blocks signals in threads it runs): in CI that left Ctrl-C pending for ever, the session unended."""
     import pretty_midi
 
     out = tmp_path / "session.mid"
     env = {**os.environ, **ports.env, "PYTHONFAULTHANDLER": "1"}
+    block = (lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})) if blocked else None
     proc = subprocess.Popen([sys.executable, "-m", "guigen", "live", "-m", "bach-chorales", "--virtual", "--mode",
-                             "harmonize", "-o", str(out), "--seed", "1"], stderr=subprocess.PIPE, text=True, env=env)
+                             "harmonize", "-o", str(out), "--seed", "1"], stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=block)
     try:
         ready = proc.stderr.readline()
         assert "listening on 'GuiGen in'" in ready, ready + proc.stderr.read()
@@ -251,8 +257,10 @@ def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path):
         try:
             _, err = proc.communicate(timeout=30)  # reads stderr while waiting: a full pipe would block the process
         except subprocess.TimeoutExpired:  # where it hangs: faulthandler prints every thread's stack on SIGABRT
+            sig = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if line.startswith("Sig")]
             proc.send_signal(signal.SIGABRT)
-            raise AssertionError("guigen live did not end after Ctrl-C:\n" + proc.communicate(timeout=10)[1][-8000:]) from None
+            raise AssertionError(f"guigen live did not end after Ctrl-C ({sig}):\n"
+                                 + proc.communicate(timeout=10)[1][-8000:]) from None
         rc = proc.returncode
     finally:
         if proc.poll() is None:

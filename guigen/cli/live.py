@@ -65,7 +65,11 @@ def parse_key(text: str) -> int:
 
 
 def run(args) -> int:
+    import signal
     import threading
+
+    if hasattr(signal, "pthread_sigmask"):  # Ctrl-C must reach us: a blocked mask survives exec from whoever started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     from guigen.core.files import check_output, free_name
     from guigen.core.sampling import SamplingSettings
