@@ -48,6 +48,7 @@ def test_a_metre_and_key_asked_for_reach_the_takes_midi_file(qtbot, window, tmp_
     primer = [67, 69, 71, 67]  # G A B G: in G major, moved to D dorian's notes (C major's): up a fourth
     generate(qtbot, w, 96, ",".join(map(str, primer)))
     assert box.said.text() == "metre 3/4, key D dorian"
+    w.takes.store.flush()  # the take's file, written by the store's thread
     take = w.takes.list.takes()[0]
     pm = pretty_midi.PrettyMIDI(str(take.path))
     assert [(t.numerator, t.denominator, t.time) for t in pm.time_signature_changes] == [(3, 4, 0.0)]
@@ -67,6 +68,7 @@ def test_from_the_primer_and_remembered_per_model(qtbot, window, tmp_path):
     box = w.conditions
     generate(qtbot, w, 32, "62,66,69,66")  # D F# A F#: the primer's metre (4/4 for pitches) and key
     assert box.said.text().startswith("metre 4/4, key ") and box.said.text().endswith("(the primer's)")
+    w.takes.store.flush()  # the take's file, written by the store's thread
     pm = pretty_midi.PrettyMIDI(str(w.takes.list.takes()[0].path))
     assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(4, 4)]
     box.metre.setCurrentText("6/8")

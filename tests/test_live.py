@@ -240,10 +240,14 @@ def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path, blocke
 
     out = tmp_path / "session.mid"
     env = {**os.environ, **ports.env, "PYTHONFAULTHANDLER": "1"}
-    block = (lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})) if blocked else None
+
+    def as_from_a_terminal():  # Ctrl-C's default, as a shell gives its foreground job (a background job's parent ignores it)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     proc = subprocess.Popen([sys.executable, "-m", "guigen", "live", "-m", "bach-chorales", "--virtual", "--mode",
                              "harmonize", "-o", str(out), "--seed", "1"], stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=block)
+                            preexec_fn=as_from_a_terminal)
     try:
         ready = proc.stderr.readline()
         assert "listening on 'GuiGen in'" in ready, ready + proc.stderr.read()
