@@ -161,7 +161,8 @@ class CellsDock(QDockWidget):
         return None if self.rec is None else self.rec.array
 
     def _width(self) -> tuple[int, int, int]:
-        return self.model.config.layers, 2, self.model.config.hidden
+        c = self.model.config  # an ensemble's networks' layers one after another
+        return c.layers * c.members, 2, c.hidden
 
     def kind_name(self) -> str:
         return self.kind.currentData()

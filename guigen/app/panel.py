@@ -140,11 +140,13 @@ def model_card(model) -> str:
     c, t = model.config, model.training or {}
     params = model.num_parameters()
     size = f"{params / 1e6:.1f}M" if params >= 1e6 else f"{params / 1e3:.0f}k"
-    lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {c.layers}&times;{c.hidden} LSTM, "
+    lines = [f"<b>{model.name}</b> &middot; {model.kind} &middot; {facts.network(c).replace('x', '&times;', 1)}, "
              f"{size} parameters, {c.vocab_size} tokens"]
     data = facts.data_line(t)
     if data:
         lines.append(f"data: {html.escape(data[:100])}")
+    if facts.members(t):
+        lines.append(f"ensemble of {html.escape(', '.join(facts.members(t)))}: the mean of their predictions")
     teachers = facts.teachers(t)
     if teachers:
         lines.append(f"distilled from {html.escape(', '.join(teachers))}")

@@ -19,7 +19,7 @@ import warnings
 from guigen import __version__
 from guigen.core.files import STDOUT, stdout_errors  # noqa: F401 (stdout_errors: the commands use it from here)
 
-SUBCOMMANDS = ["generate", "train", "prepare", "eval", "info", "render", "app", "desktop", "cells", "harmonize", "live", "ports"]
+SUBCOMMANDS = ["generate", "train", "prepare", "eval", "ensemble", "info", "render", "app", "desktop", "cells", "harmonize", "live", "ports"]
 
 
 

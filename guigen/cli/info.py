@@ -16,6 +16,8 @@ def add_parser(sub):
 
 def card(model) -> dict:
     """The facts a person wants about a model, from its file alone."""
+    from guigen.core import facts
+
     cfg, tr = model.config, model.training
     info = {
         "name": model.name,
@@ -24,6 +26,8 @@ def card(model) -> dict:
         "classes": cfg.vocab_size,
         "layers": cfg.layers,
         "hidden": cfg.hidden,
+        "members": cfg.members,
+        "network": facts.network(cfg),
         "embed": cfg.embed,
         "dropout": cfg.dropout,
         "parameters": model.num_parameters(),
@@ -62,7 +66,7 @@ def _summary(info: dict) -> str:
         f"{info['name']}  ({info['path']})",
         f"  kind        {info['kind']}",
         f"  vocabulary  {vocab}",
-        f"  network     {info['layers']} x {info['hidden']} LSTM, embedding {info['embed']}, dropout {info['dropout']}",
+        f"  network     {info['network']}, embedding {info['embed']}, dropout {info['dropout']}",
         f"  parameters  {info['parameters']:,}  ({(info['file_bytes'] or 0) / 1e6:.1f} MB)",
     ]
     if tr:
@@ -90,6 +94,8 @@ def _summary(info: dict) -> str:
             weight = tr.get("train_config", {}).get("teacher_weight")
             lines.append(f"  distilled   from {', '.join(teachers)}"
                          + (f" (their mean prediction weighted {weight:g})" if weight is not None else ""))
+        if tr.get("ensemble_of"):
+            lines.append(f"  ensemble    of {', '.join(facts.members(tr))} (the mean of their predictions)")
         scores = facts.scores_line(tr, info["kind"])
         if scores:
             lines.append(f"  scores      {scores}")
@@ -114,7 +120,7 @@ def run(args) -> int:
         for name, path in models.items():
             try:
                 info = card(registry.load(str(path)))
-                print(f"{name:20s} {info['kind']:6s} {info['layers']}x{info['hidden']} LSTM  "
+                print(f"{name:20s} {info['kind']:6s} {info['network']}  "
                       f"{info['parameters']:>10,} params  {path}")
             except (KeyboardInterrupt, SystemExit):
                 raise

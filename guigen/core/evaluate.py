@@ -20,7 +20,10 @@ def nll(models, sequences, device="cpu") -> tuple[float, int]:
 
     from guigen.core.model import LSTMModel
 
-    nets = [LSTMModel.from_loaded(m).to(device) for m in (models if isinstance(models, (list, tuple)) else [models])]
+    models = models if isinstance(models, (list, tuple)) else [models]
+    # an ensemble file counts as its networks: the mean over all of them is the mean of the means
+    # only when members are weighted alike, so every network gets one vote
+    nets = [LSTMModel.from_loaded(n).to(device) for m in models for n in m.networks]
     threads = torch.get_num_threads()
     if torch.device(device).type == "cpu":
         # one sequence at a time is a chain of small products: spread over threads they wait on each

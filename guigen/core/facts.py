@@ -15,6 +15,12 @@ from pathlib import Path
 META_KEY = "guigen"  # the safetensors metadata entry GuiGen's own metadata lives in
 
 
+def network(config) -> str:
+    """'2x512 LSTM', or 'ensemble of 4 2x512 LSTMs' for a file holding several networks."""
+    one = f"{config.layers}x{config.hidden} LSTM"
+    return one if config.members == 1 else f"ensemble of {config.members} {one}s"
+
+
 def unit(kind: str) -> str:
     return "char" if kind == "text" else "event"
 
@@ -49,6 +55,11 @@ def data_line(training: dict) -> str:
 def teachers(training: dict) -> list[str]:
     """The teachers a model was distilled from, by name (A, not A.safetensors)."""
     return [t.removesuffix(".safetensors") for t in training.get("distilled_from") or []]
+
+
+def members(training: dict) -> list[str]:
+    """The networks an ensemble file holds, by the names of the models they came from."""
+    return [t.removesuffix(".safetensors") for t in training.get("ensemble_of") or []]
 
 
 def set_facts(path, **facts) -> None:

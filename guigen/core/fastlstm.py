@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from guigen.core.config import ModelConfig
+from guigen.core.config import ModelConfig, member_config, member_prefix
 
 ONE_THREAD_MAX_BATCH = 1024  # rows per product up to which one BLAS thread is used (measured faster)
 
@@ -107,15 +107,29 @@ _PREPARED: dict[int, tuple] = {}  # id(weights) -> (weights, their fast-path for
 _PREPARED_KEPT = 4
 
 
-def prepared(config: ModelConfig, weights: dict[str, np.ndarray]) -> tuple:
+def prepared(config: ModelConfig, weights: dict[str, np.ndarray]):
     """The weights in the fast path's form, made once per model and shared by its generators (read only).
 
     Making them costs ~50 ms for the 2x512 model, holding the GIL: done afresh on every Generate it
     stalled the app's GUI thread; the app's loader calls this so the first Generate is quick too.
+    An ensemble's entry is the list of its networks' forms: one entry per model, whatever its size.
     """
     hit = _PREPARED.get(id(weights))
     if hit is not None and hit[0] is weights:  # the dict is kept alive by the entry, so its id is not reused
         return hit[1]
+    if config.members == 1:
+        out = _prepare(config, weights)
+    else:
+        one = member_config(config)
+        out = [_prepare(one, {name[len(member_prefix(k)):]: w for name, w in weights.items()
+                              if name.startswith(member_prefix(k))}) for k in range(config.members)]
+    while len(_PREPARED) >= _PREPARED_KEPT:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    _PREPARED[id(weights)] = (weights, out)
+    return out
+
+
+def _prepare(config: ModelConfig, weights: dict[str, np.ndarray]) -> tuple:
     cfg, h = config, config.hidden
     w = {k: v.astype(np.float32) for k, v in weights.items()}
     b0 = _reorder(w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"], h)
@@ -130,19 +144,23 @@ def prepared(config: ModelConfig, weights: dict[str, np.ndarray]) -> tuple:
     b_head = w["head.bias"].copy()
     for arr in (table, w_hh0, *w_up, *b_up, w_head, b_head):
         arr.flags.writeable = False  # shared between generators: nobody may change them in place
-    out = (table, w_hh0, w_up, b_up, w_head, b_head)
-    while len(_PREPARED) >= _PREPARED_KEPT:
-        _PREPARED.pop(next(iter(_PREPARED)))
-    _PREPARED[id(weights)] = (weights, out)
-    return out
+    return table, w_hh0, w_up, b_up, w_head, b_head
+
+
+def fast_net(model):
+    """The fast path for a loaded model: one FastLSTM, or a FastEnsemble of its networks."""
+    if model.config.members == 1:
+        return FastLSTM(model.config, model.weights)
+    return FastEnsemble(model)
 
 
 class FastLSTM:
     """Stateful-free step function; the caller owns the state (h, c) arrays."""
 
-    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]):
+    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray], form: tuple | None = None):
         self.config = config
-        self.table, self.w_hh0, self.w_up, self.b_up, self.w_head, self.b_head = prepared(config, weights)
+        form = form if form is not None else prepared(config, weights)
+        self.table, self.w_hh0, self.w_up, self.b_up, self.w_head, self.b_head = form
         self._batch = 0
 
     def weight_bytes(self) -> int:
@@ -209,3 +227,36 @@ class FastLSTM:
         self._product(self.w_head, state[-1, 0], self._logits)
         self._logits += self.b_head
         return self._logits.copy()
+
+
+class FastEnsemble:
+    """An ensemble's fast path: its networks step side by side on slices of one state array, and the
+    logits returned are the log of their mean distribution (what `guigen eval` scores for an ensemble),
+    so temperature, top-k and top-p act on the ensemble's distribution as on one network's."""
+
+    def __init__(self, model):
+        self.config = model.config
+        forms = prepared(model.config, model.weights)
+        self.nets = [FastLSTM(n.config, n.weights, form) for n, form in zip(model.networks, forms)]
+        self.layers = self.config.layers  # state rows per network
+
+    def weight_bytes(self) -> int:
+        return sum(n.weight_bytes() for n in self.nets)
+
+    def zero_state(self, batch: int = 1) -> np.ndarray:
+        """(members x layers, 2, batch, H): network k's layers are rows k*layers .. (k+1)*layers - 1."""
+        return np.zeros((len(self.nets) * self.layers, 2, batch, self.config.hidden), dtype=np.float32)
+
+    def step(self, tokens: np.ndarray, state: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens).reshape(-1)
+        with blas_threads(len(tokens)):
+            logp = [_log_softmax(net._step(tokens, state[k * self.layers:(k + 1) * self.layers]))
+                    for k, net in enumerate(self.nets)]
+        top = np.max(logp, axis=0)
+        mean = np.mean([np.exp(lp - top) for lp in logp], axis=0)
+        return (top + np.log(mean)).astype(np.float32)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from guigen.core.fastlstm import FastLSTM, blas_threads
+from guigen.core.fastlstm import blas_threads, fast_net
 from guigen.core.modelfile import LoadedModel
 from guigen.core.sampling import SamplingSettings, distributions, draw
 
@@ -49,7 +49,7 @@ class Generator:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.model = model
-        self.net = FastLSTM(model.config, model.weights)
+        self.net = fast_net(model)
         self.settings = settings or SamplingSettings()
         self.rng = np.random.default_rng(seed)
         self.batch = batch

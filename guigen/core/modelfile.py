@@ -14,13 +14,14 @@ import os
 import stat
 import struct
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from guigen.core.codec import codec_from_meta
 from guigen.core.files import atomic_write_bytes
-from guigen.core.config import ModelConfig, parameter_shapes
+from guigen.core.config import ModelConfig, member_config, member_prefix, parameter_shapes
 
 FORMAT = 1  # bump when the metadata layout changes incompatibly
 META_KEY = "guigen"
@@ -55,6 +56,20 @@ class LoadedModel:
 
     def num_parameters(self) -> int:
         return int(sum(w.size for w in self.weights.values()))
+
+    @cached_property
+    def networks(self) -> list[LoadedModel]:
+        """The networks whose mean next-token distribution is this model's: itself, or an ensemble's
+        members, each a LoadedModel of its own (sharing this one's arrays, not copies)."""
+        if self.config.members == 1:
+            return [self]
+        one = member_config(self.config)
+        nets = []
+        for k in range(self.config.members):
+            prefix = member_prefix(k)
+            weights = {name[len(prefix):]: w for name, w in self.weights.items() if name.startswith(prefix)}
+            nets.append(LoadedModel(one, self.codec, weights, {}, self.path, f"{self.name}[{k}]"))
+        return nets
 
 
 def save_model(path, config: ModelConfig, codec, weights: dict, training: dict | None = None) -> None:
@@ -266,7 +281,7 @@ _NUMBER = (int, float)
 TRAINING_TYPES = {  # the training summary's fields that info and the app show, and their types
     "data": (list, str), "data_chars": int, "split": dict, "steps": int, "epochs": int,
     "train_seconds": _NUMBER, "val_loss": _NUMBER, "val_bits": _NUMBER, "command": str,
-    "fine_tuned_from": str, "distilled_from": list, "train_config": dict, "precision": str,
+    "fine_tuned_from": str, "distilled_from": list, "ensemble_of": list, "train_config": dict, "precision": str,
 }
 
 
@@ -275,7 +290,7 @@ def _check_training(path: Path, training: dict) -> None:
         v = training.get(key)
         if v is not None and (not isinstance(v, kind) or isinstance(v, bool)):
             raise ModelFileError(f"{path}: training summary '{key}' is {_json_type(v)}, the wrong type")
-    for key in ("data", "distilled_from"):
+    for key in ("data", "distilled_from", "ensemble_of"):
         if isinstance(training.get(key), list) and not all(isinstance(x, str) for x in training[key]):
             raise ModelFileError(f"{path}: training summary '{key}' is not a list of names")
     for part, span in (training.get("split") or {}).items():

@@ -160,7 +160,7 @@ class Trainer:
         for loaded in loaded_models:
             if loaded.codec.to_meta() != self.data.codec.to_meta():
                 raise ModelFileError(f"teacher {loaded.name or 'model'} has another vocabulary or encoding than the data")
-        self.teachers = [LSTMModel.from_loaded(m).to(self.device).eval() for m in loaded_models]
+        self.teachers = [LSTMModel.from_loaded(n).to(self.device).eval() for m in loaded_models for n in m.networks]
         for t in self.teachers:
             t.requires_grad_(False)
         self.teacher_targets = None
@@ -379,6 +379,9 @@ class Trainer:
     def init_from(self, loaded) -> None:
         """Start from a trained model's weights (fine-tuning); its size, vocabulary or encoding must match."""
         cfg = self.model.cfg
+        if loaded.config.members > 1:
+            raise ModelFileError(f"{loaded.name or 'the model'} is an ensemble of {loaded.config.members} networks; "
+                                 "fine-tune one of them, or distil the ensemble with --teacher")
         if (loaded.config.vocab_size, loaded.config.embed, loaded.config.hidden, loaded.config.layers) != (
                 cfg.vocab_size, cfg.embed, cfg.hidden, cfg.layers):
             raise ModelFileError(f"{loaded.name or 'the model'} is of another size "
@@ -437,7 +440,8 @@ class Trainer:
 def describe_size(model_config: dict) -> str:
     """'2x512 LSTM, embedding 64, dropout 0.2' for a model config's metadata."""
     m = model_config
-    return (f"{m.get('layers')}x{m.get('hidden')} LSTM, embedding {m.get('embed')}, dropout {m.get('dropout')}, "
+    ensemble = f"an ensemble of {m['members']} networks, each " if (m.get("members") or 1) > 1 else ""
+    return (f"{ensemble}{m.get('layers')}x{m.get('hidden')} LSTM, embedding {m.get('embed')}, dropout {m.get('dropout')}, "
             f"{m.get('vocab_size')} classes")
 
 

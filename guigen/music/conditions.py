@@ -77,10 +77,10 @@ def shift_to(tonic: int, mode: str, key: int = 0, near: int = 0) -> int:
 
 def likeliest_mode(model, metre, primer_ids) -> str:
     """The mode under which the model finds this primer (ids in its key) likeliest: a primer's own."""
-    from guigen.core.fastlstm import FastLSTM
+    from guigen.core.fastlstm import fast_net
 
     codec = model.codec
-    net = FastLSTM(model.config, model.weights)
+    net = fast_net(model)
     state = net.zero_state(len(MODES))
     logits = net.step(np.asarray([codec.condition_id(metre, m) for m in MODES]), state)
     total = np.zeros(len(MODES))
