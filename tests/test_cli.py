@@ -89,7 +89,7 @@ def test_bad_model_files_give_one_clear_line(tmp_path):
 
 def test_info_and_eval(tiny_model_path, alice_slice):
     card = guigen("info", "-m", tiny_model_path).stdout
-    assert "1 x 128 LSTM" in card and "alice.txt" in card and "validation" in card
+    assert "1x128 LSTM" in card and "alice.txt" in card and "validation" in card
     meta = json.loads(guigen("info", "-m", tiny_model_path, "--json").stdout)
     assert meta["kind"] == "text" and meta["parameters"] > 10_000
     ev = json.loads(guigen("eval", "-m", tiny_model_path, alice_slice, "--slice", "0.9:1", "--json").stdout)
