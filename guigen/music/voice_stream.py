@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from guigen.music.voices import BEAM, CROSSING, PERMS, SOPRANO, START_PITCH, crossed
+from guigen.music.voices import PERMS, SOPRANO, START_PITCH, crossed, next_layer
 
 
 class VoiceStream:
@@ -91,7 +91,6 @@ class VoiceStream:
         top = self.top
         if sum(1 for i in struck if by_id[i].key in top) > 1:
             return None
-        ps = [i[1] for i in struck]
         choices = PERMS[len(struck)]
         if top:
             choices = [c for c in choices if all((by_id[i].key in top) == (v == SOPRANO) for i, v in zip(struck, c))]
@@ -100,34 +99,8 @@ class VoiceStream:
             end = min(by_id[i].end, by_id[j].end)
             return (min(end, until) if until is not None else end) - step
 
-        pairs = [(x, y, CROSSING * span(struck[x], struck[y]))
-                 for x in range(len(struck)) for y in range(x + 1, len(struck))]
-        among = {c: sum(w for x, y, w in pairs if (ps[x] - ps[y]) * (c[x] - c[y]) > 0) for c in choices}
-        against = [[CROSSING * span(i, j) for j in sounding] for i in struck]
-        nxt: dict = {}
-        for state, (cost0, last0, _) in layer.items():
-            voices = dict(state)
-            held = [(i, voices[i]) for i in sounding]
-            taken = {v for _, v in held}
-            base = cost0 + CROSSING * sum(span(i, j) for a, (i, v) in enumerate(held)
-                                          for j, w in held[a + 1:] if (i[1] - j[1]) * (v - w) > 0)
-            for c in choices:
-                if taken.intersection(c):
-                    continue
-                cost = base + among[c]
-                for x, v in enumerate(c):
-                    cost += abs(ps[x] - last0[v])
-                    for h, (j, w) in enumerate(held):
-                        if (ps[x] - j[1]) * (v - w) > 0:
-                            cost += against[x][h]
-                key = tuple(sorted(held + list(zip(struck, c))))
-                if key not in nxt or cost < nxt[key][0]:
-                    last = list(last0)
-                    for x, v in enumerate(c):
-                        last[v] = ps[x]
-                    nxt[key] = (cost, tuple(last), state)
-        if len(nxt) > BEAM:
-            nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+        pitch = {i: i[1] for i in now}  # a note is known by (start, pitch)
+        nxt = next_layer(layer, sounding, struck, choices, pitch, span)
         return (nxt, now) if nxt else None
 
     def _walk_back(self, layers) -> dict:

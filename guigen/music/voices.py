@@ -63,40 +63,10 @@ def assign_voices(notes: list[Note], melody: list[Note] | None = None) -> list[i
         melody_struck = [i for i in struck if notes[i].key in top]
         if len(melody_struck) > 1:
             return None  # the melody must be one line
-        # per onset, once: the struck notes' possible voices and their crossings among themselves
-        ps = [pitch[i] for i in struck]
         choices = PERMS[len(struck)]
         if top:
             choices = [c for c in choices if all((notes[i].key in top) == (v == SOPRANO) for i, v in zip(struck, c))]
-        pairs = [(x, y, CROSSING * _span(notes, struck[x], struck[y], step, until))
-                 for x in range(len(struck)) for y in range(x + 1, len(struck))]
-        among = {c: sum(w for x, y, w in pairs if (ps[x] - ps[y]) * (c[x] - c[y]) > 0) for c in choices}
-        against = [[CROSSING * _span(notes, i, j, step, until) for j in sounding] for i in struck]
-        nxt: dict[tuple, tuple] = {}
-        for state, (cost0, last0, _) in layer.items():
-            voices = dict(state)
-            held = [(i, voices[i]) for i in sounding]
-            taken = {v for _, v in held}
-            # what stays the same whatever the struck notes take: the held notes' crossings among themselves
-            base = cost0 + CROSSING * sum(_span(notes, i, j, step, until) for a, (i, v) in enumerate(held)
-                                          for j, w in held[a + 1:] if (pitch[i] - pitch[j]) * (v - w) > 0)
-            for c in choices:
-                if taken.intersection(c):
-                    continue
-                cost = base + among[c]
-                for x, v in enumerate(c):
-                    cost += abs(ps[x] - last0[v])
-                    for h, (j, w) in enumerate(held):
-                        if (ps[x] - pitch[j]) * (v - w) > 0:
-                            cost += against[x][h]
-                key = tuple(sorted(held + list(zip(struck, c))))
-                if key not in nxt or cost < nxt[key][0]:
-                    last = list(last0)
-                    for x, v in enumerate(c):
-                        last[v] = ps[x]
-                    nxt[key] = (cost, tuple(last), state)
-        if len(nxt) > BEAM:  # the likeliest few: a crossing costs more than any the beam lets go
-            nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+        nxt = next_layer(layer, sounding, struck, choices, pitch, lambda i, j, s=step, u=until: _span(notes, i, j, s, u))
         if not nxt:
             return None
         layers.append(nxt)
@@ -110,6 +80,44 @@ def assign_voices(notes: list[Note], melody: list[Note] | None = None) -> list[i
                 voice[i] = v
         state = lay[state][2]
     return voice  # type: ignore[return-value]
+
+
+def next_layer(layer: dict, sounding: list, struck: list, choices: list, pitch, span) -> dict:
+    """One onset of the Viterbi: from each state of `layer` (the voices of the notes sounding), the
+    struck notes take each choice of free voices; the BEAM cheapest states after the onset, each
+    -> (cost, last pitch per voice, the state before). pitch[i]: note i's pitch; span(i, j): the
+    steps notes i and j sound together before the next onset (a crossing costs CROSSING a step)."""
+    ps = [pitch[i] for i in struck]
+    # per onset, once: the struck notes' crossings among themselves and against each held note
+    pairs = [(x, y, CROSSING * span(struck[x], struck[y])) for x in range(len(struck)) for y in range(x + 1, len(struck))]
+    among = {c: sum(w for x, y, w in pairs if (ps[x] - ps[y]) * (c[x] - c[y]) > 0) for c in choices}
+    against = [[CROSSING * span(i, j) for j in sounding] for i in struck]
+    nxt: dict[tuple, tuple] = {}
+    for state, (cost0, last0, _) in layer.items():
+        voices = dict(state)
+        held = [(i, voices[i]) for i in sounding]
+        taken = {v for _, v in held}
+        # what stays the same whatever the struck notes take: the held notes' crossings among themselves
+        base = cost0 + CROSSING * sum(span(i, j) for a, (i, v) in enumerate(held)
+                                      for j, w in held[a + 1:] if (pitch[i] - pitch[j]) * (v - w) > 0)
+        for c in choices:
+            if taken.intersection(c):
+                continue
+            cost = base + among[c]
+            for x, v in enumerate(c):
+                cost += abs(ps[x] - last0[v])
+                for h, (j, w) in enumerate(held):
+                    if (ps[x] - pitch[j]) * (v - w) > 0:
+                        cost += against[x][h]
+            key = tuple(sorted(held + list(zip(struck, c))))
+            if key not in nxt or cost < nxt[key][0]:
+                last = list(last0)
+                for x, v in enumerate(c):
+                    last[v] = ps[x]
+                nxt[key] = (cost, tuple(last), state)
+    if len(nxt) > BEAM:  # the likeliest few: a crossing costs more than any the beam lets go
+        nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+    return nxt
 
 
 def _span(notes, i: int, j: int, step: int, until) -> int:
