@@ -239,3 +239,24 @@ def test_the_window_never_waits_on_the_disk_for_a_take(qtbot, tmp_path, monkeypa
         w.takes.store.flush()
         assert take.path.exists() and "pending" not in json.loads(take.json_path.read_text())
         assert synced and threading.get_ident() not in synced
+
+
+def test_each_drag_out_is_a_file_of_its_own_and_old_ones_go_at_the_start(qtbot, text_window):
+    """Dragging the same take twice gives two files, each named as the take (what a DAW shows), the
+    first left as it was; a drag's folder older than a day is removed at the app's start."""
+    from guigen.app import drag_files
+
+    w = text_window
+    generate_text(qtbot, w, 30)
+    lst = w.takes.list
+    (take,) = lst.takes()
+    first = Path(lst.tree.mimeData([lst.item_of(take)]).urls()[0].toLocalFile())
+    first.write_text("changed by the DAW")  # what the first drop holds must stay so
+    second = Path(lst.tree.mimeData([lst.item_of(take)]).urls()[0].toLocalFile())
+    assert first != second and first.name == second.name == f"{take.name}.txt"
+    assert first.read_text() == "changed by the DAW" and second.read_text() == take.path.read_text()
+    assert first.parent.parent == second.parent.parent == drag_files.root()
+    old = time.time() - drag_files.KEEP_S - 60
+    os.utime(first.parent, (old, old))
+    assert drag_files.clean_old() >= 1
+    assert not first.exists() and second.is_file()

@@ -9,7 +9,6 @@ dragged out, renamed, starred and deleted (Undo brings it back).
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -222,10 +221,10 @@ class TakePanel(QObject):
                 w.show_error("Export failed", str(e))
 
     def drag_file(self, take: Take) -> Path | None:
+        from guigen.app.drag_files import new_path
+
         try:
-            folder = Path(tempfile.gettempdir()) / "guigen-drag"
-            folder.mkdir(exist_ok=True)
-            return self.export(take, folder / f"{take.name}{take.path.suffix}")
+            return self.export(take, new_path(take.name, take.path.suffix))
         except OSError as e:
             self.window.show_error("Could not drag the take out", str(e))
             return None

@@ -9,7 +9,6 @@ sample in the main view, and Generate (Resume) continues from its end.
 from __future__ import annotations
 
 import random
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -288,10 +287,10 @@ class Variations(QObject):
         return [self.export(i, p, overwrite) for i, p in enumerate(paths)]
 
     def drag_file(self, index: int) -> Path | None:
+        from guigen.app.drag_files import new_path
+
         try:
-            folder = Path(tempfile.gettempdir()) / "guigen-drag"
-            folder.mkdir(exist_ok=True)
-            return self.export(index, folder / f"{self.current.items[index].name}{self.suffix()}", overwrite=True)
+            return self.export(index, new_path(self.current.items[index].name, self.suffix()))
         except (OSError, ValueError) as e:
             self.window.show_error("Could not drag the variation out", str(e))
             return None
