@@ -260,3 +260,33 @@ def test_each_drag_out_is_a_file_of_its_own_and_old_ones_go_at_the_start(qtbot, 
     os.utime(first.parent, (old, old))
     assert drag_files.clean_old() >= 1
     assert not first.exists() and second.is_file()
+
+
+def test_a_live_sessions_take_is_written_by_the_stores_thread(qtbot, tmp_path, monkeypatch):
+    """keep_live (a live session's Stop) flushes nothing to disk in the GUI thread; its .mid keeps
+    the player's part and the model's as two tracks (pretty_midi), and so does the file made from
+    the JSON alone (the app killed before the thread wrote it)."""
+    import threading
+
+    import pretty_midi
+
+    from guigen.app.takes import music_pending, write_pending
+    from guigen.music.events import Note, NoteSequence, Voice
+
+    synced = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(threading.get_ident()), fsync(fd))[1])
+    seq = NoteSequence([Note(0, 4, 72, 90, 0), Note(4, 8, 71, 90, 0), Note(0, 8, 60, 70, 1), Note(0, 8, 55, 70, 1)],
+                       [(0, 100.0)], (3, 4), [Voice("Player", 0), Voice("GuiGen poly", 19)])
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "poly.safetensors", "polyphony")):
+        synced.clear()
+        take = w.takes.keep_live(seq, "harmonize")
+        assert take.json_path.exists() and w.takes.list.takes() == [take]
+        w.takes.store.flush()
+        assert synced and threading.get_ident() not in synced
+        assert "pending" not in json.loads(take.json_path.read_text())
+        write_pending(tmp_path / "from-json.mid", json.loads(json.dumps(music_pending(seq, None))))
+        for path in (take.path, tmp_path / "from-json.mid"):
+            parts = {i.name: (i.program, sorted(n.pitch for n in i.notes))
+                     for i in pretty_midi.PrettyMIDI(str(path)).instruments}
+            assert parts == {"Player": (0, [71, 72]), "GuiGen poly": (19, [55, 60])}

@@ -167,7 +167,8 @@ class TakePanel(QObject):
                     temperature=s.temperature, top_k=s.top_k, top_p=s.top_p, source=f"live {mode}")
         take.size = bars_text(seq.total_steps, seq.time_signature)
         try:
-            self.store.add(take, lambda path: write_midi(seq, path, overwrite=True), ".mid")
+            # written by the store's thread, what the take holds in its JSON at once (as keep() does)
+            self.store.add(take, lambda path: write_midi(seq, path, overwrite=True), ".mid", music_pending(seq, None))
         except (OSError, ValueError) as e:
             w.statusBar().showMessage(f"Could not keep the live session: {e}", 10000)
             return None

@@ -184,6 +184,7 @@ class TakeStore:
     def sessions(self) -> list[tuple[str, list[Take]]]:
         """(session, its takes in order made) for every session on disk, newest first. A take whose
         JSON is broken or whose data is missing is left out."""
+        self.flush()  # what this session asked to write is on disk
         if not self.root.is_dir():
             return []
         out = []
@@ -233,11 +234,15 @@ def _replace_json(path: Path, text: str, current, lock) -> None:
         os.close(fd)
 
 
-def music_pending(seq, polyphony: bool) -> dict:
-    """A take's music as its JSON holds it until its .mid is written (see TakeStore.add)."""
-    return {"notes": [[n.start, n.end, n.pitch, n.velocity] for n in seq.notes], "tempos": seq.tempos,
-            "time_signature": list(seq.time_signature), "program": seq.voices[0].program if seq.voices else 0,
-            "track": seq.voices[0].name if seq.voices else "", "name": seq.name, "polyphony": polyphony}
+def music_pending(seq, polyphony: bool | None) -> dict:
+    """A take's music as its JSON holds it until its .mid is written (see TakeStore.add): every note
+    with its voice, and the voices. polyphony: the file laid out as write_piece does for a sample
+    (a chorale's voices split into tracks); None: the sequence's own voices as they are (write_midi:
+    a live session's player and model)."""
+    return {"notes": [[n.start, n.end, n.pitch, n.velocity, n.voice, n.drum] for n in seq.notes],
+            "tempos": seq.tempos, "time_signature": list(seq.time_signature),
+            "voices": [[v.name, v.program, v.drum] for v in seq.voices], "steps_per_quarter": seq.steps_per_quarter,
+            "end": seq.end, "name": seq.name, "polyphony": polyphony}
 
 
 def write_pending(path: Path, pending: dict) -> None:
@@ -247,11 +252,17 @@ def write_pending(path: Path, pending: dict) -> None:
         return
     from guigen.music.events import Note, NoteSequence, Voice
     from guigen.music.export import write_piece
+    from guigen.music.midi import write_midi
 
+    voices = ([Voice(*v) for v in pending["voices"]] if "voices" in pending
+              else [Voice(pending["track"], pending["program"])])  # a take written before voices were kept
     seq = NoteSequence([Note(*n) for n in pending["notes"]], [tuple(t) for t in pending["tempos"]],
-                       tuple(pending["time_signature"]), [Voice(pending["track"], pending["program"])],
-                       name=pending["name"])
-    write_piece(seq, path, pending["polyphony"], overwrite=True)
+                       tuple(pending["time_signature"]), voices, pending.get("steps_per_quarter", 4),
+                       name=pending["name"], end=pending.get("end", 0))
+    if pending["polyphony"] is None:
+        write_midi(seq, path, overwrite=True)
+    else:
+        write_piece(seq, path, pending["polyphony"], overwrite=True)
 
 
 def purge_deleted(store: TakeStore) -> None:
