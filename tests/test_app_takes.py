@@ -290,3 +290,55 @@ def test_a_live_sessions_take_is_written_by_the_stores_thread(qtbot, tmp_path, m
             parts = {i.name: (i.program, sorted(n.pitch for n in i.notes))
                      for i in pretty_midi.PrettyMIDI(str(path)).instruments}
             assert parts == {"Player": (0, [71, 72]), "GuiGen poly": (19, [55, 60])}
+
+
+def test_a_long_piece_killed_mid_generation_is_kept_as_far_as_it_came(qtbot, tmp_path):
+    """A real `guigen app` process generates a long piece; while it runs its take is saved every
+    couple of seconds (by the store's thread), marked unfinished. Killed with SIGKILL mid-run, the
+    next start lists the take, unfinished, its MIDI (read by pretty_midi) holding the notes so far."""
+    import pretty_midi
+
+    from guigen.app.take_panel import GROWING_SAVE_MS
+
+    model = make_music_model(tmp_path / "poly.safetensors", "polyphony")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               QT_QPA_PLATFORM="offscreen")
+    steps = 200_000  # minutes of generating: it is still running when killed
+    proc = subprocess.Popen([sys.executable, "-m", "guigen", "app", "-m", str(model), "--generate", str(steps),
+                             "--seed", "9"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = tmp_path / "data" / "guigen" / "takes"
+    saves = []  # (bars, notes) of each save seen while it runs
+
+    def saved():
+        for j in root.glob("*/*.json"):
+            try:
+                d = json.loads(j.read_text())
+                mid = j.with_name(d["file"])
+                if d.get("unfinished") and mid.is_file() and (not saves or saves[-1][0] != d["size"]):
+                    saves.append((d["size"], len(pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes)))
+            except (ValueError, KeyError, OSError, IndexError, EOFError):  # caught mid-rename
+                continue
+        return len(saves) >= 2  # saved twice while it grew
+
+    try:
+        end = time.monotonic() + 120
+        while not saved():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < end, f"no unfinished take was saved twice: {saves}"
+            qtbot.wait(GROWING_SAVE_MS // 4)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    assert saves[0][1] < saves[1][1]  # it grew between the saves
+    ((session, (take,)),) = TakeStore(root).sessions()
+    assert take.unfinished and take.source == "generate" and take.seed == 9 and take.model == "poly"
+    midi = pretty_midi.PrettyMIDI(str(take.path))
+    notes = [n for i in midi.instruments for n in i.notes]
+    assert len(notes) >= saves[1][1] > 0
+    assert midi.get_end_time() < steps / 8  # a part of the piece asked for (120 qpm: 8 steps a second)
+    # reopened: the window's list shows it, said to be unfinished
+    for w in open_window(qtbot, tmp_path / "data" / "guigen", model):
+        (shown,) = w.takes.list.takes()
+        assert shown.path == take.path and shown.unfinished
+        assert w.takes.list.item_of(shown).text(2).endswith(", unfinished")
