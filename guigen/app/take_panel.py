@@ -85,7 +85,7 @@ class TakePanel(QObject):
         music = w.model.kind == "music"
         if music:
             roll = w.piano_roll
-            if roll is None or not roll.tokens:
+            if roll is None or not roll.notes:  # (a harmonisation that failed at once: its start, no notes)
                 return None
             signature = (len(roll.tokens), roll.tokens[-1])
         else:
