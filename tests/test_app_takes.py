@@ -342,3 +342,33 @@ def test_a_long_piece_killed_mid_generation_is_kept_as_far_as_it_came(qtbot, tmp
         (shown,) = w.takes.list.takes()
         assert shown.path == take.path and shown.unfinished
         assert w.takes.list.item_of(shown).text(2).endswith(", unfinished")
+
+
+def test_a_sample_being_generated_is_saved_by_the_stores_thread_alone(qtbot, text_window, monkeypatch):
+    """While it runs the sample is saved now and then, unfinished, the GUI thread writing nothing
+    (no quick JSON, no fsync); stopped, it is written once more, finished."""
+    import threading
+
+    w = text_window
+    gui = threading.get_ident()
+    writers = []
+    replace, fsync = os.replace, os.fsync
+    monkeypatch.setattr(os, "replace", lambda a, b: (writers.append(threading.get_ident()), replace(a, b))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (writers.append(threading.get_ident()), fsync(fd))[1])
+    w.seed.setValue(8)
+    w.length.setValue(1_000_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.takes.current is not None, timeout=TIMEOUT)
+    take = w.takes.current
+    assert w.state == "running" and take.unfinished
+    w.takes.store.flush()
+    saved = json.loads(take.json_path.read_text())
+    assert saved["unfinished"] and "pending" not in saved and len(take.path.read_text()) > 0
+    assert writers and gui not in writers
+    assert w.takes.list.item_of(take).text(2).endswith(", unfinished")
+    w.actions["stop"].trigger()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    w.takes.store.flush()
+    assert not take.unfinished and not json.loads(take.json_path.read_text())["unfinished"]
+    assert take.path.read_text() == w.text_view.text()
+    assert not w.takes.list.item_of(take).text(2).endswith("unfinished")
