@@ -10,6 +10,7 @@ copying it reads it after the drag, and maybe after the app has quit).
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ KEEP_S = 24 * 3600  # a drag's folder is removed at the first start after this l
 
 def root() -> Path:
     """This user's folder of drag folders (per user: another user's folder in /tmp is not ours)."""
-    uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    uid = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
     return Path(tempfile.gettempdir()) / f"guigen-drag-{uid}"
 
 

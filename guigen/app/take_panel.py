@@ -85,7 +85,9 @@ class TakePanel(QObject):
         music = w.model.kind == "music"
         if music:
             roll = w.piano_roll
-            if roll is None or not roll.notes:  # (a harmonisation that failed at once: its start, no notes)
+            # no tokens: nothing generated (a live session's notes are its own take: keep_live);
+            # no notes: a harmonisation that failed at once (its start only)
+            if roll is None or not roll.tokens or not roll.notes:
                 return None
             signature = (len(roll.tokens), roll.tokens[-1])
         else:
