@@ -231,6 +231,7 @@ def test_a_harmonisation_with_a_random_seed_keeps_the_seed_it_drew(qtbot, window
         w.seed.setValue(take.seed)  # the second time: that seed again, the same harmonisation
     assert results[0] == results[1]
     # each harmonisation is its own take: the second did not write over the first
+    w.takes.store.flush()  # their files, written by the store's thread
     takes = [t for t in w.takes.list.takes() if t.source == "harmonisation"]
     assert len(takes) == 2 and all(t.path.is_file() for t in takes) and takes[0].path != takes[1].path
 
