@@ -1,5 +1,6 @@
-"""The app's layout at 1920x1080, 1024x640 and 800x600, light and dark, music and text: a picture of
-each, and the piano roll's share of the window's height. Run under a real X server:
+"""The app's layout at 1920x1080, 1024x640 and 800x600, light and dark, music (also with eight
+variations open) and text: a picture of each, and the piano roll's share of the window's height.
+Run under a real X server (with a window manager, e.g. openbox, for the frames):
 
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/app_layout.py OUT_DIR
 """
@@ -43,5 +44,13 @@ for palette in ("light", "dark"):
             if w.piano_roll is not None and w.piano_roll.isVisible():
                 share = f" roll {w.piano_roll.height()}/{w.height()} = {w.piano_roll.height() / w.height():.0%}"
             print(f"{name}: window {w.width()}x{w.height()}{share}; histogram {w.histogram.height()} px; takes dock {'shown' if w.takes.dock.isVisible() else 'hidden'}", flush=True)
+            if model == "bach-chorales":  # eight variations open: their strip is a tab under the roll
+                from guigen.app.variations import run_variations
+                run_variations(w, 8)
+                for _ in range(20):
+                    app.processEvents(); time.sleep(0.02)
+                name = name.replace("music-", "variations-")
+                w.grab().save(str(out / name))
+                print(f"{name}: roll {w.piano_roll.height()}/{w.height()} = {w.piano_roll.height() / w.height():.0%}; strip {w.variations.view.height()} px", flush=True)
             w.close(); w.generation.shutdown(); w.deleteLater()
             app.processEvents()

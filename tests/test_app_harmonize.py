@@ -231,5 +231,80 @@ def test_a_harmonisation_with_a_random_seed_keeps_the_seed_it_drew(qtbot, window
         w.seed.setValue(take.seed)  # the second time: that seed again, the same harmonisation
     assert results[0] == results[1]
     # each harmonisation is its own take: the second did not write over the first
+    w.takes.store.flush()  # their files, written by the store's thread
     takes = [t for t in w.takes.list.takes() if t.source == "harmonisation"]
     assert len(takes) == 2 and all(t.path.is_file() for t in takes) and takes[0].path != takes[1].path
+
+
+def _said(w) -> dict:
+    """What the window says of the harmonisation: the histogram's header, the state, the status bar."""
+    return {"header": w.histogram.header.text(), "state": w.state_label.text(),
+            "status": w.statusBar().currentMessage()}
+
+
+def test_every_label_is_true_when_a_harmonisation_finishes(qtbot, window, tmp_path):
+    """While it runs the header says Harmonizing; finished, no label says it still is."""
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    w.seed.setValue(5)
+    assert start_harmony(w, _tune(tmp_path, 2), {"beam_size": 1})
+    qtbot.waitUntil(lambda: "Harmonizing:" in _said(w)["header"], timeout=6 * TIMEOUT)
+    assert _said(w)["state"] == "harmonizing"
+    qtbot.waitUntil(lambda: w.harmony is not None and w.harmony.ended, timeout=6 * TIMEOUT)
+    said = _said(w)
+    assert "Harmonized:" in said["header"] and "Harmonizing" not in said["header"], said
+    assert said["state"] == "stopped" and said["status"].startswith("Harmonized tune2.mid"), said
+    assert w.errors == []
+
+
+def test_every_label_is_true_when_a_harmonisation_is_stopped_with_esc(qtbot, window, tmp_path):
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    w.seed.setValue(6)
+    assert start_harmony(w, _tune(tmp_path, 16), {"beam_size": 1})
+    qtbot.waitUntil(lambda: "Harmonizing:" in _said(w)["header"] and len(w.piano_roll.notes) > 20,
+                    timeout=6 * TIMEOUT)
+    w.actions["stop"].trigger()  # Esc
+    qtbot.waitUntil(lambda: not w.generation.worker.harmonizing, timeout=TIMEOUT)
+    said = _said(w)
+    assert "Harmonizing stopped:" in said["header"] and "Harmonizing:" not in said["header"], said
+    assert said["state"] == "stopped" and said["status"] == "Harmonizing stopped", said
+
+
+def test_every_label_is_true_when_a_harmonisation_fails(qtbot, window, tmp_path):
+    """The harmoniser in the generation process refuses the job (an ending it does not know: the
+    dialog offers none such, a script could): the error is said, and no label says it is going on."""
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    errors = []
+    w.show_error = lambda title, message: errors.append((title, message))
+    assert start_harmony(w, _tune(tmp_path, 2), {"ending": "bogus"})
+    assert _said(w)["state"] == "harmonizing"
+    qtbot.waitUntil(lambda: w.harmony is not None and w.harmony.ended, timeout=6 * TIMEOUT)
+    assert errors and errors[0][0] == "Harmonizing failed" and "bogus" in errors[0][1]
+    said = _said(w)
+    assert said["state"] == "stopped" and said["status"].startswith("Harmonizing tune2.mid failed: "), said
+    assert "Harmonizing:" not in said["header"], said
+    assert w.actions["generate"].isEnabled()
+
+
+def test_every_label_is_true_when_the_process_dies_mid_harmonisation(qtbot, window, tmp_path):
+    import os
+    import signal
+
+    from guigen.app.harmonize import start_harmony
+
+    w = window
+    gen = w.generation
+    w.seed.setValue(4)
+    assert start_harmony(w, _tune(tmp_path, 16))
+    qtbot.waitUntil(lambda: "Harmonizing:" in _said(w)["header"] and len(w.piano_roll.notes) > 10,
+                    timeout=6 * TIMEOUT)
+    with qtbot.waitSignal(w.failed, timeout=TIMEOUT):
+        os.kill(gen.worker.pid, signal.SIGKILL)
+    said = _said(w)
+    assert "harmonizing" not in said["state"].lower() and "ended unexpectedly" in said["status"], said
+    assert "Harmonizing ended:" in said["header"] and "Harmonizing:" not in said["header"], said

@@ -32,13 +32,22 @@ def test_tab_reaches_every_control_in_reading_order(qtbot, tmp_path):
         w.variations.count.setValue(2)
         w.variations.button.click()
         qtbot.waitUntil(lambda: w.variations.current.done, timeout=TIMEOUT)
+        tabs = w.splitter.bottom.tabBar()  # the variations and the distribution: a tab each, under the roll
         seen = tab_through(qtbot, w)
         order = [w.model_combo, w.dial.dial, w.top_k, w.music_length.bars, w.primer, w.transport.tempo,
                  w.variations.count, w.variations.button, w.panel.buttons["generate"], w.piano_roll.follow_button,
-                 w.variations.view.cards[0].buttons["use"], w.histogram, w.takes.list.tree,
+                 tabs, w.variations.view.cards[0].buttons["use"], w.takes.list.tree,
                  w.takes.list.buttons["continue_from"]]
         where = [seen.index(x) for x in order]  # each is reached...
         assert where == sorted(where)  # ...in reading order
+        # on the tab bar, Left shows the distribution: Tab goes on to the histogram
+        tabs.setFocus()
+        qtbot.waitUntil(tabs.hasFocus, timeout=TIMEOUT)
+        qtbot.keyClick(tabs, Qt.Key.Key_Left)
+        assert w.splitter.bottom.currentWidget() is w.splitter.distribution
+        qtbot.keyClick(tabs, Qt.Key.Key_Tab)
+        assert QApplication.focusWidget() is w.histogram
+        seen += tab_through(qtbot, w)
         for f in seen:  # no stop on a plot or a bare scroll area: nothing to see there
             assert not isinstance(f, (pg.PlotWidget, pg.GraphicsView))
             assert not (isinstance(f, QAbstractScrollArea) and f is not w.takes.list.tree and f is not w.text_view

@@ -239,3 +239,136 @@ def test_the_window_never_waits_on_the_disk_for_a_take(qtbot, tmp_path, monkeypa
         w.takes.store.flush()
         assert take.path.exists() and "pending" not in json.loads(take.json_path.read_text())
         assert synced and threading.get_ident() not in synced
+
+
+def test_each_drag_out_is_a_file_of_its_own_and_old_ones_go_at_the_start(qtbot, text_window):
+    """Dragging the same take twice gives two files, each named as the take (what a DAW shows), the
+    first left as it was; a drag's folder older than a day is removed at the app's start."""
+    from guigen.app import drag_files
+
+    w = text_window
+    generate_text(qtbot, w, 30)
+    lst = w.takes.list
+    (take,) = lst.takes()
+    first = Path(lst.tree.mimeData([lst.item_of(take)]).urls()[0].toLocalFile())
+    first.write_text("changed by the DAW")  # what the first drop holds must stay so
+    second = Path(lst.tree.mimeData([lst.item_of(take)]).urls()[0].toLocalFile())
+    assert first != second and first.name == second.name == f"{take.name}.txt"
+    assert first.read_text() == "changed by the DAW" and second.read_text() == take.path.read_text()
+    assert first.parent.parent == second.parent.parent == drag_files.root()
+    old = time.time() - drag_files.KEEP_S - 60
+    os.utime(first.parent, (old, old))
+    assert drag_files.clean_old() >= 1
+    assert not first.exists() and second.is_file()
+
+
+def test_a_live_sessions_take_is_written_by_the_stores_thread(qtbot, tmp_path, monkeypatch):
+    """keep_live (a live session's Stop) flushes nothing to disk in the GUI thread; its .mid keeps
+    the player's part and the model's as two tracks (pretty_midi), and so does the file made from
+    the JSON alone (the app killed before the thread wrote it)."""
+    import threading
+
+    import pretty_midi
+
+    from guigen.app.takes import music_pending, write_pending
+    from guigen.music.events import Note, NoteSequence, Voice
+
+    synced = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(threading.get_ident()), fsync(fd))[1])
+    seq = NoteSequence([Note(0, 4, 72, 90, 0), Note(4, 8, 71, 90, 0), Note(0, 8, 60, 70, 1), Note(0, 8, 55, 70, 1)],
+                       [(0, 100.0)], (3, 4), [Voice("Player", 0), Voice("GuiGen poly", 19)])
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "poly.safetensors", "polyphony")):
+        synced.clear()
+        take = w.takes.keep_live(seq, "harmonize")
+        assert take.json_path.exists() and w.takes.list.takes() == [take]
+        w.takes.store.flush()
+        assert synced and threading.get_ident() not in synced
+        assert "pending" not in json.loads(take.json_path.read_text())
+        write_pending(tmp_path / "from-json.mid", json.loads(json.dumps(music_pending(seq, None))))
+        for path in (take.path, tmp_path / "from-json.mid"):
+            parts = {i.name: (i.program, sorted(n.pitch for n in i.notes))
+                     for i in pretty_midi.PrettyMIDI(str(path)).instruments}
+            assert parts == {"Player": (0, [71, 72]), "GuiGen poly": (19, [55, 60])}
+
+
+def test_a_long_piece_killed_mid_generation_is_kept_as_far_as_it_came(qtbot, tmp_path):
+    """A real `guigen app` process generates a long piece; while it runs its take is saved every
+    couple of seconds (by the store's thread), marked unfinished. Killed with SIGKILL mid-run, the
+    next start lists the take, unfinished, its MIDI (read by pretty_midi) holding the notes so far."""
+    import pretty_midi
+
+    from guigen.app.take_panel import GROWING_SAVE_MS
+
+    model = make_music_model(tmp_path / "poly.safetensors", "polyphony")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               QT_QPA_PLATFORM="offscreen")
+    steps = 200_000  # minutes of generating: it is still running when killed
+    proc = subprocess.Popen([sys.executable, "-m", "guigen", "app", "-m", str(model), "--generate", str(steps),
+                             "--seed", "9"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = tmp_path / "data" / "guigen" / "takes"
+    saves = []  # (bars, notes) of each save seen while it runs
+
+    def saved():
+        for j in root.glob("*/*.json"):
+            try:
+                d = json.loads(j.read_text())
+                mid = j.with_name(d["file"])
+                if d.get("unfinished") and mid.is_file() and (not saves or saves[-1][0] != d["size"]):
+                    saves.append((d["size"], len(pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes)))
+            except (ValueError, KeyError, OSError, IndexError, EOFError):  # caught mid-rename
+                continue
+        return len(saves) >= 2  # saved twice while it grew
+
+    try:
+        end = time.monotonic() + 120
+        while not saved():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < end, f"no unfinished take was saved twice: {saves}"
+            qtbot.wait(GROWING_SAVE_MS // 4)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    assert saves[0][1] < saves[1][1]  # it grew between the saves
+    ((session, (take,)),) = TakeStore(root).sessions()
+    assert take.unfinished and take.source == "generate" and take.seed == 9 and take.model == "poly"
+    midi = pretty_midi.PrettyMIDI(str(take.path))
+    notes = [n for i in midi.instruments for n in i.notes]
+    assert len(notes) >= saves[1][1] > 0
+    assert midi.get_end_time() < steps / 8  # a part of the piece asked for (120 qpm: 8 steps a second)
+    # reopened: the window's list shows it, said to be unfinished
+    for w in open_window(qtbot, tmp_path / "data" / "guigen", model):
+        (shown,) = w.takes.list.takes()
+        assert shown.path == take.path and shown.unfinished
+        assert w.takes.list.item_of(shown).text(2).endswith(", unfinished")
+
+
+def test_a_sample_being_generated_is_saved_by_the_stores_thread_alone(qtbot, text_window, monkeypatch):
+    """While it runs the sample is saved now and then, unfinished, the GUI thread writing nothing
+    (no quick JSON, no fsync); stopped, it is written once more, finished."""
+    import threading
+
+    w = text_window
+    gui = threading.get_ident()
+    writers = []
+    replace, fsync = os.replace, os.fsync
+    monkeypatch.setattr(os, "replace", lambda a, b: (writers.append(threading.get_ident()), replace(a, b))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (writers.append(threading.get_ident()), fsync(fd))[1])
+    w.seed.setValue(8)
+    w.length.setValue(1_000_000)
+    w.generate()
+    qtbot.waitUntil(lambda: w.takes.current is not None, timeout=TIMEOUT)
+    take = w.takes.current
+    assert w.state == "running" and take.unfinished
+    w.takes.store.flush()
+    saved = json.loads(take.json_path.read_text())
+    assert saved["unfinished"] and "pending" not in saved and len(take.path.read_text()) > 0
+    assert writers and gui not in writers
+    assert w.takes.list.item_of(take).text(2).endswith(", unfinished")
+    w.actions["stop"].trigger()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    w.takes.store.flush()
+    assert not take.unfinished and not json.loads(take.json_path.read_text())["unfinished"]
+    assert take.path.read_text() == w.text_view.text()
+    assert not w.takes.list.item_of(take).text(2).endswith("unfinished")

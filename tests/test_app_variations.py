@@ -64,6 +64,8 @@ def test_music_variations_one_batch_named_exported_and_chosen(qtbot, chorales, t
         v.export_all(tmp_path / "out")
     dragged = v.drag_file(1)
     assert dragged.name == f"{cur.items[1].name}.mid" and dragged.stat().st_size > 0
+    again = v.drag_file(1)  # a drag of its own: the first drop's file is left alone
+    assert again != dragged and again.name == dragged.name and dragged.is_file()
 
     chosen = cur.items[1]
     v.view.cards[1].buttons["use"].click()

@@ -41,6 +41,51 @@ def test_the_roll_takes_most_of_the_window(qtbot, chorales, size):
     assert w.histogram.isVisible() and w.histogram.height() >= 150  # the histogram keeps enough room to read
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1024, 640)])
+def test_the_roll_keeps_most_of_the_window_with_the_variations_open(qtbot, chorales, tmp_path, size):
+    """Eight variations made: their strip is a tab beside the distribution under the roll (as a
+    third row it left the roll 31-36% of the height); the cards show whole, the distribution is a
+    click (or the arrow keys on the tab bar) away, and the split is remembered at the next start."""
+    from PySide6.QtCore import QRect
+
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    w = chorales
+    w.resize(*size)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == size, timeout=TIMEOUT)
+    w.primer.setText("60,64,67")
+    w.length.setValue(64)
+    w.variations.count.setValue(8)
+    w.variations.button.click()
+    qtbot.waitUntil(lambda: w.variations.current.done, timeout=TIMEOUT)
+    view, bottom = w.variations.view, w.splitter.bottom
+    qtbot.waitUntil(view.isVisible, timeout=TIMEOUT)
+    share = w.piano_roll.height() / w.height()
+    assert share >= 0.6, f"the roll has {share:.0%} of the window's height at {size} with the variations open"
+    assert bottom.tabBar().isVisible() and [bottom.tabText(i) for i in range(bottom.count())] == [
+        "Distribution", "Variations"]
+    card = view.cards[0]
+    whole = QRect(card.mapTo(view, card.rect().topLeft()), card.size())
+    assert view.rect().contains(whole), "a card is cut off at the bottom"
+    assert card.roll.height() >= 56 and all(b.isVisible() and b.height() >= 16 for b in card.buttons.values())
+    bottom.setCurrentWidget(w.splitter.distribution)
+    assert w.histogram.isVisible() and w.histogram.height() >= 120 and w.piano_roll.height() / w.height() == share
+    bottom.setCurrentWidget(view)
+    view.close_button.click()  # the strip goes: the tab bar with it, the roll keeps its room
+    assert not bottom.tabBar().isVisible() and w.histogram.isVisible()
+    w.save_state()
+    w2 = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
+    qtbot.addWidget(w2)
+    w2.resize(w.size())
+    w2.show()
+    with qtbot.waitSignal(w2.model_loaded, timeout=TIMEOUT):
+        w2.load_model(str(registry.resolve("bach-chorales")))
+    qtbot.waitUntil(lambda: w2.piano_roll.isVisible(), timeout=TIMEOUT)
+    assert w2.piano_roll.height() == pytest.approx(w.piano_roll.height(), abs=4)
+    w2.generation.shutdown()
+
+
 def test_the_distribution_panels_state_and_split_are_remembered(qtbot, chorales, tmp_path):
     from guigen.app.main_window import MainWindow
     from guigen.app.settings import Settings

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject
 
 from guigen.app.jobs import HarmonizeJob
 
+LAST = "the last event's distribution"  # the histogram's title while harmonising, after how it is going
 MELODY_FILTER = "Melodies (*.mid *.midi *.abc *.musicxml *.mxl *.xml);;All files (*)"
 
 
@@ -80,8 +81,8 @@ class Harmonizer(QObject):
                 self.failed(batch.error)
             elif batch.result is not None:
                 self.finished(batch.result)
-            else:  # the process ended under it: the window has said so
-                self.window.piano_roll.set_guide([])
+            else:  # the process ended under it: the window says so (RemoteWorker.failed)
+                self.said_ended("Harmonizing ended")
 
     def progressed(self, tokens, probs) -> None:
         if self.options.get("beam_size", 1) <= 1:  # a beam reorders its rows: its end is drawn at the end
@@ -91,8 +92,7 @@ class Harmonizer(QObject):
         """The step just made: the histogram and the curve follow the harmonisation as it is written."""
         w = self.window
         settings = w.sampling_settings()
-        w.histogram.show_distribution(probs, raw, None, entropy, "Harmonizing: the last event's distribution",
-                                      live=True, settings=settings)
+        w.histogram.show_distribution(probs, raw, None, entropy, f"Harmonizing: {LAST}", live=True, settings=settings)
         w.curve.set_distribution(raw, settings.top_k, settings.top_p, live=True)
 
     def finished(self, result) -> None:
@@ -105,15 +105,23 @@ class Harmonizer(QObject):
             roll = w.piano_roll
             roll.reset(w.codec, [START], roll.time_signature)
             roll.append_tokens(ids, [None] * len(ids))  # probabilities of a ranked whole: not one draw's
-        w.piano_roll.set_guide([])
         w.piano_roll.set_top_line(result.melody)
-        w._set_state("stopped")  # export and play see it as a finished sample
+        self.said_ended("Harmonized")  # stopped: export and play see it as a finished sample
         w.statusBar().showMessage(f"Harmonized {self.path.name}: {len(result.melody)} melody notes, "
                                   f"{len(result.notes) - len(result.melody)} notes below", 8000)
 
     def failed(self, message: str) -> None:
-        self.window.piano_roll.set_guide([])
+        self.said_ended("Harmonizing failed")
+        self.window.statusBar().showMessage(f"Harmonizing {self.path.name} failed: {message}", 10000)
         self.window.show_error("Harmonizing failed", message)
+
+    def said_ended(self, how: str) -> None:
+        """Ended (finished, stopped, failed): the outline gives way, and no label says it goes on:
+        the histogram's header says how it ended, the state is stopped."""
+        w = self.window
+        w.piano_roll.set_guide([])
+        w.histogram.retitle(f"{how}: {LAST}")
+        w._set_state("stopped")
 
     def stop(self) -> None:
         """Cancel it: the process stops at its next step, and what it still sends is not shown."""
@@ -177,8 +185,7 @@ def cancel(window) -> None:
     if running is None or running.ended:
         return
     stop(window)
-    window.piano_roll.set_guide([])
-    window._set_state("stopped")
+    running.said_ended("Harmonizing stopped")
     window.statusBar().showMessage("Harmonizing stopped", 5000)
 
 

@@ -105,6 +105,9 @@ def run(model: str | None = None, screenshot: str | None = None, generate: int =
         registry.resolve(model)  # FileNotFoundError -> "guigen app: error: ...", status 2
     app = make_app()
     theme.apply(app, palette)
+    from guigen.app.drag_files import clean_old
+
+    clean_old()  # the files of drags made more than a day ago
     if screenshot:  # a throwaway settings file: pictures never depend on, or change, the user's
         tmp = tempfile.TemporaryDirectory(prefix="guigen-shot-")
         settings = Settings(str(Path(tmp.name) / "settings.ini"))

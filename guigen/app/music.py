@@ -4,7 +4,6 @@ MIDI and WAV export, the SoundFont and MIDI port choices, and playback through t
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -153,11 +152,11 @@ def export_wav(window, path, overwrite: bool = False) -> Path:
 
 def drag_midi(window) -> Path | None:
     """Write the current music to a temporary .mid for dragging out of the window."""
+    from guigen.app.drag_files import new_path
+
     try:
-        folder = Path(tempfile.gettempdir()) / "guigen-drag"
-        folder.mkdir(exist_ok=True)
-        name = f"{window.sample_name() if hasattr(window, 'sample_name') else window.model.name}.mid"
-        return export_midi(window, folder / name, overwrite=True)
+        name = window.sample_name() if hasattr(window, "sample_name") else window.model.name
+        return export_midi(window, new_path(name, ".mid"))
     except (OSError, ValueError) as e:
         window.show_error("Could not drag the music out", str(e))
         return None

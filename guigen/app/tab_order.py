@@ -1,8 +1,9 @@
 """Keyboard order: Tab goes through the window as one reads it, top to bottom, left to right: the
 model, the temperature, the sampling settings and length, the primer, the view options, the
 transport, variations, the generation buttons; then the output (the piano roll's view buttons, or
-the text), the variation cards, the histogram, and the take list with its buttons. Plots and
-scroll areas that do nothing with keys are left out of it (NoFocus), so every stop shows focus."""
+the text), the bottom panel's tabs (with variations), the variation cards, the histogram, and the
+take list with its buttons. Plots and scroll areas that do nothing with keys are left out of it
+(NoFocus), so every stop shows focus."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _chain(window) -> list[QWidget]:
     if roll is not None:
         out += [b for b in roll.findChildren(QWidget) if b.parent() is roll and b.focusPolicy() != Qt.FocusPolicy.NoFocus
                 and b is not roll.plot]
-    out.append(w.text_view)
+    out += [w.text_view, w.splitter.bottom.tabBar()]  # the tab bar: with variations (arrows pick the tab)
     if v is not None:
         for card in v.view.cards:
             out += [b for b in card.buttons.values()]

@@ -1,6 +1,8 @@
 """The Takes dock: keeps every sample as a take (guigen.app.takes) and shows them (TakeList).
 
-A Generate's sample is written when it stops or pauses, and again as it grows or is undone; a
+A Generate's sample is written when it stops or pauses, and again as it grows or is undone; while
+it is generated it is saved every GROWING_SAVE_MS by the store's thread alone, marked unfinished
+(a kill -9 mid-run leaves it on disk, listed as unfinished at the next start); a
 model switch, a training run's new model or closing the window writes what is on screen first,
 even mid-run. Each variation of a finished run and each harmonisation is a take too. From the
 list a take can be played, continued from (it becomes the primer, with its model), exported,
@@ -9,16 +11,18 @@ dragged out, renamed, starred and deleted (Undo brings it back).
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from guigen.app.length import bars_text
 from guigen.app.takes import Take, TakeStore, music_pending, purge_deleted
 from guigen.app.workspace import make_dock
 from guigen.app.widgets.takelist import TakeList
+
+
+GROWING_SAVE_MS = 2000  # a sample being generated is saved this often: a kill loses at most this much of it
 
 
 def takes_root(settings) -> Path | None:
@@ -48,6 +52,9 @@ class TakePanel(QObject):
         self.list.delete.connect(self.delete)
         self.list.undo.connect(self.undo)
         self.list.set_sessions(self.store.sessions(), self.store.session)
+        self._growing = QTimer(self)  # while generating: the sample saved now and then (keep(growing=True))
+        self._growing.setInterval(GROWING_SAVE_MS)
+        self._growing.timeout.connect(lambda: self.keep(growing=True))
         window.sample_started.connect(self.new_sample)
         window.state_changed.connect(self._state)
         window.undone.connect(lambda _count: self.keep())
@@ -60,25 +67,35 @@ class TakePanel(QObject):
         self.current, self._kept = None, None
 
     def _state(self, state: str) -> None:
+        if state == "running":
+            self._growing.start()
+        else:
+            self._growing.stop()
         if state in ("stopped", "paused"):
             self.keep()
 
-    def keep(self) -> Take | None:
+    def keep(self, growing: bool = False) -> Take | None:
         """Write the sample on screen as the current take (new, or grown): nothing if it is empty or
-        unchanged. Errors go to the status bar: keeping must never stop the user's work."""
+        unchanged. Errors go to the status bar: keeping must never stop the user's work.
+        growing: it is still being generated: marked unfinished, and written by the store's thread
+        alone (the GUI thread only takes a copy of the notes or text)."""
         w = self.window
         if w.model is None:
             return None
         music = w.model.kind == "music"
         if music:
             roll = w.piano_roll
-            if roll is None or not roll.tokens:
+            # no tokens: nothing generated (a live session's notes are its own take: keep_live);
+            # no notes: a harmonisation that failed at once (its start only)
+            if roll is None or not roll.tokens or not roll.notes:
                 return None
             signature = (len(roll.tokens), roll.tokens[-1])
         else:
             if not w.text_view.chars:
                 return None
             signature = (len(w.text_view.chars), w.text_view.chars[-1])
+        unfinished = growing or w.state == "running"  # (a model switch or a close mid-run cuts it short)
+        signature += (unfinished,)  # the same sample finished is written again, no longer unfinished
         if self.current is not None and signature == self._kept:
             return self.current
         try:
@@ -90,20 +107,20 @@ class TakePanel(QObject):
                 seq = note_sequence(w)
                 poly = getattr(w.model.codec, "name", "") == "polyphony"
                 data, suffix = (lambda path: write_piece(seq, path, poly, overwrite=True)), ".mid"
-                pending = music_pending(seq, poly)
+                pending = None if growing else music_pending(seq, poly)
                 size = bars_text(seq.total_steps, seq.time_signature)
             else:
                 data, suffix = w.text_view.text(), ".txt"
-                pending = {"text": data}
+                pending = None if growing else {"text": data}
                 size = f"{len(data):,} characters"
             if self.current is None:
                 take = self._describe()
-                take.size = size
-                self.current = self.store.add(take, data, suffix, pending)
+                take.size, take.unfinished = size, unfinished
+                self.current = self.store.add(take, data, suffix, pending, later=growing)
                 self.list.add(self.current, self.store.session)
             else:
-                self.current.size = size
-                self.store.replace(self.current, data, pending)
+                self.current.size, self.current.unfinished = size, unfinished
+                self.store.replace(self.current, data, pending, later=growing)
                 self.list.refresh(self.current)
             self._kept = signature
         except (OSError, ValueError) as e:
@@ -168,7 +185,8 @@ class TakePanel(QObject):
                     temperature=s.temperature, top_k=s.top_k, top_p=s.top_p, source=f"live {mode}")
         take.size = bars_text(seq.total_steps, seq.time_signature)
         try:
-            self.store.add(take, lambda path: write_midi(seq, path, overwrite=True), ".mid")
+            # written by the store's thread, what the take holds in its JSON at once (as keep() does)
+            self.store.add(take, lambda path: write_midi(seq, path, overwrite=True), ".mid", music_pending(seq, None))
         except (OSError, ValueError) as e:
             w.statusBar().showMessage(f"Could not keep the live session: {e}", 10000)
             return None
@@ -222,10 +240,10 @@ class TakePanel(QObject):
                 w.show_error("Export failed", str(e))
 
     def drag_file(self, take: Take) -> Path | None:
+        from guigen.app.drag_files import new_path
+
         try:
-            folder = Path(tempfile.gettempdir()) / "guigen-drag"
-            folder.mkdir(exist_ok=True)
-            return self.export(take, folder / f"{take.name}{take.path.suffix}")
+            return self.export(take, new_path(take.name, take.path.suffix))
         except OSError as e:
             self.window.show_error("Could not drag the take out", str(e))
             return None

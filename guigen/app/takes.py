@@ -55,6 +55,7 @@ class Take:
     created: float = field(default_factory=time.time)
     file: str = ""  # the notes or text, beside the JSON
     size: str = ""  # "8 bars", "500 characters": for the list
+    unfinished: bool = False  # saved while still being generated: cut short if the app ended then
     folder: Path | None = field(default=None, compare=False)  # the session folder; not written
 
     @property
@@ -95,38 +96,50 @@ class TakeStore:
     def folder(self) -> Path:
         return self.root / self.session
 
-    def add(self, take: Take, data, suffix: str, pending: dict | None = None) -> Take:
+    def add(self, take: Take, data, suffix: str, pending: dict | None = None, later: bool = False) -> Take:
         """Write a new take: its data, then its JSON (each atomically). Returns it with its file set.
         pending: what the take holds, as JSON (see write_pending): the writing is left to the writer
-        thread, and the call returns once the JSON holding it is written."""
+        thread, and the call returns once the JSON holding it is written. later: all of it left to
+        the writer thread, this thread writing nothing (a take saved now and then while it is
+        generated: a kill loses what came since the last save)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._count += 1
         take.folder = self.folder
         take.file = f"{self._count:03d}-{_safe(take.name)}{suffix}"
-        self._write(take, data, pending)
+        self._write(take, data, pending, later)
         return take
 
-    def replace(self, take: Take, data, pending: dict | None = None) -> None:
+    def replace(self, take: Take, data, pending: dict | None = None, later: bool = False) -> None:
         """The take grew (more was generated, or some undone): its data and JSON anew."""
-        self._write(take, data, pending)
+        self._write(take, data, pending, later)
 
     def save(self, take: Take) -> None:
         """Its JSON anew (renamed, starred)."""
         self.flush()
         atomic_write_text(take.json_path, take.to_json())
 
-    def _write(self, take: Take, data, pending) -> None:
+    def _write(self, take: Take, data, pending, later: bool) -> None:
+        if later:
+            self._enqueue(take, data)
+            return
         if pending is None:
             self._write_data(take, data)
             atomic_write_text(take.json_path, take.to_json())
             return
+        self._enqueue(take, data, take.to_json(pending))
+
+    def _enqueue(self, take: Take, data, quick: str | None = None) -> None:
+        """The writer thread writes the take's file, then its JSON (as it is now); `quick`, a JSON
+        holding the take's content, is written here first (one lock with the count, so the thread's
+        write of an older version never replaces it)."""
         with self._lock:
             self._writes += 1
             n = self._latest[take.file] = self._writes
-            # a kill -9 cannot undo a write() that returned, nor the rename: the take is there from now on
-            tmp = take.json_path.with_name(f".{take.json_path.name}.quick")
-            tmp.write_text(take.to_json(pending), encoding="utf-8")
-            os.replace(tmp, take.json_path)
+            if quick is not None:
+                # a kill -9 cannot undo a write() that returned, nor the rename: the take is there from now on
+                tmp = take.json_path.with_name(f".{take.json_path.name}.quick")
+                tmp.write_text(quick, encoding="utf-8")
+                os.replace(tmp, take.json_path)
         self._jobs.put((take, data, n, take.to_json()))
         if self._thread is None:
             self._thread = threading.Thread(target=self._writer, name="guigen-takes", daemon=True)
@@ -184,6 +197,7 @@ class TakeStore:
     def sessions(self) -> list[tuple[str, list[Take]]]:
         """(session, its takes in order made) for every session on disk, newest first. A take whose
         JSON is broken or whose data is missing is left out."""
+        self.flush()  # what this session asked to write is on disk
         if not self.root.is_dir():
             return []
         out = []
@@ -233,11 +247,15 @@ def _replace_json(path: Path, text: str, current, lock) -> None:
         os.close(fd)
 
 
-def music_pending(seq, polyphony: bool) -> dict:
-    """A take's music as its JSON holds it until its .mid is written (see TakeStore.add)."""
-    return {"notes": [[n.start, n.end, n.pitch, n.velocity] for n in seq.notes], "tempos": seq.tempos,
-            "time_signature": list(seq.time_signature), "program": seq.voices[0].program if seq.voices else 0,
-            "track": seq.voices[0].name if seq.voices else "", "name": seq.name, "polyphony": polyphony}
+def music_pending(seq, polyphony: bool | None) -> dict:
+    """A take's music as its JSON holds it until its .mid is written (see TakeStore.add): every note
+    with its voice, and the voices. polyphony: the file laid out as write_piece does for a sample
+    (a chorale's voices split into tracks); None: the sequence's own voices as they are (write_midi:
+    a live session's player and model)."""
+    return {"notes": [[n.start, n.end, n.pitch, n.velocity, n.voice, n.drum] for n in seq.notes],
+            "tempos": seq.tempos, "time_signature": list(seq.time_signature),
+            "voices": [[v.name, v.program, v.drum] for v in seq.voices], "steps_per_quarter": seq.steps_per_quarter,
+            "end": seq.end, "name": seq.name, "polyphony": polyphony}
 
 
 def write_pending(path: Path, pending: dict) -> None:
@@ -247,11 +265,17 @@ def write_pending(path: Path, pending: dict) -> None:
         return
     from guigen.music.events import Note, NoteSequence, Voice
     from guigen.music.export import write_piece
+    from guigen.music.midi import write_midi
 
+    voices = ([Voice(*v) for v in pending["voices"]] if "voices" in pending
+              else [Voice(pending["track"], pending["program"])])  # a take written before voices were kept
     seq = NoteSequence([Note(*n) for n in pending["notes"]], [tuple(t) for t in pending["tempos"]],
-                       tuple(pending["time_signature"]), [Voice(pending["track"], pending["program"])],
-                       name=pending["name"])
-    write_piece(seq, path, pending["polyphony"], overwrite=True)
+                       tuple(pending["time_signature"]), voices, pending.get("steps_per_quarter", 4),
+                       name=pending["name"], end=pending.get("end", 0))
+    if pending["polyphony"] is None:
+        write_midi(seq, path, overwrite=True)
+    else:
+        write_piece(seq, path, pending["polyphony"], overwrite=True)
 
 
 def purge_deleted(store: TakeStore) -> None:

@@ -9,7 +9,6 @@ sample in the main view, and Generate (Resume) continues from its end.
 from __future__ import annotations
 
 import random
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -78,7 +77,8 @@ class Variations(QObject):
         self.count.setToolTip("How many continuations of the primer to make at once (1-16), each Length tokens "
                               "long, at the dial's temperature")
         self.button = QPushButton("Make")
-        self.button.setToolTip("Continue the primer N times at once; they appear side by side above the histogram")
+        self.button.setToolTip("Continue the primer N times at once; they appear side by side under the output, "
+                               "in a tab beside the histogram")
         self.button.setEnabled(False)
         row.addWidget(self.count, 1)
         row.addWidget(self.button)
@@ -87,7 +87,7 @@ class Variations(QObject):
         self.button.clicked.connect(lambda: self.start())
         self.view.stop_button.clicked.connect(self.stop)
         self.view.export_all_button.clicked.connect(self.export_all_dialog)
-        self.view.close_button.clicked.connect(self.view.hide)
+        self.view.close_button.clicked.connect(lambda: window.splitter.close_page(self.view))
         window.generation.worker.varied.connect(self._varied)
         window.model_loaded.connect(self._model_loaded)
 
@@ -138,9 +138,9 @@ class Variations(QObject):
             card.make_file = lambda i=i: self.drag_file(i)
             cards.append(card)
         self.view.set_cards(cards)
+        self._show_view()  # in the window first: the Tab order is set on it (started)
         self.started.emit()
         self._refresh_all()
-        self._show_view()
         self.view.stop_button.setEnabled(True)
         self.view.export_all_button.setEnabled(False)
         self._header()
@@ -161,17 +161,8 @@ class Variations(QObject):
             self._finish()
 
     def _show_view(self) -> None:
-        """Show the strip between the output and the histogram, with room of its own."""
-        sp = self.window.splitter
-        if self.view.isVisible():
-            return
-        self.view.show()
-        sizes = sp.sizes()
-        i = sp.indexOf(self.view)
-        if len(sizes) == 3 and sizes[i] < 100:
-            total = sum(sizes)
-            sizes = [int(total * 0.45), int(total * 0.32), int(total * 0.23)]  # the output keeps the most
-            sp.setSizes(sizes)
+        """Show the strip: a tab beside the distribution, under the output (which keeps its room)."""
+        self.window.splitter.show_page(self.view, "Variations")
 
     def _varied(self, batch) -> None:
         cur = self.current
@@ -288,10 +279,10 @@ class Variations(QObject):
         return [self.export(i, p, overwrite) for i, p in enumerate(paths)]
 
     def drag_file(self, index: int) -> Path | None:
+        from guigen.app.drag_files import new_path
+
         try:
-            folder = Path(tempfile.gettempdir()) / "guigen-drag"
-            folder.mkdir(exist_ok=True)
-            return self.export(index, folder / f"{self.current.items[index].name}{self.suffix()}", overwrite=True)
+            return self.export(index, new_path(self.current.items[index].name, self.suffix()))
         except (OSError, ValueError) as e:
             self.window.show_error("Could not drag the variation out", str(e))
             return None
@@ -392,19 +383,19 @@ class Variations(QObject):
     def _model_loaded(self, _model) -> None:
         self.button.setEnabled(True)
         self.stop()
-        self.view.hide()
+        self.window.splitter.close_page(self.view)
         self.view.set_cards([])
         self.current = None
 
 
 def attach(window) -> Variations:
-    """The Variations controls on the window's panel and the strip above the histogram."""
+    """The Variations controls on the window's panel, and the strip (a tab beside the histogram)."""
     v = Variations(window)
     col = window.panel.column
     col.insertWidget(max(0, col.count() - 1), v.box)  # above the closing stretch
-    window.splitter.insertWidget(1, v.view)
-    window.splitter.setCollapsible(1, True)
-    window.variations = v
+    window.variations = v  # its strip: a tab of the bottom panel once made (Variations._show_view)
+    v.view.setParent(window.splitter.bottom)  # in the window from the start, hidden: the Tab order takes it in
+    v.view.hide()
     return v
 
 

@@ -1,17 +1,20 @@
 """The window's work area right of the controls: the output (text view or piano roll) over the
-distribution panel (the next-token histogram beside the entropy curve), in one vertical splitter.
+bottom panel, in one vertical splitter. The bottom panel holds the distribution panel (the
+next-token histogram beside the entropy curve) and, once variations are made, the variations strip,
+as tabs: one shows at a time, so the piano roll keeps its room with the variations open too (with
+the strip as a third row the roll had a third of the height). The tab bar shows only with two tabs.
 
-The distribution panel can be dragged smaller, collapsed, or hidden (View > Distribution); its
-split is kept per mode, because music and text want different rooms: in music mode the piano roll
-is the main thing to see and takes about two thirds of the height. Both splits and whether the
-panel shows are kept in the settings.
+The bottom panel can be dragged smaller or collapsed, the distribution hidden (View > Distribution);
+the split is kept per mode, because music and text want different rooms: in music mode the piano
+roll is the main thing to see and takes about two thirds of the height. Both splits and whether
+the distribution shows are kept in the settings.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSplitter, QStackedWidget, QTabWidget, QWidget
 
 from guigen.app.widgets.histogram import Histogram
 from guigen.app.widgets.tempcurve import TemperatureCurve
@@ -57,8 +60,8 @@ class DistributionPanel(QWidget):
 
 
 class Workspace(QSplitter):
-    """views (a stack: the text view, and the piano roll once a music model comes), then whatever
-    joins later (the variations strip), then the distribution panel."""
+    """views (a stack: the text view, and the piano roll once a music model comes) over `bottom`
+    (tabs: the distribution panel, and pages that join later: the variations strip)."""
 
     def __init__(self, settings, parent=None):
         super().__init__(Qt.Orientation.Vertical, parent)
@@ -69,10 +72,16 @@ class Workspace(QSplitter):
         self.views = QStackedWidget()
         self.views.addWidget(self.text_view)
         self.distribution = DistributionPanel()
+        self.bottom = QTabWidget()
+        self.bottom.setDocumentMode(True)  # no frame round the pages: the histogram keeps its room
+        self.bottom.setTabBarAutoHide(True)  # one page (the distribution alone): no tab bar
+        self.bottom.setAccessibleName("Distribution and variations")
+        self.bottom.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its tab bar takes focus (hidden, it held Tab up)
+        self.bottom.tabBar().setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.addWidget(self.views)
-        self.addWidget(self.distribution)
+        self.addWidget(self.bottom)
         self.setChildrenCollapsible(False)
-        self.setCollapsible(self.indexOf(self.distribution), True)
+        self.setCollapsible(1, True)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 1)
         self.toggle = QAction("&Distribution", self)
@@ -80,15 +89,39 @@ class Workspace(QSplitter):
         self.toggle.setChecked(bool(settings.get("window/distribution")))
         self.toggle.setToolTip("Show the next-token histogram and the entropy curve under the output")
         self.toggle.toggled.connect(self._show_distribution)
-        self.distribution.setVisible(self.toggle.isChecked())
+        if self.toggle.isChecked():
+            self.bottom.addTab(self.distribution, "Distribution")
+        else:
+            self.distribution.hide()
+            self.bottom.hide()
 
     def _show_distribution(self, on: bool) -> None:
-        if not on:
-            self.remember()  # the split to come back to
-        self.distribution.setVisible(on)
-        if on and self.mode:
-            self._restore_split()
+        if on:
+            self.show_page(self.distribution, "Distribution", 0)
+        else:
+            self.close_page(self.distribution)
         self.settings.set("window/distribution", bool(on))
+
+    def show_page(self, page: QWidget, title: str, index: int = -1) -> None:
+        """Show `page` in the bottom panel (a tab of its own, at `index`), the panel shown at its split."""
+        if self.bottom.indexOf(page) < 0:
+            self.bottom.insertTab(index, page, title)
+        self.bottom.setCurrentWidget(page)
+        if not self.bottom.isVisibleTo(self):
+            self.bottom.show()
+            if self.mode:
+                self._restore_split()
+
+    def close_page(self, page: QWidget) -> None:
+        """Take `page` out of the bottom panel; the panel goes with its last page (its split kept)."""
+        i = self.bottom.indexOf(page)
+        if i < 0:
+            return
+        if self.bottom.count() == 1:
+            self.remember()  # the split to come back to
+            self.bottom.hide()
+        self.bottom.removeTab(i)
+        page.hide()
 
     def _restore_split(self) -> None:
         state = self.settings.get(f"window/split_{self.mode}")
@@ -103,23 +136,15 @@ class Workspace(QSplitter):
         if self.mode:
             self.remember()
         self.mode = mode
-        if self.distribution.isVisibleTo(self):
+        if self.bottom.isVisibleTo(self):
             self._restore_split()
 
     def share(self, output: float) -> None:
-        """Give the output `output` of the height and the rest to what is below it."""
-        sizes = self.sizes()
-        total = sum(sizes) or max(self.height(), 1)
-        rest = [i for i in range(1, len(sizes)) if sizes[i] > 0 or self.widget(i) is self.distribution]
-        below = total * (1 - output)
-        new = [0] * len(sizes)
-        new[0] = int(total * output)
-        for i in rest:
-            new[i] = int(below / len(rest))
-        self.setSizes(new)
+        """Give the output `output` of the height and the rest to the bottom panel."""
+        total = sum(self.sizes()) or max(self.height(), 1)
+        self.setSizes([int(total * output), total - int(total * output)])
 
     def remember(self) -> None:
-        """Keep the split of the mode in force (while the distribution panel shows: the split to
-        come back to)."""
-        if self.mode and self.distribution.isVisibleTo(self):
+        """Keep the split of the mode in force (while the bottom panel shows: the split to come back to)."""
+        if self.mode and self.bottom.isVisibleTo(self):
             self.settings.set(f"window/split_{self.mode}", bytes(self.saveState().data()))

@@ -181,9 +181,16 @@ class Histogram(HistogramLabels, QWidget):
         self.settings = settings
         self._title = title
         self._live = live
-        self._header(float(entropy))
+        self._entropy = float(entropy)
+        self._header(self._entropy)
         self._draw()
         self.shown.emit()
+
+    def retitle(self, title: str) -> None:
+        """The same distribution under another title (what it was part of has ended: say so)."""
+        if self.probs is not None and self._texts[0] is not None:
+            self._title = title
+            self._header(self._entropy)
 
     def label(self, token: int) -> str:
         return self.labels[token] if 0 <= token < len(self.labels) else str(token)

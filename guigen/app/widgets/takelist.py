@@ -16,6 +16,8 @@ from guigen.app import theme
 
 TAKE = Qt.ItemDataRole.UserRole  # an item's Take
 STAR, NAME, SIZE = 0, 1, 2  # columns
+UNFINISHED = ("Unfinished: saved while it was being generated (every 2 s); if the app ended then, "
+              "this is what there was")
 
 
 class _Tree(QTreeWidget):
@@ -206,12 +208,14 @@ class TakeList(QWidget):
         item.setData(NAME, TAKE, take)
         item.setText(STAR, "★" if take.starred else "")
         item.setText(NAME, take.name)
-        item.setText(SIZE, take.size)
+        unfinished = getattr(take, "unfinished", False)
+        item.setText(SIZE, f"{take.size}, unfinished" if unfinished else take.size)
         t = f"T = {take.temperature:g}" if take.temperature is not None else "T not known"
         item.setToolTip(NAME, f"{take.name}\n{take.model} · {t} · top-k {take.top_k or 'off'} · "
                               f"top-p {take.top_p:g} · seed {take.seed}\nprimer: {take.primer or '(none)'}\n"
                               f"{take.source}, {time.strftime('%Y-%m-%d %H:%M', time.localtime(take.created))}\n"
-                              f"{take.path}")
+                              f"{take.path}" + (f"\n{UNFINISHED}" if unfinished else ""))
+        item.setToolTip(SIZE, UNFINISHED if unfinished else "")
 
 
 def _session_label(name: str, current: str) -> str:
