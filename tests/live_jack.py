@@ -65,9 +65,10 @@ class JackServer:
         /dev/shm/jack_CLIENT_UID_0, named without the server, so two same-named clients of two
         servers (mido's listing client 'RtMidiIn Client' in every test process, 'keys', 'GuiGen')
         take each other's socket, and opening one fails ("JACK server not running?"): 7 and 10
-        of 150 opens when two processes churned clients at once, 0 of 500 alone; and with the
-        names made unique, two at once still crashed in RtMidi's close 3 times in 4 runs, never
-        alone. So the tests' and benchmarks' servers take turns (parallel runs wait)."""
+        of 150 rounds of the record test's opens and closes failed when two processes ran them
+        at once, each on its own server, 0 of 500 alone; and with every client's name made
+        unique, two at once still crashed in RtMidi's close in 3 of 4 runs, 0 of 1 alone. So the
+        tests' and benchmarks' servers take turns (parallel runs wait)."""
         import fcntl
 
         self._turn = open(TURN, "a")
