@@ -117,20 +117,23 @@ def harmonize_run(env, n: int, tmp: Path):
         ears.close()
     finally:
         summary = stop(proc)
-    inside = (summary.split("harmony latency ")[-1].strip() if "harmony latency" in summary
+    inside = (summary.split("harmony latency ")[-1].split(";")[0].strip() if "harmony latency" in summary
               else f"not reported (its last words: {summary.strip().splitlines()[-1:]})")
     return lat, lost, inside
 
 
-def jitter_run(env, rounds: int, tmp: Path, qpm: float = 240.0):
-    """Answers on a followed clock: each answer note-on's arrival minus the send time of its step's tick."""
+def jitter_run(env, rounds: int, tmp: Path, qpm: float = 240.0, realtime: bool = False):
+    """Answers on a followed clock: each answer note-on's arrival minus its step's tick, the time
+    that tick was sent and the time the DAW meant it (its deadline); how late the DAW's ticks left
+    (realtime: its clock thread with real-time scheduling, as a DAW's audio thread has); and
+    GuiGen's own figure for how late its scheduler sent the notes."""
     out = tmp / f"answer-{time.monotonic_ns()}.mid"
     proc = start([sys.executable, "-m", "guigen", "live", "-m", "bach-chorales", "--virtual", "--mode", "answer",
                   "--clock", "follow", "--bars", "2", "--seed", "1", "-o", str(out)], env, "listening on")
-    offsets = []
+    sent, meant = [], []
     try:
         keys, ears = Keyboard(), Listener()
-        daw = ClockSender(keys, qpm, time.perf_counter() + 0.3)
+        daw = ClockSender(keys, qpm, time.perf_counter() + 0.3, realtime=realtime)
         daw.start()
         beat = 0.0
         for _ in range(rounds):
@@ -148,12 +151,70 @@ def jitter_run(env, rounds: int, tmp: Path, qpm: float = 240.0):
             k = int(np.searchsorted(ticks, t)) - 1  # the tick before it arrived
             k6 = round(k / 6) * 6  # its 16th step's tick
             if 0 <= k6 < len(ticks):
-                offsets.append((t - ticks[k6]) * 1000)
+                sent.append((t - ticks[k6]) * 1000)
+                meant.append((t - daw.tick_time(k6)) * 1000)
+        sender = (ticks - daw.tick_time(np.arange(len(ticks)))) * 1000
         keys.close()
         ears.close()
     finally:
-        stop(proc)
-    return offsets
+        summary = stop(proc)
+    late = summary.split("sent after their time: ")[-1].strip() if "sent after their time" in summary else "not reported"
+    return sent, meant, sender, daw.realtime, late
+
+
+def master_run(env, rounds: int, tmp: Path, qpm: float = 240.0):
+    """GuiGen as the master (--clock send): how its ticks arrive (each tick's arrival minus the
+    least-squares line through all of them: the clock's own jitter), and each answer note-on's
+    arrival minus its step's tick's arrival."""
+    out = tmp / f"master-{time.monotonic_ns()}.mid"
+    proc = start([sys.executable, "-m", "guigen", "live", "-m", "bach-chorales", "--virtual", "--mode", "answer",
+                  "--clock", "send", "--qpm", f"{qpm:g}", "--bars", "2", "--seed", "1", "-o", str(out)], env,
+                 "listening on")
+    try:
+        keys, ears = Keyboard(), Listener()
+        # GuiGen starts its clock as it opens its ports: the ticks heard so far say where its beats are
+        ears.wait_for(lambda m: sum(1 for _, x in m if x[0] == 0xF8) >= 48, timeout=10)
+        interval = 60.0 / (qpm * 24)
+        with ears.cond:
+            first = next(t for t, x in ears.messages if x[0] == 0xF8)
+            heard = sum(1 for _, x in ears.messages if x[0] == 0xF8)
+        beat = float(np.ceil(heard / 24 / 4) * 4 + 4)  # a bar line ahead
+        for _ in range(rounds):
+            for i, p in enumerate([67, 65, 64, 62]):
+                wait_until(first + (beat + i) * 24 * interval)
+                keys.on(p)
+                wait_until(first + (beat + i + 0.8) * 24 * interval)
+                keys.off(p)
+            beat += 4 + 4 + 8
+            wait_until(first + beat * 24 * interval)
+        with ears.cond:
+            ticks = np.asarray([t for t, x in ears.messages if x[0] == 0xF8])
+        k = np.arange(len(ticks))
+        line = np.polyval(np.polyfit(k, ticks, 1), k)
+        tick_jitter = (ticks - line) * 1000
+        # the ticks of 16th steps: our first tick heard need not be one; the answers' nearest ticks say which are
+        ons = [t for t, _ in ears.note_ons()]
+        nearest = [int(np.argmin(np.abs(ticks - t))) for t in ons]
+        phase = np.bincount(np.asarray(nearest) % 6, minlength=6).argmax() if nearest else 0
+        offsets = []
+        for t, j in zip(ons, nearest):
+            j6 = phase + round((j - phase) / 6) * 6
+            if 0 <= j6 < len(ticks):
+                offsets.append((t - ticks[j6]) * 1000)
+        keys.close()
+        ears.close()
+    finally:
+        summary = stop(proc)
+    late = summary.split("sent after their time: ")[-1].strip() if "sent after their time" in summary else "not reported"
+    return tick_jitter, offsets, late
+
+
+def spread(ms) -> str:
+    """p99 of |x - median| and the standard deviation: a jitter."""
+    ms = np.asarray(ms)
+    if not len(ms):
+        return "no data"
+    return f"p99 {np.percentile(np.abs(ms - np.median(ms)), 99):.2f} ms, std {ms.std():.2f} ms"
 
 
 def main() -> int:
@@ -163,7 +224,12 @@ def main() -> int:
     ap.add_argument("--period", type=int, default=64, help="JACK period in frames at 48 kHz (default 64: 1.3 ms)")
     ap.add_argument("--jack-mode", choices=("async", "sync"), default="async",
                     help="async (jackd2's default, as the tests' server; default) or sync (-S -t 2000), to compare")
+    ap.add_argument("--parts", default="latency,follow,send",
+                    help="what to measure, comma-separated: latency (echo and harmonizer), follow (answers on a "
+                         "followed clock), send (GuiGen as the clock's master); default all three")
+    ap.add_argument("--busy", default="0,1", help="runs beside these numbers of busy processes (default 0,1)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     import tempfile
 
     server = JackServer(f"guigen-bench-{os.getpid()}", period=args.period,
@@ -173,35 +239,50 @@ def main() -> int:
         raise SystemExit(f"JACK cannot start: {why}")
     undo = use_jack(server)
     env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
-    busy = None
-    lines = [f"JACK dummy backend, {args.jack_mode}, 48 kHz, {args.period}-frame period ({args.period / 48:.2f} ms); "
-             f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()[0]:.1f}"]
+    busy = []
+    lines = [f"JACK dummy backend, {args.jack_mode}, 48 kHz, {args.period}-frame period ({args.period / 48:.2f} ms), "
+             f"{'real-time' if server.flags == JackServer.FLAGS else 'no real-time'}; {os.cpu_count()} CPUs; "
+             f"load average at start {os.getloadavg()[0]:.1f}"]
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for label in ("idle", "beside one busy process"):
+            for n_busy in (int(b) for b in args.busy.split(",")):
+                while len(busy) < n_busy:
+                    busy.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+                label = "idle" if not n_busy else f"beside {n_busy} busy process{'es' if n_busy > 1 else ''}"
                 xruns = server.xruns()
-                if label != "idle":
-                    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                echo, echo_lost = echo_run(env, args.notes)
-                harm, harm_lost, inside = harmonize_run(env, args.notes, Path(tmp))
-                jit = jitter_run(env, args.rounds, Path(tmp))
-                added = np.percentile(harm, [50, 99]) - np.percentile(echo, [50, 99]) if echo and harm else [np.nan] * 2
-                jit_c = np.asarray(jit) - np.median(jit) if jit else np.asarray([])
-                lines += [f"## {label}",
-                          f"echo (JACK's round trip, the reference): {stats(echo)}; lost {echo_lost}/{args.notes}",
-                          f"note-in to harmony-out (chord's last note-on): {stats(harm)}; lost {harm_lost}/{args.notes}",
-                          f"added by GuiGen (harmony minus echo): p50 {added[0]:.2f} ms, p99 {added[1]:.2f} ms",
-                          f"inside the engine (note-on callback to chord sent): {inside}",
-                          f"answer notes on a followed clock ({len(jit)} notes): offset from their tick {stats(jit)}; "
-                          f"jitter (offset minus its median) p99 {np.percentile(np.abs(jit_c), 99) if len(jit_c) else np.nan:.2f} ms, "
-                          f"std {jit_c.std() if len(jit_c) else np.nan:.2f} ms",
-                          "jackd xruns: " + ", ".join(f"{k} {v - xruns[k]}" for k, v in server.xruns().items())
-                          + f"; load average now {os.getloadavg()[0]:.1f}"]
-                print("\n".join(lines[-8:]), flush=True)
+                first = len(lines)
+                lines.append(f"## {label}")
+                if "latency" in parts:
+                    echo, echo_lost = echo_run(env, args.notes)
+                    harm, harm_lost, inside = harmonize_run(env, args.notes, Path(tmp))
+                    added = (np.percentile(harm, [50, 99]) - np.percentile(echo, [50, 99]) if echo and harm
+                             else [np.nan] * 2)
+                    lines += [f"echo (JACK's round trip, the reference): {stats(echo)}; lost {echo_lost}/{args.notes}",
+                              f"note-in to harmony-out (chord's last note-on): {stats(harm)}; lost {harm_lost}/{args.notes}",
+                              f"added by GuiGen (harmony minus echo): p50 {added[0]:.2f} ms, p99 {added[1]:.2f} ms",
+                              f"inside the engine (note-on callback to chord sent): {inside}"]
+                if "follow" in parts:
+                    for rt in (False, True):
+                        sent, meant, sender, got_rt, late = jitter_run(env, args.rounds, Path(tmp), realtime=rt)
+                        who = "real-time" if got_rt else ("normal, real-time refused" if rt else "normal")
+                        lines += [f"followed clock, the DAW's clock thread {who} ({len(sent)} answer notes):",
+                                  f"  the DAW's ticks left after their deadline: {stats(sender)}",
+                                  f"  answer note-on minus its tick's send time: {stats(sent)}; jitter {spread(sent)}",
+                                  f"  answer note-on minus its tick's deadline:  {stats(meant)}; jitter {spread(meant)}",
+                                  f"  GuiGen's scheduler, sent after their time: {late}"]
+                if "send" in parts:
+                    tick_jitter, offsets, late = master_run(env, args.rounds, Path(tmp))
+                    lines += [f"GuiGen as master (--clock send, 240 qpm; {len(tick_jitter)} ticks, {len(offsets)} answer notes):",
+                              f"  tick arrival minus the line through all of them: jitter {spread(tick_jitter)}",
+                              f"  answer note-on minus its step's tick's arrival: {stats(offsets)}; jitter {spread(offsets)}",
+                              f"  GuiGen's scheduler, sent after their time: {late}"]
+                lines.append("jackd xruns: " + ", ".join(f"{k} {v - xruns[k]}" for k, v in server.xruns().items())
+                             + f"; load average now {os.getloadavg()[0]:.1f}")
+                print("\n".join(lines[first:]), flush=True)
     finally:
-        if busy is not None:
-            busy.kill()
-            busy.wait()
+        for b in busy:
+            b.kill()
+            b.wait()
         undo()
         server.stop()
     print("\n" + "\n".join(lines))

@@ -1,5 +1,6 @@
 """Real MIDI ports for the live tests and the latency benchmark: a JACK server of their own
-(dummy backend, synchronous, a unique name) and a test-side keyboard and listener.
+(dummy backend, asynchronous, a unique name, one at a time on a machine: JackServer._take_turn)
+and a test-side keyboard and listener.
 
 The keyboard is a mido output port connected to 'GuiGen in'; the listener a mido input port
 connected from 'GuiGen out', which keeps every message with its arrival time and lets a test
@@ -16,6 +17,7 @@ import threading
 import time
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+TURN = os.path.join(tempfile.gettempdir(), "guigen-jack.lock")  # held by the one JACK server of ours running (JackServer)
 
 
 class JackServer:
@@ -45,11 +47,47 @@ class JackServer:
         return {"JACK_DEFAULT_SERVER": self.name, "MIDO_BACKEND": JACK_BACKEND}
 
     def start(self, timeout: float = 15.0) -> str:
+        why = self._take_turn()
+        if why:
+            return why
         why = self._start(timeout)
         if why and self.flags == self.FLAGS:  # real-time scheduling not allowed here: without it
             self.flags = self.NO_REALTIME
             why = self._start(timeout)
+        if why:
+            self._end_turn()
         return why
+
+    def _take_turn(self, patience: float = 1800.0) -> str:
+        """Wait until no other JACK server of ours runs on this machine (TURN, an flock).
+
+        JACK servers on one machine are not independent: a client's notification socket is
+        /dev/shm/jack_CLIENT_UID_0, named without the server, so two same-named clients of two
+        servers (mido's listing client 'RtMidiIn Client' in every test process, 'keys', 'GuiGen')
+        take each other's socket, and opening one fails ("JACK server not running?"): 7 and 10
+        of 150 rounds of the record test's opens and closes failed when two processes ran them
+        at once, each on its own server, 0 of 500 alone; and with every client's name made
+        unique, two at once still crashed in RtMidi's close in 3 of 4 runs, 0 of 1 alone. So the
+        tests' and benchmarks' servers take turns (parallel runs wait)."""
+        import fcntl
+
+        self._turn = open(TURN, "a")
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(self._turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return ""
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._turn.close()
+                    self._turn = None
+                    return f"another JACK server of GuiGen's tests ran for over {patience:g} s ({TURN})"
+                time.sleep(0.2)  # another run's server: nothing to wait on but the lock
+
+    def _end_turn(self) -> None:
+        if getattr(self, "_turn", None) is not None:
+            self._turn.close()  # closing the file releases the flock
+            self._turn = None
 
     def _start(self, timeout: float) -> str:
         jackd = shutil.which("jackd")
@@ -77,10 +115,14 @@ class JackServer:
             if probe.returncode == 0 and "system:" in probe.stdout:
                 return ""
             time.sleep(0.1)  # polling the server's start: nothing to wait on but its answer
-        self.stop()
+        self._kill()
         return f"jackd did not start within {timeout:g} s"
 
     def stop(self) -> None:
+        self._kill()
+        self._end_turn()
+
+    def _kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -238,22 +280,36 @@ def wait_until(deadline: float) -> None:
 
 
 class ClockSender(threading.Thread):
-    """A DAW's MIDI clock: start, then 24 ticks per quarter at `qpm`, at absolute deadlines."""
+    """A DAW's MIDI clock: start, then 24 ticks per quarter at `qpm`, at absolute deadlines
+    (t0 + k x interval: a late tick does not delay the next). realtime: the thread asks for
+    real-time scheduling (SCHED_FIFO, under JACK's), as a DAW's audio thread has, where allowed;
+    self.realtime then says whether it got it. tick_times[k] is when tick k was sent; its
+    deadline is tick_time(k)."""
 
-    def __init__(self, keyboard: Keyboard, qpm: float, t0: float):
+    def __init__(self, keyboard: Keyboard, qpm: float, t0: float, realtime: bool = False):
         super().__init__(daemon=True)
         self.keyboard, self.interval, self.t0 = keyboard, 60.0 / (qpm * 24), t0
+        self.realtime = realtime
         self.stopping = threading.Event()
         self.tick_times: list[float] = []  # when each tick was sent (tick k is beat k / 24)
 
     def run(self) -> None:
+        if self.realtime:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(65))
+            except (AttributeError, OSError):
+                self.realtime = False
         wait_until(self.t0 - 0.01)
         self.keyboard.send([0xFA])
         k = 0
         while not self.stopping.is_set():
-            wait_until(self.t0 + k * self.interval)
+            wait_until(self.tick_time(k))
             self.tick_times.append(self.keyboard.send([0xF8]))
             k += 1
+
+    def tick_time(self, k: int) -> float:
+        """Tick k's deadline: when the DAW means it."""
+        return self.t0 + k * self.interval
 
     def beat_time(self, beat: float) -> float:
         return self.t0 + beat * 24 * self.interval

@@ -232,6 +232,32 @@ def test_answer_starts_on_the_bar_lines_of_a_followed_clock(ports, metre):
     assert session.clock.qpm == pytest.approx(sent_qpm, rel=bound + 1e-9), (np.ptp(delays), ports.period / 48000)
 
 
+def test_clock_send_starts_ticks_and_answers_on_its_bar_lines(ports):
+    """GuiGen as the master: start, then 24 ticks a beat at its tempo; an answer's first note
+    comes right after the tick of a bar line (counted from start); stop when the session ends."""
+    from guigen.core import registry
+
+    session, keys, ears, lines = start_session(registry.load("bach-melody"), ports_first=True, mode="answer",
+                                               clock="send", qpm=240, bars=1, seed=2, silence=2)
+    clock = session.clock
+    ticks = lambda m: sum(1 for _, x in m if x == [0xF8])  # noqa: E731
+    try:
+        ears.wait_for(lambda m: ticks(m) >= 48)  # two beats of ticks
+        first = np.ceil(clock.beat_at(time.perf_counter())) + 1.5  # off the bar line on purpose
+        play_phrase(keys, clock.time_of, [60, 62, 64, 67, 64, 62], first)
+        ears.wait_for(lambda m: ears.note_ons(0), timeout=30)
+        ears.wait_for(lambda m: not session.scheduler.pending("answer") and not hanging(m), timeout=30)
+    finally:
+        end_session(session, keys, ears)
+    clocked = [x[0] for _, x in ears.messages if x[0] >= 0xF8]
+    assert clocked[0] == 0xFA and clocked[-1] == 0xFC and 0xFA not in clocked[1:-1]  # start first, stop last
+    assert set(clocked[1:-1]) == {0xF8}
+    at = next(i for i, (_, x) in enumerate(ears.messages) if x[0] == 0x90 and x[2] > 0)  # the answer's first note
+    before = sum(1 for _, x in ears.messages[:at] if x == [0xF8])  # ticks that came before it
+    assert (before - 1) % 96 <= 3, before  # tick 96 k is bar k's first beat: the note follows it (a few ticks' slack)
+    assert sum("answering" in line for line in lines) == 1
+
+
 @pytest.mark.parametrize("blocked", [False, True], ids=["", "started-with-sigint-blocked"])
 def test_cli_ctrl_c_ends_every_note_and_saves_both_parts(ports, tmp_path, blocked):
     """blocked: started by a parent whose thread had SIGINT blocked (a mask survives exec; a JACK client's

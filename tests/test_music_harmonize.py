@@ -121,20 +121,6 @@ def test_cli_harmonizes_an_abc_tune(tmp_path):
         (36, 12, 69)]]
 
 
-def test_the_rule_against_parallels_by_hand():
-    from guigen.music.harmonize import parallel_pitches
-
-    prev = np.array([79, 72, 64, 48])  # G5 C5 E4 C3: soprano and alto a fifth apart, S and B a twelfth
-    bad = parallel_pitches(prev, np.array([81]))  # the soprano rises to A5: the alto may not rise a tone
-    assert bad[74] and not bad[72] and not bad[69] and bad[:81].sum() == 1  # below the soprano
-    bad = parallel_pitches(prev, np.array([81, 74, 64]))  # the bass may not rise to D3 (twelfths), nor A3 ...
-    assert bad[50] and not bad[46] and not bad[48]
-    assert not parallel_pitches(prev, np.array([79])).any()  # the soprano holds: nothing is parallel
-    assert not parallel_pitches(prev[:3], np.array([81])).any()  # no four voices before: ranks say nothing
-    bad = parallel_pitches(np.array([79, 64, 48]), np.array([81]), top_held_over=True)  # ... but the melody's known
-    assert set(np.flatnonzero(bad[:81])) == {50, 62, 74}  # C3 may not rise to any D with it (fifths, compound)
-
-
 def test_strict_harmonisations_have_fewer_parallels(model):
     from guigen.music.quality import parallels
 

@@ -133,7 +133,8 @@ def run(args) -> int:
         seq = session.sequence()
         played = sum(1 for n in seq.notes if n.voice == 0)
         print(f"wrote {path}: {played} notes played, {len(seq.notes) - played} from the model"
-              + (f"; harmony latency {session.latency_summary()}" if session.latencies else ""), file=sys.stderr)
+              + (f"; harmony latency {session.latency_summary()}" if session.latencies else "")
+              + (f"; sent after their time: {late}" if (late := session.lateness_summary()) else ""), file=sys.stderr)
     if session.error:
         print(f"guigen live: error: {session.error}", file=sys.stderr)
         return 1

@@ -191,29 +191,6 @@ def _plan(melody: list[Note], shift: int):
     return token, ceiling, ended
 
 
-def parallel_pitches(prev: np.ndarray, cur: np.ndarray, top_held_over: bool = False) -> np.ndarray:
-    """(128,) bool: the pitches whose striking, as the next note of a step, would move in parallel
-    fifths or octaves (unisons) with a voice above it, voices told apart by rank (the live
-    harmonizer's reading; harmonize reads voices as the counter does: voice_parallels).
-
-    prev: the previous step's pitches, highest first; cur: this step's so far, highest first.
-    Voices are told apart by rank, as in four-part writing without crossings: the k-th note of
-    a step continues the k-th of the step before, when that step had four notes (S A T B). After
-    a step of fewer, only the top voice is known (top_held_over: the melody sounded in it): the
-    new note is kept out of parallels with the melody from whichever note it may continue.
-    """
-    j = len(cur)  # the rank the next note takes
-    if j == 0:
-        return np.zeros(128, dtype=bool)
-    if len(prev) >= 4 and j < len(prev):
-        pairs = [(int(prev[i]), int(cur[i]), int(prev[j])) for i in range(j)]
-    elif top_held_over and len(prev) >= 2:
-        pairs = [(int(prev[0]), int(cur[0]), int(x0)) for x0 in prev[1:]]
-    else:
-        pairs = []
-    return _parallel_mask(pairs)
-
-
 def voice_parallels(before, cur: np.ndarray, first: int) -> np.ndarray:
     """(128,) bool: the pitches whose striking, as the next note of a step, would move in parallel
     fifths or octaves (unisons) with a voice above it, as the counter counts them
@@ -277,7 +254,7 @@ def constrain_lower(logits: np.ndarray, top: int, released: int | None, lower: n
     """The rules for the next lower-voice event of a step, applied in place to (rows, classes)
     logits and returned: only pitches below `top` (the melody's, or its nearest during a rest),
     no holding on `released` (the melody pitch that just ended), none of `bad` ((rows, 128):
-    parallel_pitches), STEP_END forced once `lower` (per row) reaches LOWER_VOICES, and, with
+    voice_parallels), STEP_END forced once `lower` (per row) reaches LOWER_VOICES, and, with
     `four` while the melody sounds, STEP_END costs FOUR_PENALTY before then. One step's worth, so
     the live harmonizer (guigen.music.liveharmony) decides each event as harmonize does."""
     logits[:, [START, END]] = MASKED
@@ -321,7 +298,7 @@ def harmonize(model, melody: list[Note], settings: SamplingSettings | None = Non
               cancelled=None) -> Harmonisation:
     """Lower voices under `melody` (notes on the grid, one line; it may start after step 0: a
     pickup or a rest, kept) by constrained decoding; strict: no parallel fifths or octaves (see
-    parallel_pitches); four: ending a step with fewer than three notes under the melody costs
+    voice_parallels); four: ending a step with fewer than three notes under the melody costs
     FOUR_PENALTY nats; chords (default: as strict): Bach's chord vocabulary and spacing favoured
     (see _harmonic_logits); ending: 'tonic', 'half' or 'none' (the last melody note's chord, in
     the melody's key, or `key` as (tonic pitch class, 'major'/'minor')); cancelled: a function asked

@@ -13,8 +13,9 @@
   `quantise` strength (0 as played, 1 exactly on it): a primer.
 
 Threads: the MIDI input's (the harmonizer, clock messages; in the other modes it only queues
-notes, as with JACK it is the process thread, which must never wait), an input thread for those
-notes, a scheduler that sends at beats (guigen.music.liveclock), and a model thread that feeds the model the 16th steps as they
+notes, as with JACK it is the process thread, which must never wait; it also sends what the
+scheduler has due, every 0.5 ms), an input thread for those notes, a scheduler that sends at
+beats (guigen.music.liveclock), and a model thread that feeds the model the 16th steps as they
 pass and samples answers a step at a time, releasing the lock between steps. Every note-on
 sent is kept in a Sounding set per channel, so stop() (Ctrl-C, a model switch, a lost port)
 ends them all and sends all-notes-off on every channel used. The session (what the player
@@ -39,7 +40,7 @@ from guigen.core.generate import MASKED, Generator
 from guigen.core.sampling import SamplingSettings, distributions, draw
 from guigen.music import polyphony
 from guigen.music.events import STEPS_PER_QUARTER, Note, NoteSequence, Voice, remove_overlaps
-from guigen.music.liveclock import CLICK_BAR, CLICK_BEAT, CLICK_CHANNEL, PPQN, START, STOP, TICK, Clock, Scheduler, Sounding
+from guigen.music.liveclock import CLICK_BAR, CLICK_BEAT, CLICK_CHANNEL, START, STOP, Clock, Scheduler, Sounding
 
 MODES = ("answer", "harmonize", "record")
 CLOCKS = ("none", "follow", "send")
@@ -52,7 +53,8 @@ MAX_NOTES_PER_STEP = 16  # as guigen.music.generate: no runaway chords
 SWITCH_INTERVAL = 0.0005  # seconds a thread runs before it must hand over the GIL (Python's default: 0.005)
 PORT_CHECK = 1.0  # seconds between looks for a vanished port (listing ports is not free)
 PLAYER, MODEL = 0, 1  # voices of the session's sequence
-_frozen = [0, threading.Lock()]  # sessions running with the collector's older objects frozen (see _freeze)
+_frozen = {"sessions": 0, "before": 0}  # sessions running; objects frozen before the first (see _freeze)
+_frozen_lock = threading.Lock()
 
 
 def _freeze(on: bool) -> None:
@@ -60,14 +62,27 @@ def _freeze(on: bool) -> None:
     was when it started (gc.freeze): a full collection walks them all (torch, the model, Qt: some
     200,000 objects), 0.1-0.3 s with every thread stopped, which came mid-session now and then
     and made an answer start a beat late (a test failing 1 run in 20 beside busy processes) or
-    a chord leave that late. Objects made during the session are collected as usual; the frozen
-    ones go back to the collector when the last session ends (gc.unfreeze)."""
-    with _frozen[1]:
-        _frozen[0] += 1 if on else -1
+    a chord leave that late. Objects made during the session are collected as usual.
+
+    What is garbage at the start is collected first; that collection walks only what is not
+    frozen yet: in the app, which freezes its startup objects once a model is in (main_window),
+    a few ms; in the command line 0.1-0.3 s, before it says it is listening. The frozen objects
+    go back to the collector when the last session ends, unless objects were frozen before the
+    first began (the app's): gc.unfreeze cannot tell whose they are, and giving the app's back
+    made every later Start's collection walk them again (0.2 s on the click) and the GUI's
+    collections too. In the app, then, what a session froze stays frozen (only cyclic garbage
+    among it is kept: an object whose last reference goes is freed whether frozen or not)."""
+    with _frozen_lock:
         if on:
+            if _frozen["sessions"] == 0:
+                _frozen["before"] = gc.get_freeze_count()
+            _frozen["sessions"] += 1
+            gc.collect()
             gc.freeze()
-        elif _frozen[0] == 0:
-            gc.unfreeze()
+        else:
+            _frozen["sessions"] -= 1
+            if _frozen["sessions"] == 0 and not _frozen["before"]:
+                gc.unfreeze()
 
 
 @dataclass
@@ -231,7 +246,6 @@ class LiveSession:
         # the MIDI input's thread needs the GIL at once: by default a thread waits up to 5 ms for
         # it while another runs Python (the model thread), longer than a JACK period
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        gc.collect()  # what is garbage now goes before the rest is frozen
         _freeze(True)
         try:
             self._open_and_start(ports)
@@ -251,10 +265,12 @@ class LiveSession:
                 self.clock.start(now + 0.05 + lead * 60.0 / o.qpm)  # beat 0 after the count-in
             if o.clock == "send":
                 self.scheduler.at(-lead, [START], "clock")
+                self.scheduler.send_clock(-lead)
         self.ticks_until = -(o.count_in * o.beats_per_bar if o.mode == "record" else 0)
         self.scheduler.start()
         try:
-            self.inp = ports.LiveInput(self.inport_name, self._input, virtual=self.virtual)
+            self.inp = ports.LiveInput(self.inport_name, self._input, virtual=self.virtual,
+                                       after=self.scheduler.send_due)
         except Exception:
             self.scheduler.stop()
             self.out.close()
@@ -488,21 +504,16 @@ class LiveSession:
             self.fail(f"MIDI {' and '.join(gone)} went away; session stopped")
 
     def _keep_ahead(self, beat: float) -> None:
-        """Clock ticks (as master) and metronome clicks (one per beat of the metre, its bar's first
-        accented), scheduled a beat ahead."""
+        """Metronome clicks (one per beat of the metre, its bar's first accented), scheduled a beat
+        ahead. (Clock ticks, as master, the scheduler makes itself: Scheduler.send_clock.)"""
         o = self.options
-        click = o.mode == "record" and o.click and o.clock != "follow"
-        if o.clock != "send" and not click:
+        if not (o.mode == "record" and o.click and o.clock != "follow"):
             return
         while self.ticks_until < beat + 1:
             b = self.ticks_until
-            if o.clock == "send":
-                for k in range(round(PPQN * o.pulse)):
-                    self.scheduler.at(b + k / PPQN, [TICK], "clock")
-            if click:
-                note = CLICK_BAR if round(b / o.pulse) % o.metre[0] == 0 else CLICK_BEAT
-                self.scheduler.at(b, [0x90 | CLICK_CHANNEL, note, 100], "click")
-                self.scheduler.at(b + o.pulse / 4, [0x80 | CLICK_CHANNEL, note, 0], "click")
+            note = CLICK_BAR if round(b / o.pulse) % o.metre[0] == 0 else CLICK_BEAT
+            self.scheduler.at(b, [0x90 | CLICK_CHANNEL, note, 100], "click")
+            self.scheduler.at(b + o.pulse / 4, [0x80 | CLICK_CHANNEL, note, 0], "click")
             self.ticks_until += o.pulse
 
     # -- answers -----------------------------------------------------------------------------------
@@ -747,8 +758,22 @@ class LiveSession:
     def latency_summary(self) -> str:
         if not self.latencies:
             return ""
-        ms = np.asarray(self.latencies) * 1000
-        return f"p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms, max {ms.max():.2f} ms"
+        return _percentiles(self.latencies)
+
+    def lateness_summary(self) -> str:
+        """How late the scheduler sent what it sent at beats (answer notes, clock ticks, clicks),
+        after the time the clock gave them: where a followed clock's jitter starts."""
+        if self.scheduler is None:
+            return ""
+        by_tag: dict[str, list[float]] = {}
+        for tag, late in list(self.scheduler.late):
+            by_tag.setdefault(tag, []).append(late)
+        return "; ".join(f"{tag} {_percentiles(late)}" for tag, late in sorted(by_tag.items()) if tag != "now")
+
+
+def _percentiles(seconds) -> str:
+    ms = np.asarray(seconds) * 1000
+    return f"p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms, max {ms.max():.2f} ms"
 
 
 def session_take(session: LiveSession) -> NoteSequence:

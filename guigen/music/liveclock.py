@@ -5,9 +5,11 @@ Time is kept in beats (quarter notes, floats) and turned into time.perf_counter 
 the moment of waiting, so a followed clock's tempo changes move what is already scheduled. MIDI
 clock is 24 ticks per quarter note; start puts the song at 0, continue resumes, song position
 pointer sets it in 16ths (6 ticks each); the tempo is the least-squares slope of the last beat's
-tick arrival times (TEMPO_TICKS intervals). The scheduler
+tick arrival times (TEMPO_TICKS intervals), and beats are told from that line. The scheduler
 waits for absolute deadlines (Condition.wait up to the deadline, woken early by new events or
-ticks), never sleeps of durations that add up.
+ticks), never sleeps of durations that add up; the MIDI input's thread (real-time where allowed)
+also sends what is due each time it looks at its port (send_due). As master it makes the clock's
+ticks itself, each at its own beat (send_clock).
 """
 
 from __future__ import annotations
@@ -107,9 +109,9 @@ class Clock:
                 self.recent.clear()  # the transport stalled: the line starts again here
             if dt >= 0.2 * self.interval:  # one a doubled or late transport brings on another's heels is no time
                 self.recent.append((self.ticks, t))
-            if len(self.recent) >= 3:
-                self.interval = _slope(self.recent)
             self.tick_time = t
+            if len(self.recent) >= 3:
+                self.interval, self.tick_time = _line(self.recent, self.ticks)
             what = "tick"
         elif status == START:
             self.ticks, self.running, self.tick_time = -1, True, t  # the next tick is beat 0
@@ -124,6 +126,7 @@ class Clock:
             what = "stop"
         elif status == SONG_POSITION and len(data) >= 3:
             self.ticks = (data[1] | data[2] << 7) * 6 - 1  # the next tick is the position
+            self.recent.clear()  # ticks counted before it are on another line
             what = "position"
         else:
             return None
@@ -134,9 +137,18 @@ class Clock:
 
 def _slope(points) -> float:
     """Least-squares slope of (tick, time) points: seconds per tick."""
+    return _line(points, 0)[0]
+
+
+def _line(points, k: int) -> tuple[float, float]:
+    """The least-squares line through (tick, time) points: its slope (seconds per tick) and its
+    time at tick k. Beats are told from the line's time of the last tick, not its arrival: a
+    tick delivered late (JACK hands MIDI over once a period; a loaded machine later still)
+    then moves the notes scheduled after it by 1/n of its lateness, not all of it."""
     n = len(points)
-    mean_k, mean_t = sum(k for k, _ in points) / n, sum(t for _, t in points) / n
-    return sum((k - mean_k) * (t - mean_t) for k, t in points) / sum((k - mean_k) ** 2 for k, _ in points)
+    mean_k, mean_t = sum(p[0] for p in points) / n, sum(p[1] for p in points) / n
+    slope = sum((p[0] - mean_k) * (p[1] - mean_t) for p in points) / sum((p[0] - mean_k) ** 2 for p in points)
+    return slope, mean_t + slope * (k - mean_k)
 
 
 class Sounding:
@@ -205,7 +217,17 @@ class Scheduler(threading.Thread):
         self.order = itertools.count()
         self.stopping = False
         self.late: deque = deque(maxlen=100_000)  # (tag, seconds after its deadline) of each message sent
+        self.tick_from: float | None = None  # clock master: the beat of tick 0 (send_clock), else None
+        self.ticks_sent = 0
         clock.listeners.append(self.wake)
+
+    def send_clock(self, beat: float) -> None:
+        """As the clock's master: a tick every 1/PPQN beat from `beat` on, until stop(), each due
+        at its own beat (tick k at beat + k / PPQN: no drift). Ticks are not queued ahead by
+        anyone: a model thread busy sampling an answer cannot hold them up."""
+        with self.cond:
+            self.tick_from, self.ticks_sent = beat, 0
+            self.cond.notify()
 
     def wake(self) -> None:
         with self.cond:
@@ -239,27 +261,76 @@ class Scheduler(threading.Thread):
             self.queue.clear()
             self.cond.notify()
 
+    def _tick_first(self) -> bool:
+        """Whether the next clock tick goes before the queue's first event (at the same beat, a
+        tick goes first, but not before the start message queued there). Holding cond."""
+        if self.tick_from is None:
+            return False
+        if not self.queue:
+            return True
+        beat, _, tag, _ = self.queue[0]
+        tick = self.tick_from + self.ticks_sent / PPQN
+        return tick < beat or (tick == beat and tag != "clock")
+
+    def _due(self, now: float) -> float:
+        """Seconds until the first event is due (<= 0: due now; inf: nothing can be told yet). Holding cond."""
+        if not self.queue and self.tick_from is None:
+            return float("inf")
+        tick = self._tick_first()
+        beat = self.tick_from + self.ticks_sent / PPQN if tick else self.queue[0][0]
+        if beat == -1e12:
+            return -0.0
+        if not (self.clock.running and self.clock.ready):
+            return float("inf")
+        return self.clock.time_of(beat) - now
+
+    def _send_first(self, wait: float):
+        """Send the first event (due `wait` seconds from now, <= 0); (tag, data, beat), or None where
+        the port failed. Holding cond: once cancel() returns, nothing it took out can still go."""
+        if self._tick_first():
+            beat, tag, data = self.tick_from + self.ticks_sent / PPQN, "clock", [TICK]
+            self.ticks_sent += 1
+        else:
+            beat, _, tag, data = heapq.heappop(self.queue)
+        self.late.append((tag, -wait))
+        try:
+            self.out.send(data)
+        except Exception as e:
+            self.stopping = True
+            if self.on_error is not None:
+                self.on_error(str(e))
+            return None
+        return tag, data, beat
+
+    def send_due(self) -> None:
+        """Send whatever is due now, from the calling thread: the MIDI input's Poller calls this
+        after each look at its queue (every 0.5 ms, and on each clock tick as it arrives), so
+        with real-time scheduling (ports.Poller) notes and clock ticks leave from a thread a busy
+        process cannot hold up; this thread's own wait is the fallback."""
+        sent = []
+        with self.cond:
+            while not self.stopping and (wait := self._due(time.perf_counter())) <= 0:
+                got = self._send_first(wait)
+                if got is None:
+                    break
+                sent.append(got)
+        if self.on_send is not None:
+            for tag, data, beat in sent:
+                self.on_send(tag, data, beat)
+
     def run(self) -> None:
         while True:
             with self.cond:
                 while True:
                     if self.stopping:
                         return
-                    if self.queue and (self.queue[0][0] == -1e12 or self.clock.running and self.clock.ready):
-                        beat = self.queue[0][0]
-                        wait = -0.0 if beat == -1e12 else self.clock.time_of(beat) - time.perf_counter()
-                        if wait <= 0:
-                            beat, _, tag, data = heapq.heappop(self.queue)
-                            self.late.append((tag, -wait))
-                            try:  # sent holding the lock: once cancel() returns, nothing it took out can still go
-                                self.out.send(data)
-                            except Exception as e:
-                                if self.on_error is not None:
-                                    self.on_error(str(e))
-                                return
-                            break
-                        self.cond.wait(min(wait, MAX_WAIT))
-                    else:
-                        self.cond.wait(MAX_WAIT)
+                    wait = self._due(time.perf_counter())
+                    if wait <= 0:
+                        got = self._send_first(wait)
+                        if got is None:
+                            return
+                        tag, data, beat = got
+                        break
+                    self.cond.wait(min(wait, MAX_WAIT))
             if self.on_send is not None:
                 self.on_send(tag, data, beat)

@@ -175,12 +175,14 @@ class Poller:
     its previous period again and what it had to deliver is lost (benchmarks/jack_modes.py: about
     half of 1,000 messages duplicated and lost beside two busy processes). With the callback
     cancelled, python-rtmidi queues messages in C++ and JACK's thread never waits for Python.
-    realtime: the thread asks for real-time scheduling (_realtime; self.realtime says if it got it)."""
+    realtime: the thread asks for real-time scheduling (_realtime; self.realtime says if it got it).
+    after: called with no arguments after every look at the queue (LiveSession: its scheduler's
+    send_due, so what is due leaves from this thread)."""
 
-    def __init__(self, rt, callback, realtime: bool = False):
+    def __init__(self, rt, callback, realtime: bool = False, after=None):
         import threading
 
-        self.rt, self.callback, self.realtime = rt, callback, realtime
+        self.rt, self.callback, self.realtime, self.after = rt, callback, realtime, after
         rt.cancel_callback()  # mido's own: from now on messages wait in python-rtmidi's queue
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="MIDI input", daemon=True)
@@ -190,11 +192,13 @@ class Poller:
         if self.realtime:
             self.realtime = _realtime()
         get, clock, callback, wait = self.rt.get_message, time.perf_counter, self.callback, self.stopping.wait
+        after = self.after or (lambda: None)
         while not self.stopping.is_set():
             got = get()
             while got is not None:
                 callback(got[0], clock())
                 got = get()
+            after()
             wait(POLL)
 
     def stop(self) -> None:
@@ -223,15 +227,17 @@ def _open(opener, name: str, virtual: bool, what: str):
 
 class LiveInput:
     """An input port calling `callback(bytes_list, perf_counter_time)` for every message (notes,
-    clock, start/stop, song position), on a thread of its own that polls the port (see Poller)."""
+    clock, start/stop, song position), on a thread of its own that polls the port (see Poller),
+    and `after()` after every look at the port."""
 
-    def __init__(self, name: str | None, callback, virtual: bool = False):
+    def __init__(self, name: str | None, callback, virtual: bool = False, after=None):
         import mido
 
         self.name = VIRTUAL_IN if virtual else name
         self.port = _open(mido.open_input, self.name, virtual, "input")
-        # real-time where allowed: in harmonize mode this thread decides and sends the chords
-        self.poller = Poller(self.port._rt, callback, realtime=True)
+        # real-time where allowed: in harmonize mode this thread decides and sends the chords,
+        # and in every mode it sends what the scheduler has due (after)
+        self.poller = Poller(self.port._rt, callback, realtime=True, after=after)
 
     def names(self) -> list[str]:
         """The input ports there are now, listed through this port's own client: mido's listing

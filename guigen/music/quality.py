@@ -7,7 +7,7 @@
   consecutive sonorities), in the same direction, a perfect fifth (or octave/unison, compound
   intervals included) apart before and after. Counted per voice pair over the moves where both
   voices move ("voice-pair moves"), the denominator of the rate. harmonize's rule against
-  parallels rules out what this counts (guigen.music.harmonize.parallel_pitches);
+  parallels rules out what this counts (guigen.music.harmonize.voice_parallels);
 - crossings: share of steps (with at least two voices sounding) where a lower voice sounds above a
   higher one;
 - ranges: each voice's lowest and highest pitch;
