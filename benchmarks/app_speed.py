@@ -240,7 +240,7 @@ def spread(values, fmt: str = "{:,.2f}") -> str:
 
 
 def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy: int = 0, rounds: int = 3,
-                   why_late: float = 0.0) -> None:
+                   why_late: float = 0.0, gui_slice: float | None = None) -> None:
     """(b): `rounds` samples (seeds 1, 2, ...) in one window, each followed by the CLI's run of as many
     tokens (or steps) at the same settings and seed: app and CLI interleaved, medians and spread."""
     import numpy as np
@@ -249,6 +249,11 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
     t_open = time.perf_counter()
     app, w, wait = open_window(model, settings_dir / "settings.ini")
     open_s = time.perf_counter() - t_open
+    import late_ticks as sched
+
+    if gui_slice is not None:  # the GUI thread's time slice, in place of the app's own
+        sched.set_slice(gui_slice / 1e3)
+    slice_ms = (sched.slice_s() or float("nan")) * 1e3
     gen = w.generation
     music = w.model.kind == "music"
     if music:
@@ -380,7 +385,8 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
 
     unit = "steps" if music else "tokens"
     print(f"(b) responsiveness{f' beside {busy} busy processes' if busy else ''}, {rounds} rounds, app and CLI "
-          f"interleaved (load average {load_before} before, {load_after} after):")
+          f"interleaved (load average {load_before} before, {load_after} after; the GUI thread's time slice "
+          f"{slice_ms:.2f} ms):")
     print(f"    10 ms timer lateness, idle window: {percentiles(idle)}")
     for r in rows:
         print(f"    seed {r['seed']}: {r['n']} {unit} in {r['gen_s']:.2f} s, app {r['app']:,.0f} {unit}/s, CLI "
@@ -415,8 +421,6 @@ def engine_alone(model: str, tokens: int, rounds: int) -> None:
     against the command line's own loop (text: Generator(undo_depth=0).stream; music: generate_events),
     interleaved rounds, CPU time of this thread (the load inflates it far less than wall time)."""
     import pickle
-
-    import numpy as np
 
     from guigen.app.engine import Engine
     from guigen.core import registry
@@ -698,6 +702,8 @@ def main(argv=None) -> int:
     p.add_argument("--why-late", type=float, default=0.0, metavar="MS",
                    help="(b): name what the GUI thread did in each gap between ticks over MS late (its CPU in the "
                    "gap and its Python stack, sampled every ms from another thread)")
+    p.add_argument("--gui-slice", type=float, metavar="MS",
+                   help="(b): give the GUI thread this time slice (0: the kernel's default) in place of the app's own")
     p.add_argument("--display-steps", type=int, default=400, help="generator steps timed for (d); 0 skips (d)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
     p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
@@ -718,7 +724,7 @@ def main(argv=None) -> int:
             startup(model, args.runs, env)
         os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
         if "responsiveness" not in args.skip:
-            responsiveness(model, args.tokens, tmp, env, args.busy, args.rounds, args.why_late)
+            responsiveness(model, args.tokens, tmp, env, args.busy, args.rounds, args.why_late, args.gui_slice)
         if "engine" not in args.skip:
             engine_alone(model, args.tokens, max(args.rounds, 5))
         if args.display_steps:

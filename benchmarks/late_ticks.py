@@ -1,10 +1,15 @@
 """Why a GUI timer tick came late: the GUI thread's own CPU time in the gap (busy, or waiting for a
 CPU?) and what Python it was running meanwhile (its stack sampled from another thread every
-millisecond). Used by app_speed.py's --why-late."""
+millisecond). Used by app_speed.py's --why-late. And the thread's time slice (--gui-slice): Linux's
+fair scheduler (EEVDF) lets a task ask for its own slice since 6.12 (sched_setattr's sched_runtime,
+no privilege needed); a waking task with a shorter one preempts sooner."""
 
 from __future__ import annotations
 
 import collections
+import ctypes
+import os
+import platform
 import sys
 import threading
 import time
@@ -54,3 +59,43 @@ def explain(ticks: list[float], cpu: list[float], samples, over_ms: float, limit
         lines.append(f"      {late * 1e3:6.1f} ms late at +{t0 - ticks[0]:5.2f} s: GUI thread CPU {busy:5.1f} ms; "
                      f"{total} samples: {where or 'none (the sampler got no turn)'}")
     return lines
+
+
+SYSCALLS = {"x86_64": (314, 315), "aarch64": (274, 275)}  # sched_setattr, sched_getattr
+
+
+class _Attr(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_uint32), ("policy", ctypes.c_uint32), ("flags", ctypes.c_uint64),
+                ("nice", ctypes.c_int32), ("priority", ctypes.c_uint32), ("runtime", ctypes.c_uint64),
+                ("deadline", ctypes.c_uint64), ("period", ctypes.c_uint64)]
+
+
+def _libc():
+    if not sys.platform.startswith("linux") or platform.machine() not in SYSCALLS:
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def slice_s() -> float | None:
+    """The calling thread's time slice in seconds, or None where it cannot be read."""
+    libc = _libc()
+    if libc is None:
+        return None
+    attr = _Attr()
+    if libc.syscall(SYSCALLS[platform.machine()][1], 0, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
+        return None
+    return attr.runtime / 1e9 if attr.policy == 0 else None
+
+
+def set_slice(seconds: float) -> bool:
+    """Ask for this time slice for the calling thread (0: the kernel's default); True if taken.
+    Only a thread of the normal policy is changed (a real-time one is left as it is)."""
+    libc = _libc()
+    if libc is None or slice_s() is None:
+        return False
+    attr = _Attr(size=ctypes.sizeof(_Attr), policy=0, nice=os.getpriority(os.PRIO_PROCESS, 0),
+                 runtime=int(seconds * 1e9))
+    return libc.syscall(SYSCALLS[platform.machine()][0], 0, ctypes.byref(attr), 0) == 0
