@@ -26,7 +26,8 @@ UNDO_DEPTH = 2000  # steps that can be undone
 # step, only what was forced and the settings in force; undo restores the snapshot before the step
 # undone and steps forward again from it: the same arithmetic on the same inputs, so the same state,
 # tokens and random stream to the bit. A snapshot at every step (a copy of the state, the random
-# stream's state as a dict, the grammar's arrays, 2,000 of them alive) cost 4-11% of a chorale's step
+# stream's state as a dict, the grammar's arrays, 2,000 of them alive) cost a chorale's step 5-10%;
+# this, 0-6% (benchmarks/undo_cost.py), and an undo 3-7 ms
 CHECKPOINT = 32
 MASKED = -1e9  # the logit of an event the encoding's grammar rules out: probability exactly 0
 
