@@ -196,20 +196,20 @@ import json, sys, time
 from guigen.cli import main
 n, argv = int(sys.argv[1]), sys.argv[2:]
 def run(k):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     if main(argv + ["-n", str(k)]):
         raise SystemExit("guigen generate failed")
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 run(1)
-full, start = run(n), run(1)
-print(json.dumps({"full": full, "start": start}), file=sys.stderr)
+(full, cpu_full), (start, cpu_start) = run(n), run(1)
+print(json.dumps({"full": full, "start": start, "cpu": cpu_full - cpu_start}), file=sys.stderr)
 """
 
 
-def cli_rate(model: str, tokens: int, settings, env: dict, seed: int = 1, out_dir: Path | None = None) -> float:
-    """The command line's tokens/s (music: steps/s; -n counts 16th-note steps) at these settings:
-    `guigen generate -n tokens` less `-n 1`, both timed inside one process (CLI_TIMER), the
-    process started beside the app's window, as the app's generation process is."""
+def cli_rate(model: str, tokens: int, settings, env: dict, seed: int = 1, out_dir: Path | None = None):
+    """(tokens/s, CPU seconds a token) of the command line (music: steps; -n counts 16th-note steps)
+    at these settings: `guigen generate -n tokens` less `-n 1`, both timed inside one process
+    (CLI_TIMER), the process started beside the app's window, as the app's generation process is."""
     import json
 
     argv = ["generate", "-m", model, "--seed", str(seed), "-t", f"{settings.temperature:g}",
@@ -222,7 +222,7 @@ def cli_rate(model: str, tokens: int, settings, env: dict, seed: int = 1, out_di
     if p.returncode:
         raise RuntimeError(f"guigen {' '.join(argv)} failed: {p.stderr.strip()[-300:]}")
     t = json.loads(p.stderr.strip().splitlines()[-1])
-    return (tokens - 1) / max(t["full"] - t["start"], 1e-6)
+    return (tokens - 1) / max(t["full"] - t["start"], 1e-6), t["cpu"] / max(tokens - 1, 1)
 
 
 def model_kind(model: str) -> str:
@@ -367,13 +367,14 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
             # for, so the app and the CLI are compared in steps/s, the CLI making as many steps as the app did
             n = w.piano_roll.steps - w.piano_roll.primer_steps if music else sum(batches)
             app_rate = n / gen_s
-            cli = cli_rate(model, n, settings, env, seed, settings_dir)
+            cli, cli_cpu = cli_rate(model, n, settings, env, seed, settings_dir)
             rows.append({"seed": seed, "n": n, "tokens": sum(batches), "gen_s": gen_s, "app": app_rate, "cli": cli,
                          "ratio": app_rate / cli, "p50": float(np.percentile(late, 50)),
                          "p95": float(np.percentile(late, 95)), "max": max(late), "ticks": len(late),
                          "frames": Paints.count / gen_s, "gui_cpu": gui_cpu / gen_s, "batches": len(batches),
                          "per_batch": gui_cpu / max(len(batches), 1), "proc": gui_proc_cpu / gen_s,
-                         "child": child_cpu / gen_s, "updates": {k: v / gen_s for k, v in updates.items()},
+                         "child": child_cpu / gen_s, "model_ms": child_cpu / n * 1e3, "cli_ms": cli_cpu * 1e3,
+                         "cli_share": cli_cpu * cli, "updates": {k: v / gen_s for k, v in updates.items()},
                          "turns": {k: (np.mean(v), np.max(v)) for k, v in turns.items() if v}})
         w.close()
         w.generation.shutdown()
@@ -391,10 +392,13 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
     for r in rows:
         print(f"    seed {r['seed']}: {r['n']} {unit} in {r['gen_s']:.2f} s, app {r['app']:,.0f} {unit}/s, CLI "
               f"{r['cli']:,.0f}: app / CLI {r['ratio']:.2f}; lateness p50 {r['p50']:4.1f} p95 {r['p95']:5.1f} "
-              f"max {r['max']:6.1f} ms ({r['ticks']} ticks); CPU: window {r['proc']:.0%}, model {r['child']:.0%}")
+              f"max {r['max']:6.1f} ms ({r['ticks']} ticks); CPU: window {r['proc']:.0%}, model {r['child']:.0%} "
+              f"(CLI {r['cli_share']:.0%}); model CPU a {unit[:-1]}: app {r['model_ms']:.3f} ms, CLI {r['cli_ms']:.3f}")
     col = lambda k: [r[k] for r in rows]  # noqa: E731
     print(f"    median (min-max) of {rounds}: app / CLI {spread(col('ratio'))}; app {spread(col('app'), '{:,.0f}')} "
           f"{unit}/s, CLI {spread(col('cli'), '{:,.0f}')}")
+    print(f"    the model's CPU a {unit[:-1]} (app's process / CLI): {spread([r['model_ms'] / r['cli_ms'] for r in rows])}; "
+          f"its share of a core: app {spread(col('child'), '{:.0%}')}, CLI {spread(col('cli_share'), '{:.0%}')}")
     print(f"    timer lateness while generating: p95 {spread(col('p95'), '{:.1f}')} ms, max {spread(col('max'), '{:.1f}')} ms "
           f"(targets: p95 < {30 if busy >= 2 else 20} ms{'' if busy else ', max < 40 ms'})")
     print(f"    histogram repaints {spread(col('frames'), '{:.1f}')} a second (the display clock shows it 15 times a "
