@@ -18,7 +18,8 @@
     ratio to read (the app's model runs in a process of its own: guigen.app.engine). And what
     starting the generation process cost the GUI thread, and how long until it answered; the
     histogram's, the curve's and the output's updates per second; and each process's CPU per second
-    of generating (/proc/PID/stat: the window's, all its threads, and the generation process's). The
+    of generating (/proc/PID/stat: the window's, all its threads, and the generation process's), and
+    the model's CPU a token in the app's process against the CLI's process (its CPU time). The
     window runs Qt's own event loop meanwhile, as app.exec() does. `--busy N` runs (b) beside N busy
     processes (`python3 -c "while True: pass"`, each in a session of its own, as another program).
     `--why-late MS` names, for each gap between ticks over MS late, the GUI thread's CPU in it (low:
