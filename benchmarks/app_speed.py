@@ -9,21 +9,29 @@
     each tick fires (p50 / p95 / max), beside the same timer on the idle window; and how often the
     histogram repaints (frames per second) against the 15 a second the window's display clock shows
     the distribution at (guigen.app.main_window.FRAME_S and TURNS: the output, the update, the paint).
-    Beside it, in the same run, the command line's speed: `guigen generate` timed for --tokens tokens
-    and for 1 (its start), at the window's settings; the app's tokens/s over the CLI's is the ratio to
-    read (the app's model runs in a process of its own: guigen.app.engine). Music: in steps/s (the
-    CLI's -n counts steps; the CLI makes as many as the app did). And the CLI's generation loop run
-    in this process right after: a steadier reference, with no process start in it. And what starting
-    the generation process cost the GUI thread, and how long until it answered; the histogram's, the curve's and the
-    text view's updates per second; and each process's CPU per second of generating (/proc/PID/stat:
-    the window's, all its threads, and the generation process's). The window runs Qt's own event
-    loop meanwhile, as app.exec() does. `--busy N` runs (b) beside N busy processes (`python3 -c
-    "while True: pass"`, each in a session of its own, as another program).
+    --rounds samples (seeds 1, 2, ...), each followed by the command line's run of as many tokens at
+    the same settings and seed: app and CLI interleaved, each round's figures, their medians and
+    spread. The CLI is timed inside its own process (CLI_TIMER: `guigen generate` for -n N less -n 1,
+    after a first run that did the imports), so no interpreter start or import is in the figure.
+    Music: in steps/s (the CLI's -n counts steps; it makes as many as the app did: a chorale may
+    end, at the model's END, before the length asked for). The app's tokens/s over the CLI's is the
+    ratio to read (the app's model runs in a process of its own: guigen.app.engine). And what
+    starting the generation process cost the GUI thread, and how long until it answered; the
+    histogram's, the curve's and the output's updates per second; and each process's CPU per second
+    of generating (/proc/PID/stat: the window's, all its threads, and the generation process's), and
+    the model's CPU a token in the app's process against the CLI's process (its CPU time). The
+    window runs Qt's own event loop meanwhile, as app.exec() does. `--busy N` runs (b) beside N busy
+    processes (`python3 -c "while True: pass"`, each in a session of its own, as another program).
+    `--why-late MS` names, for each gap between ticks over MS late, the GUI thread's CPU in it (low:
+    it waited for a CPU; high: it was busy) and the Python it ran (benchmarks/late_ticks.py).
 (c) Variations: the same timer while --variations N (default 8) continuations are made in one batch.
 (d) Display cost: one Generator step beside the temperature curve's maths (36 temperatures) and the
     header's, and one update of the histogram and the curve, painted, as the window does per batch.
 (e) The pipe: what receiving a batch, a chunk of cell activations and the model costs the GUI
     thread, beside a plain copy of the same bytes (what shared memory would leave).
+(f) The engine alone: guigen.app.engine.Engine generating in this process, as the app's process
+    runs it (batches, the piano roll's notes, each message pickled), against the CLI's own loop
+    (text: Generator(undo_depth=0).stream; music: generate_events), interleaved rounds, CPU time.
 Nothing is asserted: these machines are shared, so read the ratios, and the load average printed
 beside each part. The code measured is the guigen this Python imports (its checkout's), so the same
 script measures another branch: `/work/main/.venv/bin/python benchmarks/app_speed.py`.
@@ -143,14 +151,18 @@ def open_window(model: str, settings_file: Path):
     return app, w, wait
 
 
-def tick_timer(ticks: list[float]):
-    """A 10 ms precise QTimer in the GUI thread that appends each tick's time to `ticks` (not started)."""
+def tick_timer(ticks: list[float], cpu: list[float] | None = None):
+    """A 10 ms precise QTimer in the GUI thread that appends each tick's time to `ticks` (not started),
+    and the GUI thread's CPU time then to `cpu` if given."""
     from PySide6.QtCore import Qt, QTimer
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    if cpu is None:
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    else:
+        timer.timeout.connect(lambda: (ticks.append(time.perf_counter()), cpu.append(time.thread_time())))
     return timer
 
 
@@ -175,46 +187,43 @@ def busy_processes(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(n)]
 
 
-def cli_rate(model: str, tokens: int, settings, env: dict, runs: int = 2) -> float:
-    """The command line's tokens/s: `guigen generate -n tokens` less `-n 1` (its start), best of runs.
-    For a music model -n counts 16th-note steps: then it is steps/s."""
-    base = [sys.executable, "-m", "guigen", "generate", "-m", model, "--seed", "1", "-t", f"{settings.temperature:g}",
+# The command line timed from inside its own process: `guigen generate` (guigen.cli.main, the same
+# code path as the command) run once for -n 1 (its imports, the model's caches), then for -n N and -n 1
+# again; the difference of the last two is N - 1 tokens of generation, with no interpreter start or
+# import in it (those are seconds that swing with the load, and swamped the figure when the two
+# launches' wall times were subtracted)
+CLI_TIMER = """
+import json, sys, time
+from guigen.cli import main
+n, argv = int(sys.argv[1]), sys.argv[2:]
+def run(k):
+    t, c = time.perf_counter(), time.process_time()
+    if main(argv + ["-n", str(k)]):
+        raise SystemExit("guigen generate failed")
+    return time.perf_counter() - t, time.process_time() - c
+run(1)
+(full, cpu_full), (start, cpu_start) = run(n), run(1)
+print(json.dumps({"full": full, "start": start, "cpu": cpu_full - cpu_start}), file=sys.stderr)
+"""
+
+
+def cli_rate(model: str, tokens: int, settings, env: dict, seed: int = 1, out_dir: Path | None = None):
+    """(tokens/s, CPU seconds a token) of the command line (music: steps; -n counts 16th-note steps)
+    at these settings: `guigen generate -n tokens` less `-n 1`, both timed inside one process
+    (CLI_TIMER), the process started beside the app's window, as the app's generation process is."""
+    import json
+
+    argv = ["generate", "-m", model, "--seed", str(seed), "-t", f"{settings.temperature:g}",
             "--top-k", str(settings.top_k), "--top-p", f"{settings.top_p:g}"]
     if model_kind(model) == "music":
-        base += ["--primer-pitches", "60,64,67"]
-    full = min(timed(base + ["-n", str(tokens)], env) for _ in range(runs))
-    start = min(timed(base + ["-n", "1"], env) for _ in range(runs))
-    return (tokens - 1) / max(full - start, 1e-6)
-
-
-def loop_rate(model: str, n: int, settings, runs: int = 3) -> float:
-    """The command line's own generation loop, run in this process (no process start in the figure,
-    which the two timed launches of cli_rate each carry, seconds of imports that swing with the
-    load): text, Generator(undo_depth=0).stream as `guigen generate` runs it, tokens/s; music,
-    generate_events as it runs it, steps/s. Median of runs."""
-    import statistics
-
-    from guigen.core import registry
-    from guigen.core.generate import Generator
-
-    loaded = registry.load(model)
-    rates = []
-    for _ in range(runs):
-        if loaded.kind == "music":
-            from guigen.music.generate import generate_events, primer
-
-            notes, _ = primer(loaded.codec, None, "60,64,67", 1)
-            ids = loaded.codec.primer(notes)
-            t = time.perf_counter()
-            generate_events(loaded, ids, n, settings, seed=1)
-        else:
-            gen = Generator(loaded, settings, 1, batch=1, undo_depth=0)
-            gen.feed(list(loaded.codec.encode("\n")))
-            t = time.perf_counter()
-            for _ in gen.stream(n):
-                pass
-        rates.append(n / (time.perf_counter() - t))
-    return statistics.median(rates)
+        argv += ["--primer-pitches", "60,64,67", "-o", str((out_dir or Path(tempfile.gettempdir())) / "cli.mid"),
+                 "--force"]
+    p = subprocess.run([sys.executable, "-c", CLI_TIMER, str(tokens), *argv], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if p.returncode:
+        raise RuntimeError(f"guigen {' '.join(argv)} failed: {p.stderr.strip()[-300:]}")
+    t = json.loads(p.stderr.strip().splitlines()[-1])
+    return (tokens - 1) / max(t["full"] - t["start"], 1e-6), t["cpu"] / max(tokens - 1, 1)
 
 
 def model_kind(model: str) -> str:
@@ -224,14 +233,31 @@ def model_kind(model: str) -> str:
     return load_model(registry.resolve(model)).kind
 
 
-def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy: int = 0) -> None:
+def spread(values, fmt: str = "{:,.2f}") -> str:
+    """'median (min-max)' of a list of figures."""
+    import numpy as np
+
+    return f"{fmt.format(float(np.median(values)))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy: int = 0, rounds: int = 3,
+                   why_late: float = 0.0, gui_slice: float | None = None) -> None:
+    """(b): `rounds` samples (seeds 1, 2, ...) in one window, each followed by the CLI's run of as many
+    tokens (or steps) at the same settings and seed: app and CLI interleaved, medians and spread."""
+    import numpy as np
     from PySide6.QtCore import QEvent, QObject
 
     t_open = time.perf_counter()
     app, w, wait = open_window(model, settings_dir / "settings.ini")
     open_s = time.perf_counter() - t_open
+    import late_ticks as sched
+
+    if gui_slice is not None:  # the GUI thread's time slice, in place of the app's own
+        sched.set_slice(gui_slice / 1e3)
+    slice_ms = (sched.slice_s() or float("nan")) * 1e3
     gen = w.generation
-    if w.model.kind == "music":
+    music = w.model.kind == "music"
+    if music:
         w.primer.setText("60,64,67")
 
     class Paints(QObject):
@@ -244,120 +270,223 @@ def responsiveness(model: str, tokens: int, settings_dir: Path, env: dict, busy:
 
     paints = Paints()
     w.histogram.plot.viewport().installEventFilter(paints)
+    updates = {"histogram": 0, "curve": 0, "output": 0}
+    w.histogram.shown.connect(lambda: updates.__setitem__("histogram", updates["histogram"] + 1))
+    set_curve = w.curve.set_distribution
+
+    def counted_curve(*a, **k):
+        updates["curve"] += 1
+        return set_curve(*a, **k)
+
+    w.curve.set_distribution = counted_curve
+
+    def count_output() -> None:  # once generate() has made the piano roll (music) or reset the text view
+        view = w.piano_roll if music else w.text_view
+        if getattr(view, "_counted", False):
+            return
+        pace = view.pace
+
+        def counted_pace():
+            drawn = pace()
+            updates["output"] += bool(drawn)
+            return drawn
+
+        view.pace, view._counted = counted_pace, True
+
+    from guigen.app.display_clock import TURNS
+
+    turns: dict[str, list[float]] = {}  # the display clock's turns (output, update, paint): GUI CPU of each
+    w._frame_timer.timeout.disconnect(w._frame)
+
+    def timed_frame():
+        t = time.thread_time()
+        w._frame()
+        turns.setdefault(TURNS[w._phase], []).append(time.thread_time() - t)
+
+    w._frame_timer.timeout.connect(timed_frame)
+    batches: list[int] = []
+    w.stepped.connect(lambda b: batches.append(len(b.tokens)))
+    states: list[str] = []  # the window's states since this round's Generate
+    w.state_changed.connect(states.append)
     competitors = busy_processes(busy)
+    rows = []
+    late_lines = []
     try:
         if busy:
             time.sleep(1.0)  # they are running
         load_before = loadavg()
         ticks: list[float] = []
-        timer = tick_timer(ticks)
-
+        cpu: list[float] = []
+        timer = tick_timer(ticks, cpu)
         # idle reference: the same timer for a second on the shown window
         timer.start()
         t0 = time.perf_counter()
         wait(lambda: time.perf_counter() - t0 > 1.0)
         idle = lateness_ms(ticks)
-        ticks.clear()
-
-        batches = []
-        w.stepped.connect(lambda b: batches.append(len(b.tokens)))
-        w.seed.setValue(1)
-        w.length.setValue(tokens)
-        Paints.count = 0
-        updates = {"histogram": 0, "curve": 0, "output": 0}
-        w.histogram.shown.connect(lambda: updates.__setitem__("histogram", updates["histogram"] + 1))
-        set_curve = w.curve.set_distribution
-
-        def counted_curve(*a, **k):
-            updates["curve"] += 1
-            return set_curve(*a, **k)
-
-        w.curve.set_distribution = counted_curve
-
-        def count_output() -> None:  # once generate() has made the piano roll (music) or reset the text view
-            view = w.piano_roll if w.model.kind == "music" else w.text_view
-            pace = view.pace
-
-            def counted_pace():
-                drawn = pace()
-                updates["output"] += bool(drawn)
-                return drawn
-
-            view.pace = counted_pace
-
-        turns: dict[str, list[float]] = {}  # the display clock's turns (output, update, paint): GUI CPU of each
-        w._frame_timer.timeout.disconnect(w._frame)
-
-        def timed_frame():
-            t = time.thread_time()
-            w._frame()
-            turns.setdefault(TURNS[w._phase], []).append(time.thread_time() - t)
-
-        from guigen.app.display_clock import TURNS
-
-        w._frame_timer.timeout.connect(timed_frame)
-        child = gen.worker.pid if hasattr(gen, "worker") else None
-        child0 = cpu_s(child) if child else 0.0
-        t0, cpu0, proc0 = time.perf_counter(), time.thread_time(), cpu_s(os.getpid())
-        w.generate()
-        count_output()
-        wait(lambda: w.state == "stopped")
-        gen_s = time.perf_counter() - t0
-        gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
-        gui_proc_cpu = cpu_s(os.getpid()) - proc0  # all of this process's threads
-        child_cpu = cpu_s(child) - child0 if child else None
-        stopped = time.perf_counter()
-        wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
-        busy_late = lateness_ms(ticks)
-        frames = Paints.count
         timer.stop()
-        settings = w.sampling_settings()
-        # music: -n counts steps, and a chorale the app generates may end (END) before the length asked
-        # for, so the app and the CLI are compared in steps/s, the CLI making as many steps as the app did
-        steps = w.piano_roll.steps - w.piano_roll.primer_steps if w.model.kind == "music" else None
+        w.length.setValue(tokens)
+        for r in range(rounds):
+            seed = r + 1
+            w.seed.setValue(seed)
+            ticks.clear()
+            cpu.clear()
+            batches.clear()
+            Paints.count = 0
+            for k in updates:
+                updates[k] = 0
+            turns.clear()
+            sampler = None
+            if why_late:
+                from late_ticks import StackSampler
+
+                sampler = StackSampler()
+                sampler.start()
+            timer.start()
+            wait(lambda: len(ticks) > 10)  # the timer is running before the work starts
+            child = gen.worker.pid
+            child0 = cpu_s(child) if child else 0.0
+            t0, cpu0, proc0 = time.perf_counter(), time.thread_time(), cpu_s(os.getpid())
+            states.clear()
+            w.generate()
+            count_output()
+            wait(lambda: "running" in states and w.state == "stopped")
+            gen_s = time.perf_counter() - t0
+            gui_cpu = time.thread_time() - cpu0  # the GUI thread's own CPU time: what showing costs, whatever the load
+            gui_proc_cpu = cpu_s(os.getpid()) - proc0  # all of this process's threads
+            child_cpu = cpu_s(child) - child0 if child else float("nan")
+            stopped = time.perf_counter()
+            wait(lambda: time.perf_counter() - stopped > 0.3)  # the ticks while the stop is drawn count too
+            timer.stop()
+            if sampler is not None:
+                sampler.stop()
+                from late_ticks import explain
+
+                late_lines.append((seed, explain(ticks, cpu, sampler.samples, why_late)))
+            late = lateness_ms(ticks)
+            settings = w.sampling_settings()
+            # music: -n counts steps, and a chorale the app generates may end (END) before the length asked
+            # for, so the app and the CLI are compared in steps/s, the CLI making as many steps as the app did
+            n = w.piano_roll.steps - w.piano_roll.primer_steps if music else sum(batches)
+            app_rate = n / gen_s
+            cli, cli_cpu = cli_rate(model, n, settings, env, seed, settings_dir)
+            rows.append({"seed": seed, "n": n, "tokens": sum(batches), "gen_s": gen_s, "app": app_rate, "cli": cli,
+                         "ratio": app_rate / cli, "p50": float(np.percentile(late, 50)),
+                         "p95": float(np.percentile(late, 95)), "max": max(late), "ticks": len(late),
+                         "frames": Paints.count / gen_s, "gui_cpu": gui_cpu / gen_s, "batches": len(batches),
+                         "per_batch": gui_cpu / max(len(batches), 1), "proc": gui_proc_cpu / gen_s,
+                         "child": child_cpu / gen_s, "model_ms": child_cpu / n * 1e3, "cli_ms": cli_cpu * 1e3,
+                         "cli_share": cli_cpu * cli, "updates": {k: v / gen_s for k, v in updates.items()},
+                         "turns": {k: (np.mean(v), np.max(v)) for k, v in turns.items() if v}})
         w.close()
         w.generation.shutdown()
-        cli = cli_rate(model, steps or tokens, settings, env)
-        loop = loop_rate(model, steps or tokens, settings)
         load_after = loadavg()
     finally:
         for p in competitors:
             p.kill()
             p.wait()
 
-    import numpy as np
-
-    app_rate = sum(batches) / gen_s
-    print(f"(b) responsiveness{f' beside {busy} busy processes' if busy else ''} (load average {load_before} "
-          f"before, {load_after} after):")
-    print(f"    {sum(batches)} tokens in {gen_s:.2f} s ({app_rate:,.0f} tokens/s), "
-          f"{len(batches)} batches of ~{np.mean(batches):.0f} tokens")
-    rate, unit = (steps / gen_s, "steps/s") if steps else (app_rate, "tokens/s")
-    if steps:
-        print(f"    {steps} steps: {rate:,.1f} steps/s; the CLI at the same settings (-n {steps}): "
-              f"{cli:,.1f} steps/s; app / CLI: {rate / cli:.2f}")
-    else:
-        print(f"    the CLI at the same settings: {cli:,.0f} tokens/s; app / CLI: {app_rate / cli:.2f}")
-    print(f"    the CLI's loop in this process right after (median of 3): {loop:,.1f} {unit}; "
-          f"app / loop: {rate / loop:.2f}")
-    print(f"    10 ms timer lateness, idle window:   {percentiles(idle)}")
-    print(f"    10 ms timer lateness, generating:    {percentiles(busy_late)}")
-    print(f"    p95 generating / idle: {np.percentile(busy_late, 95) / max(np.percentile(idle, 95), 0.1):.1f}x; "
-          f"max generating / 40 ms budget: {max(busy_late) / 40:.2f}")
-    print(f"    histogram repaints: {frames} in {gen_s:.2f} s = {frames / gen_s:.1f} frames/s "
-          f"(the display clock shows it 15 times a second: ratio {frames / gen_s / 15:.2f})")
-    print(f"    GUI thread CPU while generating: {gui_cpu:.2f} s in {gen_s:.2f} s ({gui_cpu / gen_s:.0%} of a core), "
-          f"{gui_cpu / max(len(batches), 1) * 1e3:.1f} ms per batch, {gui_cpu / max(frames, 1) * 1e3:.1f} ms per repaint")
-    per_s = ", ".join(f"{k} {v / gen_s:.1f}" for k, v in updates.items())
-    print(f"    updates per second: {per_s} (output: the text view's or piano roll's frames that drew)")
-    cost = ", ".join(f"{k} {np.mean(v) * 1e3:.1f} (max {np.max(v) * 1e3:.1f})" for k, v in turns.items() if v)
+    unit = "steps" if music else "tokens"
+    print(f"(b) responsiveness{f' beside {busy} busy processes' if busy else ''}, {rounds} rounds, app and CLI "
+          f"interleaved (load average {load_before} before, {load_after} after; the GUI thread's time slice "
+          f"{slice_ms:.2f} ms):")
+    print(f"    10 ms timer lateness, idle window: {percentiles(idle)}")
+    for r in rows:
+        print(f"    seed {r['seed']}: {r['n']} {unit} in {r['gen_s']:.2f} s, app {r['app']:,.0f} {unit}/s, CLI "
+              f"{r['cli']:,.0f}: app / CLI {r['ratio']:.2f}; lateness p50 {r['p50']:4.1f} p95 {r['p95']:5.1f} "
+              f"max {r['max']:6.1f} ms ({r['ticks']} ticks); CPU: window {r['proc']:.0%}, model {r['child']:.0%} "
+              f"(CLI {r['cli_share']:.0%}); model CPU a {unit[:-1]}: app {r['model_ms']:.3f} ms, CLI {r['cli_ms']:.3f}")
+    col = lambda k: [r[k] for r in rows]  # noqa: E731
+    print(f"    median (min-max) of {rounds}: app / CLI {spread(col('ratio'))}; app {spread(col('app'), '{:,.0f}')} "
+          f"{unit}/s, CLI {spread(col('cli'), '{:,.0f}')}")
+    print(f"    the model's CPU a {unit[:-1]} (app's process / CLI): {spread([r['model_ms'] / r['cli_ms'] for r in rows])}; "
+          f"its share of a core: app {spread(col('child'), '{:.0%}')}, CLI {spread(col('cli_share'), '{:.0%}')}")
+    print(f"    timer lateness while generating: p95 {spread(col('p95'), '{:.1f}')} ms, max {spread(col('max'), '{:.1f}')} ms "
+          f"(targets: p95 < {30 if busy >= 2 else 20} ms{'' if busy else ', max < 40 ms'})")
+    print(f"    histogram repaints {spread(col('frames'), '{:.1f}')} a second (the display clock shows it 15 times a "
+          f"second); GUI thread CPU {spread(col('gui_cpu'), '{:.0%}')} of a core, "
+          f"{spread([x * 1e3 for x in col('per_batch')], '{:.1f}')} ms per batch")
+    per_s = ", ".join(f"{k} {np.median([r['updates'][k] for r in rows]):.1f}" for k in updates)
+    print(f"    updates per second (medians): {per_s} (output: the text view's or piano roll's frames that drew)")
+    cost = ", ".join(f"{k} {np.mean([r['turns'][k][0] for r in rows if k in r['turns']]) * 1e3:.1f} "
+                     f"(max {max(r['turns'][k][1] for r in rows if k in r['turns']) * 1e3:.1f})"
+                     for k in TURNS if any(k in r["turns"] for r in rows))
     print(f"    the display clock's turns, GUI thread CPU ms each: {cost}")
-    print(f"    CPU per second of generating: the window's process {gui_proc_cpu / gen_s:.0%} of a core"
-          + (f", the generation process {child_cpu / gen_s:.0%}" if child_cpu is not None else "")
-          + f" (/proc/PID/stat; the CLI at full speed uses 100%)")
     if getattr(gen, "ready_s", None) is not None:
         print(f"    the generation process: started in {gen.start_s * 1e3:.1f} ms of GUI time, answering "
               f"{gen.ready_s:.2f} s later (the window opened, model loaded, in {open_s:.2f} s)")
+    for seed, lines in late_lines:
+        if lines:
+            print(f"    ticks over {why_late:g} ms late, seed {seed} (worst first):")
+            print("\n".join(lines))
+
+
+def engine_alone(model: str, tokens: int, rounds: int) -> None:
+    """(f) The model's side alone, in this process: guigen.app.engine.Engine generating as the app's
+    process runs it (batches and the piano roll's notes made, each message pickled as the pipe would)
+    against the command line's own loop (text: Generator(undo_depth=0).stream; music: generate_events),
+    interleaved rounds, CPU time of this thread (the load inflates it far less than wall time)."""
+    import pickle
+
+    from guigen.app.engine import Engine
+    from guigen.core import registry
+    from guigen.core.generate import Generator
+    from guigen.core.sampling import SamplingSettings
+
+    loaded = registry.load(model)
+    settings = SamplingSettings()  # the window's defaults: T 1, no cut
+    music = loaded.kind == "music"
+    if music:
+        from guigen.music.generate import generate_events, primer
+
+        notes, _ = primer(loaded.codec, None, "60,64,67", 1)
+        ids = list(loaded.codec.primer(notes))
+    else:
+        ids = list(loaded.codec.encode("\n"))
+    sent = [0]
+
+    def emit(*msg):
+        sent[0] += len(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def engine_run(seed):
+        e = Engine(emit)
+        e.model = loaded
+        if music:
+            from guigen.music.polyphony import END
+
+            e.end_token = END
+        e.do_settings(settings)
+        e.do_seed(seed)
+        e.do_primer(ids)
+        e.do_roll(loaded.codec if music else None)
+        t = time.thread_time()
+        e.do_generate(("steps", tokens) if music else tokens)
+        while e.state == "running":
+            e.work()
+        dt = time.thread_time() - t
+        return (loaded.codec.count_steps(e.sample) if music else len(e.sample)), dt
+
+    def cli_run(n, seed):
+        t = time.thread_time()
+        if music:
+            generate_events(loaded, ids, n, settings, seed=seed)
+        else:
+            g = Generator(loaded, settings, seed, undo_depth=0)
+            g.feed(ids)
+            for _ in g.stream(n):
+                pass
+        return time.thread_time() - t
+
+    engine_run(0)  # warm up
+    ratios, rates = [], []
+    for r in range(rounds):
+        n, de = engine_run(r + 1)
+        dc = cli_run(n, r + 1)
+        ratios.append(dc / de)
+        rates.append((n / de, n / dc))
+    unit = "steps" if music else "tokens"
+    print(f"(f) the engine alone, in this process, {rounds} interleaved rounds of {tokens} {unit} (CPU time, "
+          f"load average {loadavg()}): engine / CLI loop {spread(ratios)}; engine "
+          f"{spread([a for a, _ in rates], '{:,.0f}')} {unit}/s, CLI loop {spread([b for _, b in rates], '{:,.0f}')}")
 
 
 def variations_responsiveness(model: str, count: int, tokens: int, settings_dir: Path) -> None:
@@ -573,10 +702,17 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=3, help="launches per startup measurement (best is kept)")
     p.add_argument("--tokens", type=int, default=5000, help="tokens generated for (b)")
     p.add_argument("--busy", type=int, default=0, help="run (b) beside this many busy processes")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="samples generated for (b), each followed by the CLI's run (medians and spread); and (f)'s rounds")
+    p.add_argument("--why-late", type=float, default=0.0, metavar="MS",
+                   help="(b): name what the GUI thread did in each gap between ticks over MS late (its CPU in the "
+                   "gap and its Python stack, sampled every ms from another thread)")
+    p.add_argument("--gui-slice", type=float, metavar="MS",
+                   help="(b): give the GUI thread this time slice (0: the kernel's default) in place of the app's own")
     p.add_argument("--display-steps", type=int, default=400, help="generator steps timed for (d); 0 skips (d)")
     p.add_argument("--variations", type=int, default=8, help="variations made at once for (c); 0 skips (c)")
     p.add_argument("--variation-tokens", type=int, default=1000, help="tokens per variation for (c)")
-    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness", "pipe"],
+    p.add_argument("--skip", nargs="*", default=[], choices=["startup", "responsiveness", "pipe", "engine"],
                    help="parts to leave out")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="guigen-bench-") as tmp:
@@ -593,7 +729,9 @@ def main(argv=None) -> int:
             startup(model, args.runs, env)
         os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
         if "responsiveness" not in args.skip:
-            responsiveness(model, args.tokens, tmp, env, args.busy)
+            responsiveness(model, args.tokens, tmp, env, args.busy, args.rounds, args.why_late, args.gui_slice)
+        if "engine" not in args.skip:
+            engine_alone(model, args.tokens, max(args.rounds, 5))
         if args.display_steps:
             display_cost(model, args.display_steps, tmp)
         if args.variations:

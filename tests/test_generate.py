@@ -102,6 +102,39 @@ def test_force_and_undo(tiny_model):
         gen.step(force=tiny_model.config.vocab_size)
 
 
+def test_undo_is_exact_across_snapshots_settings_and_forced_tokens(tiny_model):
+    """Undo restores a snapshot taken every CHECKPOINT steps and steps forward from it: each undo
+    gives back the very state, logits and random stream there were, as far back as undo_depth, and
+    stepping on again makes the same tokens."""
+    from guigen.core.generate import CHECKPOINT
+
+    plan = {17: None, 40: SamplingSettings(0.5, top_k=5), 64: None, 90: SamplingSettings(1.3, top_p=0.9)}
+    forced = {17: 3, 64: 11}
+    gen = make_gen(tiny_model, settings=SamplingSettings(1.0), seed=5, undo_depth=100)
+    seen, tokens = [], []
+
+    def go(i):
+        if plan.get(i) is not None:
+            gen.settings = plan[i]
+        return gen.step(forced.get(i)).token
+
+    for i in range(150):
+        seen.append((gen.state.copy(), gen.logits.copy(), gen.rng.bit_generator.state))
+        tokens.append(go(i))
+    assert 150 > 100 + CHECKPOINT  # the oldest snapshots have gone: undo still reaches 100 back
+    for count in range(149, 49, -1):
+        assert gen.undo()
+        state, logits, rng = seen[count]
+        assert gen.count == count
+        np.testing.assert_array_equal(gen.state, state)
+        np.testing.assert_array_equal(gen.logits, logits)
+        assert gen.rng.bit_generator.state == rng
+    assert not gen.undo()  # undo_depth steps, no more
+    assert gen.settings == plan[90]  # undo leaves the settings in force alone
+    gen.settings = plan[40]
+    assert [go(i) for i in range(50, 150)] == tokens[50:]
+
+
 def test_preview_redraws_without_moving(tiny_model):
     gen = make_gen(tiny_model, seed=4)
     state = gen.state.copy()

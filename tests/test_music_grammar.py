@@ -73,12 +73,13 @@ def test_undo_restores_the_grammar(tmp_path):
     model = make_model(tmp_path, PolyphonyEncoding(), seed=4)
     gen = Generator(model, SamplingSettings(1.0), seed=0)
     gen.feed(model.codec.primer([Note(0, 4, 60)]))
-    before = gen.preview()[1]
-    for _ in range(5):
+    before, state = gen.preview()[1], gen.state.copy()
+    for _ in range(70):  # across two of undo's snapshots
         gen.step()
-    for _ in range(5):
+    for _ in range(70):
         assert gen.undo()
     assert np.array_equal(gen.preview()[1], before)
+    assert np.array_equal(gen.state, state)
     step = gen.step()
     assert step.raw_probs[0, polyphony.CONTINUED_NOTE + 61] == 0  # C#4 never sounded: it can't be held
     assert step.raw_probs[0, polyphony.CONTINUED_NOTE + 60] > 0

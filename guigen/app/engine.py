@@ -353,15 +353,20 @@ class Engine:
         self.last_emit = time.monotonic()
 
     def _tick(self) -> None:
+        from guigen.core.fastlstm import blas_threads
+
         end = time.monotonic() + SLICE_S
-        while self.remaining > 0 and time.monotonic() < end:
-            token = self._step_once()
-            self.remaining -= 1
-            if token == self.end_token:  # the model ended the piece
-                self.remaining = 0
-            elif self.steps_left is not None and self.model.codec.ends_step(token):
-                self.steps_left -= 1
-                self.remaining = self.remaining if self.steps_left > 0 else 0
+        # one hold of BLAS's thread count for the slice: each step's own hold is then a counter (setting
+        # the count and putting it back around every step cost ~6 us, 4% of a chorale's step)
+        with blas_threads(self.generator.batch):
+            while self.remaining > 0 and time.monotonic() < end:
+                token = self._step_once()
+                self.remaining -= 1
+                if token == self.end_token:  # the model ended the piece
+                    self.remaining = 0
+                elif self.steps_left is not None and self.model.codec.ends_step(token):
+                    self.steps_left -= 1
+                    self.remaining = self.remaining if self.steps_left > 0 else 0
         if self.remaining <= 0:
             self._flush()
             self._set_state("stopped")
@@ -393,8 +398,7 @@ class Engine:
         b.probs.append(float(step.probs[0, t]) if not step.forced else float(step.raw_probs[0, t]))
         b.forced.append(step.forced)
         if self.feed is None:  # text: the text view's hover names the likeliest few (music has no use for them)
-            top = np.argpartition(-step.probs[0], ALTS)[:ALTS] if step.probs.shape[1] > ALTS else np.arange(step.probs.shape[1])
-            b.alts.append((top.tolist(), step.probs[0, top].tolist()))
+            b.alts.append(step.probs[0])  # the distribution; its likeliest few are found for the batch at once
         b.last_probs, b.last_raw = step.probs[0], step.raw_probs[0]
         b.entropy = float(step.entropy[0])
         b.temperature = self.generator.settings.temperature
@@ -404,6 +408,8 @@ class Engine:
     def _flush(self) -> None:
         if self.batch.tokens:
             batch, self.batch = self.batch, StepBatch()
+            if batch.alts:
+                batch.alts = _likeliest(batch.alts)
             if self.feed is not None:
                 batch.notes = self.feed.extend(batch.tokens, batch.probs)
             self.emit("stepped", batch)
@@ -436,6 +442,13 @@ class Engine:
                              "settings": self.settings, "record_cells": self.record_cells,
                              "cells_kept": gen is not None and gen.cells is not None,
                              "harmonizing": self.harmony is not None or bool(self.stopping)})
+
+
+def _likeliest(rows) -> list:
+    """(ids, probs) of each distribution's ALTS likeliest tokens, for a batch at once (~5 us a token apart)."""
+    probs = np.stack(rows)
+    top = np.argpartition(-probs, min(ALTS, probs.shape[1] - 1), axis=1)[:, :ALTS]
+    return list(zip(top.tolist(), np.take_along_axis(probs, top, axis=1).tolist()))
 
 
 def serve(commands, messages) -> None:

@@ -21,7 +21,14 @@ from guigen.core.fastlstm import blas_threads, fast_net
 from guigen.core.modelfile import LoadedModel
 from guigen.core.sampling import SamplingSettings, distributions, draw
 
-UNDO_DEPTH = 2000  # steps kept for undo; each holds one copy of the state
+UNDO_DEPTH = 2000  # steps that can be undone
+# Undo keeps a full snapshot (state, logits, random stream, grammar) every CHECKPOINT steps and, per
+# step, only what was forced and the settings in force; undo restores the snapshot before the step
+# undone and steps forward again from it: the same arithmetic on the same inputs, so the same state,
+# tokens and random stream to the bit. A snapshot at every step (a copy of the state, the random
+# stream's state as a dict, the grammar's arrays, 2,000 of them alive) cost a chorale's step 5-10%;
+# this, 0-6% (benchmarks/undo_cost.py), and an undo 3-7 ms
+CHECKPOINT = 32
 MASKED = -1e9  # the logit of an event the encoding's grammar rules out: probability exactly 0
 
 
@@ -58,7 +65,14 @@ class Generator:
         self.grammar = grammar(batch) if grammar else None
         self.logits: np.ndarray | None = None  # (batch, vocab) for the next token, masked by the grammar
         self.count = 0
-        self._undo: deque = deque(maxlen=undo_depth)  # 0: no undo (CLI, beam search)
+        self.undo_depth = undo_depth  # 0: no undo (CLI, beam search)
+        self._undoable = 0  # steps that undo can take back now
+        # snapshots (count, state, logits, random stream, grammar) and, per step, (forced tokens or None,
+        # settings), reaching CHECKPOINT steps further back than undo may go, to step forward from
+        self._checkpoints: deque = deque(maxlen=(undo_depth + CHECKPOINT) // CHECKPOINT + 2)
+        self._forced: deque = deque(maxlen=undo_depth + CHECKPOINT)
+        self._used: deque = deque(maxlen=undo_depth + CHECKPOINT)
+        self._checkpoint_due = True  # the next step snapshots whatever its count (a feed changed the state)
         # while a list (the Cells view is open), row 0's state (layers, 2, H) is appended after every token
         self.cells: list | None = None
 
@@ -76,6 +90,7 @@ class Generator:
         with blas_threads(self.batch):  # one hold for the whole primer (see fastlstm)
             for t in tokens:
                 self._advance(np.full(self.batch, t))
+        self._checkpoint_due = True  # undo steps forward from a snapshot: never across a feed
 
     def _advance(self, tokens: np.ndarray) -> None:
         logits = self.net.step(tokens, self.state)
@@ -96,33 +111,61 @@ class Generator:
         """Choose the next token (drawn, or `force`d), advance the state, and report it."""
         if self.logits is None:
             raise RuntimeError("feed a primer before sampling")
-        probs, raw, ent = distributions(self.logits, self.settings)
-        if self._undo.maxlen:  # before the draw, so undo also rewinds the random stream
-            self._undo.append((self.state.copy(), self.logits, self.rng.bit_generator.state,
-                               self.grammar.snapshot() if self.grammar is not None else None))
-        if force is None:
-            tokens = draw(probs, self.rng)
-        else:
-            tokens = np.broadcast_to(np.asarray(force, dtype=np.int64), (self.batch,)).copy()
-            if tokens.min() < 0 or tokens.max() >= raw.shape[-1]:
-                if self._undo.maxlen:
-                    self._undo.pop()
+        forced = None
+        if force is not None:
+            forced = np.broadcast_to(np.asarray(force, dtype=np.int64), (self.batch,)).copy()
+            if forced.min() < 0 or forced.max() >= self.logits.shape[-1]:
                 raise ValueError(f"forced token {force} is outside the vocabulary")
+        if self.undo_depth:  # before the draw, so undo also rewinds the random stream
+            last = self._checkpoints[-1][0] if self._checkpoints else -1
+            if self._checkpoint_due or (self.count % CHECKPOINT == 0 and last != self.count):
+                if last == self.count:  # (after an undo) the one there is replaced, not doubled
+                    self._checkpoints.pop()
+                self._checkpoints.append((self.count, self.state.copy(), self.logits.copy(), self.rng.bit_generator.state,
+                                          self.grammar.snapshot() if self.grammar is not None else None))
+                self._checkpoint_due = False
+            self._forced.append(None if forced is None else forced.copy())  # (the Step hands `forced` out)
+            self._used.append(self.settings)  # its users replace the settings, never change them in place
+            self._undoable = min(self._undoable + 1, self.undo_depth)
+        return self._step(forced)
+
+    def _step(self, forced) -> Step:
+        probs, raw, ent = distributions(self.logits, self.settings)
+        tokens = draw(probs, self.rng) if forced is None else forced
         logprob = np.log(np.maximum(raw[np.arange(self.batch), tokens], 1e-300))  # a forced token may have p = 0
         self._advance(tokens)
         self.count += 1
-        return Step(self.count, tokens, probs, raw, ent, logprob, force is not None)
+        return Step(self.count, tokens, probs, raw, ent, logprob, forced is not None)
 
     def undo(self) -> bool:
         """Step back one token; False when there is nothing left to undo."""
-        if not self._undo:
+        if self._undoable <= 0:
             return False
-        state, self.logits, rng_state, grammar = self._undo.pop()
+        target = self.count - 1  # the count to go back to
+        while self._checkpoints and self._checkpoints[-1][0] > target:
+            self._checkpoints.pop()
+        first = self.count - len(self._forced)  # the oldest step logged
+        if not self._checkpoints or self._checkpoints[-1][0] < first:
+            return False  # (a feed between steps made snapshots that pushed out the one needed)
+        start, state, logits, rng_state, grammar = self._checkpoints[-1]
         self.state[...] = state
+        self.logits = logits.copy()
         if grammar is not None:
             self.grammar.restore(grammar)
         self.rng.bit_generator.state = rng_state
-        self.count -= 1
+        self._forced.pop()
+        self._used.pop()
+        self._undoable -= 1
+        # step forward from the snapshot to the count before the step undone, as those steps were made
+        settings, cells = self.settings, self.cells
+        self.cells, self.count = None, start  # their cells were recorded when they were made
+        try:
+            with blas_threads(self.batch):
+                for k in range(start - first, target - first):
+                    self.settings = self._used[k]
+                    self._step(self._forced[k])
+        finally:
+            self.settings, self.cells = settings, cells
         return True
 
     def reorder(self, rows) -> None:
@@ -131,6 +174,11 @@ class Generator:
         self.logits = self.logits[rows]
         if self.grammar is not None:
             self.grammar.reorder(rows)
+        self._undoable = 0  # undo steps the rows as they were: not across a reorder
+        self._checkpoints.clear()
+        self._forced.clear()
+        self._used.clear()
+        self._checkpoint_due = True
 
     def stream(self, n: int) -> Iterator[Step]:
         for _ in range(n):
