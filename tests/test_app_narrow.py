@@ -94,3 +94,28 @@ def test_a_narrow_distribution_panel_keeps_the_histogram_and_lets_the_curve_step
     w.resize(1280, 800)
     qtbot.waitUntil(lambda: panel.width() >= NARROW_PANEL and w.curve.isVisible(), timeout=TIMEOUT)
     assert w.histogram.width() >= 2 * w.curve.width()
+
+
+def test_next_step_label_sits_over_the_notes_not_on_them(qtbot, chorales):
+    """At 800x600 the label was drawn over the highest notes (seen under Xvfb): the roll keeps a band
+    over the highest note as tall as the label, at every window size, and the label sits in it."""
+    from PySide6.QtCore import QRectF
+
+    w = chorales
+    w.primer.setText("60,64,67")
+    w.seed.setValue(2)
+    w.dial.set_temperature(0.9)  # as seen: the chorale ends at 4.4, its soprano high under the label
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and bool(w.piano_roll.notes), timeout=TIMEOUT)
+    roll = w.piano_roll
+    view = roll.view
+    for size in ((1920, 1080), (1024, 640), (800, 600), (800, 450)):
+        before = view.height()
+        w.resize(*size)
+        # the view has its new height, and the label is placed in it
+        qtbot.waitUntil(lambda: view.height() != before
+                        and view.sceneBoundingRect().contains(roll.now.label.sceneBoundingRect()), timeout=TIMEOUT)
+        label = roll.now.label.sceneBoundingRect()
+        hit = [n for n in roll.notes
+               if view.mapViewToScene(QRectF(n.start, n.pitch - 0.42, n.end - n.start, 0.84)).boundingRect().intersects(label)]
+        assert not hit, (size, hit[:3], label)

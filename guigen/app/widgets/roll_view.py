@@ -89,12 +89,18 @@ class RollView:
             low, high = min(pitches), max(pitches)
         else:
             low, high = 60, 72
-        if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:
+        height = self.view.height()
+        if (self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]
+                and self._pitch_range[2] == height):
             return
-        mid, half = (low + high) / 2, max((high - low) / 2 + 2.5, 7.5)
-        self._pitch_range = (low, high)
-        self.view.setYRange(mid - half, mid + half, padding=0)
-        self.primer_text.setPos(0, mid - half)
+        # a band over the highest note's top edge as tall as the next-step label, which sits in it
+        label = self.now.label.boundingRect().height() + 2
+        top = 2.5 if height <= 2 * label else max(2.5, (label * (high - low + 2.5) + 0.5 * height) / (height - label))
+        bottom = low - 2.5
+        grow = max(0.0, 15 - (high + top - bottom)) / 2  # an octave and more in view
+        self._pitch_range = (low, high, height)
+        self.view.setYRange(bottom - grow, high + top + grow, padding=0)
+        self.primer_text.setPos(0, bottom - grow)
 
     def _sync_scrollbar(self) -> None:
         x0, x1 = self.view_range()
