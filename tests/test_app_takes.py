@@ -372,3 +372,26 @@ def test_a_sample_being_generated_is_saved_by_the_stores_thread_alone(qtbot, tex
     assert not take.unfinished and not json.loads(take.json_path.read_text())["unfinished"]
     assert take.path.read_text() == w.text_view.text()
     assert not w.takes.list.item_of(take).text(2).endswith("unfinished")
+
+
+def test_a_long_length_leaves_the_take_names_their_room(qtbot, tmp_path):
+    """In a 220 px Takes dock (1920x1080 under Xvfb) "2,934 characters, unfinished" as wide as its text
+    left the take's name three dots; the length column now takes at most 40% and shows its text
+    whole in its tooltip, and in a wide list it is whole."""
+    from guigen.app.widgets.takelist import NAME, SIZE, TakeList
+
+    takes = TakeList()
+    qtbot.addWidget(takes)
+    take = Take("shakespeare-T1-seed3", "text", "shakespeare", temperature=1.0, seed=3,
+                size="2,934 characters", unfinished=True, folder=tmp_path)
+    takes.set_sessions([("20261207-235907-1", [take])], "20261207-235907-1")
+    takes.resize(220, 300)
+    takes.show()
+    tree = takes.tree
+    qtbot.waitUntil(lambda: tree.viewport().width() > 0 and tree.columnWidth(NAME) > 0, timeout=TIMEOUT)
+    assert tree.columnWidth(SIZE) <= 0.4 * tree.viewport().width() + 1
+    assert tree.columnWidth(NAME) >= 0.5 * tree.viewport().width() - 24, (tree.columnWidth(NAME), tree.viewport().width())
+    item = takes.item_of(take)
+    assert item.toolTip(SIZE).startswith("2,934 characters\nUnfinished")
+    takes.resize(700, 300)
+    qtbot.waitUntil(lambda: tree.columnWidth(SIZE) >= tree.sizeHintForColumn(SIZE), timeout=TIMEOUT)
