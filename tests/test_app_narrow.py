@@ -119,3 +119,34 @@ def test_next_step_label_sits_over_the_notes_not_on_them(qtbot, chorales):
         hit = [n for n in roll.notes
                if view.mapViewToScene(QRectF(n.start, n.pitch - 0.42, n.end - n.start, 0.84)).boundingRect().intersects(label)]
         assert not hit, (size, hit[:3], label)
+
+
+def test_the_playhead_label_sits_over_the_notes_not_on_them(qtbot, chorales):
+    """The playhead's label was drawn at 80% of the roll's height, on the notes (seen under Xvfb while
+    playing): it is in the band over the highest note, inside the view at either edge, and the
+    next-step label gives it the band while it plays."""
+    from PySide6.QtCore import QRectF
+
+    w = chorales
+    w.primer.setText("60,64,67")
+    w.seed.setValue(2)
+    w.dial.set_temperature(0.9)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and bool(w.piano_roll.notes), timeout=TIMEOUT)
+    w.resize(800, 600)
+    roll = w.piano_roll
+    view = roll.view
+    qtbot.waitUntil(lambda: roll._pitch_range[2] == view.height(), timeout=TIMEOUT)
+    x0, x1 = roll.view_range()
+    for step in (0.5, (x0 + x1) / 2, min(roll.steps, x1) - 0.5):
+        roll.set_playhead(step)
+        assert roll.playhead.isVisible() and not roll.now.label.isVisible()
+        # (a text item's place is worked out when it is painted)
+        qtbot.waitUntil(lambda: view.sceneBoundingRect().contains(roll.playhead.label.sceneBoundingRect()),
+                        timeout=TIMEOUT)
+        label = roll.playhead.label.sceneBoundingRect()
+        hit = [n for n in roll.notes
+               if view.mapViewToScene(QRectF(n.start, n.pitch - 0.42, n.end - n.start, 0.84)).boundingRect().intersects(label)]
+        assert not hit, (step, hit[:3])
+    roll.set_playhead(None)
+    assert not roll.playhead.isVisible() and roll.now.label.isVisible()

@@ -92,8 +92,8 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         # at the top, in the band _fit_pitches keeps over the highest note
         self.now = pg.InfiniteLine(angle=90, label="next step",
                                    labelOpts={"position": 1.0, "anchors": [(1, 0), (1, 0)]})
-        self.playhead = pg.InfiniteLine(angle=90, label="playhead",
-                                        labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
+        self.playhead = pg.InfiniteLine(angle=90, label="playhead",  # in the same band, the next step's hidden
+                                        labelOpts={"position": 1.0, "anchors": [(0, 0), (0, 0)]})
         self.playhead.hide()
         self.view.addItem(self.now, ignoreBounds=True)
         self.view.addItem(self.playhead, ignoreBounds=True)
@@ -310,6 +310,8 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         self._redraw()
 
     def set_playhead(self, step: float | None) -> None:
+        # one label in the band over the notes at a time: while it plays, the playhead's
+        self.now.label.setVisible(step is None)
         if step is None:
             self.playhead.hide()
         else:
@@ -321,6 +323,7 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
                 if self.follow:
                     self.set_follow(False)
                 self._show_range(max(0.0, step - (x1 - x0) * 0.05))
+            self._place_now_label()
 
     def set_play_from(self, step: int) -> None:
         """Where Play starts (0: the beginning), marked by a dashed line."""

@@ -16,7 +16,8 @@ class RollView:
 
     def _place_now_label(self) -> None:
         """The next-step label left of its line (in follow mode the line is near the right edge), or
-        right of it when there is no room on the left: it is never cut by the view's edge."""
+        right of it when there is no room on the left: it is never cut by the view's edge. The
+        playhead's label likewise, right of its line by preference."""
         x0, x1 = self.view_range()
         width = self.view.width()
         if x1 <= x0 or width <= 0:
@@ -26,6 +27,12 @@ class RollView:
         if side != self.now.label.anchors:
             self.now.label.anchors = side
             self.now.label.updatePosition()
+        # the playhead's right of its line (what plays next), left of it where the right has no room
+        room = (x1 - self.playhead.value()) / (x1 - x0) * width
+        side = [(0, 0), (0, 0)] if room >= self.playhead.label.boundingRect().width() + 4 else [(1, 0), (1, 0)]
+        if side != self.playhead.label.anchors:
+            self.playhead.label.anchors = side
+            self.playhead.label.updatePosition()
 
     def view_range(self) -> tuple[float, float]:
         return tuple(self.view.viewRange()[0])
