@@ -128,3 +128,20 @@ def test_empty_plots_leave_room_over_the_top_tick(qtbot, window, tmp_path):
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
         w.load_model(str(make_music_model(tmp_path / "m.safetensors")))
     assert 1.02 <= w.curve.plot.getViewBox().viewRange()[1][1] <= 1.1
+
+
+def test_after_a_model_switch_the_empty_histogram_is_drawn_whole(qtbot, window, tmp_path):
+    """Under Xvfb, shakespeare then bach-chorales: the empty histogram kept the old axes (bars' x range,
+    y to 0.6), so "no distribution yet" sat at its left edge cut to "tribution yet". Now its axes are
+    those of a new window, and the words are inside the plot."""
+    w = window
+    h = w.histogram
+    w.actions["step"].trigger()
+    qtbot.waitUntil(lambda: h.probs is not None and h.plot.getViewBox().viewRange()[0][1] > 2, timeout=TIMEOUT)
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(make_music_model(tmp_path / "m.safetensors")))
+    box = h.plot.getViewBox()
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert (x0, x1) == pytest.approx((-0.6, 1.0)) and (y0, y1) == pytest.approx((0, 1.03))
+    assert h.grid.getData()[0] is None or len(h.grid.getData()[0]) == 0  # no grid lines of the old axis
+    qtbot.waitUntil(lambda: box.sceneBoundingRect().contains(h.empty_text.sceneBoundingRect()), timeout=TIMEOUT)
