@@ -145,3 +145,17 @@ def test_after_a_model_switch_the_empty_histogram_is_drawn_whole(qtbot, window, 
     assert (x0, x1) == pytest.approx((-0.6, 1.0)) and (y0, y1) == pytest.approx((0, 1.03))
     assert h.grid.getData()[0] is None or len(h.grid.getData()[0]) == 0  # no grid lines of the old axis
     qtbot.waitUntil(lambda: box.sceneBoundingRect().contains(h.empty_text.sceneBoundingRect()), timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1024, 640)])
+def test_the_empty_histograms_words_stay_clear_of_its_legend(qtbot, window, size):
+    """At 1024x640 under Xvfb "no distribution yet" was drawn under the legend's "model at T = 1"."""
+    h = window.histogram
+    window.takes.dock.hide()  # as it starts in a window under 1,100 px wide
+    window.resize(*size)
+    window.splitter.setSizes([10_000, 1])  # the distribution panel at its least height, as the roll's share leaves it
+    box = h.plot.getViewBox()
+    qtbot.waitUntil(lambda: box.width() < 1000 and box.height() < 150 and box.sceneBoundingRect().contains(h.empty_text.sceneBoundingRect()),
+                    timeout=TIMEOUT)
+    assert not (h.legend.isVisible() and h.empty_text.sceneBoundingRect().intersects(h.legend.sceneBoundingRect()))
+    assert h.legend.isVisible() == (size == (1024, 640))  # (at 800 wide the header's swatches stand in)

@@ -100,7 +100,7 @@ class Histogram(HistogramLabels, QWidget):
         self._grid_key = None
         for item in (self.grid, self.bars, self.raw_bars, self.cut, self.rest_text, self.empty_text):
             self.plot.addItem(item)
-        self.empty_text.setPos(0.5, 0.5)
+        self.empty_text.setPos(0.5, 0.25)  # under the legend (top right), in a short plot too
         self.legend = self.plot.addLegend(offset=(-10, 5))
         self.legend.addItem(self.bars, "sampled from")
         self.legend.addItem(self.raw_bars, "model at T = 1")
