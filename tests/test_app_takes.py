@@ -395,3 +395,15 @@ def test_a_long_length_leaves_the_take_names_their_room(qtbot, tmp_path):
     assert item.toolTip(SIZE).startswith("2,934 characters\nUnfinished")
     takes.resize(700, 300)
     qtbot.waitUntil(lambda: tree.columnWidth(SIZE) >= tree.sizeHintForColumn(SIZE), timeout=TIMEOUT)
+    # a take added to an empty list as the app adds them (seen "3 …ts" under Xvfb): its length is
+    # measured, though the view has not laid its row out yet
+    fresh = TakeList()
+    qtbot.addWidget(fresh)
+    fresh.resize(260, 300)
+    fresh.show()
+    qtbot.waitUntil(lambda: fresh.tree.viewport().width() > 0, timeout=TIMEOUT)
+    fresh.add(Take("bach-chorales-T0.9-seed2", "music", "bach-chorales", temperature=0.9, seed=2,
+                   size="3 bars 2 beats", folder=tmp_path), "20261207-235907-1")
+    wide = fresh.tree.fontMetrics().horizontalAdvance("3 bars 2 beats")
+    assert wide <= 0.4 * fresh.tree.viewport().width()  # (room for it whole)
+    assert fresh.tree.columnWidth(SIZE) >= wide, (fresh.tree.columnWidth(SIZE), wide)

@@ -46,7 +46,12 @@ class _Tree(QTreeWidget):
     def fit_size_column(self) -> None:
         """The length column as wide as its texts, up to 40% of the list: "2,934 characters, unfinished"
         as wide as its contents left the names a few pixels in a 220 px dock, and the names matter more."""
-        want = max(self.sizeHintForColumn(SIZE), self.header().sectionSizeHint(SIZE))
+        texts = []  # every row's, folded ones too (the view's own size hint sees only rows laid out)
+        for i in range(self.topLevelItemCount()):
+            top = self.topLevelItem(i)
+            texts += [top.text(SIZE)] + [top.child(j).text(SIZE) for j in range(top.childCount())]
+        fm = self.fontMetrics()
+        want = max([self.header().sectionSizeHint(SIZE)] + [fm.horizontalAdvance(t) + 16 for t in texts])
         self.header().resizeSection(SIZE, max(40, min(want, int(self.viewport().width() * 0.4))))
 
 
