@@ -297,9 +297,9 @@ class TakePanel(QObject):
         purge_deleted(self.store)
 
 
-DOCK_WIDTH = 230  # px, at first; a sixth of a wider window, up to 320: at 1920x1080 a name such as
+DOCK_WIDTH = 230  # px, at first; 3/16 of a wider window, up to 360: at 1920x1080 a name such as
 # "bach-chorales-T0.9-seed2" and its length "3 bars 2 beats" are both read whole (at 230 both were cut)
-DOCK_SHARE, DOCK_MAX = 1 / 6, 320
+DOCK_SHARE, DOCK_MAX = 3 / 16, 360
 NARROW_WINDOW = 1100  # px: below this the dock starts hidden (View > Takes shows it), the roll needs the width
 
 
