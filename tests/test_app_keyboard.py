@@ -97,3 +97,21 @@ def test_tab_leaves_the_editable_text_and_text_boxes_show_focus(qtbot, tmp_path)
             inside = [(x, yy) for x in range(6, box.width() - 6, 3) for yy in range(6, box.height() - 6, 3)]
             changed = sum(on.pixel(x, yy) != off.pixel(x, yy) for x, yy in inside)
             assert changed <= 0.02 * len(inside)
+
+
+def test_tab_comes_round_to_the_model_after_the_last_take_button(qtbot, tmp_path):
+    """Under Xvfb with variations open, Tab after the take list's last button went to the bottom
+    panel's tab bar (the tab widget was its focus proxy) and round the cards and takes for ever: the
+    left panel was never reached again. Now once round is once round."""
+    from app_helpers import generate_music
+
+    for w in open_window(qtbot, tmp_path, make_music_model(tmp_path / "p.safetensors", "polyphony")):
+        generate_music(qtbot, w, 16)
+        w.variations.count.setValue(2)
+        w.variations.button.click()
+        qtbot.waitUntil(lambda: w.variations.current.done, timeout=TIMEOUT)
+        w.takes.dock.show()
+        seen = tab_through(qtbot, w, 150)
+        assert QApplication.focusWidget() is w.model_combo, [type(f).__name__ for f in seen[-5:]]
+        assert seen[-1] is w.takes.list.buttons["delete"]  # Undo is off: nothing deleted
+        assert len(seen) == len(set(seen))  # every stop once

@@ -94,3 +94,59 @@ def test_a_narrow_distribution_panel_keeps_the_histogram_and_lets_the_curve_step
     w.resize(1280, 800)
     qtbot.waitUntil(lambda: panel.width() >= NARROW_PANEL and w.curve.isVisible(), timeout=TIMEOUT)
     assert w.histogram.width() >= 2 * w.curve.width()
+
+
+def test_next_step_label_sits_over_the_notes_not_on_them(qtbot, chorales):
+    """At 800x600 the label was drawn over the highest notes (seen under Xvfb): the roll keeps a band
+    over the highest note as tall as the label, at every window size, and the label sits in it."""
+    from PySide6.QtCore import QRectF
+
+    w = chorales
+    w.primer.setText("60,64,67")
+    w.seed.setValue(2)
+    w.dial.set_temperature(0.9)  # as seen: the chorale ends at 4.4, its soprano high under the label
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and bool(w.piano_roll.notes), timeout=TIMEOUT)
+    roll = w.piano_roll
+    view = roll.view
+    for size in ((1920, 1080), (1024, 640), (800, 600), (800, 450)):
+        before = view.height()
+        w.resize(*size)
+        # the view has its new height, and the label is placed in it
+        qtbot.waitUntil(lambda: view.height() != before
+                        and view.sceneBoundingRect().contains(roll.now.label.sceneBoundingRect()), timeout=TIMEOUT)
+        label = roll.now.label.sceneBoundingRect()
+        hit = [n for n in roll.notes
+               if view.mapViewToScene(QRectF(n.start, n.pitch - 0.42, n.end - n.start, 0.84)).boundingRect().intersects(label)]
+        assert not hit, (size, hit[:3], label)
+
+
+def test_the_playhead_label_sits_over_the_notes_not_on_them(qtbot, chorales):
+    """The playhead's label was drawn at 80% of the roll's height, on the notes (seen under Xvfb while
+    playing): it is in the band over the highest note, inside the view at either edge, and the
+    next-step label gives it the band while it plays."""
+    from PySide6.QtCore import QRectF
+
+    w = chorales
+    w.primer.setText("60,64,67")
+    w.seed.setValue(2)
+    w.dial.set_temperature(0.9)
+    w.generate()
+    qtbot.waitUntil(lambda: w.state == "stopped" and bool(w.piano_roll.notes), timeout=TIMEOUT)
+    w.resize(800, 600)
+    roll = w.piano_roll
+    view = roll.view
+    qtbot.waitUntil(lambda: roll._pitch_range[2] == view.height(), timeout=TIMEOUT)
+    x0, x1 = roll.view_range()
+    for step in (0.5, (x0 + x1) / 2, min(roll.steps, x1) - 0.5):
+        roll.set_playhead(step)
+        assert roll.playhead.isVisible() and not roll.now.label.isVisible()
+        # (a text item's place is worked out when it is painted)
+        qtbot.waitUntil(lambda: view.sceneBoundingRect().contains(roll.playhead.label.sceneBoundingRect()),
+                        timeout=TIMEOUT)
+        label = roll.playhead.label.sceneBoundingRect()
+        hit = [n for n in roll.notes
+               if view.mapViewToScene(QRectF(n.start, n.pitch - 0.42, n.end - n.start, 0.84)).boundingRect().intersects(label)]
+        assert not hit, (step, hit[:3])
+    roll.set_playhead(None)
+    assert not roll.playhead.isVisible() and roll.now.label.isVisible()

@@ -128,3 +128,34 @@ def test_empty_plots_leave_room_over_the_top_tick(qtbot, window, tmp_path):
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
         w.load_model(str(make_music_model(tmp_path / "m.safetensors")))
     assert 1.02 <= w.curve.plot.getViewBox().viewRange()[1][1] <= 1.1
+
+
+def test_after_a_model_switch_the_empty_histogram_is_drawn_whole(qtbot, window, tmp_path):
+    """Under Xvfb, shakespeare then bach-chorales: the empty histogram kept the old axes (bars' x range,
+    y to 0.6), so "no distribution yet" sat at its left edge cut to "tribution yet". Now its axes are
+    those of a new window, and the words are inside the plot."""
+    w = window
+    h = w.histogram
+    w.actions["step"].trigger()
+    qtbot.waitUntil(lambda: h.probs is not None and h.plot.getViewBox().viewRange()[0][1] > 2, timeout=TIMEOUT)
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT):
+        w.load_model(str(make_music_model(tmp_path / "m.safetensors")))
+    box = h.plot.getViewBox()
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert (x0, x1) == pytest.approx((-0.6, 1.0)) and (y0, y1) == pytest.approx((0, 1.03))
+    assert h.grid.getData()[0] is None or len(h.grid.getData()[0]) == 0  # no grid lines of the old axis
+    qtbot.waitUntil(lambda: box.sceneBoundingRect().contains(h.empty_text.sceneBoundingRect()), timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1024, 640)])
+def test_the_empty_histograms_words_stay_clear_of_its_legend(qtbot, window, size):
+    """At 1024x640 under Xvfb "no distribution yet" was drawn under the legend's "model at T = 1"."""
+    h = window.histogram
+    window.takes.dock.hide()  # as it starts in a window under 1,100 px wide
+    window.resize(*size)
+    window.splitter.setSizes([10_000, 1])  # the distribution panel at its least height, as the roll's share leaves it
+    box = h.plot.getViewBox()
+    qtbot.waitUntil(lambda: box.width() < 1000 and box.height() < 150 and box.sceneBoundingRect().contains(h.empty_text.sceneBoundingRect()),
+                    timeout=TIMEOUT)
+    assert not (h.legend.isVisible() and h.empty_text.sceneBoundingRect().intersects(h.legend.sceneBoundingRect()))
+    assert h.legend.isVisible() == (size == (1024, 640))  # (at 800 wide the header's swatches stand in)

@@ -372,3 +372,60 @@ def test_a_sample_being_generated_is_saved_by_the_stores_thread_alone(qtbot, tex
     assert not take.unfinished and not json.loads(take.json_path.read_text())["unfinished"]
     assert take.path.read_text() == w.text_view.text()
     assert not w.takes.list.item_of(take).text(2).endswith("unfinished")
+
+
+def test_a_long_length_leaves_the_take_names_their_room(qtbot, tmp_path):
+    """In a 220 px Takes dock (1920x1080 under Xvfb) "2,934 characters, unfinished" as wide as its text
+    left the take's name three dots; the length column now takes at most 40% and shows its text
+    whole in its tooltip, and in a wide list it is whole."""
+    from guigen.app.widgets.takelist import NAME, SIZE, TakeList
+
+    takes = TakeList()
+    qtbot.addWidget(takes)
+    take = Take("shakespeare-T1-seed3", "text", "shakespeare", temperature=1.0, seed=3,
+                size="2,934 characters", unfinished=True, folder=tmp_path)
+    takes.set_sessions([("20261207-235907-1", [take])], "20261207-235907-1")
+    takes.resize(220, 300)
+    takes.show()
+    tree = takes.tree
+    qtbot.waitUntil(lambda: tree.viewport().width() > 0 and tree.columnWidth(NAME) > 0, timeout=TIMEOUT)
+    assert tree.columnWidth(SIZE) <= 0.4 * tree.viewport().width() + 1
+    assert tree.columnWidth(NAME) >= 0.5 * tree.viewport().width() - 24, (tree.columnWidth(NAME), tree.viewport().width())
+    item = takes.item_of(take)
+    assert item.toolTip(SIZE).startswith("2,934 characters\nUnfinished")
+    takes.resize(700, 300)
+    qtbot.waitUntil(lambda: tree.columnWidth(SIZE) >= tree.sizeHintForColumn(SIZE), timeout=TIMEOUT)
+    # a take added to an empty list as the app adds them (seen "3 …ts" under Xvfb): its length is
+    # measured, though the view has not laid its row out yet
+    fresh = TakeList()
+    qtbot.addWidget(fresh)
+    fresh.resize(260, 300)
+    fresh.show()
+    qtbot.waitUntil(lambda: fresh.tree.viewport().width() > 0, timeout=TIMEOUT)
+    fresh.add(Take("bach-chorales-T0.9-seed2", "music", "bach-chorales", temperature=0.9, seed=2,
+                   size="3 bars 2 beats", folder=tmp_path), "20261207-235907-1")
+    wide = fresh.tree.fontMetrics().horizontalAdvance("3 bars 2 beats")
+    assert wide <= 0.4 * fresh.tree.viewport().width()  # (room for it whole)
+    assert fresh.tree.columnWidth(SIZE) >= wide, (fresh.tree.columnWidth(SIZE), wide)
+
+
+def test_at_1920_the_takes_dock_reads_a_name_and_its_length_whole(qtbot, tmp_path):
+    """At 1920x1080 under Xvfb the 230 px dock cut both "bach-chorales-T0.9-seed2" and "3 bars 2 beats";
+    a wide window's first start gives it 3/16 of the width (up to 360 px)."""
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+    from guigen.app.widgets.takelist import NAME, SIZE
+
+    w = MainWindow(Settings(str(tmp_path / "s.ini")), save_settings=False)
+    qtbot.addWidget(w)
+    w.resize(1920, 1080)
+    w.show()
+    tree = w.takes.list.tree
+    qtbot.waitUntil(lambda: w.takes.dock.isVisible() and w.takes.dock.width() >= 300, timeout=TIMEOUT)
+    assert w.takes.dock.width() <= 370
+    w.takes.list.add(Take("bach-chorales-T0.9-seed2", "music", "bach-chorales", temperature=0.9, seed=2,
+                          size="3 bars 2 beats", folder=tmp_path), "20261207-235907-1")
+    fm = tree.fontMetrics()
+    qtbot.waitUntil(lambda: tree.columnWidth(NAME) >= fm.horizontalAdvance("bach-chorales-T0.9-seed2") + 8
+                    and tree.columnWidth(SIZE) >= fm.horizontalAdvance("3 bars 2 beats"), timeout=TIMEOUT)
+    w.generation.shutdown()

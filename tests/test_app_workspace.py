@@ -234,3 +234,15 @@ def test_voice_and_probability_colours_read_with_colour_blindness():
     for name, m in MACHADO.items():
         lum = [float(_simulate(prob_fill(p), m) @ [0.2126, 0.7152, 0.0722]) for p in ps]
         assert all(b > a for a, b in zip(lum, lum[1:])), (name, lum)
+
+
+def test_a_clicked_key_is_named_as_the_keyboard_names_it(qtbot, chorales):
+    """Clicking a key said "Key 60" in the status bar (seen under Xvfb); the keyboard says C4."""
+    w = chorales
+    roll = w.piano_roll
+    vp = roll.plot.viewport()
+    keys_x = int(roll.plot.mapFromScene(roll.keys.sceneBoundingRect().center()).x())
+    with qtbot.waitSignal(roll.key_clicked, timeout=TIMEOUT) as sig:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=QPoint(keys_x, _viewport_point(roll, 0, 60).y()))
+    assert sig.args == [60]
+    assert w.statusBar().currentMessage() == "C4 (MIDI 60)"

@@ -401,12 +401,13 @@ def play(window) -> None:
 
 def audition(window, pitch: int) -> None:
     """A key of the piano roll was clicked: play that pitch for a quarter note."""
-    from guigen.music.events import Note
+    from guigen.music.events import Note, pitch_name
 
     try:
         seq = note_sequence(window, [Note(0, 4, int(pitch))])
         player(window).play(seq, None)
-        window.statusBar().showMessage(f"Key {seq.notes[0].pitch}", 1500)
+        p = seq.notes[0].pitch
+        window.statusBar().showMessage(f"{pitch_name(p)} (MIDI {p})", 1500)  # as the keyboard names it
     except (ValueError, OSError) as e:
         window.show_error("Could not play", str(e))
 

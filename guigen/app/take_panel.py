@@ -297,7 +297,9 @@ class TakePanel(QObject):
         purge_deleted(self.store)
 
 
-DOCK_WIDTH = 230  # px, at first
+DOCK_WIDTH = 230  # px, at first; 3/16 of a wider window, up to 360: at 1920x1080 a name such as
+# "bach-chorales-T0.9-seed2" and its length "3 bars 2 beats" are both read whole (at 230 both were cut)
+DOCK_SHARE, DOCK_MAX = 3 / 16, 360
 NARROW_WINDOW = 1100  # px: below this the dock starts hidden (View > Takes shows it), the roll needs the width
 
 
@@ -316,7 +318,8 @@ class _FirstShow(QObject):
                 if window.width() < NARROW_WINDOW:
                     self.dock.hide()
                 else:
-                    window.resizeDocks([self.dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+                    width = int(min(DOCK_MAX, max(DOCK_WIDTH, window.width() * DOCK_SHARE)))
+                    window.resizeDocks([self.dock], [width], Qt.Orientation.Horizontal)
         return False
 
 

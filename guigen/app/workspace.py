@@ -77,6 +77,9 @@ class Workspace(QSplitter):
         self.bottom.setTabBarAutoHide(True)  # one page (the distribution alone): no tab bar
         self.bottom.setAccessibleName("Distribution and variations")
         self.bottom.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its tab bar takes focus (hidden, it held Tab up)
+        # nor as the tab bar's proxy: Tab from the last take button came to the tab bar through it, and
+        # went round the bottom panel and the takes without ever reaching the left panel again
+        self.bottom.setFocusProxy(None)
         self.bottom.tabBar().setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.addWidget(self.views)
         self.addWidget(self.bottom)

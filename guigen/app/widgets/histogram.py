@@ -100,7 +100,7 @@ class Histogram(HistogramLabels, QWidget):
         self._grid_key = None
         for item in (self.grid, self.bars, self.raw_bars, self.cut, self.rest_text, self.empty_text):
             self.plot.addItem(item)
-        self.empty_text.setPos(0.5, 0.5)
+        self.empty_text.setPos(0.5, 0.25)  # under the legend (top right), in a short plot too
         self.legend = self.plot.addLegend(offset=(-10, 5))
         self.legend.addItem(self.bars, "sampled from")
         self.legend.addItem(self.raw_bars, "model at T = 1")
@@ -144,6 +144,11 @@ class Histogram(HistogramLabels, QWidget):
         self.rest_text.hide()
         self.empty_text.show()
         self._set_ticks([])
+        self._y_top = self._low_since = self._shown_ranges = self._grid_key = None  # axes as at the start
+        self.grid.setData([], [])
+        self.left_axis.setTicks(None)
+        self.plot.setXRange(-0.6, 1.0, padding=0)
+        self.plot.setYRange(0, 1.03, padding=0)
 
     def set_lump(self, name: str, unit: str) -> None:
         """Name the bar that lumps the tokens left out: music's "other N events", which no one reads as

@@ -89,10 +89,11 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         self.guide = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])  # set_guide's outlines
         self.view.addItem(self.guide)
         # the next-step label left of its line, or right of it where the left has no room (_place_now_label)
+        # at the top, in the band _fit_pitches keeps over the highest note
         self.now = pg.InfiniteLine(angle=90, label="next step",
-                                   labelOpts={"position": 0.97, "anchors": [(1, 0), (1, 0)]})
-        self.playhead = pg.InfiniteLine(angle=90, label="playhead",
-                                        labelOpts={"position": 0.8, "anchors": [(0, 0), (0, 0)]})
+                                   labelOpts={"position": 1.0, "anchors": [(1, 0), (1, 0)]})
+        self.playhead = pg.InfiniteLine(angle=90, label="playhead",  # in the same band, the next step's hidden
+                                        labelOpts={"position": 1.0, "anchors": [(0, 0), (0, 0)]})
         self.playhead.hide()
         self.view.addItem(self.now, ignoreBounds=True)
         self.view.addItem(self.playhead, ignoreBounds=True)
@@ -116,6 +117,7 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         self.view.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
         self.view.sigXRangeChanged.connect(lambda *_: self._place_now_label())
         self.view.sigResized.connect(self._place_now_label)
+        self.view.sigResized.connect(lambda *_: self._fit_pitches())  # the label's band is in pixels
 
         self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
         self.scrollbar.setToolTip("Scroll over the whole piece; back at the end, the roll follows the music again")
@@ -308,6 +310,8 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
         self._redraw()
 
     def set_playhead(self, step: float | None) -> None:
+        # one label in the band over the notes at a time: while it plays, the playhead's
+        self.now.label.setVisible(step is None)
         if step is None:
             self.playhead.hide()
         else:
@@ -319,6 +323,7 @@ class PianoRoll(RollView, RollColours, RollModel, QWidget):
                 if self.follow:
                     self.set_follow(False)
                 self._show_range(max(0.0, step - (x1 - x0) * 0.05))
+            self._place_now_label()
 
     def set_play_from(self, step: int) -> None:
         """Where Play starts (0: the beginning), marked by a dashed line."""

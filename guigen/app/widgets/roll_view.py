@@ -16,7 +16,8 @@ class RollView:
 
     def _place_now_label(self) -> None:
         """The next-step label left of its line (in follow mode the line is near the right edge), or
-        right of it when there is no room on the left: it is never cut by the view's edge."""
+        right of it when there is no room on the left: it is never cut by the view's edge. The
+        playhead's label likewise, right of its line by preference."""
         x0, x1 = self.view_range()
         width = self.view.width()
         if x1 <= x0 or width <= 0:
@@ -26,6 +27,12 @@ class RollView:
         if side != self.now.label.anchors:
             self.now.label.anchors = side
             self.now.label.updatePosition()
+        # the playhead's right of its line (what plays next), left of it where the right has no room
+        room = (x1 - self.playhead.value()) / (x1 - x0) * width
+        side = [(0, 0), (0, 0)] if room >= self.playhead.label.boundingRect().width() + 4 else [(1, 0), (1, 0)]
+        if side != self.playhead.label.anchors:
+            self.playhead.label.anchors = side
+            self.playhead.label.updatePosition()
 
     def view_range(self) -> tuple[float, float]:
         return tuple(self.view.viewRange()[0])
@@ -89,12 +96,18 @@ class RollView:
             low, high = min(pitches), max(pitches)
         else:
             low, high = 60, 72
-        if self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]:
+        height = self.view.height()
+        if (self._pitch_range is not None and self._pitch_range[0] <= low and high <= self._pitch_range[1]
+                and self._pitch_range[2] == height):
             return
-        mid, half = (low + high) / 2, max((high - low) / 2 + 2.5, 7.5)
-        self._pitch_range = (low, high)
-        self.view.setYRange(mid - half, mid + half, padding=0)
-        self.primer_text.setPos(0, mid - half)
+        # a band over the highest note's top edge as tall as the next-step label, which sits in it
+        label = self.now.label.boundingRect().height() + 2
+        top = 2.5 if height <= 2 * label else max(2.5, (label * (high - low + 2.5) + 0.5 * height) / (height - label))
+        bottom = low - 2.5
+        grow = max(0.0, 15 - (high + top - bottom)) / 2  # an octave and more in view
+        self._pitch_range = (low, high, height)
+        self.view.setYRange(bottom - grow, high + top + grow, padding=0)
+        self.primer_text.setPos(0, bottom - grow)
 
     def _sync_scrollbar(self) -> None:
         x0, x1 = self.view_range()

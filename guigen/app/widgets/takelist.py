@@ -39,6 +39,21 @@ class _Tree(QTreeWidget):
         mime.setUrls(urls)
         return mime
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_size_column()
+
+    def fit_size_column(self) -> None:
+        """The length column as wide as its texts, up to 40% of the list: "2,934 characters, unfinished"
+        as wide as its contents left the names a few pixels in a 220 px dock, and the names matter more."""
+        texts = []  # every row's, folded ones too (the view's own size hint sees only rows laid out)
+        for i in range(self.topLevelItemCount()):
+            top = self.topLevelItem(i)
+            texts += [top.text(SIZE)] + [top.child(j).text(SIZE) for j in range(top.childCount())]
+        fm = self.fontMetrics()
+        want = max([self.header().sectionSizeHint(SIZE)] + [fm.horizontalAdvance(t) + 16 for t in texts])
+        self.header().resizeSection(SIZE, max(40, min(want, int(self.viewport().width() * 0.4))))
+
 
 class TakeList(QWidget):
     play = Signal(object)
@@ -71,7 +86,9 @@ class TakeList(QWidget):
         self.setMinimumWidth(180)
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(NAME, self.tree.header().ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(SIZE, self.tree.header().ResizeMode.ResizeToContents)  # "500 characters" whole
+        self.tree.header().setSectionResizeMode(SIZE, self.tree.header().ResizeMode.Interactive)  # fit_size_column
+        for signal in (self.tree.model().rowsInserted, self.tree.model().dataChanged, self.tree.expanded):
+            signal.connect(lambda *_: self.tree.fit_size_column())
         self.tree.itemDoubleClicked.connect(lambda item, col: self.rename(item))
         self.tree.itemChanged.connect(self._changed)
         self.tree.currentItemChanged.connect(lambda *_: self._enable())
@@ -215,7 +232,7 @@ class TakeList(QWidget):
                               f"top-p {take.top_p:g} · seed {take.seed}\nprimer: {take.primer or '(none)'}\n"
                               f"{take.source}, {time.strftime('%Y-%m-%d %H:%M', time.localtime(take.created))}\n"
                               f"{take.path}" + (f"\n{UNFINISHED}" if unfinished else ""))
-        item.setToolTip(SIZE, UNFINISHED if unfinished else "")
+        item.setToolTip(SIZE, f"{take.size}\n{UNFINISHED}" if unfinished else take.size)  # whole, where cut
 
 
 def _session_label(name: str, current: str) -> str:
