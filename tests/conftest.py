@@ -38,6 +38,12 @@ def alice_slice(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_trained(alice_slice, tmp_path_factory):
     """(model path, list of EpochEnd events) for a 1x128 LSTM trained 4 epochs on the Alice slice."""
+    out = tmp_path_factory.mktemp("models") / "alice-tiny.safetensors"
+    return out, train_tiny(alice_slice, out)
+
+
+def train_tiny(text: Path, out: Path, epochs: int = 4, seed: int = 1337) -> list:
+    """Train a 1x128 LSTM on a text file into `out`; its EpochEnd events."""
     import torch
 
     from guigen.core.data import text_data
@@ -45,12 +51,10 @@ def tiny_trained(alice_slice, tmp_path_factory):
     from guigen.core.train import EpochEnd, Trainer, TrainConfig
 
     torch.set_num_threads(2)
-    data = text_data([alice_slice], val_frac=0.1)
-    out = tmp_path_factory.mktemp("models") / "alice-tiny.safetensors"
+    data = text_data([text], val_frac=0.1)
     trainer = Trainer(data, ModelConfig(data.codec.num_classes, embed=16, hidden=128, layers=1, dropout=0.0),
-                      TrainConfig(seq_len=64, batch=8, epochs=4, lr=1e-2, warmup=10), out)
-    epochs = [ev for ev in trainer.run() if isinstance(ev, EpochEnd)]
-    return out, epochs
+                      TrainConfig(seq_len=64, batch=8, epochs=epochs, lr=1e-2, warmup=10, seed=seed), out)
+    return [ev for ev in trainer.run() if isinstance(ev, EpochEnd)]
 
 
 @pytest.fixture(scope="session")

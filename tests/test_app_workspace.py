@@ -17,6 +17,20 @@ from guigen.app.widgets.roll_notes import VOICE_COLOURS, prob_fill
 from guigen.core import registry
 
 
+def reopened(qtbot, w, tmp_path):
+    """A second window of w's size on the settings w saved, with bach-chorales loaded: the next start."""
+    from guigen.app.main_window import MainWindow
+    from guigen.app.settings import Settings
+
+    w2 = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
+    qtbot.addWidget(w2)
+    w2.resize(w.size())
+    w2.show()
+    with qtbot.waitSignal(w2.model_loaded, timeout=TIMEOUT):
+        w2.load_model(str(registry.resolve("bach-chorales")))
+    return w2
+
+
 @pytest.fixture()
 def chorales(qtbot, tmp_path):
     yield from open_window(qtbot, tmp_path, registry.resolve("bach-chorales"))
@@ -48,9 +62,6 @@ def test_the_roll_keeps_most_of_the_window_with_the_variations_open(qtbot, chora
     click (or the arrow keys on the tab bar) away, and the split is remembered at the next start."""
     from PySide6.QtCore import QRect
 
-    from guigen.app.main_window import MainWindow
-    from guigen.app.settings import Settings
-
     w = chorales
     w.resize(*size)
     qtbot.waitUntil(lambda: (w.width(), w.height()) == size, timeout=TIMEOUT)
@@ -75,21 +86,13 @@ def test_the_roll_keeps_most_of_the_window_with_the_variations_open(qtbot, chora
     view.close_button.click()  # the strip goes: the tab bar with it, the roll keeps its room
     assert not bottom.tabBar().isVisible() and w.histogram.isVisible()
     w.save_state()
-    w2 = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
-    qtbot.addWidget(w2)
-    w2.resize(w.size())
-    w2.show()
-    with qtbot.waitSignal(w2.model_loaded, timeout=TIMEOUT):
-        w2.load_model(str(registry.resolve("bach-chorales")))
+    w2 = reopened(qtbot, w, tmp_path)
     qtbot.waitUntil(lambda: w2.piano_roll.isVisible(), timeout=TIMEOUT)
     assert w2.piano_roll.height() == pytest.approx(w.piano_roll.height(), abs=4)
     w2.generation.shutdown()
 
 
 def test_the_distribution_panels_state_and_split_are_remembered(qtbot, chorales, tmp_path):
-    from guigen.app.main_window import MainWindow
-    from guigen.app.settings import Settings
-
     w = chorales
     sp = w.splitter
     sizes = sp.sizes()
@@ -100,12 +103,7 @@ def test_the_distribution_panels_state_and_split_are_remembered(qtbot, chorales,
     sp.toggle.setChecked(False)  # View > Distribution off
     assert not sp.distribution.isVisible()
     w.save_state()
-    w2 = MainWindow(Settings(str(tmp_path / "settings.ini")), save_settings=False)
-    qtbot.addWidget(w2)
-    w2.resize(w.size())
-    w2.show()
-    with qtbot.waitSignal(w2.model_loaded, timeout=TIMEOUT):
-        w2.load_model(str(registry.resolve("bach-chorales")))
+    w2 = reopened(qtbot, w, tmp_path)
     assert not w2.splitter.toggle.isChecked() and not w2.splitter.distribution.isVisible()
     w2.splitter.toggle.setChecked(True)
     assert w2.splitter.distribution.isVisible()

@@ -10,24 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import softmax
+from conftest import softmax, train_tiny
 
 
 @pytest.fixture(scope="module")
 def second_model_path(alice_slice, tmp_path_factory):
     """A second network of the tiny model's size, trained with another seed (a real, different network)."""
-    import torch
-
-    from guigen.core.config import ModelConfig
-    from guigen.core.data import text_data
-    from guigen.core.train import Trainer, TrainConfig
-
-    torch.set_num_threads(2)
-    data = text_data([alice_slice], val_frac=0.1)
     out = tmp_path_factory.mktemp("models") / "alice-tiny-b.safetensors"
-    trainer = Trainer(data, ModelConfig(data.codec.num_classes, embed=16, hidden=128, layers=1, dropout=0.0),
-                      TrainConfig(seq_len=64, batch=8, epochs=2, lr=1e-2, warmup=10, seed=7), out)
-    list(trainer.run())
+    train_tiny(alice_slice, out, epochs=2, seed=7)
     return out
 
 
