@@ -50,6 +50,12 @@ def member_prefix(k: int) -> str:
     return f"m{k}."
 
 
+def member_weights(weights: dict, k: int) -> dict:
+    """The k-th network's tensors of an ensemble's, under their single-network names (the same arrays)."""
+    prefix = member_prefix(k)
+    return {name[len(prefix):]: w for name, w in weights.items() if name.startswith(prefix)}
+
+
 def parameter_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Every tensor a model file must hold, with its shape (names as in LSTMModel.state_dict(), each
     network's prefixed by member_prefix in an ensemble)."""

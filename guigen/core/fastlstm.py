@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from guigen.core.config import ModelConfig, member_config, member_prefix
+from guigen.core.config import ModelConfig, member_config, member_weights
 
 ONE_THREAD_MAX_BATCH = 1024  # rows per product up to which one BLAS thread is used (measured faster)
 
@@ -121,8 +121,7 @@ def prepared(config: ModelConfig, weights: dict[str, np.ndarray]):
         out = _prepare(config, weights)
     else:
         one = member_config(config)
-        out = [_prepare(one, {name[len(member_prefix(k)):]: w for name, w in weights.items()
-                              if name.startswith(member_prefix(k))}) for k in range(config.members)]
+        out = [_prepare(one, member_weights(weights, k)) for k in range(config.members)]
     while len(_PREPARED) >= _PREPARED_KEPT:
         _PREPARED.pop(next(iter(_PREPARED)))
     _PREPARED[id(weights)] = (weights, out)

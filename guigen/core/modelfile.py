@@ -21,7 +21,7 @@ import numpy as np
 
 from guigen.core.codec import codec_from_meta
 from guigen.core.files import atomic_write_bytes
-from guigen.core.config import ModelConfig, member_config, member_prefix, parameter_shapes
+from guigen.core.config import ModelConfig, member_config, member_weights, parameter_shapes
 
 FORMAT = 1  # bump when the metadata layout changes incompatibly
 META_KEY = "guigen"
@@ -64,12 +64,8 @@ class LoadedModel:
         if self.config.members == 1:
             return [self]
         one = member_config(self.config)
-        nets = []
-        for k in range(self.config.members):
-            prefix = member_prefix(k)
-            weights = {name[len(prefix):]: w for name, w in self.weights.items() if name.startswith(prefix)}
-            nets.append(LoadedModel(one, self.codec, weights, {}, self.path, f"{self.name}[{k}]"))
-        return nets
+        return [LoadedModel(one, self.codec, member_weights(self.weights, k), {}, self.path, f"{self.name}[{k}]")
+                for k in range(self.config.members)]
 
 
 def save_model(path, config: ModelConfig, codec, weights: dict, training: dict | None = None) -> None:
