@@ -22,7 +22,8 @@ from guigen.app.workspace import make_dock
 from guigen.app.widgets.takelist import TakeList
 
 
-GROWING_SAVE_MS = 2000  # a sample being generated is saved this often: a kill loses at most this much of it
+GROWING_SAVE_MS = 2000  # a sample being generated is saved this often: a kill loses what came since
+# the last save was asked for (this, plus the save itself: the whole piece, 0.1-0.3 s at 100-300 bars)
 
 
 def takes_root(settings) -> Path | None:
